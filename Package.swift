@@ -1,0 +1,42 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers, bottom to top (imports point one way):
+//   CHDF5 (C shim) → HDF5 (h5py's nouns, no Keras) ─┐
+//   CBLAS → DenseNetEngine (math, no files) ────────┼→ KerasFormat (Keras names and layouts)
+//   CZlib → Datasets (IDX image files) ─────────────┘         ↓
+//                                                     densenet-io (CLI wiring only)
+let package = Package(
+    name: "densenet-io",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "HDF5", targets: ["HDF5"]),
+        .library(name: "DenseNetEngine", targets: ["DenseNetEngine"]),
+        .library(name: "KerasFormat", targets: ["KerasFormat"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .executable(name: "densenet-io", targets: ["densenet-io"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "DenseNetEngine", dependencies: ["CBLAS"]),
+        .target(name: "Datasets", dependencies: ["CZlib", "DenseNetEngine"]),
+        .target(name: "KerasFormat", dependencies: ["HDF5", "DenseNetEngine"]),
+        .executableTarget(
+            name: "densenet-io",
+            dependencies: [
+                "HDF5", "DenseNetEngine", "KerasFormat", "Datasets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], resources: []),
+        .testTarget(name: "DenseNetEngineTests", dependencies: ["DenseNetEngine", "HDF5"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "KerasFormatTests", dependencies: ["KerasFormat", "HDF5", "DenseNetEngine"]),
+        .testTarget(name: "CLITests", dependencies: ["densenet-io"]),
+    ]
+)

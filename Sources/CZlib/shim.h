@@ -1,0 +1,2 @@
+// Private shim: zlib (Debian's zlib1g-dev) for gzip-compressed IDX files; imported by Datasets only.
+#include <zlib.h>
