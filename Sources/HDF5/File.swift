@@ -1,0 +1,136 @@
+import CHDF5
+import Foundation
+
+/// An open HDF5 file. Closed (H5Fclose) when the last reference to it, or to any group,
+/// dataset or attribute in it, goes away: children keep their file alive.
+public final class File {
+    /// How an existing file is opened (H5F_ACC_RDONLY or H5F_ACC_RDWR).
+    public enum AccessMode: Sendable {
+        case readOnly, readWrite
+    }
+
+    /// What creating does when the file exists (H5F_ACC_TRUNC or H5F_ACC_EXCL).
+    public enum CreationMode: Sendable {
+        case truncate, failIfExists
+    }
+
+    /// The path as given when opening or creating.
+    public let path: String
+    public let mode: AccessMode
+    let handle: Handle
+    private let rootHandle: Handle
+
+    private init(path: String, mode: AccessMode, handle: Handle) throws {
+        self.path = path
+        self.mode = mode
+        self.handle = handle
+        rootHandle = try Library.open(.group, "H5Gopen2", ErrorContext(file: path, object: "group /")) {
+            H5Gopen2(handle.id, "/", chdf5_p_default())
+        }
+    }
+
+    /// The root group "/", whose attributes are the file's attributes (as in h5py).
+    public var root: Group {
+        Group(handle: rootHandle, file: self, path: "/")
+    }
+
+    /// Opens an existing file (H5Fopen), after checking it exists, is a regular non-empty
+    /// file and has an HDF5 signature (H5Fis_hdf5).
+    public static func open(_ path: String, mode: AccessMode = .readOnly) throws -> File {
+        let context = ErrorContext(file: path)
+        try checkExisting(path, mode: mode, context)
+        let flags = mode == .readOnly ? chdf5_f_acc_rdonly() : chdf5_f_acc_rdwr()
+        let handle = try Library.open(.file, "H5Fopen", context) {
+            H5Fopen(path, flags, chdf5_p_default())
+        }
+        return try File(path: path, mode: mode, handle: handle)
+    }
+
+    /// Creates a file (H5Fcreate), opened read-write. With `tracksCreationOrder`, the root
+    /// group records link creation order (H5Pset_link_creation_order on the creation list).
+    public static func create(
+        _ path: String, mode: CreationMode = .truncate, tracksCreationOrder: Bool = false
+    ) throws -> File {
+        let context = ErrorContext(file: path)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            if isDirectory.boolValue { throw HDF5Error(.isDirectory, operation: "create", context: context) }
+            if mode == .failIfExists { throw HDF5Error(.fileExists, operation: "create", context: context) }
+        }
+        let creationList = tracksCreationOrder
+            ? try Group.orderTrackingList(chdf5_p_file_create(), context) : nil
+        let flags = mode == .truncate ? chdf5_f_acc_trunc() : chdf5_f_acc_excl()
+        let handle = try Library.open(.file, "H5Fcreate", context) {
+            H5Fcreate(path, flags, creationList?.id ?? chdf5_p_default(), chdf5_p_default())
+        }
+        return try File(path: path, mode: .readWrite, handle: handle)
+    }
+
+    /// Opens a file, runs `body`, and releases the file when `body` returns.
+    @discardableResult
+    public static func withOpen<R>(
+        _ path: String, mode: AccessMode = .readOnly, _ body: (File) throws -> R
+    ) throws -> R {
+        try body(open(path, mode: mode))
+    }
+
+    /// Creates a file, runs `body`, and releases the file when `body` returns.
+    @discardableResult
+    public static func withCreate<R>(
+        _ path: String, mode: CreationMode = .truncate, tracksCreationOrder: Bool = false,
+        _ body: (File) throws -> R
+    ) throws -> R {
+        try body(create(path, mode: mode, tracksCreationOrder: tracksCreationOrder))
+    }
+
+    /// Writes buffered data to disk (H5Fflush).
+    public func flush() throws {
+        try Library.call("H5Fflush", ErrorContext(file: path)) { H5Fflush(handle.id, H5F_SCOPE_LOCAL) }
+    }
+
+    /// The number of open HDF5 identifiers (files, groups, datasets, attributes, named types)
+    /// in this process (H5Fget_obj_count with H5F_OBJ_ALL); with `path`, only those whose
+    /// file has that name (H5Fget_obj_ids, H5Fget_name). For leak checks.
+    public static func openObjectCount(inFileAt path: String? = nil) -> Int {
+        Library.locked {
+            let all = hid_t(chdf5_f_obj_all())
+            let count = H5Fget_obj_count(all, chdf5_f_obj_all())
+            guard let path, count > 0 else { return max(count, 0) }
+            var ids = [hid_t](repeating: 0, count: count)
+            let found = max(H5Fget_obj_ids(all, chdf5_f_obj_all(), count, &ids), 0)
+            return ids.prefix(found).count { id in
+                (try? Library.name("H5Fget_name", ErrorContext()) { H5Fget_name(id, $0, $1) }) == path
+            }
+        }
+    }
+
+    /// Rejects paths H5Fopen would fail on obscurely, with a precise reason.
+    private static func checkExisting(_ path: String, mode: AccessMode, _ context: ErrorContext) throws {
+        let files = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard files.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw HDF5Error(.fileNotFound, operation: "open", context: context)
+        }
+        if isDirectory.boolValue {
+            throw HDF5Error(.isDirectory, operation: "open", context: context)
+        }
+        if (try? files.attributesOfItem(atPath: path)[.size] as? Int) == 0 {
+            throw HDF5Error(.emptyFile, operation: "open", context: context)
+        }
+        if mode == .readWrite, !files.isWritableFile(atPath: path) {
+            throw HDF5Error(.readOnly, operation: "open", context: context,
+                            detail: "file is not writable")
+        }
+        guard try Library.call("H5Fis_hdf5", context, { H5Fis_hdf5(path) }) > 0 else {
+            throw HDF5Error(.notHDF5, operation: "open", context: context)
+        }
+    }
+
+    /// Throws `.readOnly` unless the file was opened for writing.
+    func requireWritable(_ operation: String, _ context: ErrorContext) throws {
+        guard mode == .readWrite else {
+            throw HDF5Error(.readOnly, operation: operation, context: context,
+                            detail: "cannot \(operation): file is open read-only")
+        }
+    }
+}

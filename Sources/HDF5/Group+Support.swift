@@ -1,0 +1,43 @@
+import CHDF5
+
+/// Path and property-list helpers shared by `Group`'s open and create methods.
+extension Group {
+    /// `path` made absolute against this group, with empty components removed.
+    func absolutePath(_ path: String) -> String {
+        let base = path.hasPrefix("/") ? [] : self.path.split(separator: "/")
+        return "/" + (base + path.split(separator: "/")).joined(separator: "/")
+    }
+
+    /// The absolute path and error context of an object that must exist; throws `.notFound`
+    /// naming the object otherwise.
+    func existing(_ path: String, as kind: String) throws -> (String, ErrorContext) {
+        let absolute = absolutePath(path)
+        let context = ErrorContext(file: file.path, object: "\(kind) \(absolute)")
+        guard try contains(path) else {
+            throw HDF5Error(.notFound, operation: "open", context: context)
+        }
+        return (absolute, context)
+    }
+
+    /// A link-creation list that creates missing intermediate groups
+    /// (H5Pcreate(H5P_LINK_CREATE), H5Pset_create_intermediate_group).
+    func linkCreationList(_ context: ErrorContext) throws -> Handle {
+        let list = try Library.open(.propertyList, "H5Pcreate", context) {
+            H5Pcreate(chdf5_p_link_create())
+        }
+        try Library.call("H5Pset_create_intermediate_group", context) {
+            H5Pset_create_intermediate_group(list.id, 1)
+        }
+        return list
+    }
+
+    /// A group- or file-creation list that tracks and indexes link creation order
+    /// (H5Pcreate, H5Pset_link_creation_order).
+    static func orderTrackingList(_ listClass: hid_t, _ context: ErrorContext) throws -> Handle {
+        let list = try Library.open(.propertyList, "H5Pcreate", context) { H5Pcreate(listClass) }
+        try Library.call("H5Pset_link_creation_order", context) {
+            H5Pset_link_creation_order(list.id, UInt32(H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED))
+        }
+        return list
+    }
+}

@@ -1,0 +1,157 @@
+import CHDF5
+
+/// A group: a named container of groups and datasets. Paths may be nested ("a/b/c") and
+/// are relative to this group unless they start with "/".
+public final class Group {
+    /// The order `childNames(order:)` lists links in.
+    public enum Order: Sendable {
+        /// Alphabetical by name (H5_INDEX_NAME), as h5py iterates.
+        case name
+        /// Creation order (H5_INDEX_CRT_ORDER) if this group tracks it; otherwise name order,
+        /// since h5py and Keras files usually do not track it.
+        case creation
+    }
+
+    public let file: File
+    /// The absolute path, e.g. "/model_weights/dense".
+    public let path: String
+    let handle: Handle
+
+    init(handle: Handle, file: File, path: String) {
+        self.handle = handle
+        self.file = file
+        self.path = path
+    }
+
+    var context: ErrorContext { ErrorContext(file: file.path, object: "group \(path)") }
+
+    /// The attributes of this group.
+    public var attributes: Attributes {
+        Attributes(owner: handle, file: file, ownerDescription: "group \(path)")
+    }
+
+    /// Opens the existing group at `path` (H5Gopen2).
+    public func group(_ path: String) throws -> Group {
+        let (absolute, context) = try existing(path, as: "group")
+        let handle = try Library.open(.group, "H5Gopen2", context) {
+            H5Gopen2(self.handle.id, path, chdf5_p_default())
+        }
+        return Group(handle: handle, file: file, path: absolute)
+    }
+
+    /// Creates a group at `path` and any missing intermediate groups (H5Gcreate2); with
+    /// `tracksCreationOrder` the new group records link creation order.
+    @discardableResult
+    public func createGroup(_ path: String, tracksCreationOrder: Bool = false) throws -> Group {
+        let absolute = absolutePath(path)
+        let context = ErrorContext(file: file.path, object: "group \(absolute)")
+        try file.requireWritable("create group", context)
+        let links = try linkCreationList(context)
+        let creation = tracksCreationOrder
+            ? try Self.orderTrackingList(chdf5_p_group_create(), context) : nil
+        let handle = try Library.open(.group, "H5Gcreate2", context) {
+            H5Gcreate2(self.handle.id, path, links.id, creation?.id ?? chdf5_p_default(),
+                       chdf5_p_default())
+        }
+        return Group(handle: handle, file: file, path: absolute)
+    }
+
+    /// Opens the existing dataset at `path` (H5Dopen2).
+    public func dataset(_ path: String) throws -> Dataset {
+        let (absolute, context) = try existing(path, as: "dataset")
+        let handle = try Library.open(.dataset, "H5Dopen2", context) {
+            H5Dopen2(self.handle.id, path, chdf5_p_default())
+        }
+        return Dataset(object: DataObject(handle: handle, kind: .dataset, context: context),
+                       file: file, path: absolute)
+    }
+
+    /// Creates a contiguous dataset at `path` holding `array` (H5Dcreate2, H5Dwrite).
+    @discardableResult
+    public func createDataset<T: DataElement>(_ path: String, _ array: NDArray<T>) throws -> Dataset {
+        try createDataset(path, raw: RawArray(array))
+    }
+
+    /// Creates a contiguous dataset at `path` from raw bytes of `raw.dataType` (H5Dcreate2, H5Dwrite).
+    @discardableResult
+    public func createDataset(_ path: String, raw: RawArray) throws -> Dataset {
+        try createDataset(path) { try EncodedValue(raw, $0) }
+    }
+
+    /// Creates a string dataset at `path` in `strings.format` (H5Dcreate2, H5Dwrite).
+    @discardableResult
+    public func createDataset(_ path: String, strings: StringArray) throws -> Dataset {
+        try createDataset(path) { try EncodedValue(strings, $0) }
+    }
+
+    private func createDataset(
+        _ path: String, encode: (ErrorContext) throws -> EncodedValue
+    ) throws -> Dataset {
+        let absolute = absolutePath(path)
+        let context = ErrorContext(file: file.path, object: "dataset \(absolute)")
+        try file.requireWritable("create dataset", context)
+        let object = try DataObject.create(
+            .dataset, named: path, in: handle, linkCreation: linkCreationList(context),
+            value: encode(context), context: context)
+        return Dataset(object: object, file: file, path: absolute)
+    }
+
+    /// Whether a link exists at `path`, checking each component with H5Lexists (which fails
+    /// rather than answering when an intermediate component is missing).
+    public func contains(_ path: String) throws -> Bool {
+        let components = path.split(separator: "/")
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for (index, component) in components.enumerated() {
+            prefix += (index == 0 ? "" : "/") + component
+            let link = prefix
+            guard try Library.call("H5Lexists", context, {
+                H5Lexists(handle.id, link, chdf5_p_default())
+            }) > 0 else { return false }
+            if index < components.count - 1, (try? kind(at: link)) != .group { return false }
+        }
+        return true
+    }
+
+    /// Whether `path` names a group, a dataset or something else (H5Oopen, H5Iget_type).
+    public func kind(of path: String) throws -> ObjectKind {
+        _ = try existing(path, as: "object")
+        return try kind(at: path)
+    }
+
+    private func kind(at path: String) throws -> ObjectKind {
+        let object = try Library.open(.object, "H5Oopen", context) {
+            H5Oopen(handle.id, path, chdf5_p_default())
+        }
+        switch Library.locked({ H5Iget_type(object.id) }) {
+        case H5I_GROUP: return .group
+        case H5I_DATASET: return .dataset
+        default: return .other
+        }
+    }
+
+    /// Whether this group records link creation order
+    /// (H5Gget_create_plist, H5Pget_link_creation_order).
+    public func tracksCreationOrder() throws -> Bool {
+        let list = try Library.open(.propertyList, "H5Gget_create_plist", context) {
+            H5Gget_create_plist(handle.id)
+        }
+        var flags: UInt32 = 0
+        try Library.call("H5Pget_link_creation_order", context) {
+            H5Pget_link_creation_order(list.id, &flags)
+        }
+        return flags & UInt32(H5P_CRT_ORDER_TRACKED) != 0
+    }
+
+    /// The names of the links in this group (H5Gget_info, H5Lget_name_by_idx).
+    public func childNames(order: Order = .name) throws -> [String] {
+        let index = try order == .creation && tracksCreationOrder() ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME
+        var info = H5G_info_t()
+        try Library.call("H5Gget_info", context) { H5Gget_info(handle.id, &info) }
+        return try (0..<info.nlinks).map { position in
+            try Library.name("H5Lget_name_by_idx", context) {
+                H5Lget_name_by_idx(handle.id, ".", index, H5_ITER_INC, position, $0, $1,
+                                   chdf5_p_default())
+            }
+        }
+    }
+}
