@@ -37,13 +37,15 @@ public final class File {
     /// Opens an existing file (H5Fopen), after checking it exists, is a regular non-empty
     /// file and has an HDF5 signature (H5Fis_hdf5).
     public static func open(_ path: String, mode: AccessMode = .readOnly) throws -> File {
-        let context = ErrorContext(file: path)
-        try checkExisting(path, mode: mode, context)
-        let flags = mode == .readOnly ? chdf5_f_acc_rdonly() : chdf5_f_acc_rdwr()
-        let handle = try Library.open(.file, "H5Fopen", context) {
-            H5Fopen(path, flags, chdf5_p_default())
+        try labeling("open") {
+            let context = ErrorContext(file: path)
+            try checkExisting(path, mode: mode, context)
+            let flags = mode == .readOnly ? chdf5_f_acc_rdonly() : chdf5_f_acc_rdwr()
+            let handle = try Library.open(.file, "H5Fopen", context) {
+                H5Fopen(path, flags, chdf5_p_default())
+            }
+            return try File(path: path, mode: mode, handle: handle)
         }
-        return try File(path: path, mode: mode, handle: handle)
     }
 
     /// Creates a file (H5Fcreate), opened read-write. With `tracksCreationOrder`, the root
@@ -51,19 +53,21 @@ public final class File {
     public static func create(
         _ path: String, mode: CreationMode = .truncate, tracksCreationOrder: Bool = false
     ) throws -> File {
-        let context = ErrorContext(file: path)
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-            if isDirectory.boolValue { throw HDF5Error(.isDirectory, operation: "create", context: context) }
-            if mode == .failIfExists { throw HDF5Error(.fileExists, operation: "create", context: context) }
+        try labeling("create") {
+            let context = ErrorContext(file: path)
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+                if isDirectory.boolValue { throw HDF5Error(.isDirectory, operation: "create", context: context) }
+                if mode == .failIfExists { throw HDF5Error(.fileExists, operation: "create", context: context) }
+            }
+            let creationList = tracksCreationOrder
+                ? try Group.orderTrackingList(chdf5_p_file_create(), context) : nil
+            let flags = mode == .truncate ? chdf5_f_acc_trunc() : chdf5_f_acc_excl()
+            let handle = try Library.open(.file, "H5Fcreate", context) {
+                H5Fcreate(path, flags, creationList?.id ?? chdf5_p_default(), chdf5_p_default())
+            }
+            return try File(path: path, mode: .readWrite, handle: handle)
         }
-        let creationList = tracksCreationOrder
-            ? try Group.orderTrackingList(chdf5_p_file_create(), context) : nil
-        let flags = mode == .truncate ? chdf5_f_acc_trunc() : chdf5_f_acc_excl()
-        let handle = try Library.open(.file, "H5Fcreate", context) {
-            H5Fcreate(path, flags, creationList?.id ?? chdf5_p_default(), chdf5_p_default())
-        }
-        return try File(path: path, mode: .readWrite, handle: handle)
     }
 
     /// Opens a file, runs `body`, and releases the file when `body` returns.
@@ -85,7 +89,9 @@ public final class File {
 
     /// Writes buffered data to disk (H5Fflush).
     public func flush() throws {
-        try Library.call("H5Fflush", ErrorContext(file: path)) { H5Fflush(handle.id, H5F_SCOPE_LOCAL) }
+        try Self.labeling("flush") {
+            try Library.call("H5Fflush", ErrorContext(file: path)) { H5Fflush(handle.id, H5F_SCOPE_LOCAL) }
+        }
     }
 
     /// The number of open HDF5 identifiers (files, groups, datasets, attributes, named types)
@@ -123,6 +129,18 @@ public final class File {
         }
         guard try Library.call("H5Fis_hdf5", context, { H5Fis_hdf5(path) }) > 0 else {
             throw HDF5Error(.notHDF5, operation: "open", context: context)
+        }
+    }
+
+    /// Runs `body`, naming `operation` in the errors it throws, so a failed H5Fopen reads
+    /// "cannot open x.h5: H5Fopen failed: ..." rather than naming the C function twice.
+    @discardableResult
+    private static func labeling<R>(_ operation: String, _ body: () throws -> R) throws -> R {
+        do {
+            return try body()
+        } catch var error as HDF5Error {
+            error.operation = operation
+            throw error
         }
     }
 

@@ -33,10 +33,4 @@ final class Handle {
             case .object: _ = H5Oclose(id)
             }
         }
-    }
-
-    /// The absolute path HDF5 knows this object by (H5Iget_name).
-    func path(_ context: @autoclosure () -> ErrorContext) throws -> String {
-        try Library.name("H5Iget_name", context()) { H5Iget_name(id, $0, $1) }
-    }
 }

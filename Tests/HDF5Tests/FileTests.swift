@@ -83,6 +83,15 @@ import Testing
         }
     }
 
+    @Test func childrenKeepTheirFileOpen() throws {
+        try withTemporaryPath { path throws in
+            try File.withCreate(path) { try $0.root.createDataset("d", NDArray([Int32(7)])) }
+            let dataset = try File.withOpen(path) { try $0.root.dataset("d") }
+            #expect(try dataset.read(as: Int32.self).scalars == [7])
+            #expect(dataset.file.path == path)
+        }
+    }
+
     @Test func tenThousandCyclesLeakNoIdentifiers() throws {
         try withTemporaryPath { path throws in
             try File.withCreate(path) { file throws in
