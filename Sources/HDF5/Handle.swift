@@ -33,4 +33,5 @@ final class Handle {
             case .object: _ = H5Oclose(id)
             }
         }
+    }
 }
