@@ -40,4 +40,16 @@ extension Group {
         }
         return list
     }
+
+    /// The kind of the object at `path`, which must exist (H5Oopen, H5Iget_type).
+    func kind(at path: String) throws -> ObjectKind {
+        let object = try Library.open(.object, "H5Oopen", context) {
+            H5Oopen(handle.id, path, chdf5_p_default())
+        }
+        switch Library.locked({ H5Iget_type(object.id) }) {
+        case H5I_GROUP: return .group
+        case H5I_DATASET: return .dataset
+        default: return .other
+        }
+    }
 }

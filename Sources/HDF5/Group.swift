@@ -96,6 +96,14 @@ public final class Group {
         return Dataset(object: object, file: file, path: absolute)
     }
 
+    /// Removes the link at `path` (H5Ldelete), like h5py's `del group[path]`; the file does
+    /// not shrink.
+    public func unlink(_ path: String) throws {
+        let (_, context) = try existing(path, as: "link")
+        try file.requireWritable("unlink", context)
+        try Library.call("H5Ldelete", context) { H5Ldelete(handle.id, path, chdf5_p_default()) }
+    }
+
     /// Whether a link exists at `path`, checking each component with H5Lexists (which fails
     /// rather than answering when an intermediate component is missing).
     public func contains(_ path: String) throws -> Bool {
@@ -116,17 +124,6 @@ public final class Group {
     public func kind(of path: String) throws -> ObjectKind {
         _ = try existing(path, as: "object")
         return try kind(at: path)
-    }
-
-    private func kind(at path: String) throws -> ObjectKind {
-        let object = try Library.open(.object, "H5Oopen", context) {
-            H5Oopen(handle.id, path, chdf5_p_default())
-        }
-        switch Library.locked({ H5Iget_type(object.id) }) {
-        case H5I_GROUP: return .group
-        case H5I_DATASET: return .dataset
-        default: return .other
-        }
     }
 
     /// Whether this group records link creation order

@@ -30,6 +30,17 @@ import Testing
         }
     }
 
+    @Test func unlinkRemovesLinks() throws {
+        try withTemporaryFile { file throws in
+            try file.root.createDataset("a/b/data", NDArray([Float(1)]))
+            try file.root.group("a").unlink("b/data")
+            #expect(try !file.root.contains("a/b/data"))
+            try file.root.unlink("/a")
+            #expect(try file.root.childNames().isEmpty)
+            #expect(hdf5Error { try file.root.unlink("a") }?.reason == .notFound)
+        }
+    }
+
     @Test func listsInNameAndCreationOrder() throws {
         try withTemporaryFile(tracksCreationOrder: true) { file throws in
             let names = ["zeta", "alpha", "mid"]
