@@ -1,0 +1,163 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Which half of an MNIST-style dataset.
+public enum Split: String, Sendable, CaseIterable, CustomStringConvertible {
+    case train
+    case test
+
+    /// The prefix of the split's file names: `train` or `t10k`.
+    public var filePrefix: String {
+        switch self {
+        case .train: "train"
+        case .test: "t10k"
+        }
+    }
+
+    public var description: String { rawValue }
+}
+
+/// Images with one label each, as float32 pixels in NHWC layout (count × height × width × channels).
+public struct LabeledImages: Equatable, Sendable {
+    public var count: Int
+    public var height: Int
+    public var width: Int
+    public var channels: Int
+    /// `count * height * width * channels` values, sample-major, channels last; ubyte pixels scaled to 0…1.
+    public var pixels: [Float]
+    /// `count` class labels (the bytes of the label file; 0…9 for MNIST and Fashion-MNIST).
+    public var labels: [Int32]
+
+    public init(count: Int, height: Int, width: Int, channels: Int, pixels: [Float], labels: [Int32]) {
+        self.count = count
+        self.height = height
+        self.width = width
+        self.channels = channels
+        self.pixels = pixels
+        self.labels = labels
+    }
+
+    /// `[count, height, width, channels]`.
+    public var shape: [Int] { [count, height, width, channels] }
+
+    /// Values per sample: `height * width * channels`.
+    public var sampleSize: Int { height * width * channels }
+
+    /// The pixels of sample `index` (0 ≤ index < count).
+    public func pixels(ofSample index: Int) -> ArraySlice<Float> {
+        pixels[(index * sampleSize)..<((index + 1) * sampleSize)]
+    }
+
+    /// The first `n` samples (all of them when `n >= count`).
+    public func prefix(_ n: Int) -> LabeledImages {
+        let k = max(0, min(n, count))
+        return LabeledImages(count: k, height: height, width: width, channels: channels,
+                             pixels: Array(pixels[0..<(k * sampleSize)]), labels: Array(labels[0..<k]))
+    }
+
+    /// A ubyte pixel scaled to 0…1 exactly as NumPy's `(x / 255.0).astype(np.float32)` does:
+    /// divided in float64, then rounded once to float32.
+    @inlinable
+    public static func normalizedPixel(_ byte: UInt8) -> Float {
+        Float(Double(byte) / 255.0)
+    }
+
+    /// ``normalizedPixel(_:)`` for all 256 byte values.
+    public static let normalizationTable: [Float] = (0...255).map { normalizedPixel(UInt8($0)) }
+
+    /// Scales ubyte pixels to floats with ``normalizedPixel(_:)``.
+    public static func normalize(_ bytes: [UInt8]) -> [Float] {
+        let table = normalizationTable
+        return [Float](unsafeUninitializedCapacity: bytes.count) { out, initialized in
+            table.withUnsafeBufferPointer { lut in
+                bytes.withUnsafeBufferPointer { src in
+                    for i in 0..<src.count { out[i] = lut[Int(src[i])] }
+                }
+            }
+            initialized = bytes.count
+        }
+    }
+}
+
+/// A folder holding the four MNIST-format files, e.g. Fashion-MNIST as Debian's `dataset-fashion-mnist` installs it:
+/// `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`, `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`,
+/// each raw or gzip-compressed, named with or without `.gz`; the dotted spelling `train-images.idx3-ubyte`
+/// of some mirrors is accepted too.
+public struct MNISTFolder: Equatable, Sendable {
+    /// Where Debian's `dataset-fashion-mnist` installs Fashion-MNIST.
+    public static let defaultPath = "/usr/share/datasets/fashion-mnist"
+
+    public enum Kind: String, Sendable, CaseIterable {
+        case images
+        case labels
+    }
+
+    public var path: String
+
+    public init(_ path: String = MNISTFolder.defaultPath) {
+        self.path = path
+    }
+
+    /// True when `path` is an existing directory.
+    public var exists: Bool { Self.isDirectory(path) }
+
+    /// The canonical file name, e.g. `t10k-labels-idx1-ubyte`.
+    public static func canonicalName(_ split: Split, _ kind: Kind) -> String {
+        "\(split.filePrefix)-\(kind.rawValue)-\(kind == .images ? "idx3" : "idx1")-ubyte"
+    }
+
+    /// The names looked for, in order of preference.
+    public static func acceptedNames(_ split: Split, _ kind: Kind) -> [String] {
+        let canonical = canonicalName(split, kind)
+        let dotted = "\(split.filePrefix)-\(kind.rawValue).\(kind == .images ? "idx3" : "idx1")-ubyte"
+        return [canonical, canonical + ".gz", dotted, dotted + ".gz"]
+    }
+
+    /// The path of one of the four files.
+    public func locate(_ split: Split, _ kind: Kind) throws(DatasetError) -> String {
+        guard exists else { throw .missingFolder(path: path) }
+        let names = Self.acceptedNames(split, kind)
+        for name in names {
+            let candidate = path.hasSuffix("/") ? path + name : path + "/" + name
+            if Self.isRegularFile(candidate) { return candidate }
+        }
+        throw .missingFile(file: Self.canonicalName(split, kind), folder: path, tried: names)
+    }
+
+    /// Loads a split: images as N×H×W×1 float32 in 0…1 (``LabeledImages/normalizedPixel(_:)``), labels as Int32.
+    /// - Parameter limit: load only the first `limit` samples (nil: all; must be ≥ 0).
+    public func load(_ split: Split, limit: Int? = nil) throws(DatasetError) -> LabeledImages {
+        if let limit, limit < 0 { throw .invalidArgument("limit must be ≥ 0, got \(limit)") }
+        let imagesPath = try locate(split, .images)
+        let labelsPath = try locate(split, .labels)
+        // Headers first, so mismatches are reported before any bulk data is read.
+        var images = try IDXReader(source: openFile(path: imagesPath), path: imagesPath)
+        try images.expect(type: .uint8, rank: 3)
+        var labels = try IDXReader(source: openFile(path: labelsPath), path: labelsPath)
+        try labels.expect(type: .uint8, rank: 1)
+        guard images.header.shape[0] == labels.header.shape[0] else {
+            throw .countMismatch(imagesPath: imagesPath, images: images.header.shape[0],
+                                 labelsPath: labelsPath, labels: labels.header.shape[0])
+        }
+        let (labelCount, labelBytes) = try labels.readPayload(limit: limit)
+        let (count, pixelBytes) = try images.readPayload(limit: limit)
+        assert(labelCount == count)
+        return LabeledImages(
+            count: count, height: images.header.shape[1], width: images.header.shape[2], channels: 1,
+            pixels: LabeledImages.normalize(pixelBytes), labels: labelBytes.map { Int32($0) })
+    }
+
+    private static func fileType(_ path: String) -> mode_t? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return info.st_mode & S_IFMT
+    }
+
+    static func isDirectory(_ path: String) -> Bool { fileType(path) == S_IFDIR }
+    static func isRegularFile(_ path: String) -> Bool { fileType(path) == S_IFREG }
+}
