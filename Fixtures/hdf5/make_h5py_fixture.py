@@ -35,5 +35,3 @@ with h5py.File(OUT, "w") as f:
     ordered = f.create_group("ordered", track_order=True)
     for name in ["zeta", "alpha", "mid"]:
         ordered.create_group(name)
-    for name in ["zeta", "alpha", "mid"]:
-        f.create_group("unordered/" + name)

@@ -1,5 +1,6 @@
 /// An open attribute of a group or dataset: a small named array or scalar.
 public final class Attribute {
+    /// The file this attribute is in; kept open while the attribute is.
     public let file: File
     /// The attribute's name.
     public let name: String

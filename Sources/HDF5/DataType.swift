@@ -12,6 +12,7 @@ public enum DataType: Sendable, Hashable, CustomStringConvertible {
     /// Anything else (compound, array, reference, ...), named by its HDF5 class.
     case other(String)
 
+    /// NumPy's name for the type, e.g. "float32".
     public var description: String {
         switch self {
         case .float16: "float16"

@@ -1,5 +1,6 @@
 /// A dataset: an n-dimensional array of one element type, stored contiguously.
 public final class Dataset {
+    /// The file this dataset is in; kept open while the dataset is.
     public let file: File
     /// The absolute path, e.g. "/dense/kernel:0".
     public let path: String

@@ -16,6 +16,7 @@ public final class File {
 
     /// The path as given when opening or creating.
     public let path: String
+    /// How the file was opened; created files are `.readWrite`.
     public let mode: AccessMode
     let handle: Handle
     private let rootHandle: Handle

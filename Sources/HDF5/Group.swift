@@ -12,6 +12,7 @@ public final class Group {
         case creation
     }
 
+    /// The file this group is in; kept open while the group is.
     public let file: File
     /// The absolute path, e.g. "/model_weights/dense".
     public let path: String

@@ -5,6 +5,7 @@ public struct ErrorContext: Sendable, Equatable {
     /// The object's kind and absolute path, e.g. "group /model_weights".
     public var object: String?
 
+    /// A context naming a file and optionally an object in it.
     public init(file: String? = nil, object: String? = nil) {
         self.file = file
         self.object = object
@@ -37,13 +38,16 @@ public struct HDF5Error: Error, Sendable, Equatable, CustomStringConvertible {
         case library(function: String)
     }
 
+    /// Why the operation failed.
     public var reason: Reason
     /// The operation attempted, e.g. "open" or "read".
     public var operation: String
+    /// The file and object involved.
     public var context: ErrorContext
     /// Human-readable detail, e.g. HDF5's own message.
     public var detail: String
 
+    /// An error with an explicit detail message.
     public init(_ reason: Reason, operation: String, context: ErrorContext, detail: String) {
         self.reason = reason
         self.operation = operation

@@ -19,10 +19,14 @@ public struct StringFormat: Sendable, Hashable {
         case nullTerminated, nullPadded, spacePadded
     }
 
+    /// Variable or fixed length.
     public var length: Length
+    /// ASCII or UTF-8 tag.
     public var characterSet: CharacterSet
+    /// Padding of unused bytes.
     public var padding: Padding
 
+    /// A format from its three parts.
     public init(length: Length, characterSet: CharacterSet, padding: Padding) {
         self.length = length
         self.characterSet = characterSet
