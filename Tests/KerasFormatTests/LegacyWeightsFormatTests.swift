@@ -1,0 +1,95 @@
+import DenseNetEngine
+import Foundation
+import HDF5
+import KerasFormat
+import Testing
+
+@Suite struct LegacyWeightsFormatTests {
+    func load(_ path: String, into model: Model, byName: Bool = false) throws {
+        let layout = LegacyWeightLayout(tree: NamedLayerTree(model: model.root))
+        try LegacyWeightsFormat.load(layout, from: File.open(path).root, file: path, byName: byName)
+    }
+
+    func save(_ model: Model, to path: String) throws {
+        let layout = LegacyWeightLayout(tree: NamedLayerTree(model: model.root))
+        try writeAtomically(to: path) { try LegacyWeightsFormat.write(layout, to: File.create($0).root) }
+    }
+
+    @Test(arguments: [false, true])
+    func tfKerasFileReproducesKerasPredictions(byName: Bool) throws {
+        let model = try makeMiniModel()
+        try load(Fixture.tfKerasWeights, into: model, byName: byName)
+        let reference = try readReference(Fixture.tfKerasReference)
+        let outputs = try model.predict(reference.inputs)
+        #expect(maxAbsDifference(outputs, reference.outputs) <= 1e-5)
+    }
+
+    @Test func writtenFileIsStructurallyIdenticalToTfKeras() throws {
+        let model = try makeMiniModel()
+        try load(Fixture.tfKerasWeights, into: model)
+        let path = temporaryPath("w.h5")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try save(model, to: path)
+        #expect(try fileStructure(path) == fileStructure(Fixture.tfKerasWeights))
+    }
+
+    @Test func roundTripIsBitExact() throws {
+        let model = try makeMiniModel()
+        try load(Fixture.tfKerasWeights, into: model)
+        let path = temporaryPath("w.h5")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try save(model, to: path)
+        let reloaded = try makeMiniModel()
+        try load(path, into: reloaded)
+        #expect(weightBits(reloaded) == weightBits(model))
+    }
+
+    @Test func layerCountMismatchNamesBothSides() throws {
+        let model = try Model(root: DenseNet(conv1: Conv2D(filters: 8, kernelSize: (3, 3), padding: .same),
+                                             denseLayers: [DenseLayer(units: 2, growthRate: 4)], transitions: [],
+                                             heads: [Dense(units: 10, activation: .softmax)]),
+                              inputShape: [28, 28, 1])
+        let error = try #require(throws: KerasFormatError.self) { try load(Fixture.tfKerasWeights, into: model) }
+        #expect(error.reason == .layerCountMismatch)
+        #expect(error.description.contains("tutorial_tfkeras.h5"))
+    }
+
+    @Test func shapeMismatchNamesLayerAndWeight() throws {
+        let other = try Model(root: DenseNet(
+            conv1: Conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu),
+            denseLayers: [DenseLayer(units: 2, growthRate: 4), DenseLayer(units: 2, growthRate: 8), DenseLayer(units: 2, growthRate: 16)],
+            transitions: [TransitionLayer(filters: 16), TransitionLayer(filters: 32)],
+            heads: [Dense(units: 64, activation: .relu), Dense(units: 10, activation: .softmax)]), inputShape: [28, 28, 1])
+        let before = weightBits(other)
+        let error = try #require(throws: KerasFormatError.self) { try load(Fixture.tfKerasWeights, into: other) }
+        #expect(error.reason == .shapeMismatch)
+        #expect(error.layer == "dense" && error.weight == "dense_net/dense/kernel:0")
+        #expect(error.expected == "[3136, 64]" && error.found == "[3136, 128]")
+        #expect(weightBits(other) == before, "nothing is loaded when any weight does not fit")
+    }
+
+    @Test func nonKerasFileIsRejected() throws {
+        let path = temporaryPath("plain.h5")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try File.withCreate(path) { _ = try $0.root.createDataset("x", NDArray<Float>([1, 2])) }
+        let error = try #require(throws: KerasFormatError.self) { try load(path, into: try makeMiniModel()) }
+        #expect(error.reason == .wrongFormat)
+    }
+
+    @Test func failedWriteLeavesExistingFileUntouched() throws {
+        let path = temporaryPath("keep.h5")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data("previous".utf8).write(to: URL(fileURLWithPath: path))
+        struct Interrupted: Error {}
+        #expect(throws: Interrupted.self) {
+            try writeAtomically(to: path) { temporary in
+                _ = try File.create(temporary)
+                throw Interrupted()
+            }
+        }
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "previous")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: (path as NSString).deletingLastPathComponent)
+            .filter { $0.hasPrefix(".\((path as NSString).lastPathComponent)") }
+        #expect(leftovers.isEmpty)
+    }
+}
