@@ -1,0 +1,278 @@
+// Conv2D: NHWC input, HWIO kernel; im2col + OpenBLAS sgemm, per-image work pieces.
+
+public enum Padding: String, Sendable { case valid, same }
+
+public enum ActivationFunction: String, Sendable { case linear, relu, softmax }
+
+/// Output size and leading pad for one spatial axis, TensorFlow's rule.
+public func convOutputGeometry(input: Int, kernel: Int, stride: Int, padding: Padding) -> (output: Int, padBefore: Int) {
+    switch padding {
+    case .valid:
+        return (input >= kernel ? (input - kernel) / stride + 1 : 0, 0)
+    case .same:
+        let out = (input + stride - 1) / stride
+        let total = Swift.max((out - 1) * stride + kernel - input, 0)
+        return (out, total / 2)
+    }
+}
+
+/// Glorot-uniform fill: U(-l, l), l = sqrt(6 / (fanIn + fanOut)).
+func glorotUniform(_ v: Variable, fanIn: Int, fanOut: Int, rng: inout SplitMix64) {
+    let limit = Float((6.0 / Double(fanIn + fanOut)).squareRoot())
+    for i in 0..<v.count { v.data[i] = (rng.nextUnitFloat() * 2 - 1) * limit }
+}
+
+/// Number of reduction groups for a batch: depends only on the batch size (determinism rule).
+@inline(__always) func reductionGroups(_ batch: Int) -> Int { Swift.min(batch, 8) }
+
+public final class Conv2D: Layer, Op {
+    public let kerasClassName = "Conv2D"
+    public let name: String?
+    public let filters: Int
+    public let kernelSize: (Int, Int)
+    public let strides: (Int, Int)
+    public let padding: Padding
+    public let useBias: Bool
+    public let activation: ActivationFunction
+    public private(set) var kernel: Variable?
+    public private(set) var bias: Variable?
+
+    public init(filters: Int, kernelSize: (Int, Int), strides: (Int, Int) = (1, 1), padding: Padding = .valid,
+                useBias: Bool = true, activation: ActivationFunction = .linear, name: String? = nil) {
+        precondition(activation != .softmax, "Conv2D supports linear or relu")
+        self.filters = filters
+        self.kernelSize = kernelSize
+        self.strides = strides
+        self.padding = padding
+        self.useBias = useBias
+        self.activation = activation
+        self.name = name
+    }
+
+    public var ownVariables: [Variable] { [kernel, bias].compactMap { $0 } }
+
+    public var isBuilt: Bool { kernel != nil }
+
+    public func build(inputChannels: Int, rng: inout SplitMix64) {
+        let k = Variable(name: "kernel", shape: [kernelSize.0, kernelSize.1, inputChannels, filters], trainable: true)
+        let rf = kernelSize.0 * kernelSize.1
+        glorotUniform(k, fanIn: rf * inputChannels, fanOut: rf * filters, rng: &rng)
+        kernel = k
+        if useBias { bias = Variable(name: "bias", shape: [filters], trainable: true) }
+    }
+
+    public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor {
+        guard inputs.count == 1, inputs[0].shape.count == 3 else {
+            throw EngineError.invalidArgument("Conv2D expects one NHWC input, got \(inputs.map { $0.shape })")
+        }
+        if !isBuilt { build(inputChannels: inputs[0].shape[2], rng: &graph.rng) }
+        guard kernel!.shape[2] == inputs[0].shape[2] else {
+            throw EngineError.shapeMismatch(what: "Conv2D input channels", expected: [kernel!.shape[2]], got: [inputs[0].shape[2]])
+        }
+        return try graph.apply(self, inputs)
+    }
+
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        let s = inputs[0]
+        let (ho, _) = convOutputGeometry(input: s[0], kernel: kernelSize.0, stride: strides.0, padding: padding)
+        let (wo, _) = convOutputGeometry(input: s[1], kernel: kernelSize.1, stride: strides.1, padding: padding)
+        guard ho > 0, wo > 0 else { throw EngineError.invalidArgument("Conv2D: input \(s) too small") }
+        return [ho, wo, filters]
+    }
+
+    public func makeKernel(_ spec: KernelSpec) -> any Kernel { ConvKernel(layer: self, spec: spec) }
+}
+
+/// Geometry of a 2-D window op over one NHWC image.
+struct ConvGeometry {
+    let h, w, cin, ho, wo, kh, kw, sh, sw, pt, pl: Int
+    var k: Int { kh * kw * cin }
+
+    init(input: [Int], output: [Int], kernel: (Int, Int), strides: (Int, Int), padding: Padding) {
+        h = input[0]; w = input[1]; cin = input[2]
+        ho = output[0]; wo = output[1]
+        kh = kernel.0; kw = kernel.1; sh = strides.0; sw = strides.1
+        pt = convOutputGeometry(input: h, kernel: kh, stride: sh, padding: padding).padBefore
+        pl = convOutputGeometry(input: w, kernel: kw, stride: sw, padding: padding).padBefore
+    }
+
+    /// col[HoWo, kh*kw*cin] from one image.
+    func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>) {
+        let k = self.k
+        let run = kw * cin
+        for oy in 0..<ho {
+            for ox in 0..<wo {
+                let row = col + (oy * wo + ox) * k
+                let ix0 = ox * sw - pl
+                let kx0 = Swift.max(0, -ix0), kx1 = Swift.min(kw, w - ix0)
+                for ky in 0..<kh {
+                    let iy = oy * sh - pt + ky
+                    let dst = row + ky * run
+                    if iy < 0 || iy >= h || kx1 <= kx0 {
+                        dst.update(repeating: 0, count: run)
+                        continue
+                    }
+                    if kx0 > 0 { dst.update(repeating: 0, count: kx0 * cin) }
+                    (dst + kx0 * cin).update(from: x + ((iy * w + ix0 + kx0) * cin), count: (kx1 - kx0) * cin)
+                    if kx1 < kw { (dst + kx1 * cin).update(repeating: 0, count: (kw - kx1) * cin) }
+                }
+            }
+        }
+    }
+
+    /// dx += col2im(dcol) for one image.
+    func col2imAdd(_ dcol: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>) {
+        let k = self.k
+        let run = kw * cin
+        for oy in 0..<ho {
+            for ox in 0..<wo {
+                let row = dcol + (oy * wo + ox) * k
+                let ix0 = ox * sw - pl
+                let kx0 = Swift.max(0, -ix0), kx1 = Swift.min(kw, w - ix0)
+                if kx1 <= kx0 { continue }
+                for ky in 0..<kh {
+                    let iy = oy * sh - pt + ky
+                    if iy < 0 || iy >= h { continue }
+                    let src = row + ky * run + kx0 * cin
+                    let dst = dx + (iy * w + ix0 + kx0) * cin
+                    for j in 0..<((kx1 - kx0) * cin) { dst[j] += src[j] }
+                }
+            }
+        }
+    }
+}
+
+final class ConvKernel: Kernel {
+    let g: ConvGeometry
+    let cout: Int
+    let is1x1: Bool
+    let relu: Bool
+    let kernel: Variable
+    let bias: Variable?
+    let parallel: Parallel
+    let pixIn: Int, pixOut: Int
+    let partialW: UnsafeMutablePointer<Float>   // [8, K, cout]
+    let partialB: UnsafeMutablePointer<Float>   // [8, cout]
+
+    init(layer: Conv2D, spec: KernelSpec) {
+        g = ConvGeometry(input: spec.inputShapes[0], output: spec.outputShape, kernel: layer.kernelSize,
+                         strides: layer.strides, padding: layer.padding)
+        cout = layer.filters
+        is1x1 = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.h == g.ho && g.w == g.wo
+        relu = layer.activation == .relu
+        kernel = layer.kernel!
+        bias = layer.bias
+        parallel = spec.parallel
+        pixIn = g.h * g.w
+        pixOut = g.ho * g.wo
+        partialW = .allocate(capacity: 8 * g.k * cout)
+        partialB = .allocate(capacity: 8 * cout)
+    }
+
+    deinit { partialW.deallocate(); partialB.deallocate() }
+
+    var workspacePerWorker: Int { is1x1 ? 0 : 2 * pixOut * g.k }
+
+    func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
+        let x = io.inputs[0], y = io.output
+        let w = UnsafePointer(kernel.data), b = bias?.data
+        let g = self.g, cout = self.cout, pixIn = self.pixIn, pixOut = self.pixOut, is1x1 = self.is1x1, relu = self.relu
+        parallel.forEachPiece(batch) { n, t in
+            let xi = x + n * pixIn * g.cin, yi = y + n * pixOut * cout
+            if is1x1 {
+                sgemm(m: pixOut, n: cout, k: g.cin, a: xi, lda: g.cin, b: w, ldb: cout, beta: 0, c: yi, ldc: cout)
+            } else {
+                let col = io.workspace[t]
+                g.im2col(xi, col)
+                sgemm(m: pixOut, n: cout, k: g.k, a: col, lda: g.k, b: w, ldb: cout, beta: 0, c: yi, ldc: cout)
+            }
+            biasActivate(yi, rows: pixOut, cols: cout, bias: b, relu: relu)
+        }
+    }
+
+    func backward(_ io: NodeIO, batch: Int) {
+        let x = io.inputs[0], y = io.output, dy = io.outputGrad!
+        let dx = io.inputGrads[0], acc = io.accumulate[0]
+        let w = UnsafePointer(kernel.data)
+        let g = self.g, cout = self.cout, pixIn = self.pixIn, pixOut = self.pixOut, is1x1 = self.is1x1, relu = self.relu
+        let K = g.k, pw = partialW, pb = partialB, hasBias = bias != nil
+        let groups = reductionGroups(batch)
+        parallel.forEachPiece(groups) { gi, t in
+            let imgs = pieceRange(gi, of: groups, count: batch)
+            let pW = pw + gi * K * cout, pB = pb + gi * cout
+            pB.update(repeating: 0, count: cout)
+            var first = true
+            for n in imgs {
+                let xi = x + n * pixIn * g.cin, dyi = dy + n * pixOut * cout
+                if relu { reluMask(dyi, y + n * pixOut * cout, count: pixOut * cout) }
+                if hasBias { columnSumAdd(dyi, rows: pixOut, cols: cout, into: pB) }
+                let col = io.workspace[t], dcol = io.workspace[t] + pixOut * K
+                if is1x1 {
+                    sgemm(transA: true, m: g.cin, n: cout, k: pixOut, a: xi, lda: g.cin, b: dyi, ldb: cout,
+                          beta: first ? 0 : 1, c: pW, ldc: cout)
+                } else {
+                    g.im2col(xi, col)
+                    sgemm(transA: true, m: K, n: cout, k: pixOut, a: col, lda: K, b: dyi, ldb: cout,
+                          beta: first ? 0 : 1, c: pW, ldc: cout)
+                }
+                first = false
+                if let dx {
+                    let dxi = dx + n * pixIn * g.cin
+                    if is1x1 {
+                        sgemm(transB: true, m: pixOut, n: g.cin, k: cout, a: dyi, lda: cout, b: w, ldb: cout,
+                              beta: acc ? 1 : 0, c: dxi, ldc: g.cin)
+                    } else {
+                        sgemm(transB: true, m: pixOut, n: K, k: cout, a: dyi, lda: cout, b: w, ldb: cout,
+                              beta: 0, c: dcol, ldc: K)
+                        if !acc { dxi.update(repeating: 0, count: pixIn * g.cin) }
+                        g.col2imAdd(dcol, dxi)
+                    }
+                }
+            }
+        }
+        sumPartials(pw, groups: groups, count: K * cout, into: kernel.grad, parallel: parallel)
+        if let bias { sumPartials(pb, groups: groups, count: cout, into: bias.grad, parallel: parallel) }
+    }
+}
+
+// MARK: - shared small kernels
+
+/// y[r, c] = act(y[r, c] + b[c]).
+@inline(__always)
+func biasActivate(_ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, bias: UnsafeMutablePointer<Float>?, relu: Bool) {
+    if let bias {
+        for r in 0..<rows {
+            let yr = y + r * cols
+            if relu { for c in 0..<cols { yr[c] = Swift.max(yr[c] + bias[c], 0) } }
+            else { for c in 0..<cols { yr[c] += bias[c] } }
+        }
+    } else if relu {
+        for i in 0..<(rows * cols) { y[i] = Swift.max(y[i], 0) }
+    }
+}
+
+/// dy[i] = y[i] > 0 ? dy[i] : 0.
+@inline(__always)
+func reluMask(_ dy: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+    for i in 0..<count { dy[i] = y[i] > 0 ? dy[i] : 0 }
+}
+
+/// into[c] += sum over rows of m[r, c].
+@inline(__always)
+func columnSumAdd(_ m: UnsafePointer<Float>, rows: Int, cols: Int, into: UnsafeMutablePointer<Float>) {
+    for r in 0..<rows {
+        let mr = m + r * cols
+        for c in 0..<cols { into[c] += mr[c] }
+    }
+}
+
+/// into[e] += sum_g partials[g, e], groups summed in order (deterministic for any worker count).
+func sumPartials(_ partials: UnsafePointer<Float>, groups: Int, count: Int, into: UnsafeMutablePointer<Float>, parallel: Parallel) {
+    parallel.forEachRange(count, minChunk: 16384) { r in
+        for e in r {
+            var s = partials[e]
+            for gi in 1..<Swift.max(groups, 1) { s += partials[gi * count + e] }
+            into[e] += s
+        }
+    }
+}

@@ -1,0 +1,141 @@
+// Core value types: Tensor, Variable, errors and the engine's deterministic RNG.
+
+/// Errors reported by the engine (never a crash for bad user-supplied values).
+public enum EngineError: Error, Equatable, CustomStringConvertible {
+    case shapeMismatch(what: String, expected: [Int], got: [Int])
+    case countMismatch(what: String, expected: Int, got: Int)
+    case invalidArgument(String)
+    case notBuilt(String)
+
+    public var description: String {
+        switch self {
+        case let .shapeMismatch(what, e, g): return "\(what): expected shape \(e), got \(g)"
+        case let .countMismatch(what, e, g): return "\(what): expected \(e) values, got \(g)"
+        case let .invalidArgument(s): return s
+        case let .notBuilt(s): return "not built: \(s)"
+        }
+    }
+}
+
+@inline(__always) func product(_ s: [Int]) -> Int { s.reduce(1, *) }
+
+/// A dense float32 array with a shape (row-major; images are NHWC).
+public struct Tensor: Equatable, Sendable {
+    public var shape: [Int]
+    public var scalars: [Float]
+
+    public init(shape: [Int], scalars: [Float]) throws {
+        guard product(shape) == scalars.count else {
+            throw EngineError.countMismatch(what: "Tensor \(shape)", expected: product(shape), got: scalars.count)
+        }
+        self.shape = shape
+        self.scalars = scalars
+    }
+
+    public init(zeros shape: [Int]) {
+        self.shape = shape
+        self.scalars = [Float](repeating: 0, count: product(shape))
+    }
+
+    public var count: Int { scalars.count }
+}
+
+/// SplitMix64: a tiny, fast, seedable generator whose whole state is one UInt64
+/// (save `state`, restore it with `init(state:)`).
+public struct SplitMix64: RandomNumberGenerator, Equatable, Sendable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public init(state: UInt64) { self.state = state }
+
+    @inline(__always) public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform Float in [0, 1) from the top 24 bits.
+    @inline(__always) public mutating func nextUnitFloat() -> Float {
+        Float(next() >> 40) * (1.0 / 16_777_216.0)
+    }
+
+    /// Uniform integer in 0..<bound (Lemire's unbiased multiply-shift with rejection).
+    public mutating func nextInt(below bound: Int) -> Int {
+        precondition(bound > 0)
+        let b = UInt64(bound)
+        var m = next().multipliedFullWidth(by: b)
+        if m.low < b {
+            let threshold = (0 &- b) % b
+            while m.low < threshold { m = next().multipliedFullWidth(by: b) }
+        }
+        return Int(m.high)
+    }
+
+    /// Mixes several words into one seed (used to derive per-epoch shuffle seeds).
+    public static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        var g = SplitMix64(seed: a ^ (b &* 0xD6E8_FEB8_6659_FD93))
+        _ = g.next()
+        return g.next()
+    }
+}
+
+/// A model variable: owns its storage (and, when trainable, a gradient buffer of the same size).
+/// `shape` is the shape Keras stores (HWIO conv kernels, (in, out) dense kernels, (C) vectors).
+public final class Variable {
+    /// Keras short name: "kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance".
+    public let name: String
+    public let isTrainable: Bool
+    public let shape: [Int]
+    public let count: Int
+    /// Raw storage (count floats). Stable for the variable's lifetime.
+    public let data: UnsafeMutablePointer<Float>
+    /// Gradient storage (count floats; all zero for non-trainable variables).
+    public let grad: UnsafeMutablePointer<Float>
+
+    public init(name: String, shape: [Int], trainable: Bool, initialValue: Float = 0) {
+        self.name = name
+        self.isTrainable = trainable
+        self.shape = shape
+        self.count = product(shape)
+        data = .allocate(capacity: Swift.max(count, 1))
+        data.initialize(repeating: initialValue, count: Swift.max(count, 1))
+        grad = .allocate(capacity: Swift.max(count, 1))
+        grad.initialize(repeating: 0, count: Swift.max(count, 1))
+    }
+
+    deinit {
+        data.deallocate()
+        grad.deallocate()
+    }
+
+    /// A copy of the values (row-major in `shape`).
+    public var values: [Float] {
+        Array(UnsafeBufferPointer(start: data, count: count))
+    }
+
+    /// The value as a Tensor (a copy).
+    public var tensor: Tensor {
+        get { try! Tensor(shape: shape, scalars: values) }
+    }
+
+    /// Sets the values from a flat array; `shape`, when given, must equal the variable's shape.
+    public func setValues(_ values: [Float], shape: [Int]? = nil) throws {
+        if let shape, shape != self.shape {
+            throw EngineError.shapeMismatch(what: "variable \(name)", expected: self.shape, got: shape)
+        }
+        guard values.count == count else {
+            throw EngineError.countMismatch(what: "variable \(name) \(self.shape)", expected: count, got: values.count)
+        }
+        values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
+    }
+
+    public func setValue(_ tensor: Tensor) throws {
+        try setValues(tensor.scalars, shape: tensor.shape)
+    }
+
+    /// A copy of the gradient computed by the last backward pass.
+    public var gradient: [Float] {
+        Array(UnsafeBufferPointer(start: grad, count: count))
+    }
+}

@@ -1,0 +1,161 @@
+// Dense (fully connected) layer and the softmax op.
+
+public final class Dense: Layer, Op {
+    public let kerasClassName = "Dense"
+    public let name: String?
+    public let units: Int
+    public let activation: ActivationFunction
+    public let useBias: Bool
+    public private(set) var kernel: Variable?
+    public private(set) var bias: Variable?
+
+    public init(units: Int, activation: ActivationFunction = .linear, useBias: Bool = true, name: String? = nil) {
+        self.units = units
+        self.activation = activation
+        self.useBias = useBias
+        self.name = name
+    }
+
+    public var ownVariables: [Variable] { [kernel, bias].compactMap { $0 } }
+
+    public func build(inputFeatures: Int, rng: inout SplitMix64) {
+        let k = Variable(name: "kernel", shape: [inputFeatures, units], trainable: true)
+        glorotUniform(k, fanIn: inputFeatures, fanOut: units, rng: &rng)
+        kernel = k
+        if useBias { bias = Variable(name: "bias", shape: [units], trainable: true) }
+    }
+
+    public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor {
+        guard inputs.count == 1, inputs[0].shape.count == 1 else {
+            throw EngineError.invalidArgument("Dense expects one flat input, got \(inputs.map { $0.shape })")
+        }
+        if kernel == nil { build(inputFeatures: inputs[0].shape[0], rng: &graph.rng) }
+        guard kernel!.shape[0] == inputs[0].shape[0] else {
+            throw EngineError.shapeMismatch(what: "Dense input features", expected: [kernel!.shape[0]], got: inputs[0].shape)
+        }
+        let z = try graph.apply(self, inputs)
+        // Softmax is a separate op so the loss can take the logits (as tf-keras does via _keras_logits).
+        return activation == .softmax ? try graph.apply(SoftmaxOp(), [z]) : z
+    }
+
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] { [units] }
+
+    public func makeKernel(_ spec: KernelSpec) -> any Kernel {
+        DenseKernel(kernel: kernel!, bias: bias, relu: activation == .relu, spec: spec)
+    }
+}
+
+/// Y[n, out] = act(X[n, in] * W[in, out] + b).
+final class DenseKernel: Kernel {
+    let kernel: Variable
+    let bias: Variable?
+    let relu: Bool
+    let fin: Int, fout: Int
+    let parallel: Parallel
+
+    init(kernel: Variable, bias: Variable?, relu: Bool, spec: KernelSpec) {
+        self.kernel = kernel
+        self.bias = bias
+        self.relu = relu
+        fin = kernel.shape[0]
+        fout = kernel.shape[1]
+        parallel = spec.parallel
+    }
+
+    /// Fixed split of a dimension into pieces (shape-only).
+    @inline(__always) func pieces(_ n: Int) -> Int { Swift.max(1, Swift.min(4, n / 32)) }
+
+    func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
+        let x = io.inputs[0], y = io.output, w = UnsafePointer(kernel.data), b = bias?.data
+        let fin = self.fin, fout = self.fout, relu = self.relu
+        let p = pieces(fout)
+        parallel.forEachPiece(p) { pi, _ in
+            let cols = pieceRange(pi, of: p, count: fout)
+            sgemm(m: batch, n: cols.count, k: fin, a: x, lda: fin, b: w + cols.lowerBound, ldb: fout,
+                  beta: 0, c: y + cols.lowerBound, ldc: fout)
+            for r in 0..<batch {
+                let yr = y + r * fout
+                for c in cols {
+                    var v = yr[c]
+                    if let b { v += b[c] }
+                    yr[c] = relu ? Swift.max(v, 0) : v
+                }
+            }
+        }
+    }
+
+    func backward(_ io: NodeIO, batch: Int) {
+        let x = io.inputs[0], y = io.output, dy = io.outputGrad!, w = UnsafePointer(kernel.data)
+        let fin = self.fin, fout = self.fout
+        if relu { reluMask(dy, y, count: batch * fout) }
+        if let bias { columnSumAdd(dy, rows: batch, cols: fout, into: bias.grad) }
+        let gw = kernel.grad
+        let pIn = pieces(fin)
+        // dW += X^T dY, split over rows of dW (input features)
+        parallel.forEachPiece(pIn) { pi, _ in
+            let rows = pieceRange(pi, of: pIn, count: fin)
+            sgemm(transA: true, m: rows.count, n: fout, k: batch, a: x + rows.lowerBound, lda: fin, b: dy, ldb: fout,
+                  beta: 1, c: gw + rows.lowerBound * fout, ldc: fout)
+        }
+        if let dx = io.inputGrads[0] {
+            let beta: Float = io.accumulate[0] ? 1 : 0
+            // dX = dY W^T, split over columns of dX
+            parallel.forEachPiece(pIn) { pi, _ in
+                let cols = pieceRange(pi, of: pIn, count: fin)
+                sgemm(transB: true, m: batch, n: cols.count, k: fout, a: dy, lda: fout, b: w + cols.lowerBound * fout,
+                      ldb: fout, beta: beta, c: dx + cols.lowerBound, ldc: fin)
+            }
+        }
+    }
+}
+
+/// Softmax over the last axis. As a graph output, the trainer fuses it with the
+/// cross-entropy loss on its input (the logits).
+public final class SoftmaxOp: Op {
+    public init() {}
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] { inputs[0] }
+    public func makeKernel(_ spec: KernelSpec) -> any Kernel { SoftmaxKernel(classes: spec.outputShape.last!, spec: spec) }
+}
+
+final class SoftmaxKernel: Kernel {
+    let classes: Int
+    let rowsPerSample: Int
+    init(classes: Int, spec: KernelSpec) {
+        self.classes = classes
+        rowsPerSample = product(spec.outputShape) / classes
+    }
+
+    func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
+        for r in 0..<(batch * rowsPerSample) {
+            softmaxRow(io.inputs[0] + r * classes, io.output + r * classes, classes)
+        }
+    }
+
+    func backward(_ io: NodeIO, batch: Int) {
+        guard let dx = io.inputGrads[0] else { return }
+        let y = io.output, dy = io.outputGrad!, k = classes
+        for r in 0..<(batch * rowsPerSample) {
+            let yr = y + r * k, dr = dy + r * k, gr = dx + r * k
+            var dot: Float = 0
+            for j in 0..<k { dot += yr[j] * dr[j] }
+            for j in 0..<k {
+                let v = yr[j] * (dr[j] - dot)
+                gr[j] = io.accumulate[0] ? gr[j] + v : v
+            }
+        }
+    }
+}
+
+/// TF's softmax: exp(z - max) / sum.
+@inline(__always)
+func softmaxRow(_ z: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ k: Int) {
+    var mx = -Float.infinity
+    for j in 0..<k { mx = Swift.max(mx, z[j]) }
+    var s: Float = 0
+    for j in 0..<k { let e = expf(z[j] - mx); out[j] = e; s += e }
+    for j in 0..<k { out[j] /= s }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,194 @@
+// Parameter-free layers and ops: ReLU (tf.nn.relu op and Keras Activation layer), Concatenate,
+// Flatten, ZeroPadding2D.
+
+/// tf.nn.relu as a graph op (not a Keras layer; used inside subclassed blocks).
+public final class ReLUOp: Op {
+    public init() {}
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] { inputs[0] }
+    public func makeKernel(_ spec: KernelSpec) -> any Kernel { ReLUKernel(parallel: spec.parallel, size: product(spec.outputShape)) }
+}
+
+final class ReLUKernel: Kernel {
+    let parallel: Parallel
+    let size: Int
+    init(parallel: Parallel, size: Int) { self.parallel = parallel; self.size = size }
+
+    func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
+        let x = io.inputs[0], y = io.output
+        parallel.forEachRange(batch * size, minChunk: 16384) { r in
+            for i in r { y[i] = Swift.max(x[i], 0) }
+        }
+    }
+
+    func backward(_ io: NodeIO, batch: Int) {
+        guard let dx = io.inputGrads[0] else { return }
+        let y = io.output, dy = io.outputGrad!, acc = io.accumulate[0]
+        parallel.forEachRange(batch * size, minChunk: 16384) { r in
+            if acc { for i in r { dx[i] += y[i] > 0 ? dy[i] : 0 } }
+            else { for i in r { dx[i] = y[i] > 0 ? dy[i] : 0 } }
+        }
+    }
+}
+
+/// Keras `Activation` layer (relu, linear or softmax).
+public final class Activation: Layer {
+    public let kerasClassName = "Activation"
+    public let name: String?
+    public let function: ActivationFunction
+    public init(_ function: ActivationFunction, name: String? = nil) {
+        self.function = function
+        self.name = name
+    }
+    public var ownVariables: [Variable] { [] }
+    public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor {
+        switch function {
+        case .linear: return inputs[0]
+        case .relu: return try graph.apply(ReLUOp(), inputs)
+        case .softmax: return try graph.apply(SoftmaxOp(), inputs)
+        }
+    }
+}
+
+/// Keras `ReLU` layer.
+public final class ReLU: Layer {
+    public let kerasClassName = "ReLU"
+    public let name: String?
+    public init(name: String? = nil) { self.name = name }
+    public var ownVariables: [Variable] { [] }
+    public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor {
+        try graph.apply(ReLUOp(), inputs)
+    }
+}
+
+/// Concatenation on the channel (last) axis, inputs in order.
+public final class Concatenate: Layer, Op {
+    public let kerasClassName = "Concatenate"
+    public let name: String?
+    public init(name: String? = nil) { self.name = name }
+    public var ownVariables: [Variable] { [] }
+    public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor { try graph.apply(self, inputs) }
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        guard let first = inputs.first, !first.isEmpty else { throw EngineError.invalidArgument("Concatenate needs inputs") }
+        for s in inputs where Array(s.dropLast()) != Array(first.dropLast()) {
+            throw EngineError.shapeMismatch(what: "Concatenate inputs", expected: first, got: s)
+        }
+        return Array(first.dropLast()) + [inputs.reduce(0) { $0 + $1.last! }]
+    }
+    public func makeKernel(_ spec: KernelSpec) -> any Kernel { ConcatKernel(spec: spec) }
+}
+
+final class ConcatKernel: Kernel {
+    let widths: [Int]
+    let offsets: [Int]
+    let total: Int
+    let rowsPerSample: Int
+    let parallel: Parallel
+    init(spec: KernelSpec) {
+        widths = spec.inputShapes.map { $0.last! }
+        var o: [Int] = [], acc = 0
+        for w in widths { o.append(acc); acc += w }
+        offsets = o
+        total = acc
+        rowsPerSample = product(spec.outputShape) / acc
+        parallel = spec.parallel
+    }
+
+    func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
+        let y = io.output, total = self.total
+        for i in 0..<widths.count {
+            let x = io.inputs[i], w = widths[i], off = offsets[i]
+            parallel.forEachRange(batch * rowsPerSample, minChunk: 2048) { rows in
+                for r in rows { (y + r * total + off).update(from: x + r * w, count: w) }
+            }
+        }
+    }
+
+    func backward(_ io: NodeIO, batch: Int) {
+        let dy = io.outputGrad!, total = self.total
+        for i in 0..<widths.count {
+            guard let dx = io.inputGrads[i] else { continue }
+            let w = widths[i], off = offsets[i], acc = io.accumulate[i]
+            parallel.forEachRange(batch * rowsPerSample, minChunk: 2048) { rows in
+                for r in rows {
+                    let s = dy + r * total + off, d = dx + r * w
+                    if acc { for j in 0..<w { d[j] += s[j] } } else { d.update(from: s, count: w) }
+                }
+            }
+        }
+    }
+}
+
+/// Flatten in NHWC order (a copy; memory order is unchanged).
+public final class Flatten: Layer, Op {
+    public let kerasClassName = "Flatten"
+    public let name: String?
+    public init(name: String? = nil) { self.name = name }
+    public var ownVariables: [Variable] { [] }
+    public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor { try graph.apply(self, inputs) }
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] { [product(inputs[0])] }
+    public func makeKernel(_ spec: KernelSpec) -> any Kernel { CopyKernel(size: product(spec.outputShape)) }
+}
+
+final class CopyKernel: Kernel {
+    let size: Int
+    init(size: Int) { self.size = size }
+    func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
+        io.output.update(from: io.inputs[0], count: batch * size)
+    }
+    func backward(_ io: NodeIO, batch: Int) {
+        guard let dx = io.inputGrads[0] else { return }
+        let dy = io.outputGrad!
+        if io.accumulate[0] { for i in 0..<(batch * size) { dx[i] += dy[i] } } else { dx.update(from: dy, count: batch * size) }
+    }
+}
+
+/// ZeroPadding2D: ((top, bottom), (left, right)).
+public final class ZeroPadding2D: Layer, Op {
+    public let kerasClassName = "ZeroPadding2D"
+    public let name: String?
+    public let padding: ((Int, Int), (Int, Int))
+    public init(padding: ((Int, Int), (Int, Int)), name: String? = nil) {
+        self.padding = padding
+        self.name = name
+    }
+    public convenience init(padding: Int, name: String? = nil) {
+        self.init(padding: ((padding, padding), (padding, padding)), name: name)
+    }
+    public var ownVariables: [Variable] { [] }
+    public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor { try graph.apply(self, inputs) }
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        let s = inputs[0]
+        guard s.count == 3 else { throw EngineError.invalidArgument("ZeroPadding2D expects NHWC") }
+        return [s[0] + padding.0.0 + padding.0.1, s[1] + padding.1.0 + padding.1.1, s[2]]
+    }
+    public func makeKernel(_ spec: KernelSpec) -> any Kernel {
+        ZeroPadKernel(input: spec.inputShapes[0], output: spec.outputShape, top: padding.0.0, left: padding.1.0)
+    }
+}
+
+final class ZeroPadKernel: Kernel {
+    let h, w, c, ho, wo, top, left: Int
+    init(input: [Int], output: [Int], top: Int, left: Int) {
+        h = input[0]; w = input[1]; c = input[2]; ho = output[0]; wo = output[1]
+        self.top = top; self.left = left
+    }
+    func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
+        let x = io.inputs[0], y = io.output
+        y.update(repeating: 0, count: batch * ho * wo * c)
+        for n in 0..<batch {
+            for iy in 0..<h {
+                (y + ((n * ho + iy + top) * wo + left) * c).update(from: x + (n * h + iy) * w * c, count: w * c)
+            }
+        }
+    }
+    func backward(_ io: NodeIO, batch: Int) {
+        guard let dx = io.inputGrads[0] else { return }
+        let dy = io.outputGrad!, acc = io.accumulate[0]
+        for n in 0..<batch {
+            for iy in 0..<h {
+                let s = dy + ((n * ho + iy + top) * wo + left) * c, d = dx + (n * h + iy) * w * c
+                if acc { for j in 0..<(w * c) { d[j] += s[j] } } else { d.update(from: s, count: w * c) }
+            }
+        }
+    }
+}

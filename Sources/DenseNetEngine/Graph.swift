@@ -1,0 +1,210 @@
+// Execution graph: primitive ops wired as a DAG; an executor with preallocated buffers.
+
+/// A symbolic tensor in a graph under construction: node id and per-sample shape (no batch axis).
+public struct SymbolicTensor: Hashable, Sendable {
+    public let id: Int
+    public let shape: [Int]
+}
+
+/// A primitive computation (conv, BN, relu, ...). Layers append ops to a graph.
+public protocol Op: AnyObject {
+    /// Per-sample output shape for the given per-sample input shapes.
+    func outputShape(for inputs: [[Int]]) throws -> [Int]
+    /// A kernel executing this op at a fixed node position with fixed shapes and batch capacity.
+    func makeKernel(_ spec: KernelSpec) -> any Kernel
+}
+
+public struct KernelSpec: Sendable {
+    public let inputShapes: [[Int]]
+    public let outputShape: [Int]
+    /// Maximum batch size; kernels may preallocate for it.
+    public let capacity: Int
+    public let parallel: Parallel
+}
+
+public enum ForwardMode: Equatable, Sendable {
+    case inference
+    /// Training mode (batch statistics); updateStatistics = update BN moving stats.
+    case training(updateStatistics: Bool)
+
+    public var isTraining: Bool { if case .training = self { return true } else { return false } }
+}
+
+/// Buffers of one node: fixed pointers (allocated for capacity once).
+public final class NodeIO {
+    public let inputs: [UnsafeMutablePointer<Float>]
+    public let output: UnsafeMutablePointer<Float>
+    /// nil where the input needs no gradient.
+    public let inputGrads: [UnsafeMutablePointer<Float>?]
+    /// Per input: add into inputGrads[i] (true) or overwrite it (false). Set by the backward plan.
+    public internal(set) var accumulate: [Bool]
+    public let outputGrad: UnsafeMutablePointer<Float>?
+    /// Per-worker scratch, shared by all nodes (valid only during one forward/backward call).
+    public let workspace: [UnsafeMutablePointer<Float>]
+
+    init(inputs: [UnsafeMutablePointer<Float>], output: UnsafeMutablePointer<Float>,
+         inputGrads: [UnsafeMutablePointer<Float>?], outputGrad: UnsafeMutablePointer<Float>?,
+         workspace: [UnsafeMutablePointer<Float>]) {
+        self.inputs = inputs
+        self.output = output
+        self.inputGrads = inputGrads
+        self.accumulate = Array(repeating: false, count: inputs.count)
+        self.outputGrad = outputGrad
+        self.workspace = workspace
+    }
+}
+
+public protocol Kernel: AnyObject {
+    /// Floats of per-worker scratch needed (shared across nodes).
+    var workspacePerWorker: Int { get }
+    func forward(_ io: NodeIO, batch: Int, mode: ForwardMode)
+    /// Computes input gradients (overwrite or accumulate per io.accumulate) and ADDS parameter gradients.
+    func backward(_ io: NodeIO, batch: Int)
+}
+
+extension Kernel {
+    public var workspacePerWorker: Int { 0 }
+}
+
+struct GraphNode {
+    let op: (any Op)?  // nil = graph input
+    let inputs: [Int]
+    let shape: [Int]
+}
+
+/// Collects primitive ops while layers are called; also hands out the init RNG.
+public final class GraphBuilder {
+    public var rng: SplitMix64
+    var nodes: [GraphNode] = []
+    var inputIDs: [Int] = []
+
+    public init(seed: UInt64) { rng = SplitMix64(seed: seed) }
+
+    public func input(shape: [Int]) -> SymbolicTensor {
+        nodes.append(GraphNode(op: nil, inputs: [], shape: shape))
+        inputIDs.append(nodes.count - 1)
+        return SymbolicTensor(id: nodes.count - 1, shape: shape)
+    }
+
+    @discardableResult
+    public func apply(_ op: any Op, _ inputs: [SymbolicTensor]) throws -> SymbolicTensor {
+        let shape = try op.outputShape(for: inputs.map { $0.shape })
+        nodes.append(GraphNode(op: op, inputs: inputs.map { $0.id }, shape: shape))
+        return SymbolicTensor(id: nodes.count - 1, shape: shape)
+    }
+}
+
+/// Runs a built graph on batches up to `capacity`, with all activation, gradient and scratch
+/// buffers allocated once.
+final class Executor {
+    let nodes: [GraphNode]
+    let capacity: Int
+    let parallel: Parallel
+    let sizes: [Int]          // per-sample floats per node
+    let outputs: [UnsafeMutablePointer<Float>]
+    let grads: [UnsafeMutablePointer<Float>?]
+    let needsGrad: [Bool]
+    var kernels: [(any Kernel)?] = []
+    var ios: [NodeIO?] = []
+    let workspace: [UnsafeMutablePointer<Float>]
+    var backwardPlans: [Int: [(node: Int, accumulate: [Bool])]] = [:]
+
+    /// gradientForInputs: also compute gradients w.r.t. graph inputs (for tests and tools).
+    init(nodes: [GraphNode], capacity: Int, parallel: Parallel, gradientForInputs: Bool = false) {
+        self.nodes = nodes
+        self.capacity = capacity
+        self.parallel = parallel
+        let sizes = nodes.map { product($0.shape) }
+        self.sizes = sizes
+        var ng = [Bool](repeating: false, count: nodes.count)
+        for (i, n) in nodes.enumerated() {
+            guard let op = n.op else { ng[i] = gradientForInputs; continue }
+            let hasParams = (op as? any Layer).map { !$0.trainableVariables.isEmpty } ?? false
+            ng[i] = hasParams || n.inputs.contains { ng[$0] }
+        }
+        needsGrad = ng
+        let outputs = sizes.map { s in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, s * capacity))
+            p.initialize(repeating: 0, count: Swift.max(1, s * capacity))
+            return p
+        }
+        let grads: [UnsafeMutablePointer<Float>?] = sizes.indices.map { i in
+            guard ng[i] else { return nil }
+            let n = Swift.max(1, sizes[i] * capacity)
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            p.initialize(repeating: 0, count: n)
+            return p
+        }
+        self.outputs = outputs
+        self.grads = grads
+        var ks: [(any Kernel)?] = []
+        var maxWS = 0
+        for n in nodes {
+            guard let op = n.op else { ks.append(nil); continue }
+            let k = op.makeKernel(KernelSpec(inputShapes: n.inputs.map { nodes[$0].shape }, outputShape: n.shape,
+                                             capacity: capacity, parallel: parallel))
+            maxWS = Swift.max(maxWS, k.workspacePerWorker)
+            ks.append(k)
+        }
+        kernels = ks
+        let workspace = (0..<parallel.workers).map { _ in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, maxWS))
+            p.initialize(repeating: 0, count: Swift.max(1, maxWS))
+            return p
+        }
+        self.workspace = workspace
+        ios = nodes.indices.map { i in
+            let n = nodes[i]
+            guard n.op != nil else { return nil }
+            return NodeIO(inputs: n.inputs.map { outputs[$0] }, output: outputs[i],
+                          inputGrads: n.inputs.map { grads[$0] }, outputGrad: grads[i], workspace: workspace)
+        }
+    }
+
+    deinit {
+        for p in outputs { p.deallocate() }
+        for p in grads { p?.deallocate() }
+        for p in workspace { p.deallocate() }
+    }
+
+    func forward(batch: Int, mode: ForwardMode, upTo last: Int? = nil) {
+        precondition(batch >= 1 && batch <= capacity)
+        let end = last ?? (nodes.count - 1)
+        for i in 0...end {
+            guard let k = kernels[i] else { continue }
+            k.forward(ios[i]!, batch: batch, mode: mode)
+        }
+    }
+
+    /// Plan: the nodes (reverse order) contributing to `seed`, with overwrite/accumulate flags
+    /// (the first write into a gradient buffer overwrites, later ones add).
+    func plan(seed: Int) -> [(node: Int, accumulate: [Bool])] {
+        if let p = backwardPlans[seed] { return p }
+        var reach = [Bool](repeating: false, count: nodes.count)
+        reach[seed] = true
+        for i in stride(from: seed, through: 0, by: -1) where reach[i] {
+            for j in nodes[i].inputs where needsGrad[j] { reach[j] = true }
+        }
+        var written = [Bool](repeating: false, count: nodes.count)
+        written[seed] = true
+        var plan: [(node: Int, accumulate: [Bool])] = []
+        for i in stride(from: seed, through: 0, by: -1) where reach[i] && nodes[i].op != nil && needsGrad[i] {
+            var acc: [Bool] = []
+            for j in nodes[i].inputs {
+                if needsGrad[j] { acc.append(written[j]); written[j] = true } else { acc.append(false) }
+            }
+            plan.append((i, acc))
+        }
+        backwardPlans[seed] = plan
+        return plan
+    }
+
+    /// Backward from node `seed`, whose gradient buffer the caller has filled.
+    func backward(batch: Int, seed: Int) {
+        for (i, acc) in plan(seed: seed) {
+            let io = ios[i]!
+            io.accumulate = acc
+            kernels[i]!.backward(io, batch: batch)
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import CBLAS
+import Dispatch
+
+struct UnsafeSendableBox<T>: @unchecked Sendable { let value: T }
+
+/// Fixed-size worker fan-out on DispatchQueue.concurrentPerform.
+///
+/// Determinism rule used throughout the engine: work is split into pieces whose boundaries depend
+/// only on tensor shapes (never on the number of workers), and every reduction combines per-piece
+/// partial results in piece order. Workers take pieces round-robin. So results are bit-identical
+/// for any worker count, and from run to run.
+public struct Parallel: Sendable {
+    public let workers: Int
+
+    public init(workers: Int) {
+        self.workers = Swift.max(1, workers)
+    }
+
+    /// Default: all active processors (at most 8), OpenBLAS pinned to one thread (we parallelise
+    /// above it with fixed partitions).
+    public static func automatic() -> Parallel {
+        let n = ProcessInfoShim.activeProcessorCount
+        return Parallel(workers: Swift.min(n, 8))
+    }
+
+    /// Runs body(worker) once per worker, concurrently.
+    @inline(__always)
+    func forEachWorker(_ body: (Int) -> Void) {
+        if workers == 1 { body(0); return }
+        withoutActuallyEscaping(body) { b in
+            let box = UnsafeSendableBox(value: b)
+            DispatchQueue.concurrentPerform(iterations: workers) { t in box.value(t) }
+        }
+    }
+
+    /// Runs body(piece, worker) for piece in 0..<pieces; worker w takes pieces w, w+W, ...
+    @inline(__always)
+    func forEachPiece(_ pieces: Int, _ body: (_ piece: Int, _ worker: Int) -> Void) {
+        if pieces <= 0 { return }
+        if workers == 1 || pieces == 1 {
+            for p in 0..<pieces { body(p, 0) }
+            return
+        }
+        let w = Swift.min(workers, pieces)
+        withoutActuallyEscaping(body) { b in
+            let box = UnsafeSendableBox(value: b)
+            DispatchQueue.concurrentPerform(iterations: w) { t in
+                var p = t
+                while p < pieces { box.value(p, t); p += w }
+            }
+        }
+    }
+
+    /// Splits 0..<count into contiguous ranges (one per worker) for elementwise work, where the
+    /// partition cannot change results.
+    @inline(__always)
+    func forEachRange(_ count: Int, minChunk: Int = 4096, _ body: (Range<Int>) -> Void) {
+        let pieces = Swift.min(workers, Swift.max(1, count / minChunk))
+        if pieces <= 1 { body(0..<count); return }
+        forEachPiece(pieces) { p, _ in
+            let lo = count * p / pieces, hi = count * (p + 1) / pieces
+            body(lo..<hi)
+        }
+    }
+}
+
+enum ProcessInfoShim {
+    static var activeProcessorCount: Int {
+        #if canImport(Glibc)
+        return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        #else
+        return 2
+        #endif
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// OpenBLAS thread control (the engine calls sgemm from its own workers, single-threaded each).
+public enum BLAS {
+    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    public static var threads: Int { Int(openblas_get_num_threads()) }
+}
+
+/// Fixed, shape-only partition of `count` items into `pieces` contiguous ranges.
+@inline(__always) func pieceRange(_ p: Int, of pieces: Int, count: Int) -> Range<Int> {
+    (count * p / pieces)..<(count * (p + 1) / pieces)
+}
+
+/// Row-major single-precision GEMM wrapper: C[m,n] = alpha * op(A) * op(B) + beta * C.
+@inline(__always)
+func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+           alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+           b: UnsafePointer<Float>, ldb: Int,
+           beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+        if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+        return
+    }
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}

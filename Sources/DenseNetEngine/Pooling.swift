@@ -1,0 +1,221 @@
+// Pooling layers: MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D.
+
+public final class MaxPooling2D: Layer, Op {
+    public let kerasClassName = "MaxPooling2D"
+    public let name: String?
+    public let poolSize: (Int, Int)
+    public let strides: (Int, Int)
+    public let padding: Padding
+
+    /// strides nil = poolSize (Keras default).
+    public init(poolSize: (Int, Int) = (2, 2), strides: (Int, Int)? = nil, padding: Padding = .valid, name: String? = nil) {
+        self.poolSize = poolSize
+        self.strides = strides ?? poolSize
+        self.padding = padding
+        self.name = name
+    }
+
+    public var ownVariables: [Variable] { [] }
+    public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor {
+        try graph.apply(self, inputs)
+    }
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try poolOutputShape(inputs, poolSize, strides, padding)
+    }
+    public func makeKernel(_ spec: KernelSpec) -> any Kernel {
+        PoolKernel(max: true, poolSize: poolSize, strides: strides, padding: padding, spec: spec)
+    }
+}
+
+public final class AveragePooling2D: Layer, Op {
+    public let kerasClassName = "AveragePooling2D"
+    public let name: String?
+    public let poolSize: (Int, Int)
+    public let strides: (Int, Int)
+    public let padding: Padding
+
+    public init(poolSize: (Int, Int) = (2, 2), strides: (Int, Int)? = nil, padding: Padding = .valid, name: String? = nil) {
+        self.poolSize = poolSize
+        self.strides = strides ?? poolSize
+        self.padding = padding
+        self.name = name
+    }
+
+    public var ownVariables: [Variable] { [] }
+    public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor {
+        try graph.apply(self, inputs)
+    }
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        try poolOutputShape(inputs, poolSize, strides, padding)
+    }
+    public func makeKernel(_ spec: KernelSpec) -> any Kernel {
+        PoolKernel(max: false, poolSize: poolSize, strides: strides, padding: padding, spec: spec)
+    }
+}
+
+func poolOutputShape(_ inputs: [[Int]], _ pool: (Int, Int), _ strides: (Int, Int), _ padding: Padding) throws -> [Int] {
+    guard inputs.count == 1, inputs[0].count == 3 else { throw EngineError.invalidArgument("pooling expects one NHWC input") }
+    let s = inputs[0]
+    let ho = convOutputGeometry(input: s[0], kernel: pool.0, stride: strides.0, padding: padding).output
+    let wo = convOutputGeometry(input: s[1], kernel: pool.1, stride: strides.1, padding: padding).output
+    guard ho > 0, wo > 0 else { throw EngineError.invalidArgument("pooling: input \(s) too small") }
+    return [ho, wo, s[2]]
+}
+
+/// Max (first maximum in window scan order wins, padding excluded) or average
+/// (divided by the number of non-padding elements, as TF does).
+final class PoolKernel: Kernel {
+    let isMax: Bool
+    let g: ConvGeometry
+    let c: Int
+    let parallel: Parallel
+    let argmax: UnsafeMutablePointer<Int32>   // per output element: input pixel index within image
+
+    init(max: Bool, poolSize: (Int, Int), strides: (Int, Int), padding: Padding, spec: KernelSpec) {
+        isMax = max
+        g = ConvGeometry(input: spec.inputShapes[0], output: spec.outputShape, kernel: poolSize, strides: strides, padding: padding)
+        c = spec.outputShape[2]
+        parallel = spec.parallel
+        argmax = .allocate(capacity: max ? spec.capacity * product(spec.outputShape) : 1)
+    }
+
+    deinit { argmax.deallocate() }
+
+    func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
+        let x = io.inputs[0], y = io.output, g = self.g, c = self.c, isMax = self.isMax, am = argmax
+        let inImg = g.h * g.w * c, outImg = g.ho * g.wo * c
+        parallel.forEachPiece(batch) { n, _ in
+            let xi = x + n * inImg, yi = y + n * outImg, ai = am + n * outImg
+            for oy in 0..<g.ho {
+                let y0 = Swift.max(0, oy * g.sh - g.pt), y1 = Swift.min(g.h, oy * g.sh - g.pt + g.kh)
+                for ox in 0..<g.wo {
+                    let x0 = Swift.max(0, ox * g.sw - g.pl), x1 = Swift.min(g.w, ox * g.sw - g.pl + g.kw)
+                    let o = (oy * g.wo + ox) * c
+                    if isMax {
+                        for ch in 0..<c {
+                            var best = -Float.infinity, bi: Int32 = Int32((y0 * g.w + x0))
+                            for iy in y0..<y1 {
+                                for ix in x0..<x1 {
+                                    let v = xi[(iy * g.w + ix) * c + ch]
+                                    if v > best { best = v; bi = Int32(iy * g.w + ix) }
+                                }
+                            }
+                            yi[o + ch] = best
+                            ai[o + ch] = bi
+                        }
+                    } else {
+                        let inv = 1 / Float((y1 - y0) * (x1 - x0))
+                        for ch in 0..<c { yi[o + ch] = 0 }
+                        for iy in y0..<y1 {
+                            for ix in x0..<x1 {
+                                let xr = xi + (iy * g.w + ix) * c
+                                for ch in 0..<c { yi[o + ch] += xr[ch] }
+                            }
+                        }
+                        for ch in 0..<c { yi[o + ch] *= inv }
+                    }
+                }
+            }
+        }
+    }
+
+    func backward(_ io: NodeIO, batch: Int) {
+        guard let dx = io.inputGrads[0] else { return }
+        let dy = io.outputGrad!, g = self.g, c = self.c, isMax = self.isMax, am = argmax, acc = io.accumulate[0]
+        let inImg = g.h * g.w * c, outImg = g.ho * g.wo * c
+        parallel.forEachPiece(batch) { n, _ in
+            let dxi = dx + n * inImg, dyi = dy + n * outImg, ai = am + n * outImg
+            if !acc { dxi.update(repeating: 0, count: inImg) }
+            for oy in 0..<g.ho {
+                let y0 = Swift.max(0, oy * g.sh - g.pt), y1 = Swift.min(g.h, oy * g.sh - g.pt + g.kh)
+                for ox in 0..<g.wo {
+                    let o = (oy * g.wo + ox) * c
+                    if isMax {
+                        for ch in 0..<c { dxi[Int(ai[o + ch]) * c + ch] += dyi[o + ch] }
+                    } else {
+                        let x0 = Swift.max(0, ox * g.sw - g.pl), x1 = Swift.min(g.w, ox * g.sw - g.pl + g.kw)
+                        let inv = 1 / Float((y1 - y0) * (x1 - x0))
+                        for iy in y0..<y1 {
+                            for ix in x0..<x1 {
+                                let d = dxi + (iy * g.w + ix) * c
+                                for ch in 0..<c { d[ch] += dyi[o + ch] * inv }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+public final class GlobalAveragePooling2D: Layer, Op {
+    public let kerasClassName = "GlobalAveragePooling2D"
+    public let name: String?
+    public init(name: String? = nil) { self.name = name }
+    public var ownVariables: [Variable] { [] }
+    public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor { try graph.apply(self, inputs) }
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        guard inputs.count == 1, inputs[0].count == 3 else { throw EngineError.invalidArgument("GlobalAveragePooling2D expects NHWC") }
+        return [inputs[0][2]]
+    }
+    public func makeKernel(_ spec: KernelSpec) -> any Kernel { GlobalPoolKernel(max: false, spec: spec) }
+}
+
+public final class GlobalMaxPooling2D: Layer, Op {
+    public let kerasClassName = "GlobalMaxPooling2D"
+    public let name: String?
+    public init(name: String? = nil) { self.name = name }
+    public var ownVariables: [Variable] { [] }
+    public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor { try graph.apply(self, inputs) }
+    public func outputShape(for inputs: [[Int]]) throws -> [Int] {
+        guard inputs.count == 1, inputs[0].count == 3 else { throw EngineError.invalidArgument("GlobalMaxPooling2D expects NHWC") }
+        return [inputs[0][2]]
+    }
+    public func makeKernel(_ spec: KernelSpec) -> any Kernel { GlobalPoolKernel(max: true, spec: spec) }
+}
+
+final class GlobalPoolKernel: Kernel {
+    let isMax: Bool
+    let pix: Int, c: Int
+    let argmax: UnsafeMutablePointer<Int32>
+    init(max: Bool, spec: KernelSpec) {
+        isMax = max
+        c = spec.inputShapes[0][2]
+        pix = spec.inputShapes[0][0] * spec.inputShapes[0][1]
+        argmax = .allocate(capacity: max ? spec.capacity * c : 1)
+    }
+    deinit { argmax.deallocate() }
+
+    func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
+        let x = io.inputs[0], y = io.output
+        for n in 0..<batch {
+            let xi = x + n * pix * c, yi = y + n * c
+            if isMax {
+                for ch in 0..<c { yi[ch] = -Float.infinity; argmax[n * c + ch] = 0 }
+                for p in 0..<pix {
+                    for ch in 0..<c where xi[p * c + ch] > yi[ch] { yi[ch] = xi[p * c + ch]; argmax[n * c + ch] = Int32(p) }
+                }
+            } else {
+                for ch in 0..<c { yi[ch] = 0 }
+                for p in 0..<pix { for ch in 0..<c { yi[ch] += xi[p * c + ch] } }
+                let inv = 1 / Float(pix)
+                for ch in 0..<c { yi[ch] *= inv }
+            }
+        }
+    }
+
+    func backward(_ io: NodeIO, batch: Int) {
+        guard let dx = io.inputGrads[0] else { return }
+        let dy = io.outputGrad!, acc = io.accumulate[0]
+        for n in 0..<batch {
+            let dxi = dx + n * pix * c, dyi = dy + n * c
+            if !acc { dxi.update(repeating: 0, count: pix * c) }
+            if isMax {
+                for ch in 0..<c { dxi[Int(argmax[n * c + ch]) * c + ch] += dyi[ch] }
+            } else {
+                let inv = 1 / Float(pix)
+                for p in 0..<pix { for ch in 0..<c { dxi[p * c + ch] += dyi[ch] * inv } }
+            }
+        }
+    }
+}

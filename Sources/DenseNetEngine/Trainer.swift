@@ -1,0 +1,254 @@
+// Training loop with complete, plain-value state (resumable mid-epoch, bit-identical).
+
+/// Images (flat NHWC float32, already scaled) and integer labels.
+public struct LabeledImages: Sendable {
+    public var images: [Float]
+    public var labels: [Int]
+    public var sampleShape: [Int]
+
+    public init(images: [Float], labels: [Int], sampleShape: [Int]) throws {
+        guard images.count == labels.count * product(sampleShape) else {
+            throw EngineError.countMismatch(what: "dataset images", expected: labels.count * product(sampleShape), got: images.count)
+        }
+        self.images = images
+        self.labels = labels
+        self.sampleShape = sampleShape
+    }
+
+    public var count: Int { labels.count }
+}
+
+/// How the epoch's mean loss weights batches.
+public enum LossAveraging: String, Sendable {
+    /// tf.keras.metrics.Mean updated once per batch with the batch's mean loss (custom training loop).
+    case perBatch
+    /// Weighted by batch size (model.fit's loss tracker): sum(batchLoss * batchSize) / samples.
+    case perSample
+}
+
+/// Running metric sums (Keras Mean / SparseCategoricalAccuracy state).
+public struct MetricState: Equatable, Sendable {
+    public var lossSum: Double = 0
+    public var lossWeight: Double = 0
+    public var correct: Int = 0
+    public var seen: Int = 0
+    public init() {}
+    public init(lossSum: Double, lossWeight: Double, correct: Int, seen: Int) {
+        self.lossSum = lossSum; self.lossWeight = lossWeight; self.correct = correct; self.seen = seen
+    }
+    public var meanLoss: Double { lossWeight > 0 ? lossSum / lossWeight : 0 }
+    public var accuracy: Double { seen > 0 ? Double(correct) / Double(seen) : 0 }
+}
+
+/// Everything needed to resume training bit-identically.
+public struct TrainerState: Equatable, Sendable {
+    /// Epoch in progress (0-based).
+    public var epoch: Int
+    /// Batches of this epoch already done.
+    public var stepInEpoch: Int
+    /// The shuffle permutation is a pure function of (shuffleSeed, epoch).
+    public var shuffleSeed: UInt64
+    public var metrics: MetricState
+    public var optimizer: AdamState
+    /// All model weights in Keras `model.weights` order (includes BN moving stats).
+    public var weights: [[Float]]
+}
+
+public struct StepEvent: Sendable {
+    public let epoch: Int
+    /// Steps completed in this epoch (1-based after the first step).
+    public let step: Int
+    public let stepsPerEpoch: Int
+    public let batchLoss: Float
+    public let batchSize: Int
+    /// Running epoch metrics including this step.
+    public let metrics: MetricState
+}
+
+public enum StepAction: Sendable { case `continue`, stop }
+
+public struct EpochResult: Equatable, Sendable {
+    public let epoch: Int
+    public let loss: Double
+    public let accuracy: Double
+}
+
+public final class Trainer {
+    public let model: Model
+    public let optimizer: Adam
+    public let batchSize: Int
+    public let lossAveraging: LossAveraging
+    public private(set) var epoch = 0
+    public private(set) var stepInEpoch = 0
+    public private(set) var shuffleSeed: UInt64
+    public private(set) var metrics = MetricState()
+    let executor: Executor
+    let labelBuffer: UnsafeMutablePointer<Int>
+    private var cachedPermutation: (epoch: Int, seed: UInt64, count: Int, perm: [Int])?
+
+    public init(model: Model, optimizer: AdamConfig = AdamConfig(), batchSize: Int = 32, shuffleSeed: UInt64 = 0,
+                lossAveraging: LossAveraging = .perBatch) throws {
+        guard model.logitsID != nil else {
+            throw EngineError.invalidArgument("training needs a softmax output (loss is fused on its logits)")
+        }
+        guard batchSize >= 1 else { throw EngineError.invalidArgument("batch size must be >= 1") }
+        self.model = model
+        self.optimizer = Adam(variables: model.trainableVariables, config: optimizer, parallel: model.parallel)
+        self.batchSize = batchSize
+        self.shuffleSeed = shuffleSeed
+        self.lossAveraging = lossAveraging
+        executor = model.executor(capacity: batchSize)
+        labelBuffer = .allocate(capacity: batchSize)
+        labelBuffer.initialize(repeating: 0, count: batchSize)
+    }
+
+    deinit { labelBuffer.deallocate() }
+
+    /// The epoch's sample order: Fisher-Yates with SplitMix64 seeded by mix(seed, epoch).
+    public static func permutation(count: Int, seed: UInt64, epoch: Int) -> [Int] {
+        var perm = Array(0..<count)
+        var rng = SplitMix64(seed: SplitMix64.mix(seed, UInt64(epoch)))
+        if count > 1 {
+            for i in stride(from: count - 1, to: 0, by: -1) {
+                perm.swapAt(i, rng.nextInt(below: i + 1))
+            }
+        }
+        return perm
+    }
+
+    public func stepsPerEpoch(samples: Int) -> Int { (samples + batchSize - 1) / batchSize }
+
+    /// One optimisation step on `n` samples already gathered (images in the input buffer, labels in labelBuffer).
+    private func step(batch n: Int) throws -> (loss: Float, correct: Int) {
+        let r = try model.runTrainingPass(executor, batch: n, labels: labelBuffer, mode: .training(updateStatistics: true))
+        optimizer.step()
+        return r
+    }
+
+    /// One training step on an explicit batch (no shuffling, no metric bookkeeping). Returns the batch loss.
+    @discardableResult
+    public func trainStep(images: [Float], labels: [Int]) throws -> Float {
+        let n = labels.count
+        guard n >= 1, n <= batchSize, images.count == n * model.inputSize else {
+            throw EngineError.invalidArgument("trainStep: need 1...\(batchSize) samples of \(model.inputSize) floats")
+        }
+        images.withUnsafeBufferPointer { executor.outputs[model.inputID].update(from: $0.baseAddress!, count: images.count) }
+        labels.withUnsafeBufferPointer { labelBuffer.update(from: $0.baseAddress!, count: n) }
+        return try step(batch: n).loss
+    }
+
+    /// Trains from the current position (epoch, stepInEpoch) to the end of the epoch.
+    /// `onStep` runs after every step; returning `.stop` ends early (returns nil; state then points
+    /// at the next step, so calling again resumes). At the epoch's end the epoch counter advances,
+    /// metrics reset, and the epoch's mean loss and accuracy are returned.
+    public func trainEpoch(_ data: LabeledImages, onStep: ((StepEvent) -> StepAction)? = nil) throws -> EpochResult? {
+        guard data.sampleShape == model.inputShape else {
+            throw EngineError.shapeMismatch(what: "dataset samples", expected: model.inputShape, got: data.sampleShape)
+        }
+        let count = data.count
+        let steps = stepsPerEpoch(samples: count)
+        if cachedPermutation == nil || cachedPermutation!.epoch != epoch || cachedPermutation!.seed != shuffleSeed
+            || cachedPermutation!.count != count {
+            cachedPermutation = (epoch, shuffleSeed, count, Trainer.permutation(count: count, seed: shuffleSeed, epoch: epoch))
+        }
+        let perm = cachedPermutation!.perm
+        let inSize = model.inputSize
+        let input = executor.outputs[model.inputID]
+        while stepInEpoch < steps {
+            let start = stepInEpoch * batchSize
+            let n = Swift.min(batchSize, count - start)
+            data.images.withUnsafeBufferPointer { src in
+                for i in 0..<n {
+                    let s = perm[start + i]
+                    (input + i * inSize).update(from: src.baseAddress! + s * inSize, count: inSize)
+                    labelBuffer[i] = data.labels[s]
+                }
+            }
+            let (loss, correct) = try step(batch: n)
+            let w = lossAveraging == .perBatch ? 1.0 : Double(n)
+            metrics.lossSum += Double(loss) * w
+            metrics.lossWeight += w
+            metrics.correct += correct
+            metrics.seen += n
+            stepInEpoch += 1
+            if let onStep {
+                let ev = StepEvent(epoch: epoch, step: stepInEpoch, stepsPerEpoch: steps, batchLoss: loss, batchSize: n, metrics: metrics)
+                if onStep(ev) == .stop && stepInEpoch < steps { return nil }
+            }
+        }
+        let result = EpochResult(epoch: epoch, loss: metrics.meanLoss, accuracy: metrics.accuracy)
+        epoch += 1
+        stepInEpoch = 0
+        metrics = MetricState()
+        return result
+    }
+
+    /// Loss and accuracy with training = false (inference BN), batches of `batchSize` in order.
+    public func evaluate(_ data: LabeledImages) throws -> (loss: Double, accuracy: Double) {
+        try Trainer.evaluate(model: model, data: data, batchSize: batchSize, lossAveraging: lossAveraging)
+    }
+
+    public static func evaluate(model: Model, data: LabeledImages, batchSize: Int = 32,
+                                lossAveraging: LossAveraging = .perBatch) throws -> (loss: Double, accuracy: Double) {
+        guard data.sampleShape == model.inputShape else {
+            throw EngineError.shapeMismatch(what: "dataset samples", expected: model.inputShape, got: data.sampleShape)
+        }
+        let classes = model.outputShape.last!
+        let ex = model.executor(capacity: batchSize)
+        let inSize = model.inputSize
+        var m = MetricState()
+        var start = 0
+        while start < data.count {
+            let n = Swift.min(batchSize, data.count - start)
+            data.images.withUnsafeBufferPointer { ex.outputs[model.inputID].update(from: $0.baseAddress! + start * inSize, count: n * inSize) }
+            ex.forward(batch: n, mode: .inference)
+            try data.labels.withUnsafeBufferPointer { lb in
+                let labels = lb.baseAddress! + start
+                for i in 0..<n where labels[i] < 0 || labels[i] >= classes {
+                    throw EngineError.invalidArgument("label \(labels[i]) out of range 0..<\(classes)")
+                }
+                let loss: Float
+                if let lid = model.logitsID {
+                    loss = sparseSoftmaxCrossEntropy(logits: ex.outputs[lid], labels: labels, batch: n, classes: classes, gradient: nil)
+                } else {
+                    loss = probabilityCrossEntropy(ex.outputs[model.outputID], labels, n, classes)
+                }
+                let w = lossAveraging == .perBatch ? 1.0 : Double(n)
+                m.lossSum += Double(loss) * w
+                m.lossWeight += w
+                m.correct += countCorrect(probabilities: ex.outputs[model.outputID], labels: labels, batch: n, classes: classes)
+                m.seen += n
+            }
+            start += n
+        }
+        return (m.meanLoss, m.accuracy)
+    }
+
+    /// The complete state as plain values.
+    public var state: TrainerState {
+        TrainerState(epoch: epoch, stepInEpoch: stepInEpoch, shuffleSeed: shuffleSeed, metrics: metrics,
+                     optimizer: optimizer.state, weights: model.root.getWeights())
+    }
+
+    /// Restores a state captured by `state` (from this or another trainer of the same model structure).
+    public func restore(_ s: TrainerState) throws {
+        guard s.epoch >= 0, s.stepInEpoch >= 0 else { throw EngineError.invalidArgument("negative epoch/step") }
+        try model.root.setWeights(s.weights)
+        try optimizer.setState(s.optimizer)
+        epoch = s.epoch
+        stepInEpoch = s.stepInEpoch
+        shuffleSeed = s.shuffleSeed
+        metrics = s.metrics
+    }
+}
+
+/// Keras' crossentropy on probabilities (clip to [1e-7, 1-1e-7]); used only for models without softmax output.
+func probabilityCrossEntropy(_ p: UnsafePointer<Float>, _ labels: UnsafePointer<Int>, _ n: Int, _ k: Int) -> Float {
+    var total: Float = 0
+    for i in 0..<n { total += -logf(Swift.min(Swift.max(p[i * k + labels[i]], 1e-7), 1 - 1e-7)) }
+    return total / Float(n)
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
