@@ -4,7 +4,8 @@ import PackageDescription
 // Layers, bottom to top (imports point one way):
 //   CHDF5 (C shim) → HDF5 (h5py's nouns, no Keras) ─┐
 //   CBLAS → DenseNetEngine (math, no files) ────────┼→ KerasFormat (Keras names and layouts)
-//   CZlib → Datasets (IDX image files) ─────────────┘         ↓
+//   CZlibShim → Datasets (IDX image files)          └─ ZIPFoundation (.keras archives)
+//                                                               ↓
 //                                                     densenet-io (CLI wiring only)
 let package = Package(
     name: "densenet-io",
@@ -18,15 +19,16 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZlibShim", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "DenseNetEngine", dependencies: ["CBLAS"]),
-        .target(name: "Datasets", dependencies: ["CZlib", "DenseNetEngine"]),
-        .target(name: "KerasFormat", dependencies: ["HDF5", "DenseNetEngine"]),
+        .target(name: "Datasets", dependencies: ["CZlibShim", "DenseNetEngine"]),
+        .target(name: "KerasFormat", dependencies: ["HDF5", "DenseNetEngine", "ZIPFoundation"]),
         .executableTarget(
             name: "densenet-io",
             dependencies: [

@@ -5,7 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CZlib
+import CZlibShim
 
 /// A source of bytes read front to back. `read` returns 0 only at the end.
 protocol ByteSource: AnyObject {

@@ -13,6 +13,8 @@ struct Train: ParsableCommand {
             and on a terminal a live progress bar. The same seed on the same machine gives a bit-identical run.
             """)
 
+    @OptionGroup var modelOptions: ModelOptions
+
     @Option(help: "A folder with the four MNIST-format IDX files (raw or .gz).")
     var data = MNISTFolder.defaultPath
 
@@ -48,7 +50,7 @@ struct Train: ParsableCommand {
         let folder = MNISTFolder(data)
         let train = try folder.load(.train, limit: limit).engineImages()
         let test = try folder.load(.test, limit: testLimit).engineImages()
-        let model = try Model(root: DenseNet.mini(), inputShape: train.sampleShape, seed: seed)
+        let model = try modelOptions.build(seed: seed)
         let trainer = try Trainer(model: model, batchSize: batchSize, shuffleSeed: seed)
         let steps = trainer.stepsPerEpoch(samples: train.count)
         for _ in 0..<epochs {
