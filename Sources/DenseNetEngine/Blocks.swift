@@ -18,6 +18,7 @@ public final class DenseUnit: Layer {
     }
 
     public var ownVariables: [Variable] { [] }
+    public var isKerasModel: Bool { true }
     public var attributes: [LayerAttribute] { [.layer("bn", bn), .layer("conv", conv), .layer("concat", concat)] }
 
     public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor {
@@ -42,6 +43,7 @@ public final class DenseLayer: Layer {
     }
 
     public var ownVariables: [Variable] { [] }
+    public var isKerasModel: Bool { true }
     public var attributes: [LayerAttribute] { [.list("sequence", sequence)] }
 
     public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor {
@@ -65,6 +67,7 @@ public final class TransitionLayer: Layer {
     }
 
     public var ownVariables: [Variable] { [] }
+    public var isKerasModel: Bool { true }
     public var attributes: [LayerAttribute] { [.layer("conv", conv), .layer("pool", pool)] }
 
     public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor {
@@ -93,6 +96,7 @@ public final class DenseNet: Layer {
     }
 
     public var ownVariables: [Variable] { [] }
+    public var isKerasModel: Bool { true }
 
     public var attributes: [LayerAttribute] {
         var a: [LayerAttribute] = [.layer("conv1", conv1)]
@@ -160,7 +164,9 @@ public final class FunctionalModel: Layer {
     }
 
     public var ownVariables: [Variable] { [] }
-    public var attributes: [LayerAttribute] { [.list("layers", nodes.map { $0.layer })] }
+    public var isKerasModel: Bool { true }
+    /// One attribute per layer, named by the layer's name (Keras tracks functional layers individually).
+    public var attributes: [LayerAttribute] { nodes.map { .layer($0.layer.name ?? "", $0.layer) } }
 
     public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor {
         var table: [String: SymbolicTensor] = [inputName: inputs[0]]
