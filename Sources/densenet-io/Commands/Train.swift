@@ -21,11 +21,11 @@ struct Train: ParsableCommand {
     @Option(help: "Number of epochs.")
     var epochs = 10
 
-    @Option(help: "Samples per training step; the last partial batch is kept.")
-    var batchSize = 32
+    @Option(help: "Samples per training step; the last partial batch is kept (default: 32, or the checkpoint's).")
+    var batchSize: Int?
 
-    @Option(help: "Seeds the initial weights and each epoch's shuffle.")
-    var seed: UInt64 = 0
+    @Option(help: "Seeds the initial weights and each epoch's shuffle (default: 0, or the checkpoint's).")
+    var seed: UInt64?
 
     @Option(help: "Train on the first N training images only.")
     var limit: Int?
@@ -36,9 +36,32 @@ struct Train: ParsableCommand {
     @Option(help: "Write the trained weights here when done (.h5: tf-keras, .weights.h5: Keras 3).")
     var save: String?
 
+    @Option(help: ArgumentHelp("Write a training checkpoint here at each epoch end (.h5: tf-keras full-model file, .keras: Keras 3 archive).",
+                               valueName: "file"))
+    var checkpoint: String?
+
+    @Option(help: ArgumentHelp("Also write the checkpoint every N training steps.", valueName: "n"))
+    var checkpointEvery: Int?
+
+    @Option(help: ArgumentHelp("Continue the run saved in this checkpoint, mid-epoch included, up to --epochs (and keep checkpointing to it unless --checkpoint says otherwise).",
+                               valueName: "file"))
+    var resume: String?
+
+    @Option(help: ArgumentHelp("Stop after N training steps in this process, writing the checkpoint first (resume with --resume).",
+                               valueName: "n"))
+    var stopAfter: Int?
+
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if let checkpoint, !CheckpointFile.isArchive(fileName: checkpoint), WeightFileFormat(fileName: checkpoint) != .keras2 {
+            throw ValidationError("--checkpoint needs a .h5 (tf-keras full model) or .keras (Keras 3 archive) file name, got \(checkpoint)")
+        }
+        if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
+        if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be at least 1") }
+        if checkpointEvery != nil || stopAfter != nil, checkpoint == nil, resume == nil {
+            throw ValidationError("--checkpoint-every and --stop-after need --checkpoint (or --resume)")
+        }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1") }
         if let save, WeightFileFormat(fileName: save) == nil {
@@ -48,25 +71,79 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let folder = MNISTFolder(data)
-        let train = try folder.load(.train, limit: limit).engineImages()
-        let test = try folder.load(.test, limit: testLimit).engineImages()
-        let model = try modelOptions.build(seed: seed)
-        let trainer = try Trainer(model: model, batchSize: batchSize, shuffleSeed: seed)
+        let saved = try resume.map(CheckpointFile.readInfo)
+        let trainLimit = limit ?? saved?.run.trainLimit
+        let train = try folder.load(.train, limit: trainLimit).engineImages()
+        let test = try folder.load(.test, limit: testLimit ?? saved?.run.testLimit).engineImages()
+        let run = RunDescription(batchSize: batchSize ?? saved?.run.batchSize ?? 32, trainData: DataFingerprint(train),
+                                 trainLimit: trainLimit, testLimit: testLimit ?? saved?.run.testLimit)
+        let description: ModelDescription
+        let trainer: Trainer
+        if let resume, let saved {
+            // Everything is checked before the first step; the checkpoint is not touched until then.
+            if let problem = run.mismatch(resuming: saved.run) { throw ResumeRefusal("cannot resume \(resume): \(problem)") }
+            if let seed, seed != saved.shuffleSeed {
+                throw ResumeRefusal("cannot resume \(resume): --seed \(seed), but the checkpoint's run uses seed \(saved.shuffleSeed)")
+            }
+            // Seam: a model described only by a Keras model_config will be rebuilt by the config builder.
+            guard let preset = saved.model.preset else {
+                throw ResumeRefusal("cannot resume \(resume): the checkpoint names no model preset (models built from a Keras config cannot be resumed yet)")
+            }
+            let chosen = (modelOptions.model, modelOptions.inputShape ?? saved.model.inputShape, modelOptions.classes ?? saved.model.classes)
+            if (modelOptions.model != (try ModelOptions.parse([])).model && chosen.0 != preset) || chosen.1 != saved.model.inputShape
+                || chosen.2 != saved.model.classes {
+                throw ResumeRefusal("cannot resume \(resume): the checkpoint is a \(preset) model for input \(saved.model.inputShape) and \(saved.model.classes) classes, not \(chosen.0) for \(chosen.1) and \(chosen.2)")
+            }
+            description = saved.model
+            let model = try ModelPreset.named(preset).build(inputShape: saved.model.inputShape, classes: saved.model.classes, seed: saved.model.weightSeed)
+            trainer = try Trainer(model: model, optimizer: saved.optimizer, batchSize: saved.run.batchSize, shuffleSeed: saved.shuffleSeed,
+                                  lossAveraging: saved.run.lossAveraging)
+            try CheckpointFile.load(resume, into: trainer)
+        } else {
+            let seed = seed ?? 0
+            let model = try modelOptions.build(seed: seed)
+            description = ModelDescription(preset: modelOptions.model, inputShape: model.inputShape, classes: model.outputShape.last ?? 0,
+                                           weightSeed: seed)
+            trainer = try Trainer(model: model, batchSize: run.batchSize, shuffleSeed: seed)
+        }
+        let model = trainer.model
+        let checkpointPath = checkpoint ?? resume
+        func writeCheckpoint() throws {
+            if let checkpointPath { try CheckpointFile.write(trainer, model: description, run: run, to: checkpointPath) }
+        }
         let steps = trainer.stepsPerEpoch(samples: train.count)
-        for _ in 0..<epochs {
+        var stepsTaken = 0
+        var stopped = false
+        while trainer.epoch < epochs, !stopped {
             let progress = ProgressBar(total: steps)
-            var samples = 0
-            guard let result = try trainer.trainEpoch(train, onStep: { event in
+            var samples = trainer.stepInEpoch * run.batchSize
+            var failure: Error?
+            let result = try trainer.trainEpoch(train, onStep: { event in
                 samples += event.batchSize
                 progress.update(step: event.step, samples: samples, metrics: [
                     ProgressMetric("loss", event.metrics.meanLoss), ProgressMetric("accuracy", event.metrics.accuracy),
                 ])
-                return .continue
-            }) else { break }
+                stepsTaken += 1
+                if let stopAfter, stepsTaken >= stopAfter { stopped = true }
+                // Mid-epoch checkpoints only: the epoch's last step is saved once the epoch is closed.
+                if event.step < event.stepsPerEpoch, stopped || checkpointEvery.map({ stepsTaken % $0 == 0 }) == true {
+                    do { try writeCheckpoint() } catch { failure = error; return .stop }
+                }
+                return stopped ? .stop : .continue
+            })
+            if let failure { throw failure }
+            guard let result else { break }
             progress.finish()
             let evaluation = try trainer.evaluate(test)
             print(EpochLine(epoch: result.epoch + 1, loss: result.loss, accuracy: result.accuracy,
                             testLoss: evaluation.loss, testAccuracy: evaluation.accuracy))
+            try writeCheckpoint()
+        }
+        if stopped, trainer.epoch < epochs {
+            print("Stopped at epoch \(trainer.epoch + 1), step \(trainer.stepInEpoch) of \(steps)"
+                  + (checkpointPath.map { "; resume with --resume \($0)" } ?? ""))
+        } else if let resume, stepsTaken == 0 {
+            print("Nothing to do: \(resume) is at epoch \(trainer.epoch) of \(epochs)")
         }
         if let save, let format = WeightFileFormat(fileName: save) {
             try model.saveWeights(to: save, format: format)
@@ -92,4 +169,10 @@ extension Datasets.LabeledImages {
     func engineImages() throws -> DenseNetEngine.LabeledImages {
         try DenseNetEngine.LabeledImages(images: pixels, labels: labels.map(Int.init), sampleShape: [height, width, channels])
     }
+}
+
+/// A resume that does not fit the checkpoint; reported as one line, exit status 2.
+struct ResumeRefusal: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -1,0 +1,177 @@
+import DenseNetEngine
+import Foundation
+import HDF5
+
+/// Training checkpoints as tf-keras full-model HDF5 files (what `model.save("x.h5")` writes), plus
+/// one extra group with what exact resume needs:
+///
+///     /  @keras_version "2.21.0"  @backend "tensorflow"  @model_config {json}  @training_config {json}
+///     /model_weights                 exactly `save_weights` (BatchNorm moving statistics included)
+///     /optimizer_weights             Adam: iteration:0, then Adam/m/…, Adam/v/… per trainable variable
+///     /densenet_io_training_state    epoch, step, shuffle seed, metric sums, run fingerprint (Keras ignores it)
+///
+/// Files are written atomically (temporary file in the same folder, fsync, rename): a reader, or
+/// a run killed mid-write, sees the previous checkpoint or the new one, never a part.
+/// See docs/checkpoints.md.
+public enum Checkpoint {
+    /// The extra group's name.
+    public static let trainingStateGroup = TrainingStateGroup.name
+
+    /// Writes `trainer`'s complete state to `path` (replacing it atomically).
+    public static func write(_ trainer: Trainer, model description: ModelDescription, run: RunDescription, to path: String) throws {
+        let model = trainer.model
+        let info = CheckpointInfo(trainer: trainer, model: description, run: run)
+        let modelConfig = try description.modelConfig ?? ModelConfig.tfKeras(model).description
+        let trainingConfig = ModelConfig.tfKerasTraining(trainer.optimizer.config).description
+        let optimizer = trainer.optimizer.state
+        try writeAtomically(to: path) { temporary in
+            try writeFullModel(model, modelConfig: modelConfig, trainingConfig: trainingConfig, to: temporary) { root in
+                try OptimizerWeights.writeTFKeras(optimizer, model: model, to: root)
+                try TrainingStateGroup.write(info, to: root)
+            }
+        }
+    }
+
+    /// Writes a full-model file without optimizer or training state (`model.save(…, include_optimizer=False)`).
+    public static func writeModel(_ model: Model, modelConfig: String? = nil, to path: String) throws {
+        let config = try modelConfig ?? ModelConfig.tfKeras(model).description
+        try writeAtomically(to: path) { temporary in
+            try writeFullModel(model, modelConfig: config, trainingConfig: nil, to: temporary) { _ in }
+        }
+    }
+
+    private static func writeFullModel(_ model: Model, modelConfig: String, trainingConfig: String?, to path: String,
+                                       extra: (Group) throws -> Void) throws {
+        let file = try File.create(path)
+        let root = file.root
+        try root.attributes.write(StringArray(scalar: LegacyWeightsFormat.kerasVersion, format: .variableUTF8), named: "keras_version")
+        try root.attributes.write(StringArray(scalar: LegacyWeightsFormat.backend, format: .variableUTF8), named: "backend")
+        try root.attributes.write(StringArray(scalar: modelConfig, format: .variableASCII), named: "model_config")
+        if let trainingConfig {
+            try root.attributes.write(StringArray(scalar: trainingConfig, format: .variableASCII), named: "training_config")
+        }
+        try LegacyWeightsFormat.write(LegacyWeightLayout(tree: NamedLayerTree(model: model.root)), to: root.createGroup("model_weights"))
+        try extra(root)
+        try file.flush()
+    }
+
+    /// Whether `root` is a full-model file (`model_weights` group and `model_config` attribute).
+    static func isFullModel(_ root: Group) throws -> Bool {
+        try root.attributes.contains("model_config") && root.contains("model_weights") && root.kind(of: "model_weights") == .group
+    }
+
+    /// Opens `path` as a full-model file; clear errors for missing, non-HDF5 or truncated files.
+    static func openFullModel(_ path: String) throws -> Group {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw KerasFormatError(.io, file: path, found: "no such file")
+        }
+        let root: Group
+        do {
+            root = try File.open(path).root
+        } catch let error as HDF5Error {
+            throw KerasFormatError(.unknownFormat, file: path, expected: "a checkpoint (tf-keras full-model HDF5 file)",
+                                   found: "unreadable: \(error.description) (corrupted or truncated?)")
+        }
+        do {
+            guard try isFullModel(root) else {
+                throw KerasFormatError(.wrongFormat, file: path, expected: "a checkpoint (model_config attribute and model_weights group)",
+                                       found: "an HDF5 file without them (a weights-only file?)")
+            }
+        } catch let error as HDF5Error {
+            throw KerasFormatError(error, file: path)
+        }
+        return root
+    }
+
+    /// The JSON of a root attribute.
+    static func jsonAttribute(_ name: String, of root: Group, file: String) throws -> JSON {
+        guard try root.attributes.contains(name) else {
+            throw KerasFormatError(.malformed, file: file, layer: name, expected: "a \(name) attribute", found: "none")
+        }
+        do {
+            return try JSON.parse(root.attributes.string(name))
+        } catch var error as KerasFormatError {
+            error.file = file
+            error.layer = name
+            throw error
+        }
+    }
+
+    /// Everything but the weights and Adam's slots: cheap, and enough to rebuild the model and
+    /// check the run before loading. Refuses files that are not densenet-io checkpoints, training
+    /// configurations with another optimizer than Adam, and malformed training state.
+    public static func readInfo(_ path: String) throws -> CheckpointInfo {
+        let root = try openFullModel(path)
+        return try wrapHDF5(path) {
+            let training = try jsonAttribute("training_config", of: root, file: path)
+            _ = try ModelConfig.adam(fromTraining: training, file: path)
+            _ = try jsonAttribute("model_config", of: root, file: path)
+            guard try root.contains(TrainingStateGroup.name) else {
+                throw KerasFormatError(.wrongFormat, file: path, layer: TrainingStateGroup.name,
+                                       expected: "a densenet-io training checkpoint (a \(TrainingStateGroup.name) group)",
+                                       found: "a Keras model file without one (its weights and optimizer load with Checkpoint.loadKeras)")
+            }
+            var info = try TrainingStateGroup.read(from: root, file: path)
+            let config = try jsonAttribute("model_config", of: root, file: path)
+            if info.model.modelConfig == nil, config["class_name"]?.stringValue == "Functional" { info.model.modelConfig = config.description }
+            return info
+        }
+    }
+
+    /// Restores `trainer` (weights, moving statistics, Adam, epoch, step, metrics) from `path`.
+    /// Everything is read and checked first; on any error the trainer is unchanged.
+    @discardableResult
+    public static func load(_ path: String, into trainer: Trainer) throws -> CheckpointInfo {
+        let info = try readInfo(path)
+        let root = try openFullModel(path)
+        return try wrapHDF5(path) {
+            try checkArchitecture(of: root, against: trainer.model, file: path)
+            let optimizer = try OptimizerWeights.readTFKeras(from: root, variables: trainer.optimizer.variables, file: path)
+            guard optimizer.iterations == info.iterations else {
+                throw KerasFormatError(.malformed, file: path, layer: "optimizer_weights", weight: "iteration:0",
+                                       expected: "\(info.iterations) (the training state's count)", found: "\(optimizer.iterations)")
+            }
+            try LegacyWeightsFormat.load(LegacyWeightLayout(tree: NamedLayerTree(model: trainer.model.root)),
+                                         from: root.group("model_weights"), file: path)
+            trainer.optimizer.config = info.optimizer
+            try trainer.restore(info.trainerState(optimizer: optimizer, weights: trainer.model.root.getWeights(), base: trainer.state))
+            return info
+        }
+    }
+
+    /// Loads the weights of any full-model file (densenet-io's or tf-keras' `model.save`) into
+    /// `model`, and returns its Adam configuration and state when it has them.
+    @discardableResult
+    public static func loadKeras(_ path: String, into model: Model) throws -> (config: AdamConfig, state: AdamState)? {
+        let root = try openFullModel(path)
+        return try wrapHDF5(path) {
+            try checkArchitecture(of: root, against: model, file: path)
+            var optimizer: (AdamConfig, AdamState)?
+            if try root.contains("optimizer_weights") {
+                let training = try jsonAttribute("training_config", of: root, file: path)
+                let config = try ModelConfig.adam(fromTraining: training, file: path)
+                optimizer = (config, try OptimizerWeights.readTFKeras(from: root, variables: model.trainableVariables, file: path))
+            }
+            try LegacyWeightsFormat.load(LegacyWeightLayout(tree: NamedLayerTree(model: model.root)),
+                                         from: root.group("model_weights"), file: path)
+            return optimizer
+        }
+    }
+
+    /// A first, readable refusal when the file's model is of another kind (subclassed vs functional,
+    /// another class). Layer-by-layer checks follow in the weight loader.
+    static func checkArchitecture(of root: Group, against model: Model, file: String) throws {
+        let config = try jsonAttribute("model_config", of: root, file: file)
+        let saved = config["class_name"]?.stringValue ?? "?"
+        let expected = model.root is FunctionalModel ? "Functional" : model.root.kerasClassName
+        let compatible = saved == expected || (expected == "Functional" && ["Model", "Sequential"].contains(saved))
+        guard compatible else {
+            throw KerasFormatError(.wrongFormat, file: file, layer: "model_config",
+                                   expected: "a \(expected) model (the architecture being trained)", found: "a \(saved) model")
+        }
+    }
+
+    static func wrapHDF5<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as HDF5Error { throw KerasFormatError(error, file: path) }
+    }
+}

@@ -1,0 +1,253 @@
+import DenseNetEngine
+import Foundation
+import HDF5
+import ZIPFoundation
+
+/// Keras 3's `.keras` archive: a zip (stored, not compressed) of `metadata.json`, `config.json` and
+/// `model.weights.h5`, as `keras/src/saving/saving_lib.py` (`save_model`) writes it.
+///
+/// `model.weights.h5` is the Keras 3 weights layout (`Keras3WeightsFormat`) plus, for a compiled
+/// model, the optimizer at `optimizer/vars` (`0` iterations, `1` learning rate, then `m`, `v` per
+/// trainable variable). A densenet-io training checkpoint adds one entry Keras does not read,
+/// `densenet_io_training_state.h5`, holding the same training-state group as the HDF5 checkpoint.
+public enum KerasArchive {
+    /// The Keras release whose archives these mirror, written to `metadata.json`.
+    public static let kerasVersion = "3.15.1"
+    static let trainingStateEntry = "densenet_io_training_state.h5"
+
+    /// Writes `model` (and, when given, Adam's configuration and state and the training state) to
+    /// `path` as a `.keras` archive, atomically.
+    public static func write(_ model: Model, optimizer: (config: AdamConfig, state: AdamState)? = nil,
+                             trainingState: CheckpointInfo? = nil, to path: String) throws {
+        let config = try configJSON(model, optimizer: optimizer?.config).description
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyy-MM-dd@HH:mm:ss"
+        let metadata = JSON.object([("keras_version", .string(kerasVersion)), ("date_saved", .string(formatter.string(from: Date())))])
+        try writeAtomically(to: path) { temporary in
+            let weightsPath = temporary + ".weights.h5", statePath = temporary + ".state.h5"
+            defer { unlink(weightsPath); unlink(statePath) }
+            do {
+                let file = try File.create(weightsPath)
+                try Keras3WeightsFormat.write(Keras3WeightLayout(tree: NamedLayerTree(model: model.root)), to: file.root)
+                if let optimizer {
+                    try OptimizerWeights.writeKeras3(optimizer.state, config: optimizer.config, variables: model.trainableVariables, to: file.root)
+                }
+            }
+            if let trainingState {
+                let file = try File.create(statePath)
+                try TrainingStateGroup.write(trainingState, to: file.root)
+            }
+            do {
+                let archive = try Archive(url: URL(fileURLWithPath: temporary), accessMode: .create)
+                // Keras writes the two JSON entries with zipfile's default date (1980-01-01).
+                let zipEpoch = DateComponents(calendar: Calendar.current, year: 1980, month: 1, day: 1).date ?? Date()
+                try add(Data(metadata.description.utf8), as: "metadata.json", date: zipEpoch, to: archive)
+                try add(Data(config.utf8), as: "config.json", date: zipEpoch, to: archive)
+                try add(Data(contentsOf: URL(fileURLWithPath: weightsPath)), as: "model.weights.h5", date: Date(), to: archive)
+                if trainingState != nil {
+                    try add(Data(contentsOf: URL(fileURLWithPath: statePath)), as: trainingStateEntry, date: Date(), to: archive)
+                }
+            } catch let error as KerasFormatError {
+                throw error
+            } catch {
+                throw KerasFormatError(.io, file: path, found: "writing the zip: \(error)")
+            }
+        }
+    }
+
+    /// Writes `trainer`'s complete state as a `.keras` archive (a training checkpoint).
+    public static func write(_ trainer: Trainer, model description: ModelDescription, run: RunDescription, to path: String) throws {
+        try write(trainer.model, optimizer: (trainer.optimizer.config, trainer.optimizer.state),
+                  trainingState: CheckpointInfo(trainer: trainer, model: description, run: run), to: path)
+    }
+
+    private static func add(_ data: Data, as name: String, date: Date, to archive: Archive) throws {
+        try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(data.count), modificationDate: date,
+                             permissions: 0o600, compressionMethod: .none) { position, size in
+            data.subdata(in: Int(position)..<Int(position) + size)
+        }
+    }
+
+    /// Keras 3 `config.json` for `model` (subclassed models: class and build shape, as
+    /// `serialize_keras_object` gives for the tutorial's DenseNet), with `compile_config` when compiled.
+    public static func configJSON(_ model: Model, optimizer: AdamConfig?) throws -> JSON {
+        guard !(model.root is FunctionalModel) else {
+            throw KerasFormatError(.wrongFormat, file: "config.json", layer: model.root.name ?? "model",
+                                   expected: "a subclassed model (Keras 3 functional configs are not written yet)", found: "a functional model")
+        }
+        let policy = JSON.object([("module", .string("keras")), ("class_name", .string("DTypePolicy")),
+                                  ("config", .object([("name", .string("float32"))])), ("registered_name", .null)])
+        var members: [(String, JSON)] = [
+            ("module", .string("tutorial_model")),
+            ("class_name", .string(model.root.kerasClassName)),
+            ("config", .object([("trainable", .bool(true)), ("dtype", policy)])),
+            ("registered_name", .string(model.root.kerasClassName)),
+            ("build_config", .object([("input_shape", .array([.null] + model.inputShape.map { .int($0) }))])),
+        ]
+        if let optimizer { members.append(("compile_config", compileConfig(optimizer))) }
+        return .object(members)
+    }
+
+    static func compileConfig(_ adam: AdamConfig) -> JSON {
+        .object([
+            ("optimizer", .object([
+                ("module", .string("keras.optimizers")), ("class_name", .string("Adam")),
+                ("config", .object([
+                    ("name", .string("adam")), ("learning_rate", .double(Double(Float(adam.learningRate)))), ("weight_decay", .null),
+                    ("clipnorm", .null), ("global_clipnorm", .null), ("clipvalue", .null), ("use_ema", .bool(false)),
+                    ("ema_momentum", .double(0.99)), ("ema_overwrite_frequency", .null), ("loss_scale_factor", .null),
+                    ("gradient_accumulation_steps", .null), ("beta_1", .double(adam.beta1)), ("beta_2", .double(adam.beta2)),
+                    ("epsilon", .double(adam.epsilon)), ("amsgrad", .bool(false)),
+                ])),
+                ("registered_name", .null),
+            ])),
+            ("loss", .object([
+                ("module", .string("keras.losses")), ("class_name", .string("SparseCategoricalCrossentropy")),
+                ("config", .object([("name", .string("sparse_categorical_crossentropy")), ("reduction", .string("sum_over_batch_size")),
+                                    ("from_logits", .bool(false)), ("ignore_class", .null)])),
+                ("registered_name", .null),
+            ])),
+            ("loss_weights", .null), ("metrics", .array([.string("accuracy")])), ("weighted_metrics", .null),
+            ("run_eagerly", .bool(false)), ("steps_per_execution", .int(1)), ("jit_compile", .bool(false)),
+        ])
+    }
+
+    // MARK: reading
+
+    /// An opened archive with its HDF5 entries extracted to temporary files (removed on deinit).
+    final class Opened {
+        let path: String
+        let config: JSON
+        let weights: Group
+        let trainingState: Group?
+        private var temporaries: [String] = []
+
+        init(_ path: String) throws {
+            self.path = path
+            guard FileManager.default.fileExists(atPath: path) else { throw KerasFormatError(.io, file: path, found: "no such file") }
+            let archive: Archive
+            do {
+                archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
+            } catch {
+                throw KerasFormatError(.unknownFormat, file: path, expected: "a .keras archive (zip)", found: "unreadable zip: \(error) (corrupted or truncated?)")
+            }
+            func data(_ name: String) throws -> Data? {
+                guard let entry = archive[name] else { return nil }
+                var data = Data()
+                do {
+                    _ = try archive.extract(entry) { data.append($0) }
+                } catch {
+                    throw KerasFormatError(.io, file: path, layer: name, found: "cannot extract: \(error) (corrupted or truncated?)")
+                }
+                return data
+            }
+            guard let configData = try data("config.json") else {
+                throw KerasFormatError(.malformed, file: path, layer: "config.json", expected: "a config.json entry", found: "none")
+            }
+            do {
+                config = try JSON.parse(String(decoding: configData, as: UTF8.self))
+            } catch var error as KerasFormatError {
+                error.file = path
+                error.layer = "config.json"
+                throw error
+            }
+            var temporaries: [String] = []
+            func extracted(_ name: String) throws -> Group? {
+                guard let bytes = try data(name) else { return nil }
+                let temporary = FileManager.default.temporaryDirectory
+                    .appendingPathComponent("densenet-io-\(getpid())-\(UUID().uuidString)-\(name)").path
+                temporaries.append(temporary)
+                do {
+                    try bytes.write(to: URL(fileURLWithPath: temporary))
+                    return try File.open(temporary).root
+                } catch let error as HDF5Error {
+                    throw KerasFormatError(.malformed, file: path, layer: name, expected: "an HDF5 file", found: error.description)
+                }
+            }
+            do {
+                guard let weights = try extracted("model.weights.h5") else {
+                    throw KerasFormatError(.malformed, file: path, layer: "model.weights.h5", expected: "a model.weights.h5 entry", found: "none")
+                }
+                self.weights = weights
+                trainingState = try extracted(trainingStateEntry)
+            } catch {
+                temporaries.forEach { unlink($0) }
+                throw error
+            }
+            self.temporaries = temporaries
+        }
+
+        deinit { temporaries.forEach { unlink($0) } }
+
+        func checkArchitecture(_ model: Model) throws {
+            let saved = config["class_name"]?.stringValue ?? "?"
+            let expected = model.root is FunctionalModel ? "Functional" : model.root.kerasClassName
+            guard saved == expected else {
+                throw KerasFormatError(.wrongFormat, file: path, layer: "config.json",
+                                       expected: "a \(expected) model (the architecture being trained)", found: "a \(saved) model")
+            }
+        }
+
+        func optimizer(for model: Model) throws -> (config: AdamConfig, state: AdamState)? {
+            guard try OptimizerWeights.hasKeras3(weights) else { return nil }
+            var config = AdamConfig()
+            if let compile = self.config["compile_config"] { config = try ModelConfig.adam(fromTraining: compile, file: path) }
+            let read = try OptimizerWeights.readKeras3(from: weights, variables: model.trainableVariables, file: path)
+            config.learningRate = Double(read.learningRate) == Double(Float(config.learningRate)) ? config.learningRate : Double(read.learningRate)
+            return (config, read.state)
+        }
+    }
+
+    /// Loads the model weights of the archive at `path` into `model` (all or nothing) and returns
+    /// Adam's configuration and state when the archive has them.
+    @discardableResult
+    public static func loadWeights(_ path: String, into model: Model) throws -> (config: AdamConfig, state: AdamState)? {
+        let opened = try Opened(path)
+        return try Checkpoint.wrapHDF5(path) {
+            try opened.checkArchitecture(model)
+            let optimizer = try opened.optimizer(for: model)
+            try Keras3WeightsFormat.load(Keras3WeightLayout(tree: NamedLayerTree(model: model.root)), from: opened.weights, file: path)
+            return optimizer
+        }
+    }
+
+    /// The training state of a densenet-io `.keras` checkpoint (no weights read).
+    public static func readInfo(_ path: String) throws -> CheckpointInfo {
+        let opened = try Opened(path)
+        return try Checkpoint.wrapHDF5(path) { try info(of: opened) }
+    }
+
+    private static func info(of opened: Opened) throws -> CheckpointInfo {
+        guard let state = opened.trainingState else {
+            throw KerasFormatError(.wrongFormat, file: opened.path, layer: trainingStateEntry,
+                                   expected: "a densenet-io training checkpoint (a \(trainingStateEntry) entry)", found: "a Keras archive without one")
+        }
+        guard let compile = opened.config["compile_config"] else {
+            throw KerasFormatError(.malformed, file: opened.path, layer: "config.json", expected: "a compile_config", found: "none")
+        }
+        _ = try ModelConfig.adam(fromTraining: compile, file: opened.path)
+        return try TrainingStateGroup.read(from: state, file: opened.path)
+    }
+
+    /// Restores `trainer` from a densenet-io `.keras` checkpoint; checks everything first.
+    @discardableResult
+    public static func load(_ path: String, into trainer: Trainer) throws -> CheckpointInfo {
+        let opened = try Opened(path)
+        return try Checkpoint.wrapHDF5(path) {
+            let info = try info(of: opened)
+            try opened.checkArchitecture(trainer.model)
+            guard let optimizer = try opened.optimizer(for: trainer.model) else {
+                throw KerasFormatError(.malformed, file: path, layer: "optimizer/vars", expected: "Adam's state", found: "none")
+            }
+            guard optimizer.state.iterations == info.iterations else {
+                throw KerasFormatError(.malformed, file: path, layer: "optimizer/vars", weight: "0 (iterations)",
+                                       expected: "\(info.iterations) (the training state's count)", found: "\(optimizer.state.iterations)")
+            }
+            try Keras3WeightsFormat.load(Keras3WeightLayout(tree: NamedLayerTree(model: trainer.model.root)), from: opened.weights, file: path)
+            trainer.optimizer.config = info.optimizer
+            try trainer.restore(info.trainerState(optimizer: optimizer.state, weights: trainer.model.root.getWeights(), base: trainer.state))
+            return info
+        }
+    }
+}

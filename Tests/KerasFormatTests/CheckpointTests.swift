@@ -1,0 +1,276 @@
+import DenseNetEngine
+import Foundation
+import HDF5
+import KerasFormat
+import Testing
+
+/// The tiny functional model of Fixtures/keras/generate_checkpoint_fixtures.py.
+func makeTinyFunctional(seed: UInt64 = 0) throws -> Model {
+    let root = FunctionalModel(name: "tiny", inputName: "input_1", nodes: [
+        .init(Conv2D(filters: 4, kernelSize: (3, 3), padding: .same, name: "conv"), ["input_1"]),
+        .init(BatchNormalization(name: "bn"), ["conv"]),
+        .init(Activation(.relu, name: "relu"), ["bn"]),
+        .init(Concatenate(name: "concat"), ["input_1", "relu"]),
+        .init(MaxPooling2D(name: "pool"), ["concat"]),
+        .init(Flatten(name: "flatten"), ["pool"]),
+        .init(Dense(units: 10, activation: .softmax, name: "dense"), ["flatten"]),
+    ], outputName: "dense")
+    return try Model(root: root, inputShape: [8, 8, 1], seed: seed)
+}
+
+enum CheckpointFixture {
+    static let tfKeras = Fixture.path("keras/tiny_functional_ckpt.h5")
+    static let tfKerasReloaded = Fixture.path("keras/tiny_functional_ckpt_reloaded.h5")
+    static let keras3 = Fixture.path("keras/tiny_functional_keras3.keras")
+    static let io = Fixture.path("keras/tiny_functional_io.h5")
+    static let tutorialOptimizer = Fixture.path("keras/tutorial_tfkeras_opt.h5")
+    static let tutorialKeras3 = Fixture.path("keras/tutorial_keras3.keras")
+
+    static func array(_ name: String) throws -> [Float] { try File.open(io).root.dataset(name).read(as: Float.self).scalars }
+    static func data() throws -> LabeledImages {
+        let root = try File.open(io).root
+        return try LabeledImages(images: root.dataset("inputs").read(as: Float.self).scalars,
+                                 labels: root.dataset("labels").read(as: Int64.self).scalars.map { Int($0) }, sampleShape: [8, 8, 1])
+    }
+}
+
+/// A trainer of `model` that has taken `steps` steps (mid-epoch when steps is not a multiple).
+func trainedTrainer(_ model: Model, data: LabeledImages, batchSize: Int = 8, steps: Int) throws -> Trainer {
+    let trainer = try Trainer(model: model, batchSize: batchSize, shuffleSeed: 7)
+    var done = 0
+    while done < steps {
+        _ = try trainer.trainEpoch(data) { _ in
+            done += 1
+            return done >= steps ? .stop : .continue
+        }
+    }
+    return trainer
+}
+
+/// Random-ish images and labels for a model input.
+func syntheticData(count: Int, shape: [Int], classes: Int = 10, seed: UInt64 = 1) throws -> LabeledImages {
+    var rng = SplitMix64(seed: seed)
+    let size = shape.reduce(1, *)
+    return try LabeledImages(images: (0..<count * size).map { _ in rng.nextUnitFloat() }, labels: (0..<count).map { $0 % classes },
+                             sampleShape: shape)
+}
+
+func runDescription(_ data: LabeledImages, batchSize: Int = 8) -> RunDescription {
+    RunDescription(batchSize: batchSize, trainData: DataFingerprint(data))
+}
+
+func fileBytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
+
+/// Copies `source` to a temporary path and lets `edit` change the copy through HDF5.
+func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void) throws -> String {
+    let path = temporaryPath(name)
+    try FileManager.default.copyItem(atPath: source, toPath: path)
+    try edit(File.open(path, mode: .readWrite).root)
+    return path
+}
+
+@Suite struct CheckpointTests {
+    // MARK: real tf-keras files
+
+    @Test func tfKerasFullModelFileLoadsWithOptimizerState() throws {
+        let model = try makeTinyFunctional()
+        let optimizer = try #require(try Checkpoint.loadKeras(CheckpointFixture.tfKeras, into: model))
+        #expect(maxAbsDifference(try model.predict(CheckpointFixture.array("inputs")), try CheckpointFixture.array("outputs_tfkeras")) <= 1e-5)
+        #expect(optimizer.state.iterations == 3)
+        #expect(optimizer.config == AdamConfig(learningRate: Double(Float(0.001))))
+        let kernelM = try File.open(CheckpointFixture.tfKeras).root.dataset("optimizer_weights/Adam/m/dense/kernel:0").read(as: Float.self).scalars
+        #expect(optimizer.state.m[4] == kernelM)
+    }
+
+    @Test func reloadedSlotNamesLoadByOrder() throws {
+        // After load_model tf-keras names the slots m/…, v/…: same positions, same meaning.
+        let model = try makeTinyFunctional()
+        let optimizer = try #require(try Checkpoint.loadKeras(CheckpointFixture.tfKerasReloaded, into: model))
+        #expect(optimizer.state.iterations == 4)
+        #expect(maxAbsDifference(try model.predict(CheckpointFixture.array("inputs")), try CheckpointFixture.array("outputs_reloaded")) <= 1e-5)
+        let v = try File.open(CheckpointFixture.tfKerasReloaded).root.dataset("optimizer_weights/v/bn/beta:0").read(as: Float.self).scalars
+        #expect(optimizer.state.v[3] == v)
+    }
+
+    @Test func functionalModelConfigIsTheOneTfKerasWrites() throws {
+        let root = try File.open(CheckpointFixture.tfKeras).root
+        let model = try makeTinyFunctional()
+        #expect(try ModelConfig.tfKeras(model).description == root.attributes.string("model_config"))
+        #expect(ModelConfig.tfKerasTraining(AdamConfig()).description == (try root.attributes.string("training_config")))
+    }
+
+    @Test func subclassedModelConfigIsTheOneTfKerasWrites() throws {
+        // tf-keras: model_metadata of the tutorial's subclassed DenseNet (get_config() is {}).
+        #expect(try ModelConfig.tfKeras(makeMiniModel()).description == #"{"class_name": "DenseNet", "config": {}}"#)
+    }
+
+    @Test func optimizerWeightsMatchTfKerasForTheSubclassedTutorial() throws {
+        let model = try makeMiniModel()
+        let fixture = try File.open(CheckpointFixture.tutorialOptimizer).root
+        let names = try fixture.group("optimizer_weights").attributes.stringArray("weight_names")
+        #expect(OptimizerWeights.tfKerasNames(for: model) == names)
+        // Written from the fixture's own state, the group is structurally the same as tf-keras'.
+        let state = try OptimizerWeights.readTFKeras(from: fixture, variables: model.trainableVariables, file: "fixture")
+        #expect(state.iterations == 5)
+        let path = temporaryPath("opt.h5")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try OptimizerWeights.writeTFKeras(state, model: model, to: File.create(path).root)
+        #expect(try fileStructure(path) == fileStructure(CheckpointFixture.tutorialOptimizer))
+        let again = try OptimizerWeights.readTFKeras(from: File.open(path).root, variables: model.trainableVariables, file: path)
+        #expect(again == state)
+    }
+
+    @Test func writtenCheckpointHasTfKerasLayout() throws {
+        let model = try makeTinyFunctional()
+        try Checkpoint.loadKeras(CheckpointFixture.tfKeras, into: model)
+        let data = try CheckpointFixture.data()
+        let trainer = try trainedTrainer(model, data: data, steps: 3)
+        let path = temporaryPath("ckpt.h5")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Checkpoint.write(trainer, model: ModelDescription(preset: nil, inputShape: [8, 8, 1], classes: 10), run: runDescription(data), to: path)
+        func lines(_ file: String, under prefix: String) throws -> [String] { try fileStructure(file).filter { $0.hasPrefix(prefix) } }
+        #expect(try lines(path, under: "/optimizer_weights") == lines(CheckpointFixture.tfKeras, under: "/optimizer_weights"))
+        let datasets = { (file: String) in try fileStructure(file).filter { $0.hasPrefix("/model_weights/") && $0.contains(" dataset ") } }
+        #expect(try datasets(path) == datasets(CheckpointFixture.tfKeras))
+        let rootAttributes = { (file: String) in try fileStructure(file).filter { $0.hasPrefix("/ @") }.map { $0.components(separatedBy: " [").first! } }
+        #expect(try rootAttributes(path) == rootAttributes(CheckpointFixture.tfKeras))
+        #expect(try File.open(path).root.contains(Checkpoint.trainingStateGroup))
+    }
+
+    // MARK: round trips
+
+    @Test(arguments: [3, 5])
+    func checkpointRestoresTheTrainerBitForBit(steps: Int) throws {
+        let data = try syntheticData(count: 20, shape: [28, 28, 1])
+        let trainer = try trainedTrainer(try makeMiniModel(), data: data, steps: steps)
+        let path = temporaryPath("ckpt.h5")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let description = ModelDescription(preset: "densenet-mini", inputShape: [28, 28, 1], classes: 10, weightSeed: 3)
+        try Checkpoint.write(trainer, model: description, run: runDescription(data), to: path)
+
+        let restored = try Trainer(model: try makeMiniModel(), batchSize: 8)
+        let info = try Checkpoint.load(path, into: restored)
+        #expect(info.model == description)
+        #expect(info.run == runDescription(data))
+        #expect(restored.state == trainer.state)
+        #expect(weightBits(restored.model) == weightBits(trainer.model))
+        #expect(try Checkpoint.readInfo(path) == info)
+
+        // And both continue identically.
+        _ = try trainer.trainEpoch(data)
+        _ = try restored.trainEpoch(data)
+        #expect(weightBits(restored.model) == weightBits(trainer.model))
+        #expect(restored.state == trainer.state)
+    }
+
+    @Test func infoRecordsTheRun() throws {
+        let data = try syntheticData(count: 20, shape: [8, 8, 1])
+        let trainer = try trainedTrainer(try makeTinyFunctional(), data: data, steps: 2)
+        let path = temporaryPath("ckpt.h5")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let run = RunDescription(batchSize: 8, lossAveraging: .perBatch, trainData: DataFingerprint(data), trainLimit: 20, testLimit: nil)
+        try Checkpoint.write(trainer, model: ModelDescription(preset: nil, inputShape: [8, 8, 1], classes: 10), run: run, to: path)
+        let info = try Checkpoint.readInfo(path)
+        #expect(info.epoch == 0 && info.stepInEpoch == 2 && info.iterations == 2 && info.shuffleSeed == 7)
+        #expect(info.run == run)
+        #expect(info.metrics == trainer.metrics)
+        #expect(info.model.modelConfig != nil)  // functional: the config travels with the file
+    }
+
+    // MARK: bad input
+
+    func tutorialCheckpoint() throws -> (path: String, trainer: Trainer) {
+        let data = try syntheticData(count: 16, shape: [28, 28, 1])
+        let trainer = try trainedTrainer(try makeMiniModel(), data: data, steps: 1)
+        let path = temporaryPath("ckpt.h5")
+        try Checkpoint.write(trainer, model: ModelDescription(preset: "densenet-mini", inputShape: [28, 28, 1], classes: 10),
+                             run: runDescription(data), to: path)
+        return (path, trainer)
+    }
+
+    /// Loading must fail with an error mentioning `words`, leave the trainer unchanged and the file untouched.
+    func expectRefusal(_ path: String, into trainer: Trainer, mentioning words: [String]) throws {
+        let before = trainer.state, bytes = try? fileBytes(path)
+        let error = #expect(throws: KerasFormatError.self) { try Checkpoint.load(path, into: trainer) }
+        let message = error.map { "\($0)" } ?? ""
+        for word in words { #expect(message.contains(word), "\(message)") }
+        #expect(trainer.state == before)
+        #expect((try? fileBytes(path)) == bytes)
+    }
+
+    @Test func refusesAnotherArchitecture() throws {
+        let (path, _) = try tutorialCheckpoint()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let other = try Trainer(model: try makeTinyFunctional(), batchSize: 8)
+        try expectRefusal(path, into: other, mentioning: ["Functional", "DenseNet"])
+        // Same class, other shapes (another input size): refused by the weight checks.
+        let bigger = try Trainer(model: try Model(root: DenseNet.mini(), inputShape: [32, 32, 1]), batchSize: 8)
+        try expectRefusal(path, into: bigger, mentioning: ["shape mismatch"])
+    }
+
+    @Test func refusesTruncatedAndCorruptedFiles() throws {
+        let (path, _) = try tutorialCheckpoint()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let bytes = try fileBytes(path)
+        let trainer = try Trainer(model: try makeMiniModel(), batchSize: 8)
+        for (name, damaged) in [("truncated", bytes.prefix(bytes.count / 2)), ("header", Data(repeating: 0x5A, count: 512) + bytes.dropFirst(512)),
+                                ("empty", Data())] {
+            let copy = temporaryPath("\(name).h5")
+            defer { try? FileManager.default.removeItem(atPath: copy) }
+            try Data(damaged).write(to: URL(fileURLWithPath: copy))
+            try expectRefusal(copy, into: trainer, mentioning: [copy])
+        }
+        // Damage inside the data of one slot's header area: HDF5 notices, or the values differ
+        // (HDF5 has no data checksums); either way loading never half-applies.
+        let middle = temporaryPath("middle.h5")
+        defer { try? FileManager.default.removeItem(atPath: middle) }
+        var flipped = bytes
+        for i in stride(from: 600, to: 4000, by: 7) { flipped[i] ^= 0xFF }
+        try flipped.write(to: URL(fileURLWithPath: middle))
+        let before = trainer.state
+        do { try Checkpoint.load(middle, into: trainer) } catch { #expect(trainer.state == before) }
+    }
+
+    @Test func refusesAnUnknownOptimizer() throws {
+        let (path, _) = try tutorialCheckpoint()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let sgd = try editedCopy(of: path, name: "sgd.h5") { root in
+            let config = try root.attributes.string("training_config").replacingOccurrences(of: "Custom>Adam", with: "Custom>SGD")
+            try root.attributes.delete("training_config")
+            try root.attributes.write(StringArray(scalar: config, format: .variableASCII), named: "training_config")
+        }
+        defer { try? FileManager.default.removeItem(atPath: sgd) }
+        let trainer = try Trainer(model: try makeMiniModel(), batchSize: 8)
+        try expectRefusal(sgd, into: trainer, mentioning: ["SGD", "Adam"])
+    }
+
+    @Test func refusesMissingOrInconsistentState() throws {
+        let (path, _) = try tutorialCheckpoint()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let trainer = try Trainer(model: try makeMiniModel(), batchSize: 8)
+        // A plain Keras model file (no training state) is not a resumable checkpoint.
+        let plain = try editedCopy(of: path, name: "plain.h5") { try $0.unlink(Checkpoint.trainingStateGroup) }
+        defer { try? FileManager.default.removeItem(atPath: plain) }
+        try expectRefusal(plain, into: trainer, mentioning: [Checkpoint.trainingStateGroup])
+        // Optimizer slots missing.
+        let noSlots = try editedCopy(of: path, name: "noslots.h5") { try $0.unlink("optimizer_weights") }
+        defer { try? FileManager.default.removeItem(atPath: noSlots) }
+        try expectRefusal(noSlots, into: trainer, mentioning: ["optimizer_weights"])
+        // A weights-only file.
+        let weights = temporaryPath("w.h5")
+        defer { try? FileManager.default.removeItem(atPath: weights) }
+        try trainer.model.saveWeights(to: weights, format: .keras2)
+        try expectRefusal(weights, into: trainer, mentioning: ["model_config"])
+    }
+
+    @Test func jsonWritesLikePython() throws {
+        #expect(JSON.double(1e-7).description == "1e-07")
+        #expect(JSON.double(0.0010000000474974513).description == "0.0010000000474974513")
+        #expect(JSON.double(1e16).description == "1e+16")
+        #expect(JSON.double(0.99).description == "0.99")
+        #expect(JSON.double(0).description == "0.0")
+        #expect(JSON.object([("a", .array([.null, .int(3)])), ("b", .string("é\"x"))]).description == #"{"a": [null, 3], "b": "\u00e9\"x"}"#)
+        let text = #"{"b": [1, 2.5, -3e-07, true, null], "a": {"c": "d\u00e9\n"}}"#
+        #expect(try JSON.parse(text).description == #"{"b": [1, 2.5, -3e-07, true, null], "a": {"c": "d\u00e9\n"}}"#)
+    }
+}
