@@ -8,10 +8,14 @@ public enum WeightFileFormat: String, CaseIterable, Sendable {
     case keras2
     /// Keras 3 weights (`model.save_weights("w.weights.h5")`).
     case keras3
+    /// safetensors for PyTorch (`SafetensorsWeightsFormat`): torchvision names and layouts.
+    case safetensors
 
     /// The format a new file gets from its name: `.weights.h5` is Keras 3, any other `.h5` tf-keras.
     public init?(fileName: String) {
-        if fileName.hasSuffix(".weights.h5") {
+        if fileName.hasSuffix(".safetensors") {
+            self = .safetensors
+        } else if fileName.hasSuffix(".weights.h5") {
             self = .keras3
         } else if fileName.hasSuffix(".h5") || fileName.hasSuffix(".hdf5") {
             self = .keras2
@@ -25,6 +29,7 @@ public enum WeightFileFormat: String, CaseIterable, Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw KerasFormatError(.io, file: path, found: "no such file")
         }
+        if SafetensorsFile.looksLikeSafetensors(path) { return .safetensors }
         let root: Group
         do {
             root = try File.open(path).root
@@ -41,12 +46,17 @@ public enum WeightFileFormat: String, CaseIterable, Sendable {
 extension Model {
     /// Writes the weights (BatchNorm moving statistics included) to `path` in `format`, atomically.
     public func saveWeights(to path: String, format: WeightFileFormat) throws {
+        if format == .safetensors {
+            try SafetensorsWeightsFormat.file(for: SafetensorsWeightLayout(model: self)).write(to: path)
+            return
+        }
         let tree = NamedLayerTree(model: root)
         try writeAtomically(to: path) { temporary in
             let file = try File.create(temporary)
             switch format {
             case .keras2: try LegacyWeightsFormat.write(LegacyWeightLayout(tree: tree), to: file.root)
             case .keras3: try Keras3WeightsFormat.write(Keras3WeightLayout(tree: tree), to: file.root)
+            case .safetensors: break
             }
         }
     }
@@ -56,11 +66,16 @@ extension Model {
     @discardableResult
     public func loadWeights(from path: String, byName: Bool = false) throws -> WeightFileFormat {
         let format = try WeightFileFormat.detect(path)
+        if format == .safetensors {
+            try SafetensorsWeightsFormat.load(SafetensorsWeightLayout(model: self), from: SafetensorsFile.read(path), path: path)
+            return format
+        }
         let tree = NamedLayerTree(model: root)
         let root = try File.open(path).root
         switch format {
         case .keras2: try LegacyWeightsFormat.load(LegacyWeightLayout(tree: tree), from: root, file: path, byName: byName)
         case .keras3: try Keras3WeightsFormat.load(Keras3WeightLayout(tree: tree), from: root, file: path)
+        case .safetensors: break
         }
         return format
     }

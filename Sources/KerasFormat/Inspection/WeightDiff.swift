@@ -1,0 +1,111 @@
+/// Compares the weights of two files of any formats, weight by weight.
+///
+/// Identity: two files of the same naming family (tf-keras weights and full-model files; Keras 3
+/// weights and `.keras` archives; safetensors) are matched by stored path. Across families a weight
+/// is identified by its owning layer's unique Keras name (`/` read as `_`) and its position among
+/// that layer's variables (`StoredWeight.crossFormatIdentity`): tf-keras' `…/batch_normalization_1/
+/// moving_mean:0` is Keras 3's `vars/2` of the group named `batch_normalization_1`, and the
+/// safetensors tensor whose metadata records that layer and index. safetensors values are compared
+/// in Keras' layout (the recorded permutation undone). Optimizer state and PyTorch-only counters have
+/// no cross-family identity and are compared only between files of one family.
+///
+/// Equal within tolerance means, element by element, `|a - b| <= atol + rtol * |b|` (NumPy's
+/// `allclose`), with NaN equal to NaN at the same position.
+public struct WeightDiff: Codable, Sendable {
+    public struct Entry: Codable, Sendable {
+        public enum Status: String, Codable, Sendable {
+            case equal, different, missing, extra
+            case shapeMismatch = "shape mismatch"
+            case dtypeMismatch = "dtype mismatch"
+        }
+
+        /// The weight as named in A (B for `extra`).
+        public var name: String
+        /// The matching name in B, when it differs from A's.
+        public var otherName: String?
+        public var layer: String
+        public var status: Status
+        public var shapeA: [Int]?
+        public var shapeB: [Int]?
+        public var dtypeA: String?
+        public var dtypeB: String?
+        public var maxAbsolute: Double?
+        public var maxRelative: Double?
+        /// Elements outside the tolerance.
+        public var mismatched: Int?
+    }
+
+    public var fileA: String
+    public var fileB: String
+    public var formatA: String
+    public var formatB: String
+    /// "stored path" or "layer name and position".
+    public var identity: String
+    public var atol: Double
+    public var rtol: Double
+    public var entries: [Entry]
+    /// Arrays left out of the comparison, with the reason.
+    public var skipped: [String]
+
+    public var isEqual: Bool { entries.allSatisfy { $0.status == .equal } }
+
+    public static func compare(_ a: WeightListing, _ b: WeightListing, atol: Double = 0, rtol: Double = 0) throws -> WeightDiff {
+        let sameFamily = a.format.family == b.format.family
+        var skipped: [String] = []
+        func keyed(_ listing: WeightListing, _ label: String) -> ([String], [String: StoredWeight]) {
+            var order: [String] = []
+            var table: [String: StoredWeight] = [:]
+            for weight in listing.weights {
+                guard let key = sameFamily ? weight.path : weight.crossFormatIdentity else {
+                    skipped.append("\(label) \(weight.path): \(weight.kind == .optimizer ? "optimizer state" : "PyTorch-only counter"), no counterpart in \(label == "A" ? b.format.rawValue : a.format.rawValue)")
+                    continue
+                }
+                if table[key] == nil { order.append(key) }
+                table[key] = weight
+            }
+            return (order, table)
+        }
+        let (orderA, tableA) = keyed(a, "A")
+        let (orderB, tableB) = keyed(b, "B")
+        var entries: [Entry] = []
+        for key in orderA {
+            let x = tableA[key]!
+            guard let y = tableB[key] else {
+                entries.append(Entry(name: x.path, layer: x.layer, status: .missing, shapeA: x.kerasShape, dtypeA: x.dataType))
+                continue
+            }
+            var entry = Entry(name: x.path, otherName: x.path == y.path ? nil : y.path, layer: x.layer, status: .equal,
+                              shapeA: x.kerasShape, shapeB: y.kerasShape, dtypeA: x.dataType, dtypeB: y.dataType)
+            let comparable = sameFamily ? x.shape == y.shape : x.kerasShape == y.kerasShape
+            if !comparable {
+                entry.status = .shapeMismatch
+            } else if x.dataType != y.dataType {
+                entry.status = .dtypeMismatch
+            } else {
+                let (u, v) = sameFamily ? (try x.values(), try y.values()) : (try x.kerasValues(), try y.kerasValues())
+                var maxAbsolute = 0.0, maxRelative = 0.0, mismatched = 0
+                for (p, q) in zip(u, v) {
+                    if p.isNaN && q.isNaN { continue }
+                    if p == q { continue }  // equal infinities too
+                    let difference = (p.isNaN || q.isNaN) ? Double.infinity : abs(p - q)
+                    let relative = q == 0 ? (difference == 0 ? 0 : .infinity) : difference / abs(q)
+                    maxAbsolute = max(maxAbsolute, difference.isNaN ? .infinity : difference)
+                    maxRelative = max(maxRelative, relative.isNaN ? .infinity : relative)
+                    if !(difference <= atol + rtol * abs(q)) { mismatched += 1 }
+                }
+                entry.maxAbsolute = maxAbsolute
+                entry.maxRelative = maxRelative
+                entry.mismatched = mismatched
+                entry.status = mismatched == 0 ? .equal : .different
+            }
+            entries.append(entry)
+        }
+        for key in orderB where tableA[key] == nil {
+            let y = tableB[key]!
+            entries.append(Entry(name: y.path, layer: y.layer, status: .extra, shapeB: y.kerasShape, dtypeB: y.dataType))
+        }
+        return WeightDiff(fileA: a.path, fileB: b.path, formatA: a.format.rawValue, formatB: b.format.rawValue,
+                          identity: sameFamily ? "stored path" : "Keras layer name and position", atol: atol, rtol: rtol,
+                          entries: entries, skipped: skipped)
+    }
+}

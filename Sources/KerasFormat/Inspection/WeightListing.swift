@@ -1,0 +1,333 @@
+import Foundation
+import HDF5
+import ZIPFoundation
+
+/// Whether a stored array is a trainable weight, a non-trainable one (BatchNorm moving
+/// statistics, PyTorch's running statistics and batch counters) or optimizer state.
+public enum WeightKind: String, Codable, Sendable, CaseIterable {
+    case trainable
+    case nonTrainable = "non-trainable"
+    case optimizer
+}
+
+/// Which naming family a file's paths belong to; files of one family compare by stored path.
+public enum NamingFamily: String, Codable, Sendable {
+    case tfKeras = "tf-keras", keras3 = "keras3", safetensors
+}
+
+/// One array stored in a weight file, found by walking the file as stored — no model needed.
+public struct StoredWeight: Sendable {
+    /// Where the array is in the file: an HDF5 path below the weights root (`conv2d/dense_net/conv2d/
+    /// kernel:0`, `dl1/layers/dense_unit/bn/vars/0`, `optimizer/vars/3`) or a safetensors tensor name.
+    public let path: String
+    /// The display group: the tf-keras layer group, the Keras 3 object path, the PyTorch module.
+    public let group: String
+    /// The weight's name within its group (tf-keras: the full weight name).
+    public let label: String
+    /// The owning layer's unique Keras name (tf-keras: the scope component before the variable
+    /// name, or the whole layer name for functional models; Keras 3: the vars group's `name`
+    /// attribute; safetensors: the recorded Keras layer, else the PyTorch module).
+    public let layer: String
+    /// The variable's name when the file tells it (or it is inferred), e.g. `gamma`.
+    public let weight: String
+    /// The position among the owning layer's variables.
+    public let index: Int
+    public let shape: [Int]
+    public let dataType: String
+    public let kind: WeightKind
+    /// safetensors with densenet-io metadata: how the Keras array was laid out for PyTorch.
+    public let transform: SafetensorsWeightLayout.Transform?
+    let reader: @Sendable () throws -> [Double]
+
+    public var parameterCount: Int { shape.reduce(1, *) }
+
+    /// The elements, converted to Double (exact for float32 and float16), in stored order.
+    public func values() throws -> [Double] { try reader() }
+
+    /// The elements in Keras' layout (safetensors tensors with recorded provenance un-permuted).
+    public func kerasValues() throws -> [Double] {
+        let values = try reader()
+        return transform.map { $0.invert(values) } ?? values
+    }
+
+    /// The shape in Keras' layout.
+    public var kerasShape: [Int] { recordedKerasShape ?? shape }
+
+    /// Whether the array exists only on the PyTorch side (`num_batches_tracked`).
+    public var isPyTorchOnly: Bool { path.hasSuffix("num_batches_tracked") && transform == nil }
+
+    /// The key that identifies this weight across naming families: the owning layer's name with
+    /// `/` read as `_` (tf-keras functional names `conv1/conv` are Keras 3's `conv1_conv`) and the
+    /// variable's position in that layer; nil for optimizer state and PyTorch-only counters, which
+    /// have no counterpart in another family.
+    public var crossFormatIdentity: String? {
+        guard kind != .optimizer, !isPyTorchOnly else { return nil }
+        return "\(layer.replacingOccurrences(of: "/", with: "_"))#\(index)"
+    }
+
+    /// The Keras shape recorded in safetensors metadata.
+    var recordedKerasShape: [Int]? = nil
+}
+
+/// A weight file's format, root attributes and stored arrays, as found in the file.
+public struct WeightListing: Sendable {
+    public enum Format: String, Codable, Sendable {
+        case tfKerasWeights = "tf-keras weights (.h5)"
+        case tfKerasModel = "tf-keras full model / checkpoint (.h5)"
+        case keras3Weights = "Keras 3 weights (.weights.h5)"
+        case keras3Archive = "Keras 3 archive (.keras)"
+        case safetensors = "safetensors"
+
+        public var family: NamingFamily {
+            switch self {
+            case .tfKerasWeights, .tfKerasModel: .tfKeras
+            case .keras3Weights, .keras3Archive: .keras3
+            case .safetensors: .safetensors
+            }
+        }
+    }
+
+    public let path: String
+    public let format: Format
+    /// Root attributes (tf-keras `keras_version`, `backend`; `.keras` metadata.json entries;
+    /// safetensors `__metadata__` entries), as text, in name order.
+    public let attributes: [(name: String, value: String)]
+    public let weights: [StoredWeight]
+
+    /// Reads the file's structure (not its values), detecting the format from the contents.
+    public static func read(_ path: String) throws -> WeightListing {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw KerasFormatError(.io, file: path, found: "no such file")
+        }
+        guard !isDirectory.boolValue else { throw KerasFormatError(.io, file: path, found: "a directory, not a file") }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size > 0 else {
+            throw KerasFormatError(.unknownFormat, file: path, found: "an empty file (0 bytes)")
+        }
+        if SafetensorsFile.looksLikeSafetensors(path) { return try readSafetensors(path) }
+        if isZip(path) { return try readArchive(path) }
+        let file: File
+        do { file = try File.open(path) } catch let error as HDF5Error {
+            throw KerasFormatError(.unknownFormat, file: path, found: error.description)
+        }
+        return try readHDF5(file.root, path: path, archiveAttributes: nil)
+    }
+
+    private static func isZip(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: 4)) == Data([0x50, 0x4B, 0x03, 0x04])
+    }
+
+    // MARK: HDF5
+
+    private static func readHDF5(_ root: Group, path: String, archiveAttributes: [(String, String)]?) throws -> WeightListing {
+        do {
+            let attributes = try archiveAttributes ?? textAttributes(root.attributes)
+            if try root.attributes.contains("layer_names") || root.attributes.contains("layer_names0") {
+                return WeightListing(path: path, format: .tfKerasWeights, attributes: attributes,
+                                     weights: try tfKerasWeights(root, prefix: "", path: path))
+            }
+            if try root.contains("model_weights"), try root.kind(of: "model_weights") == .group {
+                var weights = try tfKerasWeights(root.group("model_weights"), prefix: "", path: path)
+                if try root.contains("optimizer_weights") {
+                    weights += try tfKerasOptimizer(root.group("optimizer_weights"), path: path)
+                }
+                return WeightListing(path: path, format: .tfKerasModel,
+                                     attributes: attributes.filter { !["model_config", "training_config"].contains($0.0) }
+                                        + attributes.filter { ["model_config", "training_config"].contains($0.0) }.map { ($0.0, "(\($0.1.utf8.count) bytes of JSON)") },
+                                     weights: weights)
+            }
+            if try root.contains("vars"), try root.kind(of: "vars") == .group {
+                return WeightListing(path: path, format: archiveAttributes == nil ? .keras3Weights : .keras3Archive,
+                                     attributes: attributes, weights: try keras3Weights(root, path: path))
+            }
+        } catch let error as HDF5Error {
+            throw KerasFormatError(error, file: path)
+        }
+        throw KerasFormatError(.unknownFormat, file: path,
+                               expected: "tf-keras weights (layer_names), a tf-keras model (model_weights) or Keras 3 weights (vars groups)",
+                               found: "an HDF5 file with none of them")
+    }
+
+    private static func textAttributes(_ attributes: Attributes) throws -> [(String, String)] {
+        try attributes.names().compactMap { name in
+            guard !name.hasPrefix("layer_names") else { return nil }
+            let attribute = try attributes.attribute(name)
+            if try attribute.dataType() == .string {
+                let strings = try attribute.readStrings().strings
+                return (name, strings.count == 1 ? strings[0] : "\(strings)")
+            }
+            let raw = try attribute.readRawBytes()
+            return (name, "\(raw.dataType) \(raw.shape)")
+        }
+    }
+
+    private static func datasetReader(_ dataset: Dataset) -> @Sendable () throws -> [Double] {
+        nonisolated(unsafe) let dataset = dataset
+        return {
+            let raw = try dataset.readRawBytes()
+            guard let dtype = SafetensorsFile.DType(numpyName: raw.dataType.description) else {
+                throw KerasFormatError(.dataTypeMismatch, file: dataset.file.path, weight: dataset.path,
+                                       expected: "a numeric type", found: raw.dataType.description)
+            }
+            return dtype.doubles(raw.bytes)
+        }
+    }
+
+    /// The weights of a tf-keras weights group (`layer_names`, per-layer `weight_names`).
+    private static func tfKerasWeights(_ group: Group, prefix: String, path: String) throws -> [StoredWeight] {
+        var out: [StoredWeight] = []
+        for layerName in try NameListAttribute.read("layer_names", from: group.attributes) + ["top_level_model_weights"] {
+            guard try group.contains(layerName), try group.kind(of: layerName) == .group else {
+                if layerName == "top_level_model_weights" { continue }
+                throw KerasFormatError(.missingLayer, file: path, layer: layerName,
+                                       expected: "a group /\(prefix)\(layerName) listed in layer_names", found: "no such group")
+            }
+            let layerGroup = try group.group(layerName)
+            var positions: [String: Int] = [:]
+            for weightName in try NameListAttribute.read("weight_names", from: layerGroup.attributes) {
+                guard try layerGroup.contains(weightName), try layerGroup.kind(of: weightName) == .dataset else {
+                    throw KerasFormatError(.malformed, file: path, layer: layerName, weight: weightName,
+                                           expected: "a dataset named in weight_names", found: "none")
+                }
+                let dataset = try layerGroup.dataset(weightName)
+                let bare = weightName.hasSuffix(":0") ? String(weightName.dropLast(2)) : weightName
+                let components = bare.split(separator: "/").map(String.init)
+                let variable = components.last ?? bare
+                let owner = bare == "\(layerName)/\(variable)" || components.count < 2 ? layerName : components[components.count - 2]
+                let index = positions[owner, default: 0]
+                positions[owner] = index + 1
+                out.append(StoredWeight(
+                    path: "\(prefix)\(layerName)/\(weightName)", group: layerName, label: weightName, layer: owner,
+                    weight: variable, index: index, shape: try dataset.shape(), dataType: try dataset.dataType().description,
+                    kind: ["moving_mean", "moving_variance"].contains(variable) ? .nonTrainable : .trainable,
+                    transform: nil, reader: datasetReader(dataset)))
+            }
+        }
+        return out
+    }
+
+    /// tf-keras optimizer state: the `optimizer_weights` group's `weight_names`.
+    private static func tfKerasOptimizer(_ group: Group, path: String) throws -> [StoredWeight] {
+        try NameListAttribute.read("weight_names", from: group.attributes).enumerated().map { index, name in
+            guard try group.contains(name), try group.kind(of: name) == .dataset else {
+                throw KerasFormatError(.malformed, file: path, layer: "optimizer_weights", weight: name,
+                                       expected: "a dataset named in weight_names", found: "none")
+            }
+            let dataset = try group.dataset(name)
+            return StoredWeight(path: "optimizer_weights/\(name)", group: "optimizer_weights", label: name, layer: "optimizer",
+                                weight: name, index: index, shape: try dataset.shape(), dataType: try dataset.dataType().description,
+                                kind: .optimizer, transform: nil, reader: datasetReader(dataset))
+        }
+    }
+
+    /// Every `vars` group of a Keras 3 weights file (the `optimizer/vars` group as optimizer state).
+    /// Keras 3 stores no variable names; they are inferred from the shapes of a layer's variables:
+    /// kernel (rank ≥ 2) then bias (rank 1), or BatchNormalization's four equal vectors gamma, beta,
+    /// moving_mean, moving_variance (the last two non-trainable).
+    private static func keras3Weights(_ root: Group, path: String) throws -> [StoredWeight] {
+        var out: [StoredWeight] = []
+        for varsPath in try Keras3WeightsFormat.varsGroups(in: root) {
+            let vars = try root.group(varsPath)
+            let owner = varsPath == "vars" ? "" : String(varsPath.dropLast("/vars".count))
+            let layer = try vars.attributes.contains("name") ? vars.attributes.string("name") : owner
+            let count = try vars.childNames().count
+            let datasets = try (0..<count).map { index -> Dataset in
+                guard try vars.contains(String(index)), try vars.kind(of: String(index)) == .dataset else {
+                    throw KerasFormatError(.malformed, file: path, layer: layer, weight: "\(varsPath)/\(index)",
+                                           expected: "datasets 0…\(count - 1) in /\(varsPath)", found: "\(try vars.childNames())")
+                }
+                return try vars.dataset(String(index))
+            }
+            let shapes = try datasets.map { try $0.shape() }
+            let isOptimizer = owner == "optimizer" || owner.hasPrefix("optimizer/")
+            let names = isOptimizer ? shapes.indices.map(String.init) : inferredNames(shapes)
+            for (index, dataset) in datasets.enumerated() {
+                let name = names[index]
+                let kind: WeightKind = isOptimizer ? .optimizer : ["moving_mean", "moving_variance"].contains(name) ? .nonTrainable : .trainable
+                out.append(StoredWeight(path: "\(varsPath)/\(index)", group: owner.isEmpty ? "/" : owner,
+                                        label: name == String(index) ? name : "\(index) (\(name))", layer: isOptimizer ? "optimizer" : layer,
+                                        weight: name, index: index, shape: shapes[index], dataType: try dataset.dataType().description,
+                                        kind: kind, transform: nil, reader: datasetReader(dataset)))
+            }
+        }
+        return out
+    }
+
+    static func inferredNames(_ shapes: [[Int]]) -> [String] {
+        if shapes.count == 4, shapes.allSatisfy({ $0.count == 1 && $0 == shapes[0] }) {
+            return ["gamma", "beta", "moving_mean", "moving_variance"]
+        }
+        if shapes.count == 2, shapes[0].count >= 2, shapes[1].count == 1, shapes[1][0] == shapes[0].last { return ["kernel", "bias"] }
+        if shapes.count == 1, shapes[0].count >= 2 { return ["kernel"] }
+        return shapes.indices.map(String.init)
+    }
+
+    // MARK: .keras archives
+
+    private static func readArchive(_ path: String) throws -> WeightListing {
+        let archive: Archive
+        do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
+            throw KerasFormatError(.unknownFormat, file: path, found: "a zip file that cannot be read: \(error)")
+        }
+        guard let entry = archive["model.weights.h5"] else {
+            throw KerasFormatError(.unknownFormat, file: path, expected: "a .keras archive with model.weights.h5",
+                                   found: "a zip file without it")
+        }
+        var attributes: [(String, String)] = []
+        if let metadata = archive["metadata.json"] {
+            var data = Data()
+            _ = try? archive.extract(metadata) { data.append($0) }
+            if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+                attributes = object.keys.sorted().map { ($0, "\(object[$0]!)") }
+            }
+        }
+        let temporary = FileManager.default.temporaryDirectory
+            .appendingPathComponent("densenet-io-\(getpid())-\(UUID().uuidString).weights.h5")
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        do { _ = try archive.extract(entry, to: temporary) } catch {
+            throw KerasFormatError(.io, file: path, weight: "model.weights.h5", found: "\(error)")
+        }
+        let file: File
+        do { file = try File.open(temporary.path) } catch let error as HDF5Error {
+            throw KerasFormatError(.malformed, file: path, weight: "model.weights.h5", found: error.description)
+        }
+        // The open file stays readable after its name is removed (POSIX), so values load lazily.
+        return try readHDF5(file.root, path: path, archiveAttributes: attributes)
+    }
+
+    // MARK: safetensors
+
+    private static func readSafetensors(_ path: String) throws -> WeightListing {
+        let file = try SafetensorsFile.read(path)
+        let provenance = try SafetensorsWeightsFormat.provenance(of: file, path: path)
+        var positions: [String: Int] = [:]
+        let weights = file.tensors.keys.sorted().map { name -> StoredWeight in
+            let tensor = file.tensors[name]!
+            let parts = name.split(separator: ".").map(String.init)
+            let module = parts.dropLast().joined(separator: ".")
+            let leaf = parts.last ?? name
+            let origin = provenance[name]
+            let layer = origin?.layer ?? module
+            let index = origin?.index ?? positions[layer, default: 0]
+            positions[layer] = max(positions[layer, default: 0], index + 1)
+            let kind: WeightKind = ["running_mean", "running_var", "num_batches_tracked"].contains(leaf) ? .nonTrainable : .trainable
+            return StoredWeight(path: name, group: module.isEmpty ? "/" : module, label: leaf, layer: layer,
+                                weight: origin?.weight ?? leaf, index: index,
+                                shape: tensor.shape, dataType: tensor.dtype.numpyName, kind: kind,
+                                transform: origin?.transform, reader: { tensor.doubles }, recordedKerasShape: origin?.shape)
+        }
+        return WeightListing(path: path, format: .safetensors,
+                             attributes: file.metadata.keys.sorted().map { ($0, $0 == SafetensorsWeightsFormat.provenanceKey ? "(Keras origin of \(provenance.count) tensors)" : file.metadata[$0]!) },
+                             weights: weights)
+    }
+}
+
+extension SafetensorsFile.DType {
+    init?(numpyName: String) {
+        guard let match = Self.allCases.first(where: { $0.numpyName == numpyName }) else { return nil }
+        self = match
+    }
+}

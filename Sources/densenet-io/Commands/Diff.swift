@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import KerasFormat
+
+/// `densenet-io diff A B`: weight-by-weight comparison of two files of any formats.
+struct Diff: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare the weights of two files of any formats; exit 0 when equal within tolerance, 1 otherwise.",
+        discussion: """
+            Files of one family (tf-keras .h5; Keras 3 .weights.h5/.keras; safetensors) are matched by stored \
+            path. Across families a weight is identified by its owning layer's unique Keras name ('/' read as \
+            '_') and its position among that layer's variables; safetensors written by densenet-io record their \
+            Keras origin, and are compared in Keras' layout. A pair is equal when every element satisfies \
+            |a - b| <= atol + rtol * |b| (NaN equals NaN).
+            """)
+
+    @Argument(help: "The first file (A).")
+    var a: String
+
+    @Argument(help: "The second file (B).")
+    var b: String
+
+    @Option(help: "Absolute tolerance.")
+    var atol: Double = 0
+
+    @Option(help: "Relative tolerance.")
+    var rtol: Double = 0
+
+    @Flag(help: "Also list the weights that are equal.")
+    var verbose = false
+
+    @Flag(help: "Print one JSON document instead of text.")
+    var json = false
+
+    func validate() throws {
+        guard atol >= 0, rtol >= 0 else { throw ValidationError("--atol and --rtol must not be negative") }
+    }
+
+    func run() throws {
+        let diff = try WeightDiff.compare(WeightListing.read(a), WeightListing.read(b), atol: atol, rtol: rtol)
+        if json {
+            print(try jsonText(diff))
+        } else {
+            print(render(diff), terminator: "")
+        }
+        if !diff.isEqual { throw ExitCode(1) }
+    }
+
+    func render(_ diff: WeightDiff) -> String {
+        var out = "A: \(diff.fileA) (\(diff.formatA))\nB: \(diff.fileB) (\(diff.formatB))\n"
+        out += "matched by \(diff.identity); tolerance atol \(diff.atol), rtol \(diff.rtol)\n\n"
+        func shape(_ s: [Int]?) -> String { s.map { "[\($0.map(String.init).joined(separator: ", "))]" } ?? "-" }
+        func number(_ x: Double?) -> String { x.map { String(format: "%.6g", $0) } ?? "-" }
+        var counts: [WeightDiff.Entry.Status: Int] = [:]
+        for entry in diff.entries {
+            counts[entry.status, default: 0] += 1
+            let names = entry.otherName.map { "\(entry.name) ↔ \($0)" } ?? entry.name
+            switch entry.status {
+            case .equal:
+                if verbose { out += "equal           \(names)  max abs \(number(entry.maxAbsolute))\n" }
+            case .different:
+                out += "different       \(names) (layer \(entry.layer)): max abs \(number(entry.maxAbsolute)), max rel \(number(entry.maxRelative)), \(entry.mismatched ?? 0) elements outside tolerance\n"
+            case .missing:
+                out += "missing         \(names) (layer \(entry.layer)) \(shape(entry.shapeA)): in A, not in B\n"
+            case .extra:
+                out += "extra           \(names) (layer \(entry.layer)) \(shape(entry.shapeB)): in B, not in A\n"
+            case .shapeMismatch:
+                out += "shape mismatch  \(names) (layer \(entry.layer)): A \(shape(entry.shapeA)), B \(shape(entry.shapeB))\n"
+            case .dtypeMismatch:
+                out += "dtype mismatch  \(names) (layer \(entry.layer)): A \(entry.dtypeA ?? "-"), B \(entry.dtypeB ?? "-")\n"
+            }
+        }
+        for note in diff.skipped { out += "not compared    \(note)\n" }
+        let largest = diff.entries.compactMap(\.maxAbsolute).max() ?? 0
+        out += "\n\(diff.entries.count) weights: \(counts[.equal] ?? 0) equal, \(counts[.different] ?? 0) different, "
+            + "\(counts[.missing] ?? 0) missing, \(counts[.extra] ?? 0) extra, \(counts[.shapeMismatch] ?? 0) shape and "
+            + "\(counts[.dtypeMismatch] ?? 0) dtype mismatches; max abs difference \(number(largest))\n"
+        out += diff.isEqual ? "equal\n" : "differ\n"
+        return out
+    }
+}

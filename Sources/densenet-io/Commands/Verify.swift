@@ -1,0 +1,185 @@
+import ArgumentParser
+import DenseNetEngine
+import Foundation
+import HDF5
+import KerasFormat
+
+/// `densenet-io verify FILE`: does this file fit the architecture, survive every format, and
+/// reproduce Keras' outputs?
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a weight file against an architecture, every format round trip and, optionally, Keras' outputs.",
+        discussion: """
+            1. Per-layer report: each weight the model expects in the file's format, with expected and found \
+            shape and type, missing and extra weights, NaN/Inf values. 2. Loads the file, writes the weights to \
+            every format and reads them back: they must be bit-identical. 3. With --reference (HDF5: inputs \
+            float32 N×H×W×C, outputs float32 N×classes, as real Keras produced them) runs inference and compares. \
+            Exit 0 when every check passes, 1 when one fails, 2 for unusable input.
+            """)
+
+    @Argument(help: "The weight file (any known format).")
+    var file: String
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: ArgumentHelp("Reference inputs and outputs (HDF5 with `inputs` and `outputs`).", valueName: "io.h5"))
+    var reference: String?
+
+    @Option(help: "Largest absolute difference from the reference outputs that passes.")
+    var atol: Double = 1e-5
+
+    @Flag(help: "List every weight, not only those with problems.")
+    var verbose = false
+
+    func run() throws {
+        let model = try modelOptions.build()
+        let listing = try WeightListing.read(file)
+        print("\(file): \(listing.format.rawValue); model \(modelOptions.model), input \(model.inputShape), output \(model.outputShape)")
+        var failures = 0
+
+        // 1. Per-layer report against what this model writes in the file's format.
+        if let format = Self.weightFormat(of: listing) {
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("densenet-io-verify-\(getpid())-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            try model.saveWeights(to: scratch, format: format)
+            let expected = try WeightListing.read(scratch)
+            failures += try report(expected: expected, found: listing)
+        } else {
+            print("(no per-weight report for \(listing.format.rawValue); checking by loading)")
+        }
+        if failures > 0 {
+            print("\nverify: FAILED — \(failures) problem(s) in \(file)")
+            throw ExitCode(1)
+        }
+
+        // 2. Load, then every format's round trip.
+        do {
+            try model.loadWeights(from: file)
+        } catch let error as KerasFormatError {
+            print("load: FAILED — \(error)")
+            print("\nverify: FAILED — \(file) does not load into \(modelOptions.model)")
+            throw ExitCode(1)
+        }
+        let original = model.weights.map { $0.values.map(\.bitPattern) }
+        print("\nRound trips (write, read back, compare bits):")
+        for format in WeightFileFormat.allCases {
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("densenet-io-verify-\(getpid())-\(format.rawValue)-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            do {
+                try model.saveWeights(to: scratch, format: format)
+                let copy = try modelOptions.build(seed: 1)
+                try copy.loadWeights(from: scratch)
+                let differing = zip(model.weights, copy.weights).filter { $0.0.values.map(\.bitPattern) != $0.1.values.map(\.bitPattern) }
+                if differing.isEmpty && copy.weights.map({ $0.values.map(\.bitPattern) }) == original {
+                    print("  \(format.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) bit-identical")
+                } else {
+                    failures += 1
+                    print("  \(format.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) FAILED: \(differing.count) weights differ after reading back")
+                }
+            } catch {
+                failures += 1
+                print("  \(format.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) FAILED: \(error)")
+            }
+        }
+
+        // 3. Reference outputs.
+        if let reference {
+            let (inputs, outputs, count) = try Self.readReference(reference, inputShape: model.inputShape, outputShape: model.outputShape)
+            let predicted = try model.predict(inputs)
+            var maxAbsolute = 0.0, maxRelative = 0.0
+            for (p, q) in zip(predicted, outputs) {
+                let difference = p.isNaN || q.isNaN ? Double.infinity : Double(abs(p - q))
+                maxAbsolute = max(maxAbsolute, difference)
+                maxRelative = max(maxRelative, q == 0 ? (difference == 0 ? 0 : .infinity) : difference / Double(abs(q)))
+            }
+            let passed = maxAbsolute <= atol
+            if !passed { failures += 1 }
+            print("\nReference \(reference): \(count) samples, max abs error \(String(format: "%.3g", maxAbsolute)), "
+                  + "max rel error \(String(format: "%.3g", maxRelative)) (atol \(atol)): \(passed ? "ok" : "FAILED")")
+        }
+        print(failures == 0 ? "\nverify: OK" : "\nverify: FAILED — \(failures) check(s) failed")
+        if failures > 0 { throw ExitCode(1) }
+    }
+
+    /// The writable format whose layout a listing's file has, if any.
+    static func weightFormat(of listing: WeightListing) -> WeightFileFormat? {
+        switch listing.format {
+        case .tfKerasWeights: .keras2
+        case .keras3Weights: .keras3
+        case .safetensors: .safetensors
+        case .tfKerasModel, .keras3Archive: nil
+        }
+    }
+
+    /// Prints the per-layer report; returns the number of problems.
+    func report(expected: WeightListing, found: WeightListing) throws -> Int {
+        var problems = 0
+        let foundByPath = Dictionary(found.weights.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        let expectedPaths = Set(expected.weights.map(\.path))
+        func shape(_ s: [Int]) -> String { "[\(s.map(String.init).joined(separator: ", "))]" }
+        print("\nWeights (expected by \(modelOptions.model) vs found):")
+        var currentGroup = ""
+        var counted = 0
+        for weight in expected.weights {
+            var line: String
+            var bad = false
+            if let stored = foundByPath[weight.path] {
+                counted += 1
+                if stored.shape != weight.shape {
+                    line = "shape mismatch: expected \(shape(weight.shape)), found \(shape(stored.shape))"
+                    bad = true
+                } else if stored.dataType != weight.dataType {
+                    line = "dtype mismatch: expected \(weight.dataType), found \(stored.dataType)"
+                    bad = true
+                } else {
+                    let stats = WeightStatistics(try stored.values())
+                    if stats.hasNonFinite {
+                        line = "\(shape(stored.shape)) \(stored.dataType): \(stats.nans) NaN, \(stats.infinities) Inf values"
+                        bad = true
+                    } else {
+                        line = "\(shape(stored.shape)) \(stored.dataType) ok"
+                    }
+                }
+            } else {
+                line = "MISSING: expected \(shape(weight.shape)) \(weight.dataType), not in the file"
+                bad = true
+            }
+            if bad { problems += 1 }
+            guard bad || verbose else { continue }
+            if weight.group != currentGroup {
+                currentGroup = weight.group
+                print("  \(weight.group) (layer \(weight.layer))")
+            }
+            print("    \(bad ? "✗" : "✓") \(weight.label): \(line)")
+        }
+        for stored in found.weights where !expectedPaths.contains(stored.path) {
+            problems += 1
+            print("  ✗ EXTRA \(stored.path) (layer \(stored.layer)) \(shape(stored.shape)) \(stored.dataType): in the file, not in the model")
+        }
+        print("  \(counted) of \(expected.weights.count) expected weights found, \(problems) problem(s)")
+        return problems
+    }
+
+    static func readReference(_ path: String, inputShape: [Int], outputShape: [Int]) throws -> ([Float], [Float], Int) {
+        do {
+            let root = try File.open(path).root
+            let inputs = try root.dataset("inputs").read(as: Float.self)
+            let outputs = try root.dataset("outputs").read(as: Float.self)
+            guard inputs.shape.count == inputShape.count + 1, Array(inputs.shape.dropFirst()) == inputShape else {
+                throw InputError("\(path): inputs have shape \(inputs.shape), the model takes N×\(inputShape.map(String.init).joined(separator: "×"))")
+            }
+            guard outputs.shape == [inputs.shape[0]] + outputShape else {
+                throw InputError("\(path): outputs have shape \(outputs.shape), expected \([inputs.shape[0]] + outputShape)")
+            }
+            return (inputs.scalars, outputs.scalars, inputs.shape[0])
+        } catch let error as HDF5Error {
+            throw InputError("reference \(error.description)")
+        }
+    }
+}
+
+/// A problem with what the user gave (exit status 2), reported as its description.
+struct InputError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import HDF5
+
+/// The result of running the built `densenet-io` binary.
+struct RunResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+}
+
+enum CLI {
+    /// `densenet-io`, built next to the test bundle in the build products folder.
+    static let binary: URL = {
+        var candidates: [URL] = []
+        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            candidates.append(URL(fileURLWithPath: executable).deletingLastPathComponent())
+        }
+        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
+        candidates.append(Bundle.main.bundleURL)
+        for folder in candidates {
+            var url = folder
+            for _ in 0..<4 {
+                let binary = url.appendingPathComponent("densenet-io")
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: binary.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                    return binary
+                }
+                url = url.deletingLastPathComponent()
+            }
+        }
+        fatalError("densenet-io binary not found near \(candidates.map(\.path))")
+    }()
+
+    /// Runs `densenet-io arguments…` to completion, capturing both streams.
+    static func run(_ arguments: [String]) throws -> RunResult {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        // Both streams go to files, so a full pipe can never block the process.
+        let folder = FileManager.default.temporaryDirectory
+        let outURL = folder.appendingPathComponent("densenet-io-out-\(UUID().uuidString)")
+        let errURL = folder.appendingPathComponent("densenet-io-err-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer { [outURL, errURL].forEach { try? FileManager.default.removeItem(at: $0) } }
+        let outHandle = try FileHandle(forWritingTo: outURL), errHandle = try FileHandle(forWritingTo: errURL)
+        process.standardOutput = outHandle
+        process.standardError = errHandle
+        try process.run()
+        process.waitUntilExit()
+        try outHandle.close()
+        try errHandle.close()
+        let outData = try Data(contentsOf: outURL), errData = try Data(contentsOf: errURL)
+        return RunResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                         stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+/// Files under the repository's Fixtures/ folder, written by real Keras.
+enum Fixture {
+    static let folder = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    static func path(_ relative: String) -> String { folder.appendingPathComponent(relative).path }
+
+    static let tfKerasWeights = path("keras/tutorial_tfkeras.h5")
+    static let tfKerasReference = path("keras/tutorial_tfkeras_io.h5")
+    static let keras3Weights = path("keras/tutorial_keras3.weights.h5")
+    static let keras3Reference = path("keras/tutorial_keras3_io.h5")
+    static let keras3Archive = path("keras/tutorial_keras3.keras")
+}
+
+/// A fresh temporary folder for one test, removed by the caller.
+func temporaryFolder() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("densenet-io-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// Everything about an HDF5 file that Keras could tell apart — groups, datasets with types, shapes
+/// and values, attributes with types, shapes and values — as sorted lines (what h5diff compares).
+func hdf5Structure(_ path: String) throws -> [String] {
+    let file = try File.open(path)
+    var lines: [String] = []
+    func describe(_ attributes: Attributes, of object: String) throws {
+        for name in try attributes.names() {
+            let attribute = try attributes.attribute(name)
+            let type = try attribute.dataType()
+            let value = type == .string ? "\(try attribute.readStrings())" : "\(try attribute.readRawBytes())"
+            lines.append("\(object) @\(name) \(value)")
+        }
+    }
+    func visit(_ group: Group) throws {
+        try describe(group.attributes, of: group.path)
+        for child in try group.childNames() {
+            let path = group.path == "/" ? "/\(child)" : "\(group.path)/\(child)"
+            switch try group.kind(of: child) {
+            case .group: try visit(group.group(child))
+            case .dataset:
+                let dataset = try group.dataset(child)
+                lines.append("\(path) \(try dataset.readRawBytes())")
+                try describe(dataset.attributes, of: path)
+            default: lines.append("\(path) other")
+            }
+        }
+    }
+    try visit(file.root)
+    return lines.sorted()
+}
+
+/// Replaces the dataset at `path` of an HDF5 file with `array` (same name, new values or shape).
+func replaceDataset(in file: String, at path: String, with array: NDArray<Float>) throws {
+    let root = try File.open(file, mode: .readWrite).root
+    try root.unlink(path)
+    try root.createDataset(path, array)
+}
+
+/// A copy of `fixture` in `folder`, for a deliberately broken variant.
+func copy(_ fixture: String, to folder: URL, as name: String) throws -> String {
+    let path = folder.appendingPathComponent(name).path
+    try FileManager.default.copyItem(atPath: fixture, toPath: path)
+    return path
+}
