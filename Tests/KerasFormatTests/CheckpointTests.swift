@@ -263,6 +263,26 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
         try expectRefusal(weights, into: trainer, mentioning: ["model_config"])
     }
 
+    /// Writes densenet-io checkpoints for Fixtures/check_keras_checkpoint.py when
+    /// DENSENET_IO_CHECKPOINT_EXPORT names a folder (a plain round trip otherwise).
+    @Test func exportForKerasCheck() throws {
+        let folder = ProcessInfo.processInfo.environment["DENSENET_IO_CHECKPOINT_EXPORT"]
+        let out = { (name: String) in folder.map { "\($0)/\(name)" } ?? temporaryPath(name) }
+        let model = try makeTinyFunctional()
+        try Checkpoint.loadKeras(CheckpointFixture.tfKeras, into: model)
+        let data = try CheckpointFixture.data()
+        let trainer = try trainedTrainer(model, data: data, steps: 2)
+        let checkpoint = out("densenet_io_tiny_functional.h5"), io = out("densenet_io_tiny_functional_io.h5")
+        defer { if folder == nil { [checkpoint, io].forEach { try? FileManager.default.removeItem(atPath: $0) } } }
+        try Checkpoint.write(trainer, model: ModelDescription(preset: nil, inputShape: [8, 8, 1], classes: 10), run: runDescription(data), to: checkpoint)
+        let file = try File.create(io)
+        _ = try file.root.createDataset("inputs", NDArray(shape: [data.count, 8, 8, 1], scalars: data.images))
+        _ = try file.root.createDataset("outputs", NDArray(shape: [data.count, 10], scalars: try model.predict(data.images)))
+        let restored = try Trainer(model: try makeTinyFunctional(seed: 9), batchSize: 8)
+        try Checkpoint.load(checkpoint, into: restored)
+        #expect(restored.state == trainer.state)
+    }
+
     @Test func jsonWritesLikePython() throws {
         #expect(JSON.double(1e-7).description == "1e-07")
         #expect(JSON.double(0.0010000000474974513).description == "0.0010000000474974513")
