@@ -10,11 +10,17 @@ public enum WeightFileFormat: String, CaseIterable, Sendable {
     case keras3
     /// safetensors for PyTorch (`SafetensorsWeightsFormat`): torchvision names and layouts.
     case safetensors
+    /// Keras 3 `.keras` archive (`KerasArchive`): config.json, metadata.json, model.weights.h5.
+    case keras
+    /// tf-keras full-model `.h5` (`Checkpoint`, `model.save("m.h5")`): model_config and model_weights.
+    case checkpoint
 
     /// The format a new file gets from its name: `.weights.h5` is Keras 3, any other `.h5` tf-keras.
     public init?(fileName: String) {
         if fileName.hasSuffix(".safetensors") {
             self = .safetensors
+        } else if fileName.hasSuffix(".keras") {
+            self = .keras
         } else if fileName.hasSuffix(".weights.h5") {
             self = .keras3
         } else if fileName.hasSuffix(".h5") || fileName.hasSuffix(".hdf5") {
@@ -30,6 +36,7 @@ public enum WeightFileFormat: String, CaseIterable, Sendable {
             throw KerasFormatError(.io, file: path, found: "no such file")
         }
         if SafetensorsFile.looksLikeSafetensors(path) { return .safetensors }
+        if CheckpointFile.isArchive(contentsOf: path) { return .keras }
         let root: Group
         do {
             root = try File.open(path).root
@@ -38,6 +45,7 @@ public enum WeightFileFormat: String, CaseIterable, Sendable {
         }
         if try root.attributes.contains("layer_names") || root.attributes.contains("layer_names0") { return .keras2 }
         if try root.contains("vars"), try root.kind(of: "vars") == .group { return .keras3 }
+        if try root.contains("model_weights"), try root.kind(of: "model_weights") == .group { return .checkpoint }
         throw KerasFormatError(.unknownFormat, file: path, expected: "tf-keras weights (layer_names) or Keras 3 weights (vars groups)",
                                found: "an HDF5 file with neither")
     }
@@ -46,9 +54,11 @@ public enum WeightFileFormat: String, CaseIterable, Sendable {
 extension Model {
     /// Writes the weights (BatchNorm moving statistics included) to `path` in `format`, atomically.
     public func saveWeights(to path: String, format: WeightFileFormat) throws {
-        if format == .safetensors {
-            try SafetensorsWeightsFormat.file(for: SafetensorsWeightLayout(model: self)).write(to: path)
-            return
+        switch format {
+        case .safetensors: return try SafetensorsWeightsFormat.file(for: SafetensorsWeightLayout(model: self)).write(to: path)
+        case .keras: return try KerasArchive.write(self, to: path)
+        case .checkpoint: return try Checkpoint.writeModel(self, to: path)
+        case .keras2, .keras3: break
         }
         let tree = NamedLayerTree(model: root)
         try writeAtomically(to: path) { temporary in
@@ -56,7 +66,7 @@ extension Model {
             switch format {
             case .keras2: try LegacyWeightsFormat.write(LegacyWeightLayout(tree: tree), to: file.root)
             case .keras3: try Keras3WeightsFormat.write(Keras3WeightLayout(tree: tree), to: file.root)
-            case .safetensors: break
+            case .safetensors, .keras, .checkpoint: break
             }
         }
     }
@@ -66,16 +76,19 @@ extension Model {
     @discardableResult
     public func loadWeights(from path: String, byName: Bool = false) throws -> WeightFileFormat {
         let format = try WeightFileFormat.detect(path)
-        if format == .safetensors {
-            try SafetensorsWeightsFormat.load(SafetensorsWeightLayout(model: self), from: SafetensorsFile.read(path), path: path)
-            return format
+        switch format {
+        case .safetensors: try SafetensorsWeightsFormat.load(SafetensorsWeightLayout(model: self), from: SafetensorsFile.read(path), path: path)
+        case .keras: try KerasArchive.loadWeights(path, into: self)
+        case .checkpoint: try Checkpoint.loadKeras(path, into: self)
+        case .keras2, .keras3: break
         }
+        guard format == .keras2 || format == .keras3 else { return format }
         let tree = NamedLayerTree(model: root)
         let root = try File.open(path).root
         switch format {
         case .keras2: try LegacyWeightsFormat.load(LegacyWeightLayout(tree: tree), from: root, file: path, byName: byName)
         case .keras3: try Keras3WeightsFormat.load(Keras3WeightLayout(tree: tree), from: root, file: path)
-        case .safetensors: break
+        case .safetensors, .keras, .checkpoint: break
         }
         return format
     }

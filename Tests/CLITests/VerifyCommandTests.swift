@@ -5,12 +5,13 @@ import Testing
 @Suite struct VerifyCommandTests {
     @Test(arguments: [
         (Fixture.tfKerasWeights, Fixture.tfKerasReference), (Fixture.keras3Weights, Fixture.keras3Reference),
+        (Fixture.keras3Archive, Fixture.keras3Reference),
     ])
     func kerasFilesPassEveryCheck(file: String, reference: String) throws {
         let result = try CLI.run(["verify", file, "--model", "densenet-mini", "--reference", reference])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("0 problem(s)"))
-        for format in ["keras2", "keras3", "safetensors"] { #expect(result.stdout.contains("\(format) ") && result.stdout.contains("bit-identical")) }
+        for format in ["keras2", "keras3", "safetensors", "keras", "checkpoint"] { #expect(result.stdout.contains("\(format) ") && result.stdout.contains("bit-identical")) }
         #expect(result.stdout.contains("8 samples, max abs error") && result.stdout.hasSuffix("verify: OK\n"))
     }
 

@@ -62,6 +62,18 @@ func replaceDataset(in file: String, at path: String, with array: NDArray<Float>
         #expect(archiveReport.nonFinite == [])
     }
 
+    @Test func tfKerasFullModelListsOptimizerStateSeparately() throws {
+        let listing = try WeightListing.read(Fixture.path("keras/tiny_functional_ckpt.h5"))
+        #expect(listing.format == .tfKerasModel)
+        #expect(listing.attributes.contains { $0.name == "model_config" && $0.value.hasSuffix("bytes of JSON)") })
+        let report = try InspectionReport(listing, statistics: true)
+        #expect(report.totals["non-trainable"]!.arrays == 2)
+        #expect(report.totals["optimizer"]!.arrays == listing.weights.filter { $0.path.hasPrefix("optimizer_weights/") }.count)
+        #expect(report.totals["optimizer"]!.arrays > 0)
+        let kernel = try #require(listing.weights.first { $0.path == "conv/conv/kernel:0" })
+        #expect(kernel.layer == "conv" && kernel.index == 0)
+    }
+
     @Test func statisticsCountZerosNaNsAndInfinities() {
         let stats = WeightStatistics([1, 0, -3, .nan, .infinity, 0, 2])
         #expect(stats.min == -3 && stats.max == 2 && stats.mean == 0)

@@ -107,7 +107,8 @@ struct Verify: ParsableCommand {
         case .tfKerasWeights: .keras2
         case .keras3Weights: .keras3
         case .safetensors: .safetensors
-        case .tfKerasModel, .keras3Archive: nil
+        case .tfKerasModel: .checkpoint
+        case .keras3Archive: .keras
         }
     }
 
@@ -152,7 +153,11 @@ struct Verify: ParsableCommand {
             }
             print("    \(bad ? "✗" : "✓") \(weight.label): \(line)")
         }
-        for stored in found.weights where !expectedPaths.contains(stored.path) {
+        let optimizer = found.weights.filter { $0.kind == .optimizer }
+        if !optimizer.isEmpty {
+            print("  (optimizer state: \(optimizer.count) arrays, \(optimizer.reduce(0) { $0 + $1.parameterCount }) values — not model weights, not checked)")
+        }
+        for stored in found.weights where stored.kind != .optimizer && !expectedPaths.contains(stored.path) {
             problems += 1
             print("  ✗ EXTRA \(stored.path) (layer \(stored.layer)) \(shape(stored.shape)) \(stored.dataType): in the file, not in the model")
         }
