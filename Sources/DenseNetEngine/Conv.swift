@@ -109,12 +109,13 @@ struct ConvGeometry {
                     let iy = oy * sh - pt + ky
                     let dst = row + ky * run
                     if iy < 0 || iy >= h || kx1 <= kx0 {
-                        dst.update(repeating: 0, count: run)
+                        for j in 0..<run { dst[j] = 0 }
                         continue
                     }
-                    if kx0 > 0 { dst.update(repeating: 0, count: kx0 * cin) }
-                    (dst + kx0 * cin).update(from: x + ((iy * w + ix0 + kx0) * cin), count: (kx1 - kx0) * cin)
-                    if kx1 < kw { (dst + kx1 * cin).update(repeating: 0, count: (kw - kx1) * cin) }
+                    for j in 0..<(kx0 * cin) { dst[j] = 0 }
+                    let n = (kx1 - kx0) * cin, d = dst + kx0 * cin, src = x + ((iy * w + ix0 + kx0) * cin)
+                    if n <= 32 { for j in 0..<n { d[j] = src[j] } } else { d.update(from: src, count: n) }
+                    for j in (kx1 * cin)..<(kw * cin) { dst[j] = 0 }
                 }
             }
         }
@@ -171,22 +172,29 @@ final class ConvKernel: Kernel {
 
     deinit { partialW.deallocate(); partialB.deallocate() }
 
-    var workspacePerWorker: Int { is1x1 ? 0 : 2 * pixOut * g.k }
+    /// Images per sgemm call: about 2048 output rows (fewer, larger GEMMs; shape-only).
+    var imagesPerChunk: Int { Swift.max(1, 2048 / Swift.max(1, pixOut)) }
+
+    var workspacePerWorker: Int { is1x1 ? 0 : 2 * imagesPerChunk * pixOut * g.k }
 
     func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
         let x = io.inputs[0], y = io.output
         let w = UnsafePointer(kernel.data), b = bias?.data
         let g = self.g, cout = self.cout, pixIn = self.pixIn, pixOut = self.pixOut, is1x1 = self.is1x1, relu = self.relu
-        parallel.forEachPiece(batch) { n, t in
-            let xi = x + n * pixIn * g.cin, yi = y + n * pixOut * cout
+        let ipc = imagesPerChunk
+        let chunks = (batch + ipc - 1) / ipc
+        parallel.forEachPiece(chunks) { ci, t in
+            let n0 = ci * ipc, n1 = Swift.min(batch, n0 + ipc)
+            let rows = (n1 - n0) * pixOut
+            let xi = x + n0 * pixIn * g.cin, yi = y + n0 * pixOut * cout
             if is1x1 {
-                sgemm(m: pixOut, n: cout, k: g.cin, a: xi, lda: g.cin, b: w, ldb: cout, beta: 0, c: yi, ldc: cout)
+                sgemm(m: rows, n: cout, k: g.cin, a: xi, lda: g.cin, b: w, ldb: cout, beta: 0, c: yi, ldc: cout)
             } else {
                 let col = io.workspace[t]
-                g.im2col(xi, col)
-                sgemm(m: pixOut, n: cout, k: g.k, a: col, lda: g.k, b: w, ldb: cout, beta: 0, c: yi, ldc: cout)
+                for n in n0..<n1 { g.im2col(x + n * pixIn * g.cin, col + (n - n0) * pixOut * g.k) }
+                sgemm(m: rows, n: cout, k: g.k, a: col, lda: g.k, b: w, ldb: cout, beta: 0, c: yi, ldc: cout)
             }
-            biasActivate(yi, rows: pixOut, cols: cout, bias: b, relu: relu)
+            biasActivate(yi, rows: rows, cols: cout, bias: b, relu: relu)
         }
     }
 
@@ -197,37 +205,43 @@ final class ConvKernel: Kernel {
         let g = self.g, cout = self.cout, pixIn = self.pixIn, pixOut = self.pixOut, is1x1 = self.is1x1, relu = self.relu
         let K = g.k, pw = partialW, pb = partialB, hasBias = bias != nil
         let groups = reductionGroups(batch)
+        let ipc = imagesPerChunk
         parallel.forEachPiece(groups) { gi, t in
             let imgs = pieceRange(gi, of: groups, count: batch)
             let pW = pw + gi * K * cout, pB = pb + gi * cout
             pB.update(repeating: 0, count: cout)
-            var first = true
-            for n in imgs {
-                let xi = x + n * pixIn * g.cin, dyi = dy + n * pixOut * cout
-                if relu { reluMask(dyi, y + n * pixOut * cout, count: pixOut * cout) }
-                if hasBias { columnSumAdd(dyi, rows: pixOut, cols: cout, into: pB) }
-                let col = io.workspace[t], dcol = io.workspace[t] + pixOut * K
+            var n0 = imgs.lowerBound
+            while n0 < imgs.upperBound {
+                let n1 = Swift.min(imgs.upperBound, n0 + ipc)
+                let rows = (n1 - n0) * pixOut
+                let xi = x + n0 * pixIn * g.cin, dyi = dy + n0 * pixOut * cout
+                let first = n0 == imgs.lowerBound
+                if relu { reluMask(dyi, y + n0 * pixOut * cout, count: rows * cout) }
+                if hasBias { columnSumAdd(dyi, rows: rows, cols: cout, into: pB) }
+                let col = io.workspace[t], dcol = io.workspace[t] + ipc * pixOut * K
                 if is1x1 {
-                    sgemm(transA: true, m: g.cin, n: cout, k: pixOut, a: xi, lda: g.cin, b: dyi, ldb: cout,
+                    sgemm(transA: true, m: g.cin, n: cout, k: rows, a: xi, lda: g.cin, b: dyi, ldb: cout,
                           beta: first ? 0 : 1, c: pW, ldc: cout)
                 } else {
-                    g.im2col(xi, col)
-                    sgemm(transA: true, m: K, n: cout, k: pixOut, a: col, lda: K, b: dyi, ldb: cout,
+                    for n in n0..<n1 { g.im2col(x + n * pixIn * g.cin, col + (n - n0) * pixOut * K) }
+                    sgemm(transA: true, m: K, n: cout, k: rows, a: col, lda: K, b: dyi, ldb: cout,
                           beta: first ? 0 : 1, c: pW, ldc: cout)
                 }
-                first = false
                 if let dx {
-                    let dxi = dx + n * pixIn * g.cin
+                    let dxi = dx + n0 * pixIn * g.cin
                     if is1x1 {
-                        sgemm(transB: true, m: pixOut, n: g.cin, k: cout, a: dyi, lda: cout, b: w, ldb: cout,
+                        sgemm(transB: true, m: rows, n: g.cin, k: cout, a: dyi, lda: cout, b: w, ldb: cout,
                               beta: acc ? 1 : 0, c: dxi, ldc: g.cin)
                     } else {
-                        sgemm(transB: true, m: pixOut, n: K, k: cout, a: dyi, lda: cout, b: w, ldb: cout,
+                        sgemm(transB: true, m: rows, n: K, k: cout, a: dyi, lda: cout, b: w, ldb: cout,
                               beta: 0, c: dcol, ldc: K)
-                        if !acc { dxi.update(repeating: 0, count: pixIn * g.cin) }
-                        g.col2imAdd(dcol, dxi)
+                        if !acc { dxi.update(repeating: 0, count: (n1 - n0) * pixIn * g.cin) }
+                        for n in n0..<n1 {
+                            g.col2imAdd(dcol + (n - n0) * pixOut * K, dx + n * pixIn * g.cin)
+                        }
                     }
                 }
+                n0 = n1
             }
         }
         sumPartials(pw, groups: groups, count: K * cout, into: kernel.grad, parallel: parallel)

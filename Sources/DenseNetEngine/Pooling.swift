@@ -92,16 +92,19 @@ final class PoolKernel: Kernel {
                     let x0 = Swift.max(0, ox * g.sw - g.pl), x1 = Swift.min(g.w, ox * g.sw - g.pl + g.kw)
                     let o = (oy * g.wo + ox) * c
                     if isMax {
-                        for ch in 0..<c {
-                            var best = -Float.infinity, bi: Int32 = Int32((y0 * g.w + x0))
-                            for iy in y0..<y1 {
-                                for ix in x0..<x1 {
-                                    let v = xi[(iy * g.w + ix) * c + ch]
-                                    if v > best { best = v; bi = Int32(iy * g.w + ix) }
-                                }
+                        // channels innermost (contiguous); strict > keeps the first maximum in scan order
+                        let yo = yi + o, ao = ai + o
+                        let first = y0 * g.w + x0
+                        let xr0 = xi + first * c
+                        for ch in 0..<c { yo[ch] = xr0[ch]; ao[ch] = Int32(first) }
+                        for iy in y0..<y1 {
+                            for ix in x0..<x1 {
+                                let p = iy * g.w + ix
+                                if p == first { continue }
+                                let xr = xi + p * c
+                                let pi = Int32(p)
+                                for ch in 0..<c where xr[ch] > yo[ch] { yo[ch] = xr[ch]; ao[ch] = pi }
                             }
-                            yi[o + ch] = best
-                            ai[o + ch] = bi
                         }
                     } else {
                         let inv = 1 / Float((y1 - y0) * (x1 - x0))
