@@ -283,6 +283,29 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
         #expect(restored.state == trainer.state)
     }
 
+    @Test func weightFilesDetectCheckpointsAndArchivesByContent() throws {
+        #expect(try WeightFileFormat.detect(CheckpointFixture.tfKeras) == .checkpoint)
+        #expect(try WeightFileFormat.detect(CheckpointFixture.keras3) == .keras)
+        #expect(WeightFileFormat(fileName: "m.keras") == .keras)
+        let model = try makeMiniModel()
+        #expect(try model.loadWeights(from: CheckpointFixture.tutorialKeras3) == .keras)
+        let tiny = try makeTinyFunctional()
+        #expect(try tiny.loadWeights(from: CheckpointFixture.tfKeras) == .checkpoint)
+        #expect(maxAbsDifference(try tiny.predict(CheckpointFixture.array("inputs")), try CheckpointFixture.array("outputs_tfkeras")) <= 1e-5)
+        // Names that hide the content do not matter.
+        let disguised = temporaryPath("archive.h5"), full = temporaryPath("full.weights.h5")
+        defer { [disguised, full].forEach { try? FileManager.default.removeItem(atPath: $0) } }
+        try model.saveWeights(to: disguised, format: .keras)
+        try tiny.saveWeights(to: full, format: .checkpoint)
+        #expect(try WeightFileFormat.detect(disguised) == .keras)
+        #expect(try WeightFileFormat.detect(full) == .checkpoint)
+        let again = try makeMiniModel(), tinyAgain = try makeTinyFunctional(seed: 5)
+        try again.loadWeights(from: disguised)
+        try tinyAgain.loadWeights(from: full)
+        #expect(weightBits(again) == weightBits(model))
+        #expect(weightBits(tinyAgain) == weightBits(tiny))
+    }
+
     @Test func jsonWritesLikePython() throws {
         #expect(JSON.double(1e-7).description == "1e-07")
         #expect(JSON.double(0.0010000000474974513).description == "0.0010000000474974513")
