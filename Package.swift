@@ -39,6 +39,6 @@ let package = Package(
         .testTarget(name: "DenseNetEngineTests", dependencies: ["DenseNetEngine", "HDF5"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "KerasFormatTests", dependencies: ["KerasFormat", "HDF5", "DenseNetEngine"]),
-        .testTarget(name: "CLITests", dependencies: ["densenet-io"]),
+        .testTarget(name: "CLITests", dependencies: ["densenet-io", "HDF5", "KerasFormat"]),
     ]
 )
