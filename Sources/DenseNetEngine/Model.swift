@@ -17,7 +17,9 @@ public final class Model {
 
     /// Builds the model: calls the layer tree symbolically, creating variables (glorot-uniform kernels
     /// from a SplitMix64 seeded with `seed`, zero biases, BN 1/0/0/1) in call order.
-    public init(root: any Layer, inputShape: [Int], seed: UInt64 = 0, parallel: Parallel = .automatic()) throws {
+    /// `memoryEfficientDenseBlocks`: run dense blocks in shared buffers (`fuseDenseBlocks`; same results).
+    public init(root: any Layer, inputShape: [Int], seed: UInt64 = 0, parallel: Parallel = .automatic(),
+                memoryEfficientDenseBlocks: Bool = true) throws {
         BLAS.setThreads(1)
         self.root = root
         self.inputShape = inputShape
@@ -25,7 +27,7 @@ public final class Model {
         let g = GraphBuilder(seed: seed)
         let x = g.input(shape: inputShape)
         let y = try root.call([x], in: g)
-        nodes = g.nodes
+        nodes = memoryEfficientDenseBlocks ? fuseDenseBlocks(g.nodes, keep: Set([y.id] + g.nodes[y.id].inputs)) : g.nodes
         inputID = x.id
         outputID = y.id
         outputShape = y.shape

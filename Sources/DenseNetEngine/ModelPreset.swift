@@ -31,7 +31,7 @@ public struct ModelPreset: Sendable {
             }
             return DenseNet.mini()
         },
-    ]
+    ] + DenseNetApplication.presets
 
     /// The preset called `name`; the error lists the known names.
     public static func named(_ name: String) throws -> ModelPreset {

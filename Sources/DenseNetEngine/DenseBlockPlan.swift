@@ -1,0 +1,498 @@
+// Memory-efficient dense blocks (Pleiss et al. 2017, "Memory-Efficient Implementation of DenseNets").
+//
+// A dense block as Keras builds it is a chain of conv blocks x' = Concatenate([x, f(x)]), where f
+// starts with BatchNormalization → relu. Executed op by op, every Concatenate writes a fresh copy
+// of all feature maps so far, and every BatchNormalization/relu of the growing input keeps its
+// own output and gradient: memory quadratic in the block's depth.
+//
+// `fuseDenseBlocks` finds such chains in a built graph and replaces each by one `DenseBlockOp`:
+// - the block's concatenated features live in ONE buffer (the fused node's output, the width of
+//   the block's last Concatenate); the block input is copied into its first channels and each
+//   conv block appends its k new channels in place; the gradient lives in one buffer too;
+// - the first BatchNormalization + relu of each conv block (the only ops that read the wide input)
+//   write into one scratch buffer shared by all conv blocks, and are recomputed from the stored
+//   batch statistics in the backward pass (one multiply-add per element, no convolution);
+// - the rest of the conv block (1×1 conv, BN, relu, 3×3 conv) runs through the ordinary kernels;
+//   it keeps per layer only the outputs its backward pass reads (the 1×1 conv's and the relu's),
+//   everything else, gradients included, lives in buffers shared across the block.
+// So memory grows linearly with depth. Arithmetic is the same, in the same order, as op by op:
+// results are bit-identical to the unfused graph.
+
+/// A placeholder left where fused nodes were (shape [0]: the executor allocates nothing for it).
+final class FusedAwayOp: Op {
+    func outputShape(for inputs: [[Int]]) throws -> [Int] { [0] }
+    func makeKernel(_ spec: KernelSpec) -> any Kernel { FusedAwayKernel() }
+}
+
+final class FusedAwayKernel: Kernel {
+    func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {}
+    func backward(_ io: NodeIO, batch: Int) {}
+}
+
+/// One conv block of a dense block: x → BN → relu → tail… → h, output Concatenate([x, h]).
+struct DenseConvBlock {
+    /// Channels of the block input x (a prefix of the block buffer).
+    let inputChannels: Int
+    /// Channels appended (h).
+    let growth: Int
+    let bn: BatchNormalization
+    /// The ops after the relu, in order, with their input and output per-sample shapes.
+    let tail: [(op: any Op, input: [Int], output: [Int])]
+
+    /// Per tail op: is its output read by a backward pass (its own or the next op's)? Those
+    /// outputs are kept per conv block; the others live in shared buffers.
+    var keptOutputs: [Bool] {
+        tail.indices.map { k in
+            let op = tail[k].op
+            let readsOwnOutput = op is ReLUOp || (op as? Conv2D)?.activation == .relu
+            let nextReadsInput = k + 1 < tail.count && (tail[k + 1].op is Conv2D || tail[k + 1].op is BatchNormalization)
+            return readsOwnOutput || nextReadsInput
+        }
+    }
+}
+
+/// A whole dense block as one graph op. It is a `Layer` only so that the executor sees its
+/// trainable variables; it never appears in a model tree.
+final class DenseBlockOp: Op, Layer {
+    let kerasClassName = "DenseBlock"
+    let name: String? = nil
+    let height: Int, width: Int
+    let inputChannels: Int
+    let outputChannels: Int
+    let units: [DenseConvBlock]
+
+    init(height: Int, width: Int, inputChannels: Int, units: [DenseConvBlock]) {
+        self.height = height
+        self.width = width
+        self.inputChannels = inputChannels
+        self.units = units
+        outputChannels = inputChannels + units.reduce(0) { $0 + $1.growth }
+    }
+
+    var ownVariables: [Variable] { [] }
+    var attributes: [LayerAttribute] {
+        var layers: [any Layer] = []
+        for u in units {
+            layers.append(u.bn)
+            for t in u.tail { if let l = t.op as? any Layer { layers.append(l) } }
+        }
+        return [.list("layers", layers)]
+    }
+
+    func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor {
+        try graph.apply(self, inputs)
+    }
+
+    func outputShape(for inputs: [[Int]]) throws -> [Int] { [height, width, outputChannels] }
+
+    func makeKernel(_ spec: KernelSpec) -> any Kernel { DenseBlockKernel(op: self, spec: spec) }
+}
+
+/// Finds dense blocks in `nodes` and fuses each into one `DenseBlockOp` node (at the position of
+/// its last Concatenate, so node ids are unchanged; the other nodes become placeholders). Nodes
+/// in `keep` (graph outputs) are never fused away.
+func fuseDenseBlocks(_ nodes: [GraphNode], keep: Set<Int>) -> [GraphNode] {
+    var consumers = [[Int]](repeating: [], count: nodes.count)
+    for (i, n) in nodes.enumerated() { for j in n.inputs { consumers[j].append(i) } }
+
+    struct Found { let x: Int; let bn: Int; let relu: Int; let tail: [Int]; let concat: Int }
+    func spatial(_ s: [Int]) -> [Int] { Array(s.prefix(2)) }
+    /// The conv block ending in Concatenate node `c`, if it has the fusable shape.
+    func match(_ c: Int) -> Found? {
+        let n = nodes[c]
+        guard n.op is Concatenate, n.inputs.count == 2, n.shape.count == 3 else { return nil }
+        let x = n.inputs[0], h = n.inputs[1]
+        let hw = spatial(nodes[x].shape)
+        guard nodes[x].shape.count == 3, x != h, consumers[h] == [c] else { return nil }
+        var tail: [Int] = []
+        var cur = h
+        while tail.count < 16 {
+            let node = nodes[cur]
+            guard !keep.contains(cur), node.inputs.count == 1, node.shape.count == 3, spatial(node.shape) == hw,
+                  node.op is Conv2D || node.op is BatchNormalization || node.op is ReLUOp else { return nil }
+            tail.insert(cur, at: 0)
+            let p = node.inputs[0]
+            guard p != x, consumers[p] == [cur], !keep.contains(p) else { return nil }
+            if nodes[p].op is ReLUOp, let bn = nodes[p].inputs.first, nodes[bn].op is BatchNormalization,
+               nodes[bn].inputs == [x], consumers[bn] == [p], !keep.contains(bn) {
+                return Found(x: x, bn: bn, relu: p, tail: tail, concat: c)
+            }
+            cur = p
+        }
+        return nil
+    }
+
+    var blocks: [[Found]] = []
+    var blockOfConcat: [Int: Int] = [:]
+    for c in nodes.indices {
+        guard let f = match(c) else { continue }
+        // x's consumers must be exactly this conv block's BN and Concatenate when x is an inner
+        // Concatenate of the block (its buffer disappears); the block's own input may be shared.
+        if let b = blockOfConcat[f.x], blocks[b].last?.concat == f.x, !keep.contains(f.x),
+           Set(consumers[f.x]) == Set([f.bn, f.concat]), consumers[f.x].count == 2 {
+            blocks[b].append(f)
+            blockOfConcat[c] = b
+        } else {
+            blocks.append([f])
+            blockOfConcat[c] = blocks.count - 1
+        }
+    }
+    guard !blocks.isEmpty else { return nodes }
+
+    var out = nodes
+    let dead = GraphNode(op: FusedAwayOp(), inputs: [], shape: [0])
+    for block in blocks {
+        let x0 = block[0].x
+        let shape0 = nodes[x0].shape
+        var units: [DenseConvBlock] = []
+        var channels = shape0[2]
+        for f in block {
+            let tail = f.tail.map { (op: nodes[$0].op!, input: nodes[nodes[$0].inputs[0]].shape, output: nodes[$0].shape) }
+            let growth = nodes[f.tail.last!].shape[2]
+            units.append(DenseConvBlock(inputChannels: channels, growth: growth,
+                                        bn: nodes[f.bn].op as! BatchNormalization, tail: tail))
+            channels += growth
+            for id in [f.bn, f.relu] + f.tail { out[id] = dead }
+            if f.concat != block.last!.concat { out[f.concat] = dead }
+        }
+        let op = DenseBlockOp(height: shape0[0], width: shape0[1], inputChannels: shape0[2], units: units)
+        let last = block.last!.concat
+        precondition(op.outputChannels == nodes[last].shape[2])
+        out[last] = GraphNode(op: op, inputs: [x0], shape: nodes[last].shape)
+    }
+    return out
+}
+
+/// Executes a `DenseBlockOp`: see the top of this file.
+final class DenseBlockKernel: Kernel {
+    let op: DenseBlockOp
+    let pix: Int                 // pixels per sample
+    let total: Int               // block buffer channels
+    let capacity: Int
+    let parallel: Parallel
+
+    /// Per conv block: the tail's kernels and where their outputs are kept.
+    final class Unit {
+        let c: Int, growth: Int
+        let bn: BatchNormalization
+        let kernels: [any Kernel]
+        let sizes: [Int]             // per-sample floats of each tail output
+        let keep: [Bool]             // tail output read by the backward pass: one buffer per unit
+        let mean, invStd, scale, shift: UnsafeMutablePointer<Float>
+        var kept: [UnsafeMutablePointer<Float>?]
+        var lastWasTraining = false
+
+        init(_ u: DenseConvBlock, spec: KernelSpec) {
+            c = u.inputChannels
+            growth = u.growth
+            bn = u.bn
+            kernels = u.tail.map {
+                $0.op.makeKernel(KernelSpec(inputShapes: [$0.input], outputShape: $0.output,
+                                            capacity: spec.capacity, parallel: spec.parallel))
+            }
+            sizes = u.tail.map { product($0.output) }
+            keep = u.keptOutputs
+            kept = Array(repeating: nil, count: u.tail.count)
+            mean = .allocate(capacity: c); invStd = .allocate(capacity: c)
+            scale = .allocate(capacity: c); shift = .allocate(capacity: c)
+        }
+
+        deinit {
+            mean.deallocate(); invStd.deallocate(); scale.deallocate(); shift.deallocate()
+            for p in kept { p?.deallocate() }
+        }
+    }
+
+    let units: [Unit]
+    let maxInput: Int            // widest conv-block input
+    /// relu(BN(x)) of the conv block being run, and its gradient (shared by all conv blocks).
+    let head: UnsafeMutablePointer<Float>
+    var headGrad: UnsafeMutablePointer<Float>?
+    /// Tail outputs not kept per unit, and all tail gradients: one buffer per tail position.
+    var sharedOut: [UnsafeMutablePointer<Float>]
+    var sharedGrad: [UnsafeMutablePointer<Float>] = []
+    let partial: UnsafeMutablePointer<Double>   // [8, 2, maxInput]
+    let coef: UnsafeMutablePointer<Float>       // [3, maxInput]
+    /// NodeIOs of the tails: inference (everything shared) and training (kept outputs + gradients).
+    private var inferenceIOs: [[NodeIO]]?
+    private var trainingIOs: [[NodeIO]]?
+    private var lastForwardKept = false
+    private var lastMode: ForwardMode = .inference
+
+    init(op: DenseBlockOp, spec: KernelSpec) {
+        self.op = op
+        pix = op.height * op.width
+        total = op.outputChannels
+        capacity = spec.capacity
+        parallel = spec.parallel
+        let units = op.units.map { Unit($0, spec: spec) }
+        self.units = units
+        maxInput = op.units.map(\.inputChannels).max() ?? 1
+        head = .allocate(capacity: spec.capacity * pix * maxInput)
+        let positions = units.map(\.sizes.count).max() ?? 0
+        sharedOut = (0..<positions).map { k in
+            let size = units.compactMap { k < $0.sizes.count ? $0.sizes[k] : nil }.max() ?? 1
+            return .allocate(capacity: Swift.max(1, size * spec.capacity))
+        }
+        partial = .allocate(capacity: 16 * maxInput)
+        coef = .allocate(capacity: 3 * maxInput)
+    }
+
+    deinit {
+        head.deallocate()
+        headGrad?.deallocate()
+        for p in sharedOut { p.deallocate() }
+        for p in sharedGrad { p.deallocate() }
+        partial.deallocate()
+        coef.deallocate()
+    }
+
+    var workspacePerWorker: Int {
+        units.flatMap { $0.kernels.map(\.workspacePerWorker) }.max() ?? 0
+    }
+
+    private func ios(training: Bool, workspace: [UnsafeMutablePointer<Float>]) -> [[NodeIO]] {
+        if training, let t = trainingIOs { return t }
+        if !training, let i = inferenceIOs { return i }
+        if training && headGrad == nil {
+            headGrad = .allocate(capacity: capacity * pix * maxInput)
+            sharedGrad = sharedOut.indices.map { k in
+                let size = units.compactMap { k < $0.sizes.count ? $0.sizes[k] : nil }.max() ?? 1
+                return .allocate(capacity: Swift.max(1, size * capacity))
+            }
+        }
+        let made: [[NodeIO]] = units.map { u in
+            var outputs: [UnsafeMutablePointer<Float>] = []
+            for k in u.sizes.indices {
+                if training && u.keep[k] {
+                    if u.kept[k] == nil { u.kept[k] = .allocate(capacity: Swift.max(1, u.sizes[k] * capacity)) }
+                    outputs.append(u.kept[k]!)
+                } else {
+                    outputs.append(sharedOut[k])
+                }
+            }
+            return u.sizes.indices.map { k in
+                NodeIO(inputs: [k == 0 ? head : outputs[k - 1]], output: outputs[k],
+                       inputGrads: training ? [k == 0 ? headGrad! : sharedGrad[k - 1]] : [nil],
+                       outputGrad: training ? sharedGrad[k] : nil, workspace: workspace)
+            }
+        }
+        if training { trainingIOs = made } else { inferenceIOs = made }
+        return made
+    }
+
+    func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
+        forward(io, batch: batch, mode: mode, keep: mode.isTraining)
+    }
+
+    private func forward(_ io: NodeIO, batch: Int, mode: ForwardMode, keep: Bool) {
+        let block = io.output, x0 = io.inputs[0], c0 = op.inputChannels, total = self.total
+        parallel.forEachRange(batch * pix, minChunk: 2048) { rows in
+            for r in rows { (block + r * total).update(from: x0 + r * c0, count: c0) }
+        }
+        let tails = ios(training: keep, workspace: io.workspace)
+        lastForwardKept = keep
+        lastMode = mode
+        for (u, tail) in zip(units, tails) {
+            headForward(u, block: block, batch: batch, mode: mode)
+            for (k, kio) in zip(u.kernels, tail) { k.forward(kio, batch: batch, mode: mode) }
+            let h = tail.last!.output, g = u.growth, off = u.c
+            parallel.forEachRange(batch * pix, minChunk: 2048) { rows in
+                for r in rows { (block + r * total + off).update(from: h + r * g, count: g) }
+            }
+        }
+    }
+
+    func backward(_ io: NodeIO, batch: Int) {
+        if !lastForwardKept {
+            // The forward pass ran in inference mode without keeping the tails: run it again
+            // (same mode, so no statistics move) keeping what the backward pass reads.
+            forward(io, batch: batch, mode: lastMode, keep: true)
+        }
+        let tails = ios(training: true, workspace: io.workspace)
+        let block = io.output, dBlock = io.outputGrad!, total = self.total
+        for (u, tail) in zip(units, tails).reversed() {
+            headRecompute(u, block: block, batch: batch)
+            let dh = tail.last!.outputGrad!, g = u.growth, off = u.c
+            parallel.forEachRange(batch * pix, minChunk: 2048) { rows in
+                for r in rows { (dh + r * g).update(from: dBlock + r * total + off, count: g) }
+            }
+            for (k, kio) in zip(u.kernels, tail).reversed() { k.backward(kio, batch: batch) }
+            headBackward(u, block: block, dBlock: dBlock, batch: batch)
+        }
+        if let dx = io.inputGrads[0] {
+            let c0 = op.inputChannels, acc = io.accumulate[0]
+            parallel.forEachRange(batch * pix, minChunk: 2048) { rows in
+                for r in rows {
+                    let s = dBlock + r * total, d = dx + r * c0
+                    if acc { for j in 0..<c0 { d[j] += s[j] } } else { d.update(from: s, count: c0) }
+                }
+            }
+        }
+    }
+
+    // MARK: - BatchNormalization + relu over the block buffer's first c channels
+    // (BatchNormKernel's and ReLUKernel's arithmetic, reading rows with stride `total`).
+
+    private func groupSums(batch: Int, c: Int, _ body: (_ rows: Range<Int>, _ s1: UnsafeMutablePointer<Double>, _ s2: UnsafeMutablePointer<Double>) -> Void) {
+        let groups = reductionGroups(batch)
+        let pix = self.pix, partial = self.partial
+        parallel.forEachPiece(groups) { gi, _ in
+            let imgs = pieceRange(gi, of: groups, count: batch)
+            let s1 = partial + gi * 2 * c, s2 = s1 + c
+            s1.update(repeating: 0, count: 2 * c)
+            body(imgs.lowerBound * pix..<imgs.upperBound * pix, s1, s2)
+        }
+        for gi in 1..<groups {
+            let s = partial + gi * 2 * c
+            for j in 0..<(2 * c) { partial[j] += s[j] }
+        }
+    }
+
+    private func headForward(_ u: Unit, block: UnsafeMutablePointer<Float>, batch: Int, mode: ForwardMode) {
+        let c = u.c, total = self.total, layer = u.bn
+        let mean = u.mean, invStd = u.invStd
+        let mm = layer.movingMean!.data, mv = layer.movingVariance!.data, eps = layer.epsilon
+        if case let .training(update) = mode {
+            u.lastWasTraining = true
+            groupSums(batch: batch, c: c) { rows, s1, s2 in
+                for r in rows {
+                    let xr = block + r * total
+                    for j in 0..<c { let v = Double(xr[j]); s1[j] += v; s2[j] += v * v }
+                }
+            }
+            let m = Double(batch * pix)
+            let momentum = layer.momentum, oneMinus = Float(1.0 - Double(layer.momentum))
+            for j in 0..<c {
+                let mu = partial[j] / m
+                let varB = Swift.max(partial[c + j] / m - mu * mu, 0)
+                mean[j] = Float(mu)
+                invStd[j] = 1 / (Float(varB) + eps).squareRoot()
+                if update {
+                    let varU = layer.movingVarianceUpdate == .besselCorrected && m > 1 ? varB * m / (m - 1) : varB
+                    mm[j] = mm[j] * momentum + Float(mu) * oneMinus
+                    mv[j] = mv[j] * momentum + Float(varU) * oneMinus
+                }
+            }
+        } else {
+            u.lastWasTraining = false
+            for j in 0..<c {
+                mean[j] = mm[j]
+                invStd[j] = 1 / (mv[j] + eps).squareRoot()
+            }
+        }
+        let gamma = layer.gamma!.data, beta = layer.beta!.data
+        for j in 0..<c {
+            u.scale[j] = gamma[j] * invStd[j]
+            u.shift[j] = beta[j] - mean[j] * u.scale[j]
+        }
+        headRecompute(u, block: block, batch: batch)
+    }
+
+    /// head = relu(x * scale + shift) with the statistics of the last forward pass.
+    private func headRecompute(_ u: Unit, block: UnsafeMutablePointer<Float>, batch: Int) {
+        let c = u.c, total = self.total, sc = u.scale, sh = u.shift, head = self.head
+        parallel.forEachRange(batch * pix, minChunk: 2048) { rows in
+            for r in rows {
+                let xr = block + r * total, yr = head + r * c
+                for j in 0..<c {
+                    let y = xr[j] * sc[j] + sh[j]
+                    yr[j] = Swift.max(y, 0)
+                }
+            }
+        }
+    }
+
+    /// relu and BatchNormalization backward; the input gradient is added to the block gradient's
+    /// first c channels (which already hold the Concatenate's pass-through gradient).
+    private func headBackward(_ u: Unit, block: UnsafeMutablePointer<Float>, dBlock: UnsafeMutablePointer<Float>, batch: Int) {
+        let c = u.c, total = self.total, head = self.head, dHead = headGrad!
+        let mean = u.mean, invStd = u.invStd
+        groupSums(batch: batch, c: c) { rows, s1, s2 in
+            for r in rows {
+                let xr = block + r * total, yr = head + r * c, dr = dHead + r * c
+                for j in 0..<c {
+                    let d = Double(yr[j] > 0 ? dr[j] : 0)
+                    s1[j] += d
+                    s2[j] += d * Double((xr[j] - mean[j]) * invStd[j])
+                }
+            }
+        }
+        let gGamma = u.bn.gamma!.grad, gBeta = u.bn.beta!.grad, gamma = u.bn.gamma!.data
+        let m = Double(batch * pix)
+        let k = coef, mdy = coef + c, mdyx = coef + 2 * c
+        for j in 0..<c {
+            gBeta[j] += Float(partial[j])
+            gGamma[j] += Float(partial[c + j])
+            k[j] = gamma[j] * invStd[j]
+            mdy[j] = u.lastWasTraining ? Float(partial[j] / m) : 0
+            mdyx[j] = u.lastWasTraining ? Float(partial[c + j] / m) : 0
+        }
+        parallel.forEachRange(batch * pix, minChunk: 2048) { rows in
+            for r in rows {
+                let xr = block + r * total, yr = head + r * c, dr = dHead + r * c, gr = dBlock + r * total
+                for j in 0..<c {
+                    let d = yr[j] > 0 ? dr[j] : 0
+                    gr[j] += k[j] * (d - mdy[j] - (xr[j] - mean[j]) * invStd[j] * mdyx[j])
+                }
+            }
+        }
+    }
+}
+
+extension DenseBlockOp {
+    /// Floats per sample of everything a training pass holds for this block: the block buffer and
+    /// its gradient, the kept tail outputs, and the shared buffers (head, tail outputs, gradients).
+    var fusedFloatsPerSample: Int {
+        let pix = height * width
+        let widest = units.map(\.inputChannels).max() ?? 0
+        let kept = units.reduce(0) { acc, u in
+            acc + zip(u.tail, u.keptOutputs).reduce(0) { $0 + ($1.1 ? product($1.0.output) : 0) }
+        }
+        let positions = units.map(\.tail.count).max() ?? 0
+        let shared = (0..<positions).reduce(0) { acc, k in
+            acc + (units.compactMap { k < $0.tail.count ? product($0.tail[k].output) : nil }.max() ?? 0)
+        }
+        return 2 * pix * outputChannels + kept + 2 * pix * widest + 2 * shared
+    }
+
+    /// The same for the op-by-op graph: every BN, relu, tail op and Concatenate output, and a
+    /// gradient of each.
+    var unfusedFloatsPerSample: Int {
+        let pix = height * width
+        return units.reduce(0) { acc, u in
+            acc + 2 * (2 * pix * u.inputChannels + u.tail.reduce(0) { $0 + product($1.output) }
+                + pix * (u.inputChannels + u.growth))
+        }
+    }
+}
+
+extension Model {
+    /// Activation and gradient floats a training executor for `batch` samples holds, as built
+    /// (dense blocks fused, unless the model was built without) and as the op-by-op graph would
+    /// (every Concatenate a fresh copy). Per-worker scratch and kernel-private buffers
+    /// (convolution weight partials, pooling indices) are not counted.
+    public func activationFloats(batch: Int) -> (planned: Int, unfused: Int) {
+        var needsGrad = [Bool](repeating: false, count: nodes.count)
+        var planned = 0, unfused = 0
+        for (i, n) in nodes.enumerated() {
+            if n.op is FusedAwayOp { continue }
+            if let op = n.op {
+                let hasParams = (op as? any Layer).map { !$0.trainableVariables.isEmpty } ?? false
+                needsGrad[i] = hasParams || n.inputs.contains { needsGrad[$0] }
+            }
+            if let block = n.op as? DenseBlockOp {
+                planned += block.fusedFloatsPerSample * batch
+                unfused += block.unfusedFloatsPerSample * batch
+            } else {
+                let size = product(n.shape) * batch * (needsGrad[i] ? 2 : 1)
+                planned += size
+                unfused += size
+            }
+        }
+        return (planned, unfused)
+    }
+
+    /// Dense blocks executed with shared buffers (see `fuseDenseBlocks`).
+    public var fusedDenseBlocks: Int { nodes.filter { $0.op is DenseBlockOp }.count }
+}

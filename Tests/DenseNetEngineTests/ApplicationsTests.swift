@@ -1,0 +1,129 @@
+import Testing
+@testable import DenseNetEngine
+
+/// Keras Applications' DenseNets: structure, presets, and the memory-efficient dense blocks.
+@Suite struct ApplicationsTests {
+    func layerNames(_ model: FunctionalModel) -> [String] { model.nodes.map { $0.layer.name ?? "?" } }
+
+    @Test func densenet121HasKerasLayersAndParameterCounts() throws {
+        let net = try DenseNetApplication.densenet121()
+        let names = layerNames(net)
+        #expect(names.count == 429)   // len(model.layers) in Keras, InputLayer included
+        #expect(Array(names.prefix(10)) == ["input_layer", "zero_padding2d", "conv1_conv", "conv1_bn", "conv1_relu",
+                                            "zero_padding2d_1", "pool1", "conv2_block1_0_bn", "conv2_block1_0_relu",
+                                            "conv2_block1_1_conv"])
+        #expect(names.contains("pool2_conv") && names.contains("conv5_block16_concat"))
+        #expect(Array(names.suffix(4)) == ["bn", "relu", "avg_pool", "predictions"])
+        #expect(net.name == "densenet121" && net.kerasClassName == "Functional")
+        let model = try Model(root: net, inputShape: [224, 224, 3])
+        #expect(model.outputShape == [1000])
+        // Keras: Total params 8,062,504 (trainable 7,978,856).
+        #expect(model.weights.reduce(0) { $0 + $1.count } == 8_062_504)
+        #expect(model.trainableVariables.reduce(0) { $0 + $1.count } == 7_978_856)
+        #expect(model.fusedDenseBlocks == 4)
+        let bn = try #require(net.nodes.first { $0.layer.name == "conv1_bn" }?.layer as? BatchNormalization)
+        #expect(bn.epsilon == Float(1.001e-5) && bn.movingVarianceUpdate == .biased)
+        let conv = try #require(net.nodes.first { $0.layer.name == "pool4_conv" }?.layer as? Conv2D)
+        #expect(!conv.useBias && conv.filters == 512)
+    }
+
+    @Test(arguments: [("densenet169", 14_307_880), ("densenet201", 20_242_984)])
+    func largerPresets(name: String, parameters: Int) throws {
+        let model = try ModelPreset.named(name).build()
+        #expect(model.weights.reduce(0) { $0 + $1.count } == parameters)
+        #expect(model.inputShape == [224, 224, 3] && model.outputShape == [1000])
+    }
+
+    @Test func tfKerasFlavorNamesAndOptions() throws {
+        let net = try DenseNetApplication.build(DenseNetOptions(blocks: [2, 2, 2, 2], includeTop: false, inputShape: [64, 64, 3],
+                                                                pooling: .max, flavor: .tfKeras))
+        let names = layerNames(net)
+        #expect(names.prefix(4) == ["input_1", "zero_padding2d", "conv1/conv", "conv1/bn"])
+        #expect(names.last == "max_pool" && net.name == "densenet")
+        let model = try Model(root: net, inputShape: [64, 64, 3])
+        #expect(model.outputShape == [128])
+        let noPool = try Model(root: DenseNetApplication.build(DenseNetOptions(blocks: [1, 1, 1, 1], includeTop: false,
+                                                                              inputShape: [32, 48, 3])),
+                               inputShape: [32, 48, 3])
+        #expect(noPool.outputShape == [1, 1, 68])   // 64+32 → 48+32 → 40+32 → 36+32
+        #expect(throws: EngineError.self) { try DenseNetApplication.build(DenseNetOptions(blocks: [1, 2, 3])) }
+        #expect(throws: EngineError.self) { try DenseNetApplication.densenet121(inputShape: [16, 16, 3]) }
+    }
+
+    /// Two models with the same seed, one executed op by op, one with fused dense blocks.
+    func twins(_ make: () throws -> any Layer, shape: [Int]) throws -> (fused: Model, plain: Model) {
+        let fused = try Model(root: make(), inputShape: shape, seed: 3, parallel: Parallel(workers: 2))
+        let plain = try Model(root: make(), inputShape: shape, seed: 3, parallel: Parallel(workers: 2),
+                              memoryEfficientDenseBlocks: false)
+        // Non-trivial BatchNorm parameters and statistics, the same in both.
+        let values = fused.weights.enumerated().map { i, v in
+            v.name == "moving_variance" ? randomFloats(v.count, seed: UInt64(i), range: 0.5...1.5)
+                : v.name == "gamma" ? randomFloats(v.count, seed: UInt64(i), range: 0.8...1.2)
+                : v.name == "kernel" ? v.values : randomFloats(v.count, seed: UInt64(i), range: -0.2...0.2)
+        }
+        try fused.root.setWeights(values)
+        try plain.root.setWeights(values)
+        return (fused, plain)
+    }
+
+    func bits(_ a: [Float]) -> [UInt32] { a.map(\.bitPattern) }
+
+    @Test(arguments: ["small", "mini"])
+    func fusedBlocksAreBitIdenticalToOpByOp(which: String) throws {
+        let shape = which == "small" ? [32, 32, 3] : [28, 28, 1]
+        let (fused, plain) = try twins({
+            which == "small"
+                ? try DenseNetApplication.build(DenseNetOptions(blocks: [2, 3, 2, 2], inputShape: [32, 32, 3], classes: 5)) as any Layer
+                : DenseNet.mini() as any Layer
+        }, shape: shape)
+        #expect(fused.fusedDenseBlocks == (which == "small" ? 4 : 3))
+        #expect(plain.fusedDenseBlocks == 0)
+        let batch = 3
+        let images = randomFloats(batch * shape.reduce(1, *), seed: 11, range: 0...1)
+        let labels = [1, 4, 0]
+        #expect(bits(try fused.predict(images, batchSize: batch)) == bits(try plain.predict(images, batchSize: batch)))
+        #expect(bits(try fused.predict(images, batchSize: 2, training: true))
+                == bits(try plain.predict(images, batchSize: 2, training: true)))
+        for training in [true, false] {
+            let lf = try fused.lossAndGradients(images: images, labels: labels, training: training)
+            let lp = try plain.lossAndGradients(images: images, labels: labels, training: training)
+            #expect(lf.bitPattern == lp.bitPattern)
+            for (a, b) in zip(fused.trainableVariables, plain.trainableVariables) {
+                #expect(bits(a.gradient) == bits(b.gradient), "gradient of \(a.name) \(a.shape), training \(training)")
+            }
+        }
+        let tf = try Trainer(model: fused, batchSize: batch), tp = try Trainer(model: plain, batchSize: batch)
+        for _ in 0..<2 {
+            let a = try tf.trainStep(images: images, labels: labels), b = try tp.trainStep(images: images, labels: labels)
+            #expect(a.bitPattern == b.bitPattern)
+        }
+        #expect(fused.root.getWeights().map(bits) == plain.root.getWeights().map(bits))
+        #expect(bits(try fused.predict(images, batchSize: batch)) == bits(try plain.predict(images, batchSize: batch)))
+    }
+
+    @Test func fusedMemoryGrowsLinearly() throws {
+        let model = try Model(root: DenseNetApplication.densenet121(), inputShape: [224, 224, 3])
+        let floats = model.activationFloats(batch: 8)
+        print("DenseNet-121 224x224 batch 8 activations+gradients: fused \((floats.planned * 4) >> 20) MiB, op by op \((floats.unfused * 4) >> 20) MiB")
+        #expect(floats.planned * 2 < floats.unfused)
+        // Linear vs quadratic: doubling the last block's depth adds a constant per layer when fused.
+        func floatsFor(_ last: Int) throws -> (Int, Int) {
+            let m = try Model(root: DenseNetApplication.build(DenseNetOptions(blocks: [1, 1, 1, last], inputShape: [32, 32, 3])),
+                              inputShape: [32, 32, 3])
+            let f = m.activationFloats(batch: 1)
+            return (f.planned, f.unfused)
+        }
+        let (p8, u8) = try floatsFor(8), (p16, u16) = try floatsFor(16), (p32, u32) = try floatsFor(32)
+        #expect((p32 - p16) == 2 * (p16 - p8) || abs((p32 - p16) - 2 * (p16 - p8)) < (p16 - p8) / 4)
+        #expect((u32 - u16) > 3 * (u16 - u8) / 2)
+    }
+
+    @Test func presetsAreRegistered() throws {
+        for name in ["densenet121", "densenet169", "densenet201"] {
+            let preset = try ModelPreset.named(name)
+            #expect(preset.defaultInputShape == [224, 224, 3] && preset.defaultClasses == 1000)
+        }
+        let small = try ModelPreset.named("densenet121").build(inputShape: [64, 64, 3], classes: 10)
+        #expect(small.outputShape == [10])
+    }
+}
