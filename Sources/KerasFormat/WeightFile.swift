@@ -55,41 +55,41 @@ extension Model {
     /// Writes the weights (BatchNorm moving statistics included) to `path` in `format`, atomically.
     public func saveWeights(to path: String, format: WeightFileFormat) throws {
         switch format {
-        case .safetensors: return try SafetensorsWeightsFormat.file(for: SafetensorsWeightLayout(model: self)).write(to: path)
-        case .keras: return try KerasArchive.write(self, to: path)
-        case .checkpoint: return try Checkpoint.writeModel(self, to: path)
-        case .keras2, .keras3: break
+        case .safetensors: try SafetensorsWeightsFormat.file(for: SafetensorsWeightLayout(model: self)).write(to: path)
+        case .keras: try KerasArchive.write(self, to: path)
+        case .checkpoint: try Checkpoint.writeModel(self, to: path)
+        case .keras2: try writeHDF5(to: path) { try LegacyWeightsFormat.write(LegacyWeightLayout(tree: $0), to: $1) }
+        case .keras3: try writeHDF5(to: path) { try Keras3WeightsFormat.write(Keras3WeightLayout(tree: $0), to: $1) }
         }
+    }
+
+    private func writeHDF5(to path: String, _ body: (NamedLayerTree, Group) throws -> Void) throws {
         let tree = NamedLayerTree(model: root)
-        try writeAtomically(to: path) { temporary in
-            let file = try File.create(temporary)
-            switch format {
-            case .keras2: try LegacyWeightsFormat.write(LegacyWeightLayout(tree: tree), to: file.root)
-            case .keras3: try Keras3WeightsFormat.write(Keras3WeightLayout(tree: tree), to: file.root)
-            case .safetensors, .keras, .checkpoint: break
-            }
-        }
+        try writeAtomically(to: path) { try body(tree, File.create($0).root) }
     }
 
     /// Loads weights from `path`, whatever its format; all or nothing.
     /// - Parameter byName: tf-keras files only: match layers by name instead of position.
     @discardableResult
     public func loadWeights(from path: String, byName: Bool = false) throws -> WeightFileFormat {
+        try loadWeightsAndOptimizer(from: path, byName: byName).format
+    }
+
+    /// Loads weights from `path`, and returns Adam's configuration and state when the file holds
+    /// them (tf-keras full-model files and `.keras` archives of a compiled model).
+    public func loadWeightsAndOptimizer(from path: String, byName: Bool = false) throws
+        -> (format: WeightFileFormat, optimizer: (config: AdamConfig, state: AdamState)?) {
         let format = try WeightFileFormat.detect(path)
-        switch format {
-        case .safetensors: try SafetensorsWeightsFormat.load(SafetensorsWeightLayout(model: self), from: SafetensorsFile.read(path), path: path)
-        case .keras: try KerasArchive.loadWeights(path, into: self)
-        case .checkpoint: try Checkpoint.loadKeras(path, into: self)
-        case .keras2, .keras3: break
-        }
-        guard format == .keras2 || format == .keras3 else { return format }
         let tree = NamedLayerTree(model: root)
-        let root = try File.open(path).root
         switch format {
-        case .keras2: try LegacyWeightsFormat.load(LegacyWeightLayout(tree: tree), from: root, file: path, byName: byName)
-        case .keras3: try Keras3WeightsFormat.load(Keras3WeightLayout(tree: tree), from: root, file: path)
-        case .safetensors, .keras, .checkpoint: break
+        case .safetensors:
+            try SafetensorsWeightsFormat.load(SafetensorsWeightLayout(model: self), from: SafetensorsFile.read(path), path: path)
+        case .keras: return (format, try KerasArchive.loadWeights(path, into: self))
+        case .checkpoint: return (format, try Checkpoint.loadKeras(path, into: self))
+        case .keras2:
+            try LegacyWeightsFormat.load(LegacyWeightLayout(tree: tree), from: File.open(path).root, file: path, byName: byName)
+        case .keras3: try Keras3WeightsFormat.load(Keras3WeightLayout(tree: tree), from: File.open(path).root, file: path)
         }
-        return format
+        return (format, nil)
     }
 }

@@ -99,7 +99,8 @@ public enum ModelConfig {
             ("name", .string(model.inputName)),
             ("inbound_nodes", .array([])),
         ])]
-        for node in model.nodes {
+        // The InputLayer entry above describes the model's input, whether or not it is a node of the graph.
+        for node in model.nodes where !(node.layer is InputLayer) {
             guard let name = node.layer.name else {
                 throw KerasFormatError(.malformed, file: "model_config", layer: node.layer.kerasClassName, expected: "a named layer", found: "none")
             }
