@@ -1,10 +1,15 @@
 import ArgumentParser
 import DenseNetEngine
+import KerasFormat
 
 /// `--model NAME [--input-shape H,W,C] [--classes N]`, shared by the commands that build a model.
 struct ModelOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The architecture.", valueName: "name"))
-    var model = "densenet-mini"
+    static let defaultModel = "densenet-mini"
+
+    @Option(name: .customLong("model"),
+            help: ArgumentHelp("The architecture (default: the file's own model config when it has one, else \(defaultModel)).",
+                               valueName: "name"))
+    var modelName: String?
 
     @Option(help: ArgumentHelp("Input shape H,W,C (default: the model's own).", valueName: "h,w,c"),
             transform: { text in
@@ -19,8 +24,28 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Number of classes (default: the model's own).")
     var classes: Int?
 
-    /// Builds the chosen model with its variables initialised from `seed`.
+    /// The preset's name: `--model`, else the default.
+    var model: String { modelName ?? Self.defaultModel }
+
+    /// Builds the chosen preset with its variables initialised from `seed`.
     func build(seed: UInt64 = 0) throws -> Model {
         try ModelPreset.named(model).build(inputShape: inputShape, classes: classes, seed: seed)
+    }
+
+    /// The model for the weights in `file`: the `--model` preset when given; else the model a
+    /// densenet-io checkpoint records, or the functional graph of a Keras file's own config;
+    /// else the default preset (a subclassed model's config names only its class).
+    func build(for file: String, seed: UInt64 = 0) throws -> (model: Model, name: String) {
+        if modelName == nil, [.checkpoint, .keras].contains(try WeightFileFormat.detect(file)) {
+            if let info = try? CheckpointFile.readInfo(file) {
+                return (try info.model.build(), info.model.preset ?? "the checkpoint's model_config")
+            }
+            do {
+                return (try KerasModelConfig(contentsOf: file).makeModel(seed: seed), "the file's model_config")
+            } catch let error as KerasFormatError where error.reason == .wrongFormat {
+                // Not a functional model: fall through to the preset.
+            }
+        }
+        return (try build(seed: seed), model)
     }
 }

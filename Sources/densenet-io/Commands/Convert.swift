@@ -25,35 +25,14 @@ struct Convert: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    func outputFormat() throws -> WeightFileFormat {
-        if let to {
-            guard let format = WeightFileFormat(rawValue: to) else {
-                throw ValidationError("--to takes one of \(WeightFileFormat.allCases.map(\.rawValue).joined(separator: ", ")), got \(to)")
-            }
-            return format
-        }
-        guard let format = WeightFileFormat(fileName: output) else {
-            throw ValidationError("cannot tell the output format from \(output); name it .safetensors, .weights.h5 or .h5, or pass --to")
-        }
-        return format
-    }
-
-    func validate() throws { _ = try outputFormat() }
+    func validate() throws { _ = try outputFormat(named: to, for: output) }
 
     func run() throws {
-        let format = try outputFormat()
-        let model = try modelOptions.build()
+        let format = try outputFormat(named: to, for: output)
+        let (model, name) = try modelOptions.build(for: input)
         let inputFormat = try model.loadWeights(from: input)
-        try model.saveWeights(to: output, format: format)
-        let check = try modelOptions.build(seed: 1)
-        try check.loadWeights(from: output)
-        let source = model.weights, copy = check.weights
-        for (a, b) in zip(source, copy) where a.values.map(\.bitPattern) != b.values.map(\.bitPattern) {
-            FileHandle.standardError.write(Data("densenet-io: \(output): weight \(a.name) \(a.shape) did not read back bit-identical\n".utf8))
-            throw ExitCode(1)
-        }
-        let values = source.reduce(0) { $0 + $1.count }
-        print("Converted \(input) (\(inputFormat.rawValue)) to \(output) (\(format.rawValue)) as \(modelOptions.model): "
-              + "\(source.count) weights, \(grouped(values)) values; read back bit-identical")
+        let values = try saveVerified(model, to: output, format: format, fresh: modelOptions.build(for: input, seed: 1).model)
+        print("Converted \(input) (\(inputFormat.rawValue)) to \(output) (\(format.rawValue)) as \(name): "
+              + "\(model.weights.count) weights, \(grouped(values)) values; read back bit-identical")
     }
 }

@@ -85,17 +85,14 @@ struct Train: ParsableCommand {
             if let seed, seed != saved.shuffleSeed {
                 throw ResumeRefusal("cannot resume \(resume): --seed \(seed), but the checkpoint's run uses seed \(saved.shuffleSeed)")
             }
-            // Seam: a model described only by a Keras model_config will be rebuilt by the config builder.
-            guard let preset = saved.model.preset else {
-                throw ResumeRefusal("cannot resume \(resume): the checkpoint names no model preset (models built from a Keras config cannot be resumed yet)")
-            }
             let chosen = (modelOptions.model, modelOptions.inputShape ?? saved.model.inputShape, modelOptions.classes ?? saved.model.classes)
-            if (modelOptions.model != (try ModelOptions.parse([])).model && chosen.0 != preset) || chosen.1 != saved.model.inputShape
+            let savedName = saved.model.preset ?? "Keras model_config"
+            if (modelOptions.modelName != nil && chosen.0 != savedName) || chosen.1 != saved.model.inputShape
                 || chosen.2 != saved.model.classes {
-                throw ResumeRefusal("cannot resume \(resume): the checkpoint is a \(preset) model for input \(saved.model.inputShape) and \(saved.model.classes) classes, not \(chosen.0) for \(chosen.1) and \(chosen.2)")
+                throw ResumeRefusal("cannot resume \(resume): the checkpoint is a \(savedName) model for input \(saved.model.inputShape) and \(saved.model.classes) classes, not \(chosen.0) for \(chosen.1) and \(chosen.2)")
             }
             description = saved.model
-            let model = try ModelPreset.named(preset).build(inputShape: saved.model.inputShape, classes: saved.model.classes, seed: saved.model.weightSeed)
+            let model = try saved.model.build()
             trainer = try Trainer(model: model, optimizer: saved.optimizer, batchSize: saved.run.batchSize, shuffleSeed: saved.shuffleSeed,
                                   lossAveraging: saved.run.lossAveraging)
             try CheckpointFile.load(resume, into: trainer)
@@ -137,6 +134,7 @@ struct Train: ParsableCommand {
             let evaluation = try trainer.evaluate(test)
             print(EpochLine(epoch: result.epoch + 1, loss: result.loss, accuracy: result.accuracy,
                             testLoss: evaluation.loss, testAccuracy: evaluation.accuracy))
+            fflush(nil)  // one line per epoch, also when standard output is a file or a pipe
             try writeCheckpoint()
         }
         if stopped, trainer.epoch < epochs {

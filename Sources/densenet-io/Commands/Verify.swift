@@ -32,9 +32,9 @@ struct Verify: ParsableCommand {
     var verbose = false
 
     func run() throws {
-        let model = try modelOptions.build()
+        let (model, modelName) = try modelOptions.build(for: file)
         let listing = try WeightListing.read(file)
-        print("\(file): \(listing.format.rawValue); model \(modelOptions.model), input \(model.inputShape), output \(model.outputShape)")
+        print("\(file): \(listing.format.rawValue); model \(modelName), input \(model.inputShape), output \(model.outputShape)")
         var failures = 0
 
         // 1. Per-layer report against what this model writes in the file's format.
@@ -57,7 +57,7 @@ struct Verify: ParsableCommand {
             try model.loadWeights(from: file)
         } catch let error as KerasFormatError {
             print("load: FAILED — \(error)")
-            print("\nverify: FAILED — \(file) does not load into \(modelOptions.model)")
+            print("\nverify: FAILED — \(file) does not load into \(modelName)")
             throw ExitCode(1)
         }
         let original = model.weights.map { $0.values.map(\.bitPattern) }
@@ -67,7 +67,7 @@ struct Verify: ParsableCommand {
             defer { try? FileManager.default.removeItem(atPath: scratch) }
             do {
                 try model.saveWeights(to: scratch, format: format)
-                let copy = try modelOptions.build(seed: 1)
+                let copy = try modelOptions.build(for: file, seed: 1).model
                 try copy.loadWeights(from: scratch)
                 let differing = zip(model.weights, copy.weights).filter { $0.0.values.map(\.bitPattern) != $0.1.values.map(\.bitPattern) }
                 if differing.isEmpty && copy.weights.map({ $0.values.map(\.bitPattern) }) == original {
@@ -118,7 +118,7 @@ struct Verify: ParsableCommand {
         let foundByPath = Dictionary(found.weights.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         let expectedPaths = Set(expected.weights.map(\.path))
         func shape(_ s: [Int]) -> String { "[\(s.map(String.init).joined(separator: ", "))]" }
-        print("\nWeights (expected by \(modelOptions.model) vs found):")
+        print("\nWeights (expected by the model vs found):")
         var currentGroup = ""
         var counted = 0
         for weight in expected.weights {
