@@ -35,10 +35,12 @@ let package = Package(
                 "HDF5", "DenseNetEngine", "KerasFormat", "Datasets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // Fixture paths and an h5dump-like structure listing, shared by the test targets.
+        .target(name: "TestSupport", dependencies: ["HDF5"], path: "Tests/TestSupport"),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], resources: []),
         .testTarget(name: "DenseNetEngineTests", dependencies: ["DenseNetEngine", "HDF5"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
-        .testTarget(name: "KerasFormatTests", dependencies: ["KerasFormat", "HDF5", "DenseNetEngine"]),
-        .testTarget(name: "CLITests", dependencies: ["densenet-io", "HDF5", "KerasFormat"]),
+        .testTarget(name: "KerasFormatTests", dependencies: ["KerasFormat", "HDF5", "DenseNetEngine", "ZIPFoundation", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["densenet-io", "HDF5", "KerasFormat", "TestSupport"]),
     ]
 )

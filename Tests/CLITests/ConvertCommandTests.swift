@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import TestSupport
 import Testing
 
 @Suite struct ConvertCommandTests {
@@ -19,7 +20,7 @@ import Testing
             #expect(first.status == 0, "\(first.stderr)")
             #expect(first.stdout.contains("read back bit-identical"))
             #expect(try CLI.run(["convert", b, back]).status == 0)
-            #expect(try hdf5Structure(back) == hdf5Structure(source), "\(source) → \(middle) → back")
+            #expect(try fileStructure(back) == fileStructure(source), "\(source) → \(middle) → back")
             #expect(try CLI.run(["diff", source, back]).status == 0)
         }
     }
@@ -47,7 +48,7 @@ import Testing
         let keras3 = folder.appendingPathComponent("from-archive.weights.h5").path
         #expect(try CLI.run(["convert", out, keras3]).status == 0)
         #expect(try CLI.run(["diff", Fixture.keras3Weights, keras3]).status == 0)
-        #expect(try hdf5Structure(keras3) == hdf5Structure(Fixture.keras3Weights))
+        #expect(try fileStructure(keras3) == fileStructure(Fixture.keras3Weights))
     }
 
     @Test func badArgumentsAndInputsExitWithTwo() throws {

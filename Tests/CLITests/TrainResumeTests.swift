@@ -6,61 +6,21 @@ import Testing
 /// `densenet-io train --checkpoint / --resume`: exact resume across processes, crash safety, refusals.
 /// Runs the built binary on a small synthetic MNIST-format folder (seconds per run).
 enum TrainCLI {
-    struct Result {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-        /// The tutorial's per-epoch lines.
-        var epochLines: [String] { stdout.split(separator: "\n").map(String.init).filter { $0.hasPrefix("Epoch ") } }
-    }
+    typealias Result = RunResult
 
-    /// `densenet-io`, next to the test bundle in the build products folder.
-    static let binary: String = {
-        var folders: [URL] = []
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            folders.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
-        }
-        folders.append(Bundle.main.bundleURL.deletingLastPathComponent())
-        for folder in folders {
-            var url = folder
-            for _ in 0..<4 {
-                let candidate = url.appendingPathComponent("densenet-io").path
-                var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue { return candidate }
-                url.deleteLastPathComponent()
-            }
-        }
-        fatalError("densenet-io not found near \(folders.map(\.path))")
-    }()
-
+    /// Starts `densenet-io arguments…` without waiting, standard output to `output`.
     static func start(_ arguments: [String], output: URL) throws -> Process {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = CLI.binary
         process.arguments = arguments
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: output)
         process.standardError = FileHandle.nullDevice
         try process.run()
         return process
     }
 
-    static func run(_ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        let folder = FileManager.default.temporaryDirectory
-        let out = folder.appendingPathComponent("train-cli-out-\(UUID().uuidString)")
-        let err = folder.appendingPathComponent("train-cli-err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: err) }
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        try process.run()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: try Data(contentsOf: out), as: UTF8.self),
-                      stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self))
-    }
+    static func run(_ arguments: [String]) throws -> Result { try CLI.run(arguments) }
 }
 
 /// A scratch folder with a synthetic MNIST-format dataset (raw IDX files, 28×28 images).

@@ -2,6 +2,7 @@ import DenseNetEngine
 import Foundation
 import HDF5
 import KerasFormat
+import TestSupport
 import Testing
 
 /// The tiny functional model of Fixtures/keras/generate_checkpoint_fixtures.py.

@@ -2,6 +2,7 @@ import DenseNetEngine
 import Foundation
 import HDF5
 import KerasFormat
+import TestSupport
 import Testing
 
 /// Writes DenseNet weight files with densenet-io for `Fixtures/check_keras_densenet.py`, which loads

@@ -2,6 +2,7 @@ import DenseNetEngine
 import Foundation
 import HDF5
 import KerasFormat
+import TestSupport
 import Testing
 
 /// A DenseNet written by real Keras with Fixtures/keras/generate_densenet_fixtures.py: its files and

@@ -1,6 +1,7 @@
 import DenseNetEngine
 import Foundation
 import KerasFormat
+import TestSupport
 import Testing
 
 /// DenseNet-121 (64×64×3, 10 classes) written by real tf-keras 2.21 and Keras 3.15. The files are

@@ -1,6 +1,7 @@
 import DenseNetEngine
 import Foundation
 import HDF5
+import TestSupport
 import Testing
 @testable import KerasFormat
 

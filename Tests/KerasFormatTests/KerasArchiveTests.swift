@@ -2,6 +2,7 @@ import DenseNetEngine
 import Foundation
 import HDF5
 import KerasFormat
+import TestSupport
 import Testing
 import ZIPFoundation
 

@@ -1,6 +1,7 @@
 import DenseNetEngine
 import HDF5
 import KerasFormat
+import TestSupport
 import Testing
 
 @Suite struct NamingTests {

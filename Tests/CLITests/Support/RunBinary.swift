@@ -6,6 +6,8 @@ struct RunResult {
     let status: Int32
     let stdout: String
     let stderr: String
+    /// The tutorial's per-epoch lines.
+    var epochLines: [String] { stdout.split(separator: "\n").map(String.init).filter { $0.hasPrefix("Epoch ") } }
 }
 
 enum CLI {
@@ -56,57 +58,11 @@ enum CLI {
     }
 }
 
-/// Files under the repository's Fixtures/ folder, written by real Keras.
-enum Fixture {
-    static let folder = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures")
-
-    static func path(_ relative: String) -> String { folder.appendingPathComponent(relative).path }
-
-    static let tfKerasWeights = path("keras/tutorial_tfkeras.h5")
-    static let tfKerasReference = path("keras/tutorial_tfkeras_io.h5")
-    static let keras3Weights = path("keras/tutorial_keras3.weights.h5")
-    static let keras3Reference = path("keras/tutorial_keras3_io.h5")
-    static let keras3Archive = path("keras/tutorial_keras3.keras")
-}
-
 /// A fresh temporary folder for one test, removed by the caller.
 func temporaryFolder() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("densenet-io-cli-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
-}
-
-/// Everything about an HDF5 file that Keras could tell apart — groups, datasets with types, shapes
-/// and values, attributes with types, shapes and values — as sorted lines (what h5diff compares).
-func hdf5Structure(_ path: String) throws -> [String] {
-    let file = try File.open(path)
-    var lines: [String] = []
-    func describe(_ attributes: Attributes, of object: String) throws {
-        for name in try attributes.names() {
-            let attribute = try attributes.attribute(name)
-            let type = try attribute.dataType()
-            let value = type == .string ? "\(try attribute.readStrings())" : "\(try attribute.readRawBytes())"
-            lines.append("\(object) @\(name) \(value)")
-        }
-    }
-    func visit(_ group: Group) throws {
-        try describe(group.attributes, of: group.path)
-        for child in try group.childNames() {
-            let path = group.path == "/" ? "/\(child)" : "\(group.path)/\(child)"
-            switch try group.kind(of: child) {
-            case .group: try visit(group.group(child))
-            case .dataset:
-                let dataset = try group.dataset(child)
-                lines.append("\(path) \(try dataset.readRawBytes())")
-                try describe(dataset.attributes, of: path)
-            default: lines.append("\(path) other")
-            }
-        }
-    }
-    try visit(file.root)
-    return lines.sorted()
 }
 
 /// Replaces the dataset at `path` of an HDF5 file with `array` (same name, new values or shape).

@@ -2,20 +2,6 @@ import DenseNetEngine
 import Foundation
 import HDF5
 
-/// Files under the repository's Fixtures/ folder, written by real Keras.
-enum Fixture {
-    static let folder = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures")
-
-    static func path(_ relative: String) -> String { folder.appendingPathComponent(relative).path }
-
-    static let tfKerasWeights = path("keras/tutorial_tfkeras.h5")
-    static let tfKerasReference = path("keras/tutorial_tfkeras_io.h5")
-    static let keras3Weights = path("keras/tutorial_keras3.weights.h5")
-    static let keras3Reference = path("keras/tutorial_keras3_io.h5")
-}
-
 /// The tutorial model, built for 28×28×1 images.
 func makeMiniModel(_ update: MovingVarianceUpdate = .besselCorrected) throws -> Model {
     try Model(root: DenseNet.mini(movingVarianceUpdate: update), inputShape: [28, 28, 1])

@@ -1,22 +1,16 @@
 import HDF5
 
-/// Everything about an HDF5 file's structure that Keras could tell apart — groups, datasets with
-/// their types and shapes, attributes with their types, shapes, string forms and values — as
-/// sorted lines, so two files can be compared with `==` and a failure shows the difference.
-func fileStructure(_ path: String) throws -> [String] {
+/// Everything about an HDF5 file that Keras or h5diff could tell apart — groups; datasets with
+/// their types, shapes and bytes; attributes with their types, shapes, string forms and values —
+/// as sorted lines, so two files compare with `==` and a failure shows the difference.
+public func fileStructure(_ path: String) throws -> [String] {
     let file = try File.open(path)
     var lines: [String] = []
     func describe(_ attributes: Attributes, of object: String) throws {
         for name in try attributes.names() {
             let attribute = try attributes.attribute(name)
             let type = try attribute.dataType()
-            var value: String
-            if type == .string {
-                let strings = try attribute.readStrings()
-                value = "\(strings.format) \(strings.strings)"
-            } else {
-                value = "\(try attribute.readRawBytes().bytes)"
-            }
+            let value = type == .string ? "\(try attribute.readStrings())" : "\(try attribute.readRawBytes().bytes)"
             lines.append("\(object) @\(name) \(type) \(try attribute.shape()) \(value)")
         }
     }
@@ -28,7 +22,7 @@ func fileStructure(_ path: String) throws -> [String] {
             case .group: try visit(group.group(child))
             case .dataset:
                 let dataset = try group.dataset(child)
-                lines.append("\(path) dataset \(try dataset.dataType()) \(try dataset.shape())")
+                lines.append("\(path) dataset \(try dataset.dataType()) \(try dataset.shape()) \(try dataset.readRawBytes().bytes)")
                 try describe(dataset.attributes, of: path)
             default: lines.append("\(path) other")
             }
