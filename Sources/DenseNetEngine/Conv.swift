@@ -154,6 +154,9 @@ final class ConvKernel: Kernel {
     let pixIn: Int, pixOut: Int
     let partialW: UnsafeMutablePointer<Float>   // [8, K, cout]
     let partialB: UnsafeMutablePointer<Float>   // [8, cout]
+    /// Direct (Kernels/DirectConv.swift) instead of im2col + sgemm; `flipped` = backward-data kernel.
+    let direct: Bool
+    let flipped: UnsafeMutablePointer<Float>?
 
     init(layer: Conv2D, spec: KernelSpec) {
         g = ConvGeometry(input: spec.inputShapes[0], output: spec.outputShape, kernel: layer.kernelSize,
@@ -168,20 +171,43 @@ final class ConvKernel: Kernel {
         pixOut = g.ho * g.wo
         partialW = .allocate(capacity: 8 * g.k * cout)
         partialB = .allocate(capacity: 8 * cout)
+        direct = ConvolutionPath.directEnabled && DirectConv.isProfitable(cin: g.cin, cout: cout, strides: layer.strides, outputPixels: g.ho * g.wo)
+        flipped = direct ? .allocate(capacity: g.k * cout) : nil
     }
 
-    deinit { partialW.deallocate(); partialB.deallocate() }
+    deinit { partialW.deallocate(); partialB.deallocate(); flipped?.deallocate() }
+
+    /// Padded buffers of the direct path: forward / weight-gradient input, and output gradient.
+    var paddedInput: (hp: Int, wp: Int) { (g.ho + g.kh - 1, g.wo + g.kw - 1) }
+    var paddedGrad: (hp: Int, wp: Int) { (g.h + g.kh - 1, g.w + g.kw - 1) }
 
     /// Images per sgemm call: about 2048 output rows (fewer, larger GEMMs; shape-only).
     var imagesPerChunk: Int { Swift.max(1, 2048 / Swift.max(1, pixOut)) }
 
-    var workspacePerWorker: Int { is1x1 ? 0 : 2 * imagesPerChunk * pixOut * g.k }
+    var workspacePerWorker: Int {
+        if direct {
+            return Swift.max(paddedInput.hp * paddedInput.wp * g.cin, paddedGrad.hp * paddedGrad.wp * cout)
+        }
+        return is1x1 ? 0 : 2 * imagesPerChunk * pixOut * g.k
+    }
 
     func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
         let x = io.inputs[0], y = io.output
         let w = UnsafePointer(kernel.data), b = bias?.data
         let g = self.g, cout = self.cout, pixIn = self.pixIn, pixOut = self.pixOut, is1x1 = self.is1x1, relu = self.relu
-        let ipc = imagesPerChunk
+        if direct {
+            let (hp, wp) = paddedInput
+            parallel.forEachPiece(batch) { n, t in
+                let xp = io.workspace[t], yi = y + n * pixOut * cout
+                DirectConv.pad(x + n * pixIn * g.cin, h: g.h, w: g.w, c: g.cin, top: g.pt, left: g.pl, hp: hp, wp: wp, into: xp)
+                DirectConv.forwardImage(xp: xp, wp: wp, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
+                                        w: w, cout: cout, y: yi, accumulate: false)
+                biasActivate(yi, rows: pixOut, cols: cout, bias: b, relu: relu)
+            }
+            return
+        }
+        // at least two chunks when the batch allows, so both cores work on small images
+        let ipc = Swift.max(1, Swift.min(imagesPerChunk, (batch + 1) / 2))
         let chunks = (batch + ipc - 1) / ipc
         parallel.forEachPiece(chunks) { ci, t in
             let n0 = ci * ipc, n1 = Swift.min(batch, n0 + ipc)
@@ -199,6 +225,7 @@ final class ConvKernel: Kernel {
     }
 
     func backward(_ io: NodeIO, batch: Int) {
+        if direct { backwardDirect(io, batch: batch); return }
         let x = io.inputs[0], y = io.output, dy = io.outputGrad!
         let dx = io.inputGrads[0], acc = io.accumulate[0]
         let w = UnsafePointer(kernel.data)
@@ -242,6 +269,46 @@ final class ConvKernel: Kernel {
                     }
                 }
                 n0 = n1
+            }
+        }
+        sumPartials(pw, groups: groups, count: K * cout, into: kernel.grad, parallel: parallel)
+        if let bias { sumPartials(pb, groups: groups, count: cout, into: bias.grad, parallel: parallel) }
+    }
+}
+
+extension ConvKernel {
+    /// Backward of the direct path: per reduction group, per image: relu mask, bias sums, weight
+    /// gradient from the padded input, input gradient = direct conv of the padded output gradient
+    /// with the flipped kernel.
+    func backwardDirect(_ io: NodeIO, batch: Int) {
+        let x = io.inputs[0], y = io.output, dy = io.outputGrad!
+        let dx = io.inputGrads[0], acc = io.accumulate[0]
+        let g = self.g, cout = self.cout, pixIn = self.pixIn, pixOut = self.pixOut, relu = self.relu
+        let K = g.k, pw = partialW, pb = partialB, hasBias = bias != nil
+        let (hpI, wpI) = paddedInput, (hpG, wpG) = paddedGrad
+        let wf = UnsafePointer(flipped!)
+        if dx != nil {
+            DirectConv.flipTranspose(kernel.data, kh: g.kh, kw: g.kw, cin: g.cin, cout: cout, into: flipped!)
+        }
+        let groups = reductionGroups(batch)
+        parallel.forEachPiece(groups) { gi, t in
+            let imgs = pieceRange(gi, of: groups, count: batch)
+            let pW = pw + gi * K * cout, pB = pb + gi * cout
+            pB.update(repeating: 0, count: cout)
+            let buf = io.workspace[t]
+            for n in imgs {
+                let dyi = dy + n * pixOut * cout
+                if relu { reluMask(dyi, y + n * pixOut * cout, count: pixOut * cout) }
+                if hasBias { columnSumAdd(dyi, rows: pixOut, cols: cout, into: pB) }
+                DirectConv.pad(x + n * pixIn * g.cin, h: g.h, w: g.w, c: g.cin, top: g.pt, left: g.pl, hp: hpI, wp: wpI, into: buf)
+                DirectConv.weightGradImage(xp: buf, wp: wpI, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
+                                           dy: dyi, cout: cout, dw: pW, first: n == imgs.lowerBound)
+                if let dx {
+                    DirectConv.pad(dyi, h: g.ho, w: g.wo, c: cout, top: g.kh - 1 - g.pt, left: g.kw - 1 - g.pl,
+                                   hp: hpG, wp: wpG, into: buf)
+                    DirectConv.forwardImage(xp: buf, wp: wpG, cin: cout, ho: g.h, wo: g.w, kh: g.kh, kw: g.kw,
+                                            w: wf, cout: g.cin, y: dx + n * pixIn * g.cin, accumulate: acc)
+                }
             }
         }
         sumPartials(pw, groups: groups, count: K * cout, into: kernel.grad, parallel: parallel)

@@ -1,0 +1,254 @@
+// Direct stride-1 convolution for small channel counts (NHWC input, HWIO kernel): no im2col, no
+// GEMM packing. The image is copied once into a zero-padded buffer; output pixels are then walked in
+// "padded-row space" q = oy * wp + ox, where every tap (ky, kx) reads padded[q + ky * wp + kx], a
+// plain linear offset, so blocks of P consecutive q need no boundary tests (the kw - 1 columns past
+// each output row are computed and dropped). SIMD vectors run over output channels (4, 8 or 16
+// lanes), P pixels per block keep 8 vector accumulators live. Every output sums its taps in the
+// fixed order (ky, kx, ci): results depend only on shapes, never on the worker count.
+//
+// Backward data is the same kernel on the padded output gradient with the kernel flipped and its
+// channel axes swapped (`flipTranspose`); backward weights (`weightGradImage`) walks the pixels once
+// per (ky, kx, channel block) with channel-block x output-channel vector accumulators.
+// `Reference.conv2D` stays the readable definition the tests compare with.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@inline(__always) private func load<V: SIMD>(_ p: UnsafePointer<Float>, _: V.Type) -> V where V.Scalar == Float {
+    UnsafeRawPointer(p).loadUnaligned(as: V.self)
+}
+
+@inline(__always) private func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>, accumulate: Bool) where V.Scalar == Float {
+    let r = UnsafeMutableRawPointer(p)
+    if accumulate { r.storeBytes(of: r.loadUnaligned(as: V.self) + v, as: V.self) } else { r.storeBytes(of: v, as: V.self) }
+}
+
+enum DirectConv {
+    /// Shapes routed to the direct kernels: stride 1, channel counts multiples of 4, at most
+    /// `maxOutputChannels` (8) output channels, and not 16-channel layers on tiny images. The kernels
+    /// are SSE-width Swift SIMD (the package builds for baseline x86-64), so they beat im2col +
+    /// OpenBLAS (AVX2 FMA) only where GEMM packing dominates: see docs/performance.md.
+    static func isProfitable(cin: Int, cout: Int, strides: (Int, Int), outputPixels: Int) -> Bool {
+        strides == (1, 1) && cin % 4 == 0 && cout % 4 == 0 && cout <= maxOutputChannels
+            && (cout <= 8 || outputPixels >= 196)
+    }
+
+    /// Widest layer (output channels) given to the direct kernels; DENSENET_IO_DIRECT_MAX_COUT overrides (A/B runs).
+    static let maxOutputChannels: Int = {
+        guard let v = getenv("DENSENET_IO_DIRECT_MAX_COUT"), let n = Int(String(cString: v)) else { return 8 }
+        return n
+    }()
+
+    /// dst[hp, wp, c] = zero-padded copy of src[h, w, c] placed at (top, left).
+    static func pad(_ src: UnsafePointer<Float>, h: Int, w: Int, c: Int, top: Int, left: Int, hp: Int, wp: Int,
+                    into dst: UnsafeMutablePointer<Float>) {
+        let rowLen = wp * c
+        for r in 0..<hp {
+            let d = dst + r * rowLen
+            let iy = r - top
+            if iy < 0 || iy >= h { d.update(repeating: 0, count: rowLen); continue }
+            let x0 = Swift.max(0, left), x1 = Swift.min(wp, left + w)
+            if x0 > 0 { d.update(repeating: 0, count: x0 * c) }
+            (d + x0 * c).update(from: src + (iy * w + (x0 - left)) * c, count: (x1 - x0) * c)
+            if x1 < wp { (d + x1 * c).update(repeating: 0, count: (wp - x1) * c) }
+        }
+    }
+
+    /// out[ky, kx, co, ci] = w[kh-1-ky, kw-1-kx, ci, co]: the kernel of the backward-data convolution.
+    static func flipTranspose(_ w: UnsafePointer<Float>, kh: Int, kw: Int, cin: Int, cout: Int, into out: UnsafeMutablePointer<Float>) {
+        for ky in 0..<kh {
+            for kx in 0..<kw {
+                let src = w + ((kh - 1 - ky) * kw + (kw - 1 - kx)) * cin * cout
+                let dst = out + (ky * kw + kx) * cout * cin
+                for ci in 0..<cin { for co in 0..<cout { dst[co * cin + ci] = src[ci * cout + co] } }
+            }
+        }
+    }
+
+    /// y[ho, wo, cout] (=, or += if accumulate) conv of the padded image xp[ho+kh-1, wp, cin] with
+    /// w[kh, kw, cin, cout]; wp >= wo + kw - 1.
+    static func forwardImage(xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int, kh: Int, kw: Int,
+                             w: UnsafePointer<Float>, cout: Int, y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        var c0 = 0
+        while c0 < cout {
+            let left = cout - c0
+            if left >= 16 {
+                forwardChunk(SIMD16<Float>.self, xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw,
+                             w: w + c0, ldw: cout, y: y + c0, ldy: cout, accumulate: accumulate)
+                c0 += 16
+            } else if left >= 8 {
+                forwardChunk(SIMD8<Float>.self, xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw,
+                             w: w + c0, ldw: cout, y: y + c0, ldy: cout, accumulate: accumulate)
+                c0 += 8
+            } else {
+                forwardChunk(SIMD4<Float>.self, xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw,
+                             w: w + c0, ldw: cout, y: y + c0, ldy: cout, accumulate: accumulate)
+                c0 += 4
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func put<V: SIMD>(_ v: V, _ q: Int, wp: Int, wo: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
+                                     _ accumulate: Bool) where V.Scalar == Float {
+        let oy = q / wp, ox = q - oy * wp
+        if ox < wo { store(v, y + (oy * wo + ox) * ldy, accumulate: accumulate) }
+    }
+
+    @inline(__always)
+    private static func forwardChunk<V: SIMD>(_: V.Type, xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int,
+                                              kh: Int, kw: Int, w: UnsafePointer<Float>, ldw: Int,
+                                              y: UnsafeMutablePointer<Float>, ldy: Int, accumulate acc: Bool) where V.Scalar == Float {
+        let qEnd = (ho - 1) * wp + wo
+        let P = V.scalarCount <= 4 ? 8 : (V.scalarCount <= 8 ? 4 : 2)
+        let taps = kw * cin, rowStride = wp * cin
+        var q = 0
+        while q < qEnd {
+            let x0 = xp + q * cin
+            if P == 8 && q + 8 <= qEnd {
+                var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V()
+                for ky in 0..<kh {
+                    let xr = x0 + ky * rowStride, wr = w + ky * taps * ldw
+                    for t in 0..<taps {
+                        let wv = load(wr + t * ldw, V.self), x = xr + t
+                        a0 += V(repeating: x[0]) * wv; a1 += V(repeating: x[cin]) * wv
+                        a2 += V(repeating: x[2 * cin]) * wv; a3 += V(repeating: x[3 * cin]) * wv
+                        a4 += V(repeating: x[4 * cin]) * wv; a5 += V(repeating: x[5 * cin]) * wv
+                        a6 += V(repeating: x[6 * cin]) * wv; a7 += V(repeating: x[7 * cin]) * wv
+                    }
+                }
+                put(a0, q, wp: wp, wo: wo, y, ldy, acc); put(a1, q + 1, wp: wp, wo: wo, y, ldy, acc)
+                put(a2, q + 2, wp: wp, wo: wo, y, ldy, acc); put(a3, q + 3, wp: wp, wo: wo, y, ldy, acc)
+                put(a4, q + 4, wp: wp, wo: wo, y, ldy, acc); put(a5, q + 5, wp: wp, wo: wo, y, ldy, acc)
+                put(a6, q + 6, wp: wp, wo: wo, y, ldy, acc); put(a7, q + 7, wp: wp, wo: wo, y, ldy, acc)
+                q += 8
+            } else if P >= 4 && q + 4 <= qEnd {
+                var a0 = V(), a1 = V(), a2 = V(), a3 = V()
+                for ky in 0..<kh {
+                    let xr = x0 + ky * rowStride, wr = w + ky * taps * ldw
+                    for t in 0..<taps {
+                        let wv = load(wr + t * ldw, V.self), x = xr + t
+                        a0 += V(repeating: x[0]) * wv; a1 += V(repeating: x[cin]) * wv
+                        a2 += V(repeating: x[2 * cin]) * wv; a3 += V(repeating: x[3 * cin]) * wv
+                    }
+                }
+                put(a0, q, wp: wp, wo: wo, y, ldy, acc); put(a1, q + 1, wp: wp, wo: wo, y, ldy, acc)
+                put(a2, q + 2, wp: wp, wo: wo, y, ldy, acc); put(a3, q + 3, wp: wp, wo: wo, y, ldy, acc)
+                q += 4
+            } else if q + 2 <= qEnd {
+                var a0 = V(), a1 = V()
+                for ky in 0..<kh {
+                    let xr = x0 + ky * rowStride, wr = w + ky * taps * ldw
+                    for t in 0..<taps {
+                        let wv = load(wr + t * ldw, V.self), x = xr + t
+                        a0 += V(repeating: x[0]) * wv; a1 += V(repeating: x[cin]) * wv
+                    }
+                }
+                put(a0, q, wp: wp, wo: wo, y, ldy, acc); put(a1, q + 1, wp: wp, wo: wo, y, ldy, acc)
+                q += 2
+            } else {
+                var a0 = V()
+                for ky in 0..<kh {
+                    let xr = x0 + ky * rowStride, wr = w + ky * taps * ldw
+                    for t in 0..<taps { a0 += V(repeating: xr[t]) * load(wr + t * ldw, V.self) }
+                }
+                put(a0, q, wp: wp, wo: wo, y, ldy, acc)
+                q += 1
+            }
+        }
+    }
+
+    /// dw[kh, kw, cin, cout] (= if first, else +=) sum over output pixels of
+    /// xp[oy+ky, ox+kx, ci] * dy[oy, ox, co], for one padded image xp[.., wp, cin].
+    static func weightGradImage(xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int, kh: Int, kw: Int,
+                                dy: UnsafePointer<Float>, cout: Int, dw: UnsafeMutablePointer<Float>, first: Bool) {
+        var c0 = 0
+        while c0 < cout {
+            let left = cout - c0
+            if left >= 16 {
+                weightGradChunk(SIMD16<Float>.self, xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw,
+                                dy: dy + c0, cout: cout, dw: dw + c0, first: first)
+                c0 += 16
+            } else if left >= 8 {
+                weightGradChunk(SIMD8<Float>.self, xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw,
+                                dy: dy + c0, cout: cout, dw: dw + c0, first: first)
+                c0 += 8
+            } else {
+                weightGradChunk(SIMD4<Float>.self, xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw,
+                                dy: dy + c0, cout: cout, dw: dw + c0, first: first)
+                c0 += 4
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func weightGradChunk<V: SIMD>(_: V.Type, xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int,
+                                                 kh: Int, kw: Int, dy: UnsafePointer<Float>, cout: Int,
+                                                 dw: UnsafeMutablePointer<Float>, first: Bool) where V.Scalar == Float {
+        // channel block: 8 vector accumulators (4 for 16-lane vectors, which take 4 SSE registers each)
+        let CB = V.scalarCount <= 4 ? 8 : (V.scalarCount <= 8 ? 4 : 2)
+        for ky in 0..<kh {
+            for kx in 0..<kw {
+                let wtap = dw + (ky * kw + kx) * cin * cout
+                var ci = 0
+                while ci < cin {
+                    let x0 = xp + (ky * wp + kx) * cin + ci
+                    if CB == 8 && ci + 8 <= cin {
+                        var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V()
+                        for oy in 0..<ho {
+                            let xr = x0 + oy * wp * cin, dr = dy + oy * wo * cout
+                            for ox in 0..<wo {
+                                let g = load(dr + ox * cout, V.self), x = xr + ox * cin
+                                a0 += V(repeating: x[0]) * g; a1 += V(repeating: x[1]) * g
+                                a2 += V(repeating: x[2]) * g; a3 += V(repeating: x[3]) * g
+                                a4 += V(repeating: x[4]) * g; a5 += V(repeating: x[5]) * g
+                                a6 += V(repeating: x[6]) * g; a7 += V(repeating: x[7]) * g
+                            }
+                        }
+                        let d = wtap + ci * cout, f = !first
+                        store(a0, d, accumulate: f); store(a1, d + cout, accumulate: f)
+                        store(a2, d + 2 * cout, accumulate: f); store(a3, d + 3 * cout, accumulate: f)
+                        store(a4, d + 4 * cout, accumulate: f); store(a5, d + 5 * cout, accumulate: f)
+                        store(a6, d + 6 * cout, accumulate: f); store(a7, d + 7 * cout, accumulate: f)
+                        ci += 8
+                    } else if CB >= 4 && ci + 4 <= cin {
+                        var a0 = V(), a1 = V(), a2 = V(), a3 = V()
+                        for oy in 0..<ho {
+                            let xr = x0 + oy * wp * cin, dr = dy + oy * wo * cout
+                            for ox in 0..<wo {
+                                let g = load(dr + ox * cout, V.self), x = xr + ox * cin
+                                a0 += V(repeating: x[0]) * g; a1 += V(repeating: x[1]) * g
+                                a2 += V(repeating: x[2]) * g; a3 += V(repeating: x[3]) * g
+                            }
+                        }
+                        let d = wtap + ci * cout, f = !first
+                        store(a0, d, accumulate: f); store(a1, d + cout, accumulate: f)
+                        store(a2, d + 2 * cout, accumulate: f); store(a3, d + 3 * cout, accumulate: f)
+                        ci += 4
+                    } else if ci + 2 <= cin {
+                        var a0 = V(), a1 = V()
+                        for oy in 0..<ho {
+                            let xr = x0 + oy * wp * cin, dr = dy + oy * wo * cout
+                            for ox in 0..<wo {
+                                let g = load(dr + ox * cout, V.self), x = xr + ox * cin
+                                a0 += V(repeating: x[0]) * g; a1 += V(repeating: x[1]) * g
+                            }
+                        }
+                        let d = wtap + ci * cout
+                        store(a0, d, accumulate: !first); store(a1, d + cout, accumulate: !first)
+                        ci += 2
+                    } else {
+                        var a0 = V()
+                        for oy in 0..<ho {
+                            let xr = x0 + oy * wp * cin, dr = dy + oy * wo * cout
+                            for ox in 0..<wo { a0 += V(repeating: xr[ox * cin]) * load(dr + ox * cout, V.self) }
+                        }
+                        store(a0, wtap + ci * cout, accumulate: !first)
+                        ci += 1
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import ArgumentParser
+import DenseNetEngine
+import Foundation
+import KerasFormat
+
+/// `densenet-io bench`: training and inference throughput, batch-1 latency, GFLOP/s, peak RSS and
+/// weight save/load times. The measuring lives in DenseNetEngine (`ModelBenchmark`, `Clock`).
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure training/inference speed, memory and weight save/load times on synthetic data.",
+        discussion: """
+            Each figure is the median of --repeats timed runs after an untimed warm-up, with the spread \
+            (min–max). Samples/s are given by wall clock and by process CPU time (user + system, all \
+            threads; on a loaded machine the CPU figure is the steadier one). Set DENSENET_IO_CONV=blas to \
+            force im2col + OpenBLAS for every convolution (A/B runs).
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Samples per step.")
+    var batchSize = 32
+
+    @Option(help: "Steps per timed run.")
+    var steps = 100
+
+    @Option(help: "Timed runs per figure.")
+    var repeats = 5
+
+    @Option(help: "Training samples held in memory (Fashion-MNIST's 60 000 by default, as in a real epoch).")
+    var datasetSize = 60_000
+
+    @Option(help: "The machine's fp32 peak, GFLOP/s (2-core AMD EPYC, AVX-512: 166).")
+    var peakGflops = 166.0
+
+    @Flag(help: "Skip the training measurement (and report the RSS of inference only).")
+    var noTraining = false
+
+    @Option(help: "Also time loading DenseNet-121 weights from a tf-keras .h5 (model name; '' to skip).")
+    var loadModel = "densenet121"
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func validate() throws {
+        guard batchSize >= 1, steps >= 1, repeats >= 1 else { throw ValidationError("--batch-size, --steps and --repeats must be at least 1") }
+    }
+
+    func run() throws {
+        var report: [String: Any] = [:]
+        let model = try modelOptions.build(seed: 0)
+        let flops = Double(model.forwardFLOPsPerSample)
+        report["model"] = modelOptions.model
+        report["batch_size"] = batchSize
+        report["steps"] = steps
+        report["repeats"] = repeats
+        report["workers"] = model.parallel.workers
+        report["forward_mflop_per_sample"] = flops / 1e6
+        report["conv_path"] = ProcessInfo.processInfo.environment["DENSENET_IO_CONV"] ?? "auto"
+        let samples = Double(batchSize * steps)
+        func rates(_ t: [Timing]) -> [String: Any] {
+            let wall = Spread(t.map { samples / $0.wall }), cpu = Spread(t.map { samples / $0.cpu })
+            return ["samples_per_s": wall.median, "samples_per_s_min": wall.min, "samples_per_s_max": wall.max,
+                    "cpu_samples_per_s": cpu.median,
+                    "cpu_seconds_per_sample_median": Spread(t.map { $0.cpu / samples }).median]
+        }
+        if !noTraining {
+            let t = try ModelBenchmark.training(model: model, batchSize: batchSize, steps: steps, repeats: repeats,
+                                                datasetSize: datasetSize)
+            var r = rates(t)
+            let sps = r["samples_per_s"] as! Double
+            let gflops = sps * 3 * flops / 1e9   // forward + input gradient + weight gradient
+            r["gflops"] = gflops
+            r["share_of_peak"] = gflops / peakGflops
+            report["training"] = r
+            report["peak_rss_training_bytes"] = Clock.peakRSS()
+        }
+        let inf = ModelBenchmark.inference(model: model, batchSize: batchSize, steps: steps, repeats: repeats)
+        var ri = rates(inf)
+        ri["gflops"] = (ri["samples_per_s"] as! Double) * flops / 1e9
+        ri["share_of_peak"] = (ri["gflops"] as! Double) / peakGflops
+        report["inference"] = ri
+        let lat = Spread(ModelBenchmark.latency(model: model, calls: Swift.max(50, 20 * repeats)))
+        report["latency_batch1_ms"] = ["median": lat.median * 1e3, "min": lat.min * 1e3, "max": lat.max * 1e3]
+        report["peak_rss_bytes"] = Clock.peakRSS()
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("densenet-io-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        report["weights"] = try weightTimes(model, name: modelOptions.model, dir: dir)
+        if !loadModel.isEmpty, loadModel != modelOptions.model, (try? ModelPreset.named(loadModel)) != nil {
+            let big = try ModelPreset.named(loadModel).build(seed: 0)
+            report["weights_\(loadModel)"] = try weightTimes(big, name: loadModel, dir: dir)
+        }
+
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            printText(report)
+        }
+    }
+
+    /// Save (tf-keras .h5) and load times, and the time to read the file's bytes.
+    private func weightTimes(_ model: Model, name: String, dir: URL) throws -> [String: Any] {
+        let path = dir.appendingPathComponent("\(name).h5").path
+        let save = Spread(try Clock.measure(warmup: 1, repeats: repeats) { try model.saveWeights(to: path, format: .keras2) }.map(\.wall))
+        let load = Spread(try Clock.measure(warmup: 1, repeats: repeats) { _ = try model.loadWeights(from: path) }.map(\.wall))
+        let read = Spread(try Clock.measure(warmup: 1, repeats: repeats) { _ = try Data(contentsOf: URL(fileURLWithPath: path)) }.map(\.wall))
+        let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        return ["file_bytes": size, "save_ms": save.median * 1e3, "load_ms": load.median * 1e3,
+                "load_ms_min": load.min * 1e3, "load_ms_max": load.max * 1e3, "read_bytes_ms": read.median * 1e3,
+                "load_over_read": read.median > 0 ? load.median / read.median : 0]
+    }
+
+    private func printText(_ r: [String: Any]) {
+        func f(_ x: Any?, _ d: Int = 1) -> String { String(format: "%.\(d)f", (x as? Double) ?? 0) }
+        print("model \(r["model"]!)  batch \(batchSize)  steps \(steps) x \(repeats) runs  workers \(r["workers"]!)  conv \(r["conv_path"]!)")
+        print("forward \(f(r["forward_mflop_per_sample"], 2)) MFLOP/sample")
+        if let t = r["training"] as? [String: Any] {
+            print("training   \(f(t["samples_per_s"])) samples/s (min \(f(t["samples_per_s_min"])), max \(f(t["samples_per_s_max"]))), "
+                + "by CPU time \(f(t["cpu_samples_per_s"])) samples/s per core-second; \(f(t["gflops"])) GFLOP/s = \(f((t["share_of_peak"] as? Double).map { $0 * 100 }))% of peak")
+            print("peak RSS (training) \(f(Double(r["peak_rss_training_bytes"] as? Int ?? 0) / 1_048_576)) MiB")
+        }
+        if let t = r["inference"] as? [String: Any] {
+            print("inference  \(f(t["samples_per_s"])) samples/s (min \(f(t["samples_per_s_min"])), max \(f(t["samples_per_s_max"]))), "
+                + "by CPU time \(f(t["cpu_samples_per_s"])); \(f(t["gflops"])) GFLOP/s = \(f((t["share_of_peak"] as? Double).map { $0 * 100 }))% of peak")
+        }
+        if let l = r["latency_batch1_ms"] as? [String: Any] {
+            print("latency    batch 1: \(f(l["median"], 3)) ms (min \(f(l["min"], 3)), max \(f(l["max"], 3)))")
+        }
+        for (k, v) in r.sorted(by: { $0.key < $1.key }) where k.hasPrefix("weights") {
+            guard let w = v as? [String: Any] else { continue }
+            print("\(k): file \(w["file_bytes"]!) bytes, save \(f(w["save_ms"], 2)) ms, load \(f(w["load_ms"], 2)) ms, "
+                + "read bytes \(f(w["read_bytes_ms"], 2)) ms (load/read \(f(w["load_over_read"], 2))x)")
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import Testing
+@testable import DenseNetEngine
+
+/// The direct convolution kernels (Kernels/DirectConv.swift) against plain Double loops: forward
+/// output, input gradient, kernel and bias gradients of a Conv2D node, for the shapes the engine
+/// routes to them (stride 1, channels multiples of 4, up to 16 output channels).
+@Suite struct KernelConvTests {
+    struct Case { let h, w, cin, cout: Int; let k: (Int, Int); let pad: Padding; let relu: Bool; let batch: Int }
+
+    func check(_ c: Case) throws {
+        var conv: Conv2D!
+        let gc = try GradientCheck(inputShape: [c.h, c.w, c.cin], batch: c.batch) { g, x in
+            conv = Conv2D(filters: c.cout, kernelSize: c.k, padding: c.pad, activation: c.relu ? .relu : .linear)
+            return try conv.call([x], in: g)
+        }
+        let kernelNode = try #require(gc.ex.kernels.compactMap { $0 as? ConvKernel }.first)
+        if DirectConv.isProfitable(cin: c.cin, cout: c.cout, strides: (1, 1), outputPixels: 1_000) && ConvolutionPath.directEnabled {
+            #expect(kernelNode.direct, "shape should take the direct path")
+        }
+        let xs = randomFloats(c.batch * c.h * c.w * c.cin, seed: 21)
+        gc.setInput(xs)
+        let bias = randomFloats(c.cout, seed: 22, range: -0.3...0.3)
+        try conv.bias!.setValues(bias)
+        let w = conv.kernel!.values
+        let (ana, params) = gc.analytic()
+        let ref = Reference.conv2d(input: xs, batch: c.batch, height: c.h, width: c.w, channels: c.cin, kernel: w,
+                                   kernelSize: c.k, filters: c.cout, bias: bias, strides: (1, 1), padding: c.pad, relu: c.relu)
+        let (ho, wo) = (ref.shape[1], ref.shape[2])
+        let y = Array(UnsafeBufferPointer(start: gc.ex.outputs[gc.outID], count: ref.output.count))
+        #expect(maxAbsDiff(y, ref.output) <= 1e-5, "forward")
+
+        // dy = r masked by relu; dx, dW, db by direct Double loops
+        let pt = convOutputGeometry(input: c.h, kernel: c.k.0, stride: 1, padding: c.pad).padBefore
+        let pl = convOutputGeometry(input: c.w, kernel: c.k.1, stride: 1, padding: c.pad).padBefore
+        let dy = gc.r.indices.map { i in c.relu && ref.output[i] <= 0 ? 0 : Double(gc.r[i]) }
+        var dx = [Double](repeating: 0, count: xs.count), dw = [Double](repeating: 0, count: w.count)
+        var db = [Double](repeating: 0, count: c.cout)
+        for n in 0..<c.batch { for oy in 0..<ho { for ox in 0..<wo { for co in 0..<c.cout {
+            let g = dy[((n * ho + oy) * wo + ox) * c.cout + co]
+            db[co] += g
+            for ky in 0..<c.k.0 { for kx in 0..<c.k.1 {
+                let iy = oy - pt + ky, ix = ox - pl + kx
+                if iy < 0 || iy >= c.h || ix < 0 || ix >= c.w { continue }
+                for ci in 0..<c.cin {
+                    let xi = ((n * c.h + iy) * c.w + ix) * c.cin + ci, wi = ((ky * c.k.1 + kx) * c.cin + ci) * c.cout + co
+                    dx[xi] += g * Double(w[wi])
+                    dw[wi] += g * Double(xs[xi])
+                }
+            } }
+        } } } }
+        #expect(maxAbsDiff(ana, dx.map(Float.init)) <= 1e-4, "input gradient")
+        #expect(maxAbsDiff(params[0], dw.map(Float.init)) <= 1e-3, "kernel gradient")
+        #expect(maxAbsDiff(params[1], db.map(Float.init)) <= 1e-3, "bias gradient")
+    }
+
+    func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
+        zip(a, b).reduce(0) { Swift.max($0, abs($1.0 - $1.1)) }
+    }
+
+    @Test func same3x3Cout4() throws { try check(Case(h: 9, w: 7, cin: 8, cout: 4, k: (3, 3), pad: .same, relu: false, batch: 3)) }
+    @Test func same3x3Cout8Relu() throws { try check(Case(h: 6, w: 11, cin: 12, cout: 8, k: (3, 3), pad: .same, relu: true, batch: 2)) }
+    @Test func same3x3Cout12() throws { try check(Case(h: 14, w: 15, cin: 4, cout: 12, k: (3, 3), pad: .same, relu: false, batch: 2)) }
+    @Test func same3x3Cout16LargeImage() throws { try check(Case(h: 15, w: 14, cin: 20, cout: 16, k: (3, 3), pad: .same, relu: false, batch: 2)) }
+    @Test func valid3x2Cout4() throws { try check(Case(h: 7, w: 6, cin: 8, cout: 4, k: (3, 2), pad: .valid, relu: false, batch: 2)) }
+    @Test func same4x4EvenKernel() throws { try check(Case(h: 6, w: 5, cin: 4, cout: 8, k: (4, 4), pad: .same, relu: false, batch: 2)) }
+    @Test func same1x1() throws { try check(Case(h: 4, w: 3, cin: 16, cout: 8, k: (1, 1), pad: .same, relu: true, batch: 9)) }
+
+    /// The 8- and 16-lane kernels on output widths the engine does not route to them by default
+    /// (they run in backward-data of wide inputs): forward and weight gradient of whole images.
+    @Test func wideOutputChunks() throws {
+        for (h, w, cin, cout) in [(5, 6, 4, 16), (7, 4, 8, 12), (4, 9, 12, 24), (3, 3, 4, 28)] {
+            let x = randomFloats(h * w * cin, seed: 31), k = randomFloats(9 * cin * cout, seed: 32)
+            let ref = Reference.conv2d(input: x, batch: 1, height: h, width: w, channels: cin, kernel: k, kernelSize: (3, 3),
+                                       filters: cout, bias: nil, strides: (1, 1), padding: .same).output
+            let (hp, wp) = (h + 2, w + 2)
+            var xp = [Float](repeating: 0, count: hp * wp * cin), y = [Float](repeating: 0, count: h * w * cout)
+            var dw = [Float](repeating: 0, count: 9 * cin * cout)
+            let dy = randomFloats(h * w * cout, seed: 33)
+            x.withUnsafeBufferPointer { xb in
+                xp.withUnsafeMutableBufferPointer { pb in
+                    DirectConv.pad(xb.baseAddress!, h: h, w: w, c: cin, top: 1, left: 1, hp: hp, wp: wp, into: pb.baseAddress!)
+                    k.withUnsafeBufferPointer { kb in
+                        y.withUnsafeMutableBufferPointer { yb in
+                            DirectConv.forwardImage(xp: pb.baseAddress!, wp: wp, cin: cin, ho: h, wo: w, kh: 3, kw: 3,
+                                                    w: kb.baseAddress!, cout: cout, y: yb.baseAddress!, accumulate: false)
+                        }
+                    }
+                    dy.withUnsafeBufferPointer { db in
+                        dw.withUnsafeMutableBufferPointer { wb in
+                            DirectConv.weightGradImage(xp: pb.baseAddress!, wp: wp, cin: cin, ho: h, wo: w, kh: 3, kw: 3,
+                                                       dy: db.baseAddress!, cout: cout, dw: wb.baseAddress!, first: true)
+                        }
+                    }
+                }
+            }
+            #expect(maxAbsDiff(y, ref) <= 1e-5, "forward \((h, w, cin, cout))")
+            var worst: Float = 0
+            for ky in 0..<3 { for kx in 0..<3 { for ci in 0..<cin { for co in 0..<cout {
+                var s = 0.0
+                for oy in 0..<h { for ox in 0..<w {
+                    let iy = oy + ky - 1, ix = ox + kx - 1
+                    if iy < 0 || iy >= h || ix < 0 || ix >= w { continue }
+                    s += Double(x[(iy * w + ix) * cin + ci]) * Double(dy[(oy * w + ox) * cout + co])
+                } }
+                worst = Swift.max(worst, abs(Float(s) - dw[((ky * 3 + kx) * cin + ci) * cout + co]))
+            } } } }
+            #expect(worst <= 1e-4, "weight gradient \((h, w, cin, cout))")
+        }
+    }
+}
