@@ -20,7 +20,7 @@ import Testing
             #expect(first.status == 0, "\(first.stderr)")
             #expect(first.stdout.contains("read back bit-identical"))
             #expect(try CLI.run(["convert", b, back]).status == 0)
-            #expect(try fileStructure(back) == fileStructure(source), "\(source) → \(middle) → back")
+            #expect(try fileStructure(back, includingValues: true) == fileStructure(source, includingValues: true), "\(source) → \(middle) → back")
             #expect(try CLI.run(["diff", source, back]).status == 0)
         }
     }
@@ -48,7 +48,7 @@ import Testing
         let keras3 = folder.appendingPathComponent("from-archive.weights.h5").path
         #expect(try CLI.run(["convert", out, keras3]).status == 0)
         #expect(try CLI.run(["diff", Fixture.keras3Weights, keras3]).status == 0)
-        #expect(try fileStructure(keras3) == fileStructure(Fixture.keras3Weights))
+        #expect(try fileStructure(keras3, includingValues: true) == fileStructure(Fixture.keras3Weights, includingValues: true))
     }
 
     @Test func badArgumentsAndInputsExitWithTwo() throws {

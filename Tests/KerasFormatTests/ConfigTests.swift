@@ -62,7 +62,11 @@ struct DenseNetFixture {
     /// own float32 gradient differs from its float64 gradient by up to 15% of the largest
     /// (`Fixtures/check_keras_densenet.py --float64`), so 649–1358 of 7 million elements (≤ 0.02%)
     /// step the other way than Keras' — whose own step goes against the float64 gradient even more
-    /// often than ours. The small model needs none.
+    /// often than ours. The small model meets 1e-4 everywhere with some summation orders and not
+    /// with others: with the engine's direct-convolution routing (Kernels/DirectConv) about 0.25% of
+    /// its elements, worst in `conv1/conv/kernel` (a stem convolution followed by BatchNorm on random
+    /// inputs, whose gradient BatchNorm makes nearly orthogonal to the kernel), step the other way;
+    /// so it is allowed 0.5%.
     func checkAgainstKeras(_ model: Model, signFlips: Double = 0) throws {
         let reference = try reference()
         let outputs = try model.predict(reference.inputs, batchSize: reference.labels.count)
@@ -132,7 +136,7 @@ struct DenseNetFixture {
     @Test(arguments: KerasFlavor.allCases)
     func smallDenseNetFromItsConfigMatchesKeras(flavor: KerasFlavor) throws {
         let fixture = DenseNetFixture.small(flavor)
-        try fixture.checkAgainstKeras(try fixture.loadedModel())
+        try fixture.checkAgainstKeras(try fixture.loadedModel(), signFlips: 5e-3)
     }
 
     @Test(arguments: KerasFlavor.allCases)
@@ -141,7 +145,7 @@ struct DenseNetFixture {
         let root = try DenseNetApplication.build(DenseNetOptions(blocks: [2, 2, 2, 2], inputShape: [64, 64, 3], classes: 10, flavor: flavor))
         let model = try Model(root: root, inputShape: [64, 64, 3], parallel: Parallel(workers: 2))
         try model.loadWeights(from: fixture.weightsFile)
-        try fixture.checkAgainstKeras(model)
+        try fixture.checkAgainstKeras(model, signFlips: 5e-3)
     }
 
     @Test func fullModelH5WeightsLoadFromModelWeightsGroup() throws {

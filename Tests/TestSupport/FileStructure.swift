@@ -1,9 +1,10 @@
 import HDF5
 
-/// Everything about an HDF5 file that Keras or h5diff could tell apart — groups; datasets with
-/// their types, shapes and bytes; attributes with their types, shapes, string forms and values —
-/// as sorted lines, so two files compare with `==` and a failure shows the difference.
-public func fileStructure(_ path: String) throws -> [String] {
+/// Everything about an HDF5 file's structure that Keras could tell apart — groups; datasets with
+/// their types and shapes (and, with `includingValues`, their bytes, as h5diff compares them);
+/// attributes with their types, shapes, string forms and values — as sorted lines, so two files
+/// compare with `==` and a failure shows the difference.
+public func fileStructure(_ path: String, includingValues: Bool = false) throws -> [String] {
     let file = try File.open(path)
     var lines: [String] = []
     func describe(_ attributes: Attributes, of object: String) throws {
@@ -22,7 +23,8 @@ public func fileStructure(_ path: String) throws -> [String] {
             case .group: try visit(group.group(child))
             case .dataset:
                 let dataset = try group.dataset(child)
-                lines.append("\(path) dataset \(try dataset.dataType()) \(try dataset.shape()) \(try dataset.readRawBytes().bytes)")
+                let values = includingValues ? " \(try dataset.readRawBytes().bytes)" : ""
+                lines.append("\(path) dataset \(try dataset.dataType()) \(try dataset.shape())\(values)")
                 try describe(dataset.attributes, of: path)
             default: lines.append("\(path) other")
             }

@@ -7,7 +7,8 @@
 /// moving_mean:0` is Keras 3's `vars/2` of the group named `batch_normalization_1`, and the
 /// safetensors tensor whose metadata records that layer and index. safetensors values are compared
 /// in Keras' layout (the recorded permutation undone). Optimizer state and PyTorch-only counters have
-/// no cross-family identity and are compared only between files of one family.
+/// no cross-family identity and are compared only between files of one family, and optimizer state
+/// only when both files hold some (a checkpoint and the weights exported from it are equal).
 ///
 /// Equal within tolerance means, element by element, `|a - b| <= atol + rtol * |b|` (NumPy's
 /// `allclose`), with NaN equal to NaN at the same position.
@@ -51,12 +52,14 @@ public struct WeightDiff: Codable, Sendable {
 
     public static func compare(_ a: WeightListing, _ b: WeightListing, atol: Double = 0, rtol: Double = 0) throws -> WeightDiff {
         let sameFamily = a.format.family == b.format.family
+        let optimizerInBoth = [a, b].allSatisfy { $0.weights.contains { $0.kind == .optimizer } }
         var skipped: [String] = []
         func keyed(_ listing: WeightListing, _ label: String) -> ([String], [String: StoredWeight]) {
             var order: [String] = []
             var table: [String: StoredWeight] = [:]
             for weight in listing.weights {
-                guard let key = sameFamily ? weight.path : weight.crossFormatIdentity else {
+                let comparable = weight.kind != .optimizer || optimizerInBoth
+                guard comparable, let key = sameFamily ? weight.path : weight.crossFormatIdentity else {
                     skipped.append("\(label) \(weight.path): \(weight.kind == .optimizer ? "optimizer state" : "PyTorch-only counter"), no counterpart in \(label == "A" ? b.format.rawValue : a.format.rawValue)")
                     continue
                 }
