@@ -118,7 +118,7 @@ struct Bench: ParsableCommand {
         print("forward \(f(r["forward_mflop_per_sample"], 2)) MFLOP/sample")
         if let t = r["training"] as? [String: Any] {
             print("training   \(f(t["samples_per_s"])) samples/s (min \(f(t["samples_per_s_min"])), max \(f(t["samples_per_s_max"]))), "
-                + "by CPU time \(f(t["cpu_samples_per_s"])) samples/s per core-second; \(f(t["gflops"])) GFLOP/s = \(f((t["share_of_peak"] as? Double).map { $0 * 100 }))% of peak")
+                + "\(f(t["cpu_samples_per_s"])) samples per CPU-second (all threads); \(f(t["gflops"])) GFLOP/s = \(f((t["share_of_peak"] as? Double).map { $0 * 100 }))% of peak")
             print("peak RSS (training) \(f(Double(r["peak_rss_training_bytes"] as? Int ?? 0) / 1_048_576)) MiB")
         }
         if let t = r["inference"] as? [String: Any] {
