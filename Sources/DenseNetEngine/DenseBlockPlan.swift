@@ -352,7 +352,6 @@ final class DenseBlockKernel: Kernel {
     private func headForward(_ u: Unit, block: UnsafeMutablePointer<Float>, batch: Int, mode: ForwardMode) {
         let c = u.c, total = self.total, layer = u.bn
         let mean = u.mean, invStd = u.invStd
-        let mm = layer.movingMean!.data, mv = layer.movingVariance!.data, eps = layer.epsilon
         if case let .training(update) = mode {
             u.lastWasTraining = true
             groupSums(batch: batch, c: c) { rows, s1, s2 in
@@ -361,25 +360,10 @@ final class DenseBlockKernel: Kernel {
                     for j in 0..<c { let v = Double(xr[j]); s1[j] += v; s2[j] += v * v }
                 }
             }
-            let m = Double(batch * pix)
-            let momentum = layer.momentum, oneMinus = Float(1.0 - Double(layer.momentum))
-            for j in 0..<c {
-                let mu = partial[j] / m
-                let varB = Swift.max(partial[c + j] / m - mu * mu, 0)
-                mean[j] = Float(mu)
-                invStd[j] = 1 / (Float(varB) + eps).squareRoot()
-                if update {
-                    let varU = layer.movingVarianceUpdate == .besselCorrected && m > 1 ? varB * m / (m - 1) : varB
-                    mm[j] = mm[j] * momentum + Float(mu) * oneMinus
-                    mv[j] = mv[j] * momentum + Float(varU) * oneMinus
-                }
-            }
+            layer.batchStatistics(sums: partial, count: Double(batch * pix), channels: c, update: update, mean: mean, invStd: invStd)
         } else {
             u.lastWasTraining = false
-            for j in 0..<c {
-                mean[j] = mm[j]
-                invStd[j] = 1 / (mv[j] + eps).squareRoot()
-            }
+            layer.movingStatistics(channels: c, mean: mean, invStd: invStd)
         }
         let gamma = layer.gamma!.data, beta = layer.beta!.data
         for j in 0..<c {

@@ -100,8 +100,6 @@ final class BatchNormKernel: Kernel {
     func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
         let x = io.inputs[0], y = io.output, c = self.c
         let gamma = layer.gamma!.data, beta = layer.beta!.data
-        let mm = layer.movingMean!.data, mv = layer.movingVariance!.data
-        let eps = layer.epsilon
         if case let .training(update) = mode {
             lastWasTraining = true
             _ = groupSums(batch: batch) { rows, s1, s2 in
@@ -110,25 +108,10 @@ final class BatchNormKernel: Kernel {
                     for j in 0..<c { let v = Double(xr[j]); s1[j] += v; s2[j] += v * v }
                 }
             }
-            let m = Double(batch * pix)
-            let momentum = layer.momentum, oneMinus = Float(1.0 - Double(layer.momentum))
-            for j in 0..<c {
-                let mu = partial[j] / m
-                let varB = Swift.max(partial[c + j] / m - mu * mu, 0)
-                mean[j] = Float(mu)
-                invStd[j] = 1 / (Float(varB) + eps).squareRoot()
-                if update {
-                    let varU = layer.movingVarianceUpdate == .besselCorrected && m > 1 ? varB * m / (m - 1) : varB
-                    mm[j] = mm[j] * momentum + Float(mu) * oneMinus
-                    mv[j] = mv[j] * momentum + Float(varU) * oneMinus
-                }
-            }
+            layer.batchStatistics(sums: partial, count: Double(batch * pix), channels: c, update: update, mean: mean, invStd: invStd)
         } else {
             lastWasTraining = false
-            for j in 0..<c {
-                mean[j] = mm[j]
-                invStd[j] = 1 / (mv[j] + eps).squareRoot()
-            }
+            layer.movingStatistics(channels: c, mean: mean, invStd: invStd)
         }
         for j in 0..<c {
             scale[j] = gamma[j] * invStd[j]
@@ -178,6 +161,37 @@ final class BatchNormKernel: Kernel {
                     for j in 0..<c { gr[j] = k[j] * (dr[j] - mdy[j] - (xr[j] - mean[j]) * invStd[j] * mdyx[j]) }
                 }
             }
+        }
+    }
+}
+
+extension BatchNormalization {
+    /// Training mode: the batch mean and 1/sqrt(biased variance + epsilon) per channel from the sums
+    /// `sums[j]` (of x) and `sums[c + j]` (of x²) over `count` values, and — when `update` — the
+    /// moving statistics moved towards them (tf-keras: Bessel-corrected variance; Keras 3: biased).
+    func batchStatistics(sums: UnsafePointer<Double>, count m: Double, channels c: Int, update: Bool,
+                         mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>) {
+        let mm = movingMean!.data, mv = movingVariance!.data
+        let oneMinus = Float(1.0 - Double(momentum))
+        for j in 0..<c {
+            let mu = sums[j] / m
+            let varB = Swift.max(sums[c + j] / m - mu * mu, 0)
+            mean[j] = Float(mu)
+            invStd[j] = 1 / (Float(varB) + epsilon).squareRoot()
+            if update {
+                let varU = movingVarianceUpdate == .besselCorrected && m > 1 ? varB * m / (m - 1) : varB
+                mm[j] = mm[j] * momentum + Float(mu) * oneMinus
+                mv[j] = mv[j] * momentum + Float(varU) * oneMinus
+            }
+        }
+    }
+
+    /// Inference mode: the moving mean and 1/sqrt(moving variance + epsilon) per channel.
+    func movingStatistics(channels c: Int, mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>) {
+        let mm = movingMean!.data, mv = movingVariance!.data
+        for j in 0..<c {
+            mean[j] = mm[j]
+            invStd[j] = 1 / (mv[j] + epsilon).squareRoot()
         }
     }
 }
