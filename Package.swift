@@ -2,11 +2,11 @@
 import PackageDescription
 
 // Layers, bottom to top (imports point one way):
-//   CHDF5 (C shim) → HDF5 (h5py's nouns, no Keras) ─┐
-//   CBLAS → DenseNetEngine (math, no files) ────────┼→ KerasFormat (Keras names and layouts)
-//   CZlibShim → Datasets (IDX image files)          └─ ZIPFoundation (.keras archives)
-//                                                               ↓
-//                                                     densenet-io (CLI wiring only)
+//   CHDF5 (C shim) → HDF5 (h5py's nouns, no Keras) ───┐
+//   CBLAS, CKernels → DenseNetEngine (math, no files) ─┼→ KerasFormat (Keras names and layouts)
+//   CZlibShim → Datasets (IDX image files)            └─ ZIPFoundation (.keras archives)
+//                                                                 ↓
+//                                                       densenet-io (CLI wiring only)
 let package = Package(
     name: "densenet-io",
     platforms: [.macOS(.v14)],
@@ -26,7 +26,8 @@ let package = Package(
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlibShim", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
-        .target(name: "DenseNetEngine", dependencies: ["CBLAS"]),
+        .target(name: "CKernels"),
+        .target(name: "DenseNetEngine", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "Datasets", dependencies: ["CZlibShim", "DenseNetEngine"]),
         .target(name: "KerasFormat", dependencies: ["HDF5", "DenseNetEngine", "ZIPFoundation"]),
         .executableTarget(

@@ -153,7 +153,7 @@ final class ConvKernel: Kernel {
     let parallel: Parallel
     let pixIn: Int, pixOut: Int
     let partialW: UnsafeMutablePointer<Float>   // [8, K, cout]
-    let partialB: UnsafeMutablePointer<Float>   // [8, cout]
+    let biasScratch: UnsafeMutablePointer<Float>   // [2, cout]
     /// Direct (Kernels/DirectConv.swift) instead of im2col + sgemm; `flipped` = backward-data kernel.
     let direct: Bool
     let flipped: UnsafeMutablePointer<Float>?
@@ -170,12 +170,12 @@ final class ConvKernel: Kernel {
         pixIn = g.h * g.w
         pixOut = g.ho * g.wo
         partialW = .allocate(capacity: 8 * g.k * cout)
-        partialB = .allocate(capacity: 8 * cout)
+        biasScratch = .allocate(capacity: 2 * cout)
         direct = ConvolutionPath.directEnabled && DirectConv.isProfitable(cin: g.cin, cout: cout, strides: layer.strides, outputPixels: g.ho * g.wo)
         flipped = direct ? .allocate(capacity: g.k * cout) : nil
     }
 
-    deinit { partialW.deallocate(); partialB.deallocate(); flipped?.deallocate() }
+    deinit { partialW.deallocate(); biasScratch.deallocate(); flipped?.deallocate() }
 
     /// Padded buffers of the direct path: forward / weight-gradient input, and output gradient.
     var paddedInput: (hp: Int, wp: Int) { (g.ho + g.kh - 1, g.wo + g.kw - 1) }
@@ -230,13 +230,12 @@ final class ConvKernel: Kernel {
         let dx = io.inputGrads[0], acc = io.accumulate[0]
         let w = UnsafePointer(kernel.data)
         let g = self.g, cout = self.cout, pixIn = self.pixIn, pixOut = self.pixOut, is1x1 = self.is1x1, relu = self.relu
-        let K = g.k, pw = partialW, pb = partialB, hasBias = bias != nil
+        let K = g.k, pw = partialW
         let groups = reductionGroups(batch)
         let ipc = imagesPerChunk
         parallel.forEachPiece(groups) { gi, t in
             let imgs = pieceRange(gi, of: groups, count: batch)
-            let pW = pw + gi * K * cout, pB = pb + gi * cout
-            pB.update(repeating: 0, count: cout)
+            let pW = pw + gi * K * cout
             var n0 = imgs.lowerBound
             while n0 < imgs.upperBound {
                 let n1 = Swift.min(imgs.upperBound, n0 + ipc)
@@ -244,7 +243,6 @@ final class ConvKernel: Kernel {
                 let xi = x + n0 * pixIn * g.cin, dyi = dy + n0 * pixOut * cout
                 let first = n0 == imgs.lowerBound
                 if relu { reluMask(dyi, y + n0 * pixOut * cout, count: rows * cout) }
-                if hasBias { columnSumAdd(dyi, rows: rows, cols: cout, into: pB) }
                 let col = io.workspace[t], dcol = io.workspace[t] + ipc * pixOut * K
                 if is1x1 {
                     sgemm(transA: true, m: g.cin, n: cout, k: rows, a: xi, lda: g.cin, b: dyi, ldb: cout,
@@ -272,7 +270,9 @@ final class ConvKernel: Kernel {
             }
         }
         sumPartials(pw, groups: groups, count: K * cout, into: kernel.grad, parallel: parallel)
-        if let bias { sumPartials(pb, groups: groups, count: cout, into: bias.grad, parallel: parallel) }
+        if let bias {
+            TensorFlowOrder.addColumnSums(of: dy, rows: batch * pixOut, columns: cout, to: bias.grad, scratch: biasScratch)
+        }
     }
 }
 
@@ -284,7 +284,7 @@ extension ConvKernel {
         let x = io.inputs[0], y = io.output, dy = io.outputGrad!
         let dx = io.inputGrads[0], acc = io.accumulate[0]
         let g = self.g, cout = self.cout, pixIn = self.pixIn, pixOut = self.pixOut, relu = self.relu
-        let K = g.k, pw = partialW, pb = partialB, hasBias = bias != nil
+        let K = g.k, pw = partialW
         let (hpI, wpI) = paddedInput, (hpG, wpG) = paddedGrad
         let wf = UnsafePointer(flipped!)
         if dx != nil {
@@ -293,13 +293,11 @@ extension ConvKernel {
         let groups = reductionGroups(batch)
         parallel.forEachPiece(groups) { gi, t in
             let imgs = pieceRange(gi, of: groups, count: batch)
-            let pW = pw + gi * K * cout, pB = pb + gi * cout
-            pB.update(repeating: 0, count: cout)
+            let pW = pw + gi * K * cout
             let buf = io.workspace[t]
             for n in imgs {
                 let dyi = dy + n * pixOut * cout
                 if relu { reluMask(dyi, y + n * pixOut * cout, count: pixOut * cout) }
-                if hasBias { columnSumAdd(dyi, rows: pixOut, cols: cout, into: pB) }
                 DirectConv.pad(x + n * pixIn * g.cin, h: g.h, w: g.w, c: g.cin, top: g.pt, left: g.pl, hp: hpI, wp: wpI, into: buf)
                 DirectConv.weightGradImage(xp: buf, wp: wpI, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
                                            dy: dyi, cout: cout, dw: pW, first: n == imgs.lowerBound)
@@ -312,7 +310,9 @@ extension ConvKernel {
             }
         }
         sumPartials(pw, groups: groups, count: K * cout, into: kernel.grad, parallel: parallel)
-        if let bias { sumPartials(pb, groups: groups, count: cout, into: bias.grad, parallel: parallel) }
+        if let bias {
+            TensorFlowOrder.addColumnSums(of: dy, rows: batch * pixOut, columns: cout, to: bias.grad, scratch: biasScratch)
+        }
     }
 }
 
@@ -336,15 +336,6 @@ func biasActivate(_ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, bias: 
 @inline(__always)
 func reluMask(_ dy: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
     for i in 0..<count { dy[i] = y[i] > 0 ? dy[i] : 0 }
-}
-
-/// into[c] += sum over rows of m[r, c].
-@inline(__always)
-func columnSumAdd(_ m: UnsafePointer<Float>, rows: Int, cols: Int, into: UnsafeMutablePointer<Float>) {
-    for r in 0..<rows {
-        let mr = m + r * cols
-        for c in 0..<cols { into[c] += mr[c] }
-    }
 }
 
 /// into[e] += sum_g partials[g, e], groups summed in order (deterministic for any worker count).

@@ -52,6 +52,7 @@ final class DenseKernel: Kernel {
     let relu: Bool
     let fin: Int, fout: Int
     let parallel: Parallel
+    let biasScratch: UnsafeMutablePointer<Float>   // [2, fout]
 
     init(kernel: Variable, bias: Variable?, relu: Bool, spec: KernelSpec) {
         self.kernel = kernel
@@ -60,7 +61,10 @@ final class DenseKernel: Kernel {
         fin = kernel.shape[0]
         fout = kernel.shape[1]
         parallel = spec.parallel
+        biasScratch = .allocate(capacity: 2 * fout)
     }
+
+    deinit { biasScratch.deallocate() }
 
     /// Fixed split of a dimension into pieces (shape-only).
     @inline(__always) func pieces(_ n: Int) -> Int { Swift.max(1, Swift.min(4, n / 32)) }
@@ -88,7 +92,7 @@ final class DenseKernel: Kernel {
         let x = io.inputs[0], y = io.output, dy = io.outputGrad!, w = UnsafePointer(kernel.data)
         let fin = self.fin, fout = self.fout
         if relu { reluMask(dy, y, count: batch * fout) }
-        if let bias { columnSumAdd(dy, rows: batch, cols: fout, into: bias.grad) }
+        if let bias { TensorFlowOrder.addColumnSums(of: dy, rows: batch, columns: fout, to: bias.grad, scratch: biasScratch) }
         let gw = kernel.grad
         let pIn = pieces(fin)
         // dW += X^T dY, split over rows of dW (input features)

@@ -178,9 +178,8 @@ final class DenseBlockKernel: Kernel {
         let kernels: [any Kernel]
         let sizes: [Int]             // per-sample floats of each tail output
         let keep: [Bool]             // tail output read by the backward pass: one buffer per unit
-        let mean, invStd, scale, shift: UnsafeMutablePointer<Float>
+        let normalization: BatchNormArithmetic
         var kept: [UnsafeMutablePointer<Float>?]
-        var lastWasTraining = false
 
         init(_ u: DenseConvBlock, spec: KernelSpec) {
             c = u.inputChannels
@@ -193,12 +192,10 @@ final class DenseBlockKernel: Kernel {
             sizes = u.tail.map { product($0.output) }
             keep = u.keptOutputs
             kept = Array(repeating: nil, count: u.tail.count)
-            mean = .allocate(capacity: c); invStd = .allocate(capacity: c)
-            scale = .allocate(capacity: c); shift = .allocate(capacity: c)
+            normalization = BatchNormArithmetic(layer: u.bn, channels: c, parallel: spec.parallel)
         }
 
         deinit {
-            mean.deallocate(); invStd.deallocate(); scale.deallocate(); shift.deallocate()
             for p in kept { p?.deallocate() }
         }
     }
@@ -211,8 +208,6 @@ final class DenseBlockKernel: Kernel {
     /// Tail outputs not kept per unit, and all tail gradients: one buffer per tail position.
     var sharedOut: [UnsafeMutablePointer<Float>]
     var sharedGrad: [UnsafeMutablePointer<Float>] = []
-    let partial: UnsafeMutablePointer<Double>   // [8, 2, maxInput]
-    let coef: UnsafeMutablePointer<Float>       // [3, maxInput]
     /// NodeIOs of the tails: inference (everything shared) and training (kept outputs + gradients).
     private var inferenceIOs: [[NodeIO]]?
     private var trainingIOs: [[NodeIO]]?
@@ -234,8 +229,6 @@ final class DenseBlockKernel: Kernel {
             let size = units.compactMap { k < $0.sizes.count ? $0.sizes[k] : nil }.max() ?? 1
             return .allocate(capacity: Swift.max(1, size * spec.capacity))
         }
-        partial = .allocate(capacity: 16 * maxInput)
-        coef = .allocate(capacity: 3 * maxInput)
     }
 
     deinit {
@@ -243,8 +236,6 @@ final class DenseBlockKernel: Kernel {
         headGrad?.deallocate()
         for p in sharedOut { p.deallocate() }
         for p in sharedGrad { p.deallocate() }
-        partial.deallocate()
-        coef.deallocate()
     }
 
     var workspacePerWorker: Int {
@@ -332,95 +323,28 @@ final class DenseBlockKernel: Kernel {
     }
 
     // MARK: - BatchNormalization + relu over the block buffer's first c channels
-    // (BatchNormKernel's and ReLUKernel's arithmetic, reading rows with stride `total`).
-
-    private func groupSums(batch: Int, c: Int, _ body: (_ rows: Range<Int>, _ s1: UnsafeMutablePointer<Double>, _ s2: UnsafeMutablePointer<Double>) -> Void) {
-        let groups = reductionGroups(batch)
-        let pix = self.pix, partial = self.partial
-        parallel.forEachPiece(groups) { gi, _ in
-            let imgs = pieceRange(gi, of: groups, count: batch)
-            let s1 = partial + gi * 2 * c, s2 = s1 + c
-            s1.update(repeating: 0, count: 2 * c)
-            body(imgs.lowerBound * pix..<imgs.upperBound * pix, s1, s2)
-        }
-        for gi in 1..<groups {
-            let s = partial + gi * 2 * c
-            for j in 0..<(2 * c) { partial[j] += s[j] }
-        }
-    }
+    // (BatchNormKernel's arithmetic and ReLUKernel's, reading rows with stride `total`).
 
     private func headForward(_ u: Unit, block: UnsafeMutablePointer<Float>, batch: Int, mode: ForwardMode) {
-        let c = u.c, total = self.total, layer = u.bn
-        let mean = u.mean, invStd = u.invStd
-        if case let .training(update) = mode {
-            u.lastWasTraining = true
-            groupSums(batch: batch, c: c) { rows, s1, s2 in
-                for r in rows {
-                    let xr = block + r * total
-                    for j in 0..<c { let v = Double(xr[j]); s1[j] += v; s2[j] += v * v }
-                }
-            }
-            layer.batchStatistics(sums: partial, count: Double(batch * pix), channels: c, update: update, mean: mean, invStd: invStd)
-        } else {
-            u.lastWasTraining = false
-            layer.movingStatistics(channels: c, mean: mean, invStd: invStd)
-        }
-        let gamma = layer.gamma!.data, beta = layer.beta!.data
-        for j in 0..<c {
-            u.scale[j] = gamma[j] * invStd[j]
-            u.shift[j] = beta[j] - mean[j] * u.scale[j]
-        }
+        let total = self.total
+        u.normalization.computeStatistics(rows: batch * pix, mode: mode) { r, j in block[r * total + j] }
         headRecompute(u, block: block, batch: batch)
     }
 
-    /// head = relu(x * scale + shift) with the statistics of the last forward pass.
+    /// head = relu(BN(x)) with the statistics of the last forward pass.
     private func headRecompute(_ u: Unit, block: UnsafeMutablePointer<Float>, batch: Int) {
-        let c = u.c, total = self.total, sc = u.scale, sh = u.shift, head = self.head
-        parallel.forEachRange(batch * pix, minChunk: 2048) { rows in
-            for r in rows {
-                let xr = block + r * total, yr = head + r * c
-                for j in 0..<c {
-                    let y = xr[j] * sc[j] + sh[j]
-                    yr[j] = Swift.max(y, 0)
-                }
-            }
-        }
+        u.normalization.normalize(block, stride: total, into: head, stride: u.c, rows: batch * pix, relu: true)
     }
 
     /// relu and BatchNormalization backward; the input gradient is added to the block gradient's
     /// first c channels (which already hold the Concatenate's pass-through gradient).
     private func headBackward(_ u: Unit, block: UnsafeMutablePointer<Float>, dBlock: UnsafeMutablePointer<Float>, batch: Int) {
-        let c = u.c, total = self.total, head = self.head, dHead = headGrad!
-        let mean = u.mean, invStd = u.invStd
-        groupSums(batch: batch, c: c) { rows, s1, s2 in
-            for r in rows {
-                let xr = block + r * total, yr = head + r * c, dr = dHead + r * c
-                for j in 0..<c {
-                    let d = Double(yr[j] > 0 ? dr[j] : 0)
-                    s1[j] += d
-                    s2[j] += d * Double((xr[j] - mean[j]) * invStd[j])
-                }
-            }
+        let head = self.head, dHead = headGrad!, rows = batch * pix
+        parallel.forEachRange(rows * u.c, minChunk: 16384) { r in
+            for i in r where head[i] <= 0 { dHead[i] = 0 }
         }
-        let gGamma = u.bn.gamma!.grad, gBeta = u.bn.beta!.grad, gamma = u.bn.gamma!.data
-        let m = Double(batch * pix)
-        let k = coef, mdy = coef + c, mdyx = coef + 2 * c
-        for j in 0..<c {
-            gBeta[j] += Float(partial[j])
-            gGamma[j] += Float(partial[c + j])
-            k[j] = gamma[j] * invStd[j]
-            mdy[j] = u.lastWasTraining ? Float(partial[j] / m) : 0
-            mdyx[j] = u.lastWasTraining ? Float(partial[c + j] / m) : 0
-        }
-        parallel.forEachRange(batch * pix, minChunk: 2048) { rows in
-            for r in rows {
-                let xr = block + r * total, yr = head + r * c, dr = dHead + r * c, gr = dBlock + r * total
-                for j in 0..<c {
-                    let d = yr[j] > 0 ? dr[j] : 0
-                    gr[j] += k[j] * (d - mdy[j] - (xr[j] - mean[j]) * invStd[j] * mdyx[j])
-                }
-            }
-        }
+        u.normalization.backward(x: block, stride: total, outputGrad: dHead, rows: rows,
+                                 inputGrad: dBlock, stride: total, accumulate: true)
     }
 }
 

@@ -13,6 +13,8 @@ public final class BatchNormalization: Layer, Op {
     public let name: String?
     public let momentum: Float
     public let epsilon: Float
+    /// 1 − momentum, computed in Double as Keras does in Python before TF rounds it to float32.
+    let averagingFactor: Float
     public let movingVarianceUpdate: MovingVarianceUpdate
     public private(set) var gamma: Variable?
     public private(set) var beta: Variable?
@@ -23,6 +25,7 @@ public final class BatchNormalization: Layer, Op {
                 movingVarianceUpdate: MovingVarianceUpdate = .besselCorrected, name: String? = nil) {
         self.momentum = Float(momentum)
         self.epsilon = Float(epsilon)
+        averagingFactor = Float(1.0 - momentum)
         self.movingVarianceUpdate = movingVarianceUpdate
         self.name = name
     }
@@ -53,112 +56,135 @@ public final class BatchNormalization: Layer, Op {
 }
 
 final class BatchNormKernel: Kernel {
-    let layer: BatchNormalization
-    let c: Int
-    let pix: Int           // rows per sample
-    let parallel: Parallel
-    let mean: UnsafeMutablePointer<Float>
-    let invStd: UnsafeMutablePointer<Float>
-    let scale: UnsafeMutablePointer<Float>
-    let shift: UnsafeMutablePointer<Float>
-    let partial: UnsafeMutablePointer<Double>  // [8, 2, c]
-    let coef: UnsafeMutablePointer<Float>      // [3, c]
-    var lastWasTraining = false
+    let arithmetic: BatchNormArithmetic
+    let rows: Int          // rows per sample
 
     init(layer: BatchNormalization, spec: KernelSpec) {
-        self.layer = layer
-        c = spec.outputShape.last!
-        pix = product(spec.outputShape) / c
-        parallel = spec.parallel
-        mean = .allocate(capacity: c); invStd = .allocate(capacity: c)
-        scale = .allocate(capacity: c); shift = .allocate(capacity: c)
-        partial = .allocate(capacity: 16 * c)
-        coef = .allocate(capacity: 3 * c)
-    }
-
-    deinit {
-        mean.deallocate(); invStd.deallocate(); scale.deallocate(); shift.deallocate(); partial.deallocate(); coef.deallocate()
-    }
-
-    /// Per-group sums: partial[g] = (sum a, sum a*b) or (sum x, sum x^2) in Double.
-    private func groupSums(batch: Int, _ body: (_ rows: Range<Int>, _ s1: UnsafeMutablePointer<Double>, _ s2: UnsafeMutablePointer<Double>) -> Void) -> Int {
-        let groups = reductionGroups(batch)
-        let c = self.c, pix = self.pix, partial = self.partial
-        parallel.forEachPiece(groups) { gi, _ in
-            let imgs = pieceRange(gi, of: groups, count: batch)
-            let s1 = partial + gi * 2 * c, s2 = s1 + c
-            s1.update(repeating: 0, count: 2 * c)
-            body(imgs.lowerBound * pix..<imgs.upperBound * pix, s1, s2)
-        }
-        for gi in 1..<groups {
-            let s = partial + gi * 2 * c
-            for j in 0..<(2 * c) { partial[j] += s[j] }
-        }
-        return groups
+        let c = spec.outputShape.last!
+        arithmetic = BatchNormArithmetic(layer: layer, channels: c, parallel: spec.parallel)
+        rows = product(spec.outputShape) / c
     }
 
     func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
-        let x = io.inputs[0], y = io.output, c = self.c
-        let gamma = layer.gamma!.data, beta = layer.beta!.data
+        let c = arithmetic.c, x = io.inputs[0]
+        arithmetic.computeStatistics(rows: batch * rows, mode: mode) { r, j in x[r * c + j] }
+        arithmetic.normalize(x, stride: c, into: io.output, stride: c, rows: batch * rows, relu: false)
+    }
+
+    func backward(_ io: NodeIO, batch: Int) {
+        let c = arithmetic.c
+        arithmetic.backward(x: io.inputs[0], stride: c, outputGrad: io.outputGrad!, rows: batch * rows,
+                            inputGrad: io.inputGrads[0], stride: c, accumulate: io.accumulate[0])
+    }
+}
+
+/// tf-keras' fused BatchNormalization (FusedBatchNormV3 and its gradient on the CPU) over a
+/// [rows × channels] matrix whose rows may be strided, with TensorFlow's float32 rounding: its
+/// summation orders (`TensorFlowOrder`), its formulas term by term, and its two rsqrts — Eigen
+/// evaluates the c values 1/sqrt(variance + epsilon) with the packet approximation on whole
+/// 8-float packets of channels and as 1/sqrt on the channels left over. Shared by the
+/// BatchNormalization kernel and the memory-efficient dense block.
+final class BatchNormArithmetic {
+    let layer: BatchNormalization
+    let c: Int
+    let parallel: Parallel
+    /// Per channel: the mean and biased variance normalised with, 1/sqrt(variance + epsilon) and
+    /// that times gamma.
+    let mean, variance, invStd, scaling: UnsafeMutablePointer<Float>
+    /// Per channel: sums of dy, dy·x̂ and dy·(x − mean) of the last backward pass, and scratch.
+    let gradientSums, scratch: UnsafeMutablePointer<SIMD4<Float>>
+    /// Scratch for the batch statistics, then the input gradient's coefficients (3 × c).
+    let coefficients: UnsafeMutablePointer<Float>
+    private(set) var lastWasTraining = false
+
+    init(layer: BatchNormalization, channels c: Int, parallel: Parallel) {
+        self.layer = layer
+        self.c = c
+        self.parallel = parallel
+        mean = .allocate(capacity: c); variance = .allocate(capacity: c)
+        invStd = .allocate(capacity: c); scaling = .allocate(capacity: c)
+        gradientSums = .allocate(capacity: c); scratch = .allocate(capacity: c)
+        coefficients = .allocate(capacity: 3 * c)
+    }
+
+    deinit {
+        for p in [mean, variance, invStd, scaling, coefficients] { p.deallocate() }
+        gradientSums.deallocate(); scratch.deallocate()
+    }
+
+    /// Training: the batch statistics of `x(row, channel)` (and, when `update`, the moving
+    /// statistics moved towards them); inference: the moving statistics.
+    @inline(__always)
+    func computeStatistics(rows: Int, mode: ForwardMode, _ x: (_ row: Int, _ channel: Int) -> Float) {
         if case let .training(update) = mode {
             lastWasTraining = true
-            _ = groupSums(batch: batch) { rows, s1, s2 in
-                for r in rows {
-                    let xr = x + r * c
-                    for j in 0..<c { let v = Double(xr[j]); s1[j] += v; s2[j] += v * v }
-                }
+            let count = Float(rows), inverse = 1 / count, mean = self.mean
+            TensorFlowOrder.packetColumnSums(rows: rows, columns: c, into: mean, accumulators: coefficients, x)
+            for j in 0..<c { mean[j] *= inverse }
+            TensorFlowOrder.packetColumnSums(rows: rows, columns: c, into: variance, accumulators: coefficients) { r, j in
+                let d = x(r, j) - mean[j]
+                return d * d
             }
-            layer.batchStatistics(sums: partial, count: Double(batch * pix), channels: c, update: update, mean: mean, invStd: invStd)
+            for j in 0..<c { variance[j] *= inverse }
+            if update { layer.updateMovingStatistics(mean: mean, variance: variance, channels: c, count: rows) }
         } else {
             lastWasTraining = false
-            layer.movingStatistics(channels: c, mean: mean, invStd: invStd)
+            layer.movingStatistics(channels: c, mean: mean, variance: variance)
         }
+        let gamma = layer.gamma!.data, packed = c / 8 * 8
         for j in 0..<c {
-            scale[j] = gamma[j] * invStd[j]
-            shift[j] = beta[j] - mean[j] * scale[j]
+            let v = variance[j] + layer.epsilon
+            invStd[j] = j < packed ? TensorFlowOrder.rsqrt(v) : 1 / v.squareRoot()
+            scaling[j] = invStd[j] * gamma[j]
         }
-        let sc = scale, sh = shift
-        parallel.forEachRange(batch * pix, minChunk: 2048) { rows in
-            for r in rows {
-                let xr = x + r * c, yr = y + r * c
-                for j in 0..<c { yr[j] = xr[j] * sc[j] + sh[j] }
+    }
+
+    /// y = (x − mean)·scaling + beta, then max(y, 0) when `relu`.
+    func normalize(_ x: UnsafePointer<Float>, stride xs: Int, into y: UnsafeMutablePointer<Float>, stride ys: Int,
+                   rows: Int, relu: Bool) {
+        let c = self.c, mean = self.mean, scaling = self.scaling, beta = layer.beta!.data
+        parallel.forEachRange(rows, minChunk: 2048) { rr in
+            for r in rr {
+                let xr = x + r * xs, yr = y + r * ys
+                if relu {
+                    for j in 0..<c { yr[j] = Swift.max((xr[j] - mean[j]) * scaling[j] + beta[j], 0) }
+                } else {
+                    for j in 0..<c { yr[j] = (xr[j] - mean[j]) * scaling[j] + beta[j] }
+                }
             }
         }
     }
 
-    func backward(_ io: NodeIO, batch: Int) {
-        let x = io.inputs[0], dy = io.outputGrad!, c = self.c
-        let mean = self.mean, invStd = self.invStd
-        _ = groupSums(batch: batch) { rows, s1, s2 in
-            for r in rows {
-                let xr = x + r * c, dr = dy + r * c
-                for j in 0..<c {
-                    let d = Double(dr[j])
-                    s1[j] += d
-                    s2[j] += d * Double((xr[j] - mean[j]) * invStd[j])
-                }
-            }
+    /// Adds the gamma and beta gradients and writes (or adds, when `accumulate`) the input gradient
+    /// from the output gradient `dy` (contiguous rows of c).
+    func backward(x: UnsafePointer<Float>, stride xs: Int, outputGrad dy: UnsafePointer<Float>, rows: Int,
+                  inputGrad dx: UnsafeMutablePointer<Float>?, stride dxs: Int, accumulate: Bool) {
+        let c = self.c, mean = self.mean, invStd = self.invStd
+        TensorFlowOrder.outerColumnSums(rows: rows, columns: c, into: gradientSums, halves: scratch) { r, j in
+            let g = dy[r * c + j], centered = x[r * xs + j] - mean[j]
+            return SIMD4(g, g * (centered * invStd[j]), g * centered, 0)
         }
         let gGamma = layer.gamma!.grad, gBeta = layer.beta!.grad, gamma = layer.gamma!.data
-        let m = Double(batch * pix)
-        // dx = gamma*invstd * (dy - [training] (sum dy)/m - xhat * (sum dy*xhat)/m)
-        let k = coef, mdy = coef + c, mdyx = coef + 2 * c
+        let count = Float(rows), inverse = 1 / count
+        // TF: dx = gamma·r·((dy − mean(dy)) − (x − mean)·r²·mean(dy·(x − mean))), r = invStd;
+        // in inference mode dx = gamma·r·dy. Coefficients: mean(dy), gamma·r, r²·mean(dy·(x − mean)).
+        let k = coefficients
         for j in 0..<c {
-            gBeta[j] += Float(partial[j])
-            gGamma[j] += Float(partial[c + j])
-            k[j] = gamma[j] * invStd[j]
-            mdy[j] = lastWasTraining ? Float(partial[j] / m) : 0
-            mdyx[j] = lastWasTraining ? Float(partial[c + j] / m) : 0
+            let s = gradientSums[j]
+            gBeta[j] += s[0]
+            gGamma[j] += s[1]
+            k[j] = lastWasTraining ? s[0] * inverse : 0
+            k[c + j] = gamma[j] * invStd[j]
+            k[2 * c + j] = lastWasTraining ? (invStd[j] * invStd[j]) * (s[2] / count) : 0
         }
-        guard let dx = io.inputGrads[0] else { return }
-        let acc = io.accumulate[0]
-        parallel.forEachRange(batch * pix, minChunk: 2048) { rows in
-            for r in rows {
-                let xr = x + r * c, dr = dy + r * c, gr = dx + r * c
-                if acc {
-                    for j in 0..<c { gr[j] += k[j] * (dr[j] - mdy[j] - (xr[j] - mean[j]) * invStd[j] * mdyx[j]) }
-                } else {
-                    for j in 0..<c { gr[j] = k[j] * (dr[j] - mdy[j] - (xr[j] - mean[j]) * invStd[j] * mdyx[j]) }
+        guard let dx else { return }
+        let coef = UnsafePointer(coefficients)
+        parallel.forEachRange(rows, minChunk: 2048) { rr in
+            for r in rr {
+                let xr = x + r * xs, dr = dy + r * c, gr = dx + r * dxs
+                for j in 0..<c {
+                    let g = coef[c + j] * ((dr[j] - coef[j]) - (xr[j] - mean[j]) * coef[2 * c + j])
+                    gr[j] = accumulate ? gr[j] + g : g
                 }
             }
         }
@@ -166,32 +192,30 @@ final class BatchNormKernel: Kernel {
 }
 
 extension BatchNormalization {
-    /// Training mode: the batch mean and 1/sqrt(biased variance + epsilon) per channel from the sums
-    /// `sums[j]` (of x) and `sums[c + j]` (of x²) over `count` values, and — when `update` — the
-    /// moving statistics moved towards them (tf-keras: Bessel-corrected variance; Keras 3: biased).
-    func batchStatistics(sums: UnsafePointer<Double>, count m: Double, channels c: Int, update: Bool,
-                         mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>) {
-        let mm = movingMean!.data, mv = movingVariance!.data
-        let oneMinus = Float(1.0 - Double(momentum))
-        for j in 0..<c {
-            let mu = sums[j] / m
-            let varB = Swift.max(sums[c + j] / m - mu * mu, 0)
-            mean[j] = Float(mu)
-            invStd[j] = 1 / (Float(varB) + epsilon).squareRoot()
-            if update {
-                let varU = movingVarianceUpdate == .besselCorrected && m > 1 ? varB * m / (m - 1) : varB
-                mm[j] = mm[j] * momentum + Float(mu) * oneMinus
-                mv[j] = mv[j] * momentum + Float(varU) * oneMinus
+    /// moving ← moving·momentum + batch·(1 − momentum), in FusedBatchNormV3's form for tf-keras
+    /// ((1 − f)·old + f·new with f = 1 − momentum, the variance Bessel-corrected as (f·n/(n−1))·var)
+    /// and in Keras 3's (biased variance).
+    func updateMovingStatistics(mean: UnsafePointer<Float>, variance: UnsafePointer<Float>, channels c: Int, count: Int) {
+        let mm = movingMean!.data, mv = movingVariance!.data, factor = averagingFactor
+        switch movingVarianceUpdate {
+        case .besselCorrected:
+            let keep = 1 - factor
+            let varianceFactor = count > 1 ? factor * (Float(count) / Float(count - 1)) : factor
+            for j in 0..<c {
+                mm[j] = keep * mm[j] + factor * mean[j]
+                mv[j] = keep * mv[j] + varianceFactor * variance[j]
+            }
+        case .biased:
+            for j in 0..<c {
+                mm[j] = mm[j] * momentum + mean[j] * factor
+                mv[j] = mv[j] * momentum + variance[j] * factor
             }
         }
     }
 
-    /// Inference mode: the moving mean and 1/sqrt(moving variance + epsilon) per channel.
-    func movingStatistics(channels c: Int, mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>) {
-        let mm = movingMean!.data, mv = movingVariance!.data
-        for j in 0..<c {
-            mean[j] = mm[j]
-            invStd[j] = 1 / (mv[j] + epsilon).squareRoot()
-        }
+    /// Inference mode: the moving mean and variance.
+    func movingStatistics(channels c: Int, mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>) {
+        mean.update(from: movingMean!.data, count: c)
+        variance.update(from: movingVariance!.data, count: c)
     }
 }

@@ -1,0 +1,74 @@
+import Foundation
+import HDF5
+import Testing
+@testable import DenseNetEngine
+
+/// BatchNormalization and bias gradients equal TensorFlow 2.21's CPU kernels bit for bit
+/// (fixture: Fixtures/keras/generate_tensorflow_kernels.py — FusedBatchNormV3, FusedBatchNormGradV3
+/// and BiasAddGrad on inputs rebuilt here from the same formula).
+@Suite struct TensorFlowOrderTests {
+    static let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../Fixtures/keras/tensorflow_kernels.h5").standardizedFileURL.path
+
+    /// x[i] = (i·7919 mod 1000)/250 + 1, dy[i] = (i·104729 mod 2001 − 1000)/500, as the generator.
+    static func inputs(count: Int) -> (x: [Float], dy: [Float]) {
+        ((0..<count).map { Float(($0 * 7919) % 1000) / 250 + 1 },
+         (0..<count).map { Float(($0 * 104729) % 2001 - 1000) / 500 })
+    }
+
+    /// The generator's checksum: the sum of the float32 bit patterns mod 2^32.
+    static func checksum(_ values: [Float]) -> UInt32 {
+        values.reduce(UInt32(0)) { $0 &+ $1.bitPattern }
+    }
+
+    static func floats(_ g: Group, _ name: String) throws -> [Float] { try g.dataset(name).read(as: Float.self).scalars }
+
+    static let cases = ["packets_and_leftovers", "few_rows", "odd_rows", "split_halves", "wide", "tutorial_stem"]
+
+    @Test(arguments: cases)
+    func batchNormalizationAndBiasGradientsEqualTensorFlow(name: String) throws {
+        let g = try File.open(Self.file).root.group(name)
+        let shape = try g.dataset("shape").read(as: Int64.self).scalars.map(Int.init)
+        let c = shape.last!, rows = shape.dropLast().reduce(1, *)
+        let (x, dy) = Self.inputs(count: rows * c)
+        let layer = BatchNormalization(epsilon: Double(try Self.floats(g, "epsilon")[0]))
+        layer.build(channels: c)
+        try layer.gamma!.setValues(try Self.floats(g, "gamma"))
+        try layer.beta!.setValues(try Self.floats(g, "beta"))
+        try layer.movingMean!.setValues(try Self.floats(g, "moving_mean_before"))
+        try layer.movingVariance!.setValues(try Self.floats(g, "moving_variance_before"))
+        let bn = BatchNormArithmetic(layer: layer, channels: c, parallel: Parallel(workers: 2))
+
+        var y = [Float](repeating: 0, count: rows * c), dx = y
+        x.withUnsafeBufferPointer { xp in
+            bn.computeStatistics(rows: rows, mode: .training(updateStatistics: true)) { r, j in xp[r * c + j] }
+            y.withUnsafeMutableBufferPointer { bn.normalize(xp.baseAddress!, stride: c, into: $0.baseAddress!, stride: c, rows: rows, relu: false) }
+            dy.withUnsafeBufferPointer { dyp in
+                dx.withUnsafeMutableBufferPointer {
+                    bn.backward(x: xp.baseAddress!, stride: c, outputGrad: dyp.baseAddress!, rows: rows,
+                                inputGrad: $0.baseAddress!, stride: c, accumulate: false)
+                }
+            }
+        }
+        let bits = { (a: [Float]) in a.map(\.bitPattern) }
+        #expect(bits(Array(UnsafeBufferPointer(start: bn.mean, count: c))) == bits(try Self.floats(g, "batch_mean")))
+        #expect(bits(Array(UnsafeBufferPointer(start: bn.variance, count: c))) == bits(try Self.floats(g, "batch_variance")))
+        #expect(bits(layer.movingMean!.values) == bits(try Self.floats(g, "moving_mean")))
+        #expect(bits(layer.movingVariance!.values) == bits(try Self.floats(g, "moving_variance")))
+        #expect(bits(layer.beta!.gradient) == bits(try Self.floats(g, "dbeta")))
+
+        let bias = Variable(name: "bias", shape: [c], trainable: true)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * c)
+        defer { scratch.deallocate() }
+        dy.withUnsafeBufferPointer { TensorFlowOrder.addColumnSums(of: $0.baseAddress!, rows: rows, columns: c, to: bias.grad, scratch: scratch) }
+        #expect(bits(bias.gradient) == bits(try Self.floats(g, "bias_grad")))
+
+        // TensorFlow's rsqrt refines the CPU's estimate (rsqrtss): x86-64 CPUs of one family agree.
+        #expect(bits(Array(UnsafeBufferPointer(start: bn.invStd, count: c))) == bits(try Self.floats(g, "rsqrt")))
+        #expect(Self.checksum(y) == (try g.dataset("y_checksum").read(as: UInt32.self).scalars[0]))
+        #expect(bits(Array(y.prefix(64))) == bits(try Self.floats(g, "y_head")))
+        #expect(Self.checksum(dx) == (try g.dataset("dx_checksum").read(as: UInt32.self).scalars[0]))
+        #expect(bits(Array(dx.prefix(64))) == bits(try Self.floats(g, "dx_head")))
+        #expect(bits(layer.gamma!.gradient) == bits(try Self.floats(g, "dgamma")))
+    }
+}
