@@ -69,24 +69,29 @@ public enum KerasArchive {
         }
     }
 
-    /// Keras 3 `config.json` for `model` (subclassed models: class and build shape, as
-    /// `serialize_keras_object` gives for the tutorial's DenseNet), with `compile_config` when compiled.
+    /// Keras 3 `config.json` for `model`, as `serialize_keras_object(model)` gives it: a functional
+    /// model layer by layer (`ModelConfig.keras3Functional`), a subclassed one (the tutorial's
+    /// DenseNet) by class and build shape; `compile_config` is empty unless compiled, as in Keras.
     public static func configJSON(_ model: Model, optimizer: AdamConfig?) throws -> JSON {
-        guard !(model.root is FunctionalModel) else {
-            throw KerasFormatError(.wrongFormat, file: "config.json", layer: model.root.name ?? "model",
-                                   expected: "a subclassed model (Keras 3 functional configs are not written yet)", found: "a functional model")
+        let compile = optimizer.map(compileConfig) ?? .object([])
+        if let functional = model.root as? FunctionalModel {
+            return .object([
+                ("module", .string("keras.src.models.functional")), ("class_name", .string("Functional")),
+                ("config", try ModelConfig.keras3Functional(functional, inputShape: model.inputShape)),
+                ("registered_name", .string("Functional")),
+                // A functional model is built by its graph: Keras records no input shape for it.
+                ("build_config", .object([("input_shape", .null)])),
+                ("compile_config", compile),
+            ])
         }
-        let policy = JSON.object([("module", .string("keras")), ("class_name", .string("DTypePolicy")),
-                                  ("config", .object([("name", .string("float32"))])), ("registered_name", .null)])
-        var members: [(String, JSON)] = [
+        return .object([
             ("module", .string("tutorial_model")),
             ("class_name", .string(model.root.kerasClassName)),
-            ("config", .object([("trainable", .bool(true)), ("dtype", policy)])),
+            ("config", .object([("trainable", .bool(true)), ("dtype", ModelConfig.keras3DTypePolicy)])),
             ("registered_name", .string(model.root.kerasClassName)),
             ("build_config", .object([("input_shape", .array([.null] + model.inputShape.map { .int($0) }))])),
-        ]
-        if let optimizer { members.append(("compile_config", compileConfig(optimizer))) }
-        return .object(members)
+            ("compile_config", compile),
+        ])
     }
 
     static func compileConfig(_ adam: AdamConfig) -> JSON {

@@ -69,7 +69,7 @@ struct Verify: ParsableCommand {
             do {
                 try model.saveWeights(to: scratch, format: format)
             } catch let error as KerasFormatError where error.reason == .wrongFormat {
-                // The format cannot describe this model (e.g. a .keras config.json of a functional graph):
+                // The format cannot describe this model (e.g. a layer Keras' config vocabulary lacks):
                 // a limit of the writer, not a problem of the file being verified.
                 print("  \(label) not written: \(error)")
                 continue
