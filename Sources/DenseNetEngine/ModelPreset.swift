@@ -4,10 +4,20 @@ public struct ModelPreset: Sendable {
     public let summary: String
     public let defaultInputShape: [Int]
     public let defaultClasses: Int
-    private let makeRoot: @Sendable (_ inputShape: [Int], _ classes: Int) throws -> any Layer
+    private let makeRoot: @Sendable (Arguments) throws -> any Layer
+
+    /// What a preset is built for, in Keras Applications' terms (`input_shape`, `classes`,
+    /// `include_top`, `pooling`). As in Keras, `classes` only matters with the top and `pooling`
+    /// only without it.
+    public struct Arguments: Sendable, Equatable {
+        public var inputShape: [Int]
+        public var classes: Int
+        public var includeTop: Bool
+        public var pooling: DenseNetPooling?
+    }
 
     public init(name: String, summary: String, defaultInputShape: [Int], defaultClasses: Int,
-                makeRoot: @escaping @Sendable (_ inputShape: [Int], _ classes: Int) throws -> any Layer) {
+                makeRoot: @escaping @Sendable (Arguments) throws -> any Layer) {
         self.name = name
         self.summary = summary
         self.defaultInputShape = defaultInputShape
@@ -16,18 +26,23 @@ public struct ModelPreset: Sendable {
     }
 
     /// Builds the model (variables initialised from `seed`) for `inputShape` and `classes`, each
-    /// defaulting to the preset's own.
-    public func build(inputShape: [Int]? = nil, classes: Int? = nil, seed: UInt64 = 0) throws -> Model {
-        let shape = inputShape ?? defaultInputShape
-        return try Model(root: makeRoot(shape, classes ?? defaultClasses), inputShape: shape, seed: seed)
+    /// defaulting to the preset's own, with or without its classifier (`includeTop`, `pooling`).
+    public func build(inputShape: [Int]? = nil, classes: Int? = nil, includeTop: Bool = true, pooling: DenseNetPooling? = nil,
+                      seed: UInt64 = 0) throws -> Model {
+        let arguments = Arguments(inputShape: inputShape ?? defaultInputShape, classes: classes ?? defaultClasses,
+                                  includeTop: includeTop, pooling: pooling)
+        return try Model(root: makeRoot(arguments), inputShape: arguments.inputShape, seed: seed)
     }
 
     /// Every preset, by name.
     public static let all: [ModelPreset] = [
         ModelPreset(name: "densenet-mini", summary: "the tutorial DenseNet (tf.keras subclassed model)",
-                    defaultInputShape: [28, 28, 1], defaultClasses: 10) { _, classes in
-            guard classes == 10 else {
-                throw EngineError.invalidArgument("densenet-mini has 10 classes, as the tutorial; got \(classes)")
+                    defaultInputShape: [28, 28, 1], defaultClasses: 10) { arguments in
+            guard arguments.classes == 10 else {
+                throw EngineError.invalidArgument("densenet-mini has 10 classes, as the tutorial; got \(arguments.classes)")
+            }
+            guard arguments.includeTop else {
+                throw EngineError.invalidArgument("densenet-mini always has its classifier (include_top and pooling are Keras Applications' options)")
             }
             return DenseNet.mini()
         },

@@ -24,12 +24,27 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Number of classes (default: the model's own).")
     var classes: Int?
 
+    @Flag(inversion: .prefixedNo,
+          help: "Keep the preset's classifier (Keras' include_top, the default) or leave it out, for a feature extractor.")
+    var includeTop = true
+
+    @Option(help: ArgumentHelp("Without the top: global pooling of the last block's features, avg, max or none (Keras' pooling; ignored with the top, as in Keras).",
+                               valueName: "avg|max|none"))
+    var pooling: Pooling = .none
+
+    /// Keras Applications' `pooling` values; `none` keeps the feature map as the output.
+    enum Pooling: String, ExpressibleByArgument, CaseIterable {
+        case avg, max, none
+        var engine: DenseNetPooling? { DenseNetPooling(rawValue: rawValue) }
+    }
+
     /// The preset's name: `--model`, else the default.
     var model: String { modelName ?? Self.defaultModel }
 
     /// Builds the chosen preset with its variables initialised from `seed`.
     func build(seed: UInt64 = 0) throws -> Model {
-        try ModelPreset.named(model).build(inputShape: inputShape, classes: classes, seed: seed)
+        try ModelPreset.named(model).build(inputShape: inputShape, classes: classes, includeTop: includeTop, pooling: pooling.engine,
+                                           seed: seed)
     }
 
     /// The model for the weights in `file`: the `--model` preset when given; else the model a

@@ -75,8 +75,12 @@ public enum DenseNetApplication {
         guard o.blocks.count == 4, o.blocks.allSatisfy({ $0 >= 1 }) else {
             throw EngineError.invalidArgument("DenseNet needs four positive block counts, got \(o.blocks)")
         }
-        guard o.inputShape.count == 3, o.inputShape[0] >= 32, o.inputShape[1] >= 32, o.inputShape[2] >= 1 else {
-            throw EngineError.invalidArgument("DenseNet input shape must be H,W,C with H and W at least 32, got \(o.inputShape)")
+        // Keras' obtain_input_shape(min_size=32) checks, in its words.
+        guard o.inputShape.count == 3, o.inputShape[2] >= 1 else {
+            throw EngineError.invalidArgument("DenseNet: input_shape must be three integers H,W,C; received input_shape=\(o.inputShape)")
+        }
+        guard o.inputShape[0] >= 32, o.inputShape[1] >= 32 else {
+            throw EngineError.invalidArgument("DenseNet: input size must be at least 32x32; received input_shape=\(o.inputShape)")
         }
         if o.includeTop {
             guard o.classes >= 1 else { throw EngineError.invalidArgument("DenseNet needs at least one class") }
@@ -161,13 +165,14 @@ public enum DenseNetApplication {
                                   classes: classes, pooling: pooling, flavor: flavor))
     }
 
-    /// The presets `densenet121`, `densenet169`, `densenet201` (Keras 3 names, with the top).
+    /// The presets `densenet121`, `densenet169`, `densenet201` (Keras 3 names).
     static var presets: [ModelPreset] {
         [("densenet121", densenet121Blocks, "DenseNet-121"), ("densenet169", densenet169Blocks, "DenseNet-169"),
          ("densenet201", densenet201Blocks, "DenseNet-201")].map { name, blocks, title in
             ModelPreset(name: name, summary: "\(title), Keras Applications (k = 32, 224×224×3, 1000 classes by default)",
-                        defaultInputShape: [224, 224, 3], defaultClasses: 1000) { shape, classes in
-                try build(DenseNetOptions(blocks: blocks, inputShape: shape, classes: classes))
+                        defaultInputShape: [224, 224, 3], defaultClasses: 1000) { a in
+                try build(DenseNetOptions(blocks: blocks, includeTop: a.includeTop, inputShape: a.inputShape, classes: a.classes,
+                                          pooling: a.pooling))
             }
         }
     }
