@@ -35,12 +35,15 @@ public struct Attributes {
         try Library.call("H5Aexists", context(name)) { H5Aexists(owner.id, name) } > 0
     }
 
-    /// Opens the attribute named `name` (H5Aopen).
+    /// Opens the attribute named `name` (H5Aopen); H5Aexists only tells a missing one from a failure.
     public func attribute(_ name: String) throws -> Attribute {
         let context = context(name)
-        guard try contains(name) else { throw HDF5Error(.notFound, operation: "open", context: context) }
-        let handle = try Library.open(.attribute, "H5Aopen", context) {
-            H5Aopen(owner.id, name, chdf5_p_default())
+        let handle: Handle
+        do {
+            handle = try Library.open(.attribute, "H5Aopen", context) { H5Aopen(owner.id, name, chdf5_p_default()) }
+        } catch {
+            guard try contains(name) else { throw HDF5Error(.notFound, operation: "open", context: context) }
+            throw error
         }
         return Attribute(object: DataObject(handle: handle, kind: .attribute, context: context),
                          file: file, name: name)

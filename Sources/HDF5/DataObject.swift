@@ -24,10 +24,7 @@ struct DataObject {
 
     /// Extent of each dimension (H5Dget_space / H5Aget_space, H5Sget_simple_extent_dims).
     func shape() throws -> [Int] {
-        let id = handle.id
-        let space = kind == .dataset
-            ? try Library.open(.dataspace, "H5Dget_space", context) { H5Dget_space(id) }
-            : try Library.open(.dataspace, "H5Aget_space", context) { H5Aget_space(id) }
+        let space = try dataspace()
         let rank = try Library.call("H5Sget_simple_extent_ndims", context) {
             H5Sget_simple_extent_ndims(space.id)
         }
@@ -42,15 +39,34 @@ struct DataObject {
         return dims.map { Int($0) }
     }
 
+    /// The number of elements (H5Dget_space / H5Aget_space, H5Sget_simple_extent_npoints).
+    func elementCount() throws -> Int {
+        let space = try dataspace()
+        return Int(try Library.call("H5Sget_simple_extent_npoints", context) {
+            H5Sget_simple_extent_npoints(space.id)
+        })
+    }
+
+    private func dataspace() throws -> Handle {
+        let id = handle.id
+        return kind == .dataset
+            ? try Library.open(.dataspace, "H5Dget_space", context) { H5Dget_space(id) }
+            : try Library.open(.dataspace, "H5Aget_space", context) { H5Aget_space(id) }
+    }
+
     /// Reads every element converted to `memoryType` into `buffer` (H5Dread / H5Aread).
     func read(_ memoryType: Handle, into buffer: UnsafeMutableRawPointer) throws {
+        try read(memoryType.id, into: buffer)
+    }
+
+    private func read(_ memoryType: hid_t, into buffer: UnsafeMutableRawPointer) throws {
         let id = handle.id
         if kind == .dataset {
             try Library.call("H5Dread", context) {
-                H5Dread(id, memoryType.id, chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), buffer)
+                H5Dread(id, memoryType, chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), buffer)
             }
         } else {
-            try Library.call("H5Aread", context) { H5Aread(id, memoryType.id, buffer) }
+            try Library.call("H5Aread", context) { H5Aread(id, memoryType, buffer) }
         }
     }
 
@@ -87,6 +103,24 @@ struct DataObject {
         }
         let raw = try readRaw()
         return NDArray(shape: raw.shape, scalars: T.decode(raw.bytes))
+    }
+
+    /// Reads the elements as `T` straight into `buffer`, which must hold exactly as many: no
+    /// intermediate array, and HDF5 reads contiguous data of the native type directly into it.
+    /// `Numeric` leaves out `Bool`, whose stored bytes need mapping to valid `Bool` values.
+    func read<T: DataElement & Numeric>(into buffer: UnsafeMutableBufferPointer<T>) throws {
+        let found = try dataType()
+        guard T.canRead(found), let memoryType = found.nativeBase else {
+            throw HDF5Error(.typeMismatch(expected: T.dataType, found: found),
+                            operation: "read", context: context)
+        }
+        let count = try elementCount()
+        guard count == buffer.count else {
+            throw HDF5Error(.invalidArgument, operation: "read", context: context,
+                            detail: "\(count) elements do not fit a buffer of \(buffer.count)")
+        }
+        guard let base = buffer.baseAddress else { return }
+        try read(memoryType, into: base)
     }
 
     /// The strings, of either length form, with the format they were stored in.

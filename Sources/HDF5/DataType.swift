@@ -86,24 +86,30 @@ public enum DataType: Sendable, Hashable, CustomStringConvertible {
         return names == ["FALSE", "TRUE"]
     }
 
+    /// The library's predefined native type (H5T_NATIVE_*) this type is built on, nil for strings
+    /// and unsupported types. Exactly the memory type for all but float16 and bool; not to be closed.
+    var nativeBase: hid_t? {
+        switch self {
+        case .float16, .float32: chdf5_t_native_float()
+        case .float64: chdf5_t_native_double()
+        case .int8, .bool: chdf5_t_native_int8()
+        case .int16: chdf5_t_native_int16()
+        case .int32: chdf5_t_native_int32()
+        case .int64: chdf5_t_native_int64()
+        case .uint8: chdf5_t_native_uint8()
+        case .uint16: chdf5_t_native_uint16()
+        case .uint32: chdf5_t_native_uint32()
+        case .uint64: chdf5_t_native_uint64()
+        case .string, .other: nil
+        }
+    }
+
     /// A fresh native in-memory datatype for this element type (H5Tcopy of H5T_NATIVE_*;
     /// H5Tenum_create for bool; a 16-bit IEEE layout built like h5py's for float16).
     /// The same type is used as the file type on write, which on little-endian hosts is
     /// exactly h5py's `<f4`, `<i8`, ... layout.
     func makeType(_ context: ErrorContext) throws -> Handle {
-        let base: hid_t
-        switch self {
-        case .float16, .float32: base = chdf5_t_native_float()
-        case .float64: base = chdf5_t_native_double()
-        case .int8, .bool: base = chdf5_t_native_int8()
-        case .int16: base = chdf5_t_native_int16()
-        case .int32: base = chdf5_t_native_int32()
-        case .int64: base = chdf5_t_native_int64()
-        case .uint8: base = chdf5_t_native_uint8()
-        case .uint16: base = chdf5_t_native_uint16()
-        case .uint32: base = chdf5_t_native_uint32()
-        case .uint64: base = chdf5_t_native_uint64()
-        case .string, .other:
+        guard let base = nativeBase else {
             throw HDF5Error(.invalidArgument, operation: "convert", context: context,
                             detail: "\(self) elements have no fixed-size memory layout")
         }

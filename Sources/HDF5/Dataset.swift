@@ -28,6 +28,12 @@ public final class Dataset {
         try object.read(as: type)
     }
 
+    /// All elements as `T` (H5Dread) straight into `buffer`, which must hold exactly that many;
+    /// throws `.typeMismatch` unless `T` reads the stored type, `.invalidArgument` on a count mismatch.
+    public func read<T: DataElement & Numeric>(into buffer: UnsafeMutableBufferPointer<T>) throws {
+        try object.read(into: buffer)
+    }
+
     /// All elements as uninterpreted bytes of the stored numeric or bool type (H5Dread).
     public func readRawBytes() throws -> RawArray { try object.readRaw() }
 

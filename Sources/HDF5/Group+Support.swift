@@ -4,6 +4,13 @@ import CHDF5
 extension Group {
     /// `path` made absolute against this group, with empty components removed.
     func absolutePath(_ path: String) -> String {
+        // The usual relative path ("conv1/conv/kernel:0", no empty component) needs no splitting:
+        // this group's path is already clean. Checked on UTF-8 bytes, cheaper than Foundation's search.
+        let slash = UInt8(ascii: "/")
+        if path.utf8.first.map({ $0 != slash }) ?? false, path.utf8.last != slash,
+           !zip(path.utf8, path.utf8.dropFirst()).contains(where: { $0 == slash && $1 == slash }) {
+            return self.path == "/" ? "/" + path : self.path + "/" + path
+        }
         let base = path.hasPrefix("/") ? [] : self.path.split(separator: "/")
         return "/" + (base + path.split(separator: "/")).joined(separator: "/")
     }
@@ -17,6 +24,24 @@ extension Group {
             throw HDF5Error(.notFound, operation: "open", context: context)
         }
         return (absolute, context)
+    }
+
+    /// Opens the object at `path` with `open` (H5Gopen2 or H5Dopen2 on this group's id); throws
+    /// `.notFound` when no link exists there. Opens first and walks `contains` only on failure:
+    /// that walk (H5Lexists and H5Oopen per path component) cost more than the open itself.
+    func openExisting(
+        _ path: String, as kind: String, _ handleKind: Handle.Kind, _ function: String,
+        _ open: (hid_t) -> hid_t
+    ) throws -> (Handle, String, ErrorContext) {
+        let absolute = absolutePath(path)
+        let context = ErrorContext(file: file.path, object: "\(kind) \(absolute)")
+        let id = handle.id
+        do {
+            return (try Library.open(handleKind, function, context) { open(id) }, absolute, context)
+        } catch {
+            guard try contains(path) else { throw HDF5Error(.notFound, operation: "open", context: context) }
+            throw error
+        }
     }
 
     /// A link-creation list that creates missing intermediate groups

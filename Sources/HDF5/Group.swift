@@ -33,9 +33,8 @@ public final class Group {
 
     /// Opens the existing group at `path` (H5Gopen2).
     public func group(_ path: String) throws -> Group {
-        let (absolute, context) = try existing(path, as: "group")
-        let handle = try Library.open(.group, "H5Gopen2", context) {
-            H5Gopen2(self.handle.id, path, chdf5_p_default())
+        let (handle, absolute, _) = try openExisting(path, as: "group", .group, "H5Gopen2") {
+            H5Gopen2($0, path, chdf5_p_default())
         }
         return Group(handle: handle, file: file, path: absolute)
     }
@@ -59,9 +58,8 @@ public final class Group {
 
     /// Opens the existing dataset at `path` (H5Dopen2).
     public func dataset(_ path: String) throws -> Dataset {
-        let (absolute, context) = try existing(path, as: "dataset")
-        let handle = try Library.open(.dataset, "H5Dopen2", context) {
-            H5Dopen2(self.handle.id, path, chdf5_p_default())
+        let (handle, absolute, context) = try openExisting(path, as: "dataset", .dataset, "H5Dopen2") {
+            H5Dopen2($0, path, chdf5_p_default())
         }
         return Dataset(object: DataObject(handle: handle, kind: .dataset, context: context),
                        file: file, path: absolute)

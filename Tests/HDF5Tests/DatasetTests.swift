@@ -49,6 +49,21 @@ import Testing
         }
     }
 
+    @Test func readsIntoABufferOfExactlyItsCount() throws {
+        try withTemporaryFile { file throws in
+            let values = NDArray(shape: [2, 3], scalars: (0..<6).map { Float($0) - 2.5 })
+            let dataset = try file.root.createDataset("a/b", values)
+            var buffer = [Float](repeating: 0, count: 6)
+            try buffer.withUnsafeMutableBufferPointer { try dataset.read(into: $0) }
+            #expect(buffer == values.scalars)
+            var short = [Float](repeating: 0, count: 5), doubles = [Double](repeating: 0, count: 6)
+            #expect(hdf5Error { try short.withUnsafeMutableBufferPointer { try dataset.read(into: $0) } }?.reason == .invalidArgument)
+            #expect(hdf5Error { try doubles.withUnsafeMutableBufferPointer { try dataset.read(into: $0) } }?.reason
+                == .typeMismatch(expected: .float64, found: .float32))
+            #expect(short == Array(repeating: 0, count: 5) && doubles == Array(repeating: 0, count: 6))
+        }
+    }
+
     @Test func readsUInt8AsBool() throws {
         try withTemporaryFile { file throws in
             let dataset = try file.root.createDataset("u8", NDArray([UInt8(0), 2, 1]))
