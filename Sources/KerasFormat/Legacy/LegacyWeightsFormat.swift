@@ -37,7 +37,7 @@ public enum LegacyWeightsFormat {
     }
 
     /// Loads `group` into the model's variables, all or nothing: every count, shape and type is
-    /// checked before any variable changes.
+    /// checked, and every dataset read, before any variable changes.
     ///
     /// By default layers are matched by position among the layers that have weights (Keras'
     /// topological loading); `byName` matches them by name and skips unmatched layers, as
@@ -51,74 +51,108 @@ public enum LegacyWeightsFormat {
             throw KerasFormatError(.wrongFormat, file: file, expected: "a tf-keras weights group with a layer_names attribute",
                                    found: "none at \(group.path)")
         }
-        var assignments: [(Variable, [Float])] = []
+        var matched: [(LegacyWeightLayout.LayerEntry, GroupReader.SavedLayer)] = []
         var report = LoadReport()
         if byName {
             let modelLayers = Dictionary(layout.layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
             for name in fileLayers {
                 guard let layer = modelLayers[name] else { report.fileLayersNotInModel.append(name); continue }
-                assignments += try reader.values(for: layer, fromLayer: name)
+                matched.append((layer, try reader.savedLayer(name)))
             }
-            report.modelLayersNotInFile = layout.layers.filter { !$0.weights.isEmpty && !fileLayers.contains($0.name) }.map(\.name)
+            let saved = Set(fileLayers)
+            report.modelLayersNotInFile = layout.layers.filter { !$0.weights.isEmpty && !saved.contains($0.name) }.map(\.name)
         } else {
             let modelLayers = layout.layers.filter { !$0.weights.isEmpty }
-            let savedLayers = try fileLayers.filter { try !reader.weightNames(ofLayer: $0).isEmpty }
+            let savedLayers = try fileLayers.map(reader.savedLayer).filter { !$0.weightNames.isEmpty }
             guard modelLayers.count == savedLayers.count else {
                 throw KerasFormatError(.layerCountMismatch, file: file,
                                        expected: "\(modelLayers.count) layers with weights (\(modelLayers.map(\.name).joined(separator: ", ")))",
-                                       found: "\(savedLayers.count) (\(savedLayers.joined(separator: ", ")))")
+                                       found: "\(savedLayers.count) (\(savedLayers.map(\.name).joined(separator: ", ")))")
             }
-            for (layer, saved) in zip(modelLayers, savedLayers) {
-                assignments += try reader.values(for: layer, fromLayer: saved)
-            }
+            matched = Array(zip(modelLayers, savedLayers))
         }
         if try group.contains("top_level_model_weights") {
             let topLevel = LegacyWeightLayout.LayerEntry(name: "top_level_model_weights", weights: layout.topLevelWeights)
-            assignments += try reader.values(for: topLevel, fromLayer: "top_level_model_weights")
+            matched.append((topLevel, try reader.savedLayer("top_level_model_weights")))
         }
-        for (variable, values) in assignments { try variable.setValues(values) }
+        // One staging buffer, copied into the variables once every read has succeeded. Each dataset
+        // is opened, checked, read and closed in turn: libhdf5 slows down with many objects open.
+        let variables = matched.flatMap { layer, _ in layer.weights.map(\.variable) }
+        let staging = UnsafeMutableBufferPointer<Float>.allocate(capacity: variables.reduce(0) { $0 + $1.count })
+        defer { staging.deallocate() }
+        var offset = 0
+        for (layer, saved) in matched {
+            try reader.read(layer, from: saved, into: staging, at: &offset)
+        }
+        offset = 0
+        for variable in variables {
+            variable.data.update(from: staging.baseAddress! + offset, count: variable.count)
+            offset += variable.count
+        }
         return report
     }
 }
 
-/// Reads one layer group of a tf-keras weights file, checking it against the model's layer.
+/// Reads the layer groups of a tf-keras weights file, checking them against the model's layers.
 private struct GroupReader {
+    /// One layer group of the file, opened once, with its `weight_names`.
+    struct SavedLayer {
+        let name: String
+        let group: Group
+        let weightNames: [String]
+    }
+
     let group: Group
     let file: String
 
-    func weightNames(ofLayer name: String) throws -> [String] {
-        guard try group.contains(name), try group.kind(of: name) == .group else {
-            throw KerasFormatError(.missingLayer, file: file, layer: name,
-                                   expected: "a group /\(name) listed in layer_names", found: "no such group")
+    func savedLayer(_ name: String) throws -> SavedLayer {
+        let layerGroup: Group
+        do {
+            layerGroup = try group.group(name)
+        } catch {
+            guard try group.contains(name), try group.kind(of: name) == .group else {
+                throw KerasFormatError(.missingLayer, file: file, layer: name,
+                                       expected: "a group /\(name) listed in layer_names", found: "no such group")
+            }
+            throw error
         }
-        return try NameListAttribute.read("weight_names", from: group.group(name).attributes)
+        return SavedLayer(name: name, group: layerGroup,
+                          weightNames: try NameListAttribute.read("weight_names", from: layerGroup.attributes))
     }
 
-    func values(for layer: LegacyWeightLayout.LayerEntry, fromLayer saved: String) throws -> [(Variable, [Float])] {
-        let names = try weightNames(ofLayer: saved)
-        let layerLabel = saved == layer.name ? layer.name : "\(layer.name) (saved as \(saved))"
+    /// Reads the weights of `layer` from `saved` into `staging` from `offset` on, in the layer's
+    /// order, after checking each dataset's presence, shape and type; advances `offset`.
+    func read(_ layer: LegacyWeightLayout.LayerEntry, from saved: SavedLayer,
+              into staging: UnsafeMutableBufferPointer<Float>, at offset: inout Int) throws {
+        let names = saved.weightNames
+        let layerLabel = saved.name == layer.name ? layer.name : "\(layer.name) (saved as \(saved.name))"
         guard names.count == layer.weights.count else {
             throw KerasFormatError(.weightCountMismatch, file: file, layer: layerLabel,
                                    expected: "\(layer.weights.count) weights (\(layer.weights.map(\.name).joined(separator: ", ")))",
                                    found: "\(names.count) (\(names.joined(separator: ", ")))")
         }
-        let layerGroup = try group.group(saved)
-        return try zip(layer.weights, names).map { weight, name in
-            guard try layerGroup.contains(name) else {
+        for (weight, name) in zip(layer.weights, names) {
+            let dataset: Dataset
+            do {
+                dataset = try saved.group.dataset(name)
+            } catch let error as HDF5Error where error.reason == .notFound {
                 throw KerasFormatError(.malformed, file: file, layer: layerLabel, weight: name,
                                        expected: "a dataset named in weight_names", found: "none")
             }
-            let dataset = try layerGroup.dataset(name)
-            let shape = try dataset.shape(), type = try dataset.dataType()
+            let shape = try dataset.shape()
             guard shape == weight.variable.shape else {
                 throw KerasFormatError(.shapeMismatch, file: file, layer: layerLabel, weight: name,
                                        expected: "\(weight.variable.shape)", found: "\(shape)")
             }
-            guard type == .float32 else {
+            let count = weight.variable.count
+            do {
+                try dataset.read(into: UnsafeMutableBufferPointer(rebasing: staging[offset..<offset + count]))
+            } catch let error as HDF5Error {
+                guard case .typeMismatch(_, let found) = error.reason else { throw error }
                 throw KerasFormatError(.dataTypeMismatch, file: file, layer: layerLabel, weight: name,
-                                       expected: "float32", found: "\(type)")
+                                       expected: "float32", found: "\(found)")
             }
-            return (weight.variable, try dataset.read(as: Float.self).scalars)
+            offset += count
         }
     }
 }

@@ -45,8 +45,13 @@ enum NameListAttribute {
     }
 
     private static func strings(of attribute: Attribute) throws -> [String] {
-        if try attribute.dataType() != .string, try attribute.shape().reduce(1, *) == 0 { return [] }
-        return try attribute.readStrings().strings
+        do {
+            return try attribute.readStrings().strings
+        } catch let error as HDF5Error {
+            // An empty list is stored as an empty float64 array; asked only then, to save library calls.
+            guard case .typeMismatch = error.reason, try attribute.shape().reduce(1, *) == 0 else { throw error }
+            return []
+        }
     }
 
     /// `np.array_split(n items, k)`: the first `n % k` parts hold one item more.
