@@ -16,6 +16,11 @@ weights, on the fixture's inputs) against Keras' own float32 step and against th
 the same Keras model: Adam's first update is +-lr whatever |g|, so it counts the elements whose step
 direction disagrees with the float64 gradient, for Keras float32 and for densenet-io.
 
+    python Fixtures/check_keras_densenet.py --onednn
+repeats each fixture's one Adam step in Keras itself with TensorFlow's oneDNN kernels
+(TF_ENABLE_ONEDNN_OPTS=1; the fixtures were written with its default Eigen kernels) and counts the
+elements beyond 1e-4 from the fixture's step: how far Keras' float32 step is from itself.
+
     python Fixtures/check_keras_densenet.py --time [--batch 8]
 times DenseNet-121 inference at 224x224x3, 1000 classes, in TensorFlow on this machine.
 """
@@ -110,6 +115,37 @@ def float64_check(folder, name):
           f"direction: Keras float32 {wrong_keras}, densenet-io {wrong_ours}; densenet-io vs Keras float32 beyond 1e-4: {beyond}")
 
 
+def onednn_check(name):
+    import h5py
+    import numpy as np
+    import tensorflow as tf
+    flavor, prefix = fixture_prefix(name)
+    if flavor == "tfkeras":
+        import tf_keras as keras
+        weights = prefix + "_weights.h5"
+    else:
+        import keras
+        weights = prefix + ".weights.h5"
+    model = build(flavor, name)
+    model.load_weights(weights)
+    with h5py.File(prefix + "_io.h5", "r") as io:
+        x, y = io["inputs"][()], io["labels"][()]
+        with tf.GradientTape() as tape:
+            loss = keras.losses.SparseCategoricalCrossentropy()(y, model(x, training=True))
+        grads = tape.gradient(loss, model.trainable_variables)
+        keras.optimizers.Adam(learning_rate=1e-3).apply_gradients(zip(grads, model.trainable_variables))
+        beyond = total = 0
+        worst = 0.0
+        for layer in model.layers:
+            for w in layer.trainable_weights:
+                d = np.abs(w.numpy() - io[f"after/{layer.name}/{w.name.split('/')[-1].split(':')[0]}"][()])
+                beyond += int((d > 1e-4).sum())
+                total += d.size
+                worst = max(worst, float(d.max()))
+    print(f"{name} ({flavor}): Keras' step with oneDNN kernels vs the fixture's (Eigen kernels): "
+          f"{beyond} of {total} weights beyond 1e-4, max |diff| {worst:.2e}")
+
+
 def timing(flavor, batch, repeats):
     import numpy as np
     import tensorflow as tf
@@ -137,6 +173,7 @@ def main():
     parser.add_argument("folder", nargs="?")
     parser.add_argument("--time", action="store_true")
     parser.add_argument("--float64", action="store_true")
+    parser.add_argument("--onednn", action="store_true")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
@@ -149,11 +186,20 @@ def main():
         if args.float64:
             float64_check(args.folder, name)
             return
+        if args.onednn:
+            onednn_check(name)
+            return
         sys.exit(0 if check_one(flavor, args.folder, name) else 1)
     if args.time:
         for flavor in ["tfkeras", "keras3"]:
             subprocess.run([sys.executable, __file__, "--time", "--batch", str(args.batch), "--repeats", str(args.repeats),
                             "--one", flavor, "densenet121"], check=True)
+        return
+    if args.onednn:
+        for name in ["densenet_small_tfkeras", "densenet_small_keras3", "densenet121_tfkeras", "densenet121_keras3"]:
+            if os.path.exists(fixture_prefix(name)[1] + "_io.h5"):
+                subprocess.run([sys.executable, __file__, "--onednn", "--one", "-", name], check=True,
+                               env={**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1"})
         return
     names = sorted({f[:-len("_io.h5")] for f in os.listdir(args.folder) if f.endswith("_io.h5")})
     if not names:
