@@ -38,6 +38,12 @@ struct Bench: ParsableCommand {
     @Option(help: "Also time loading DenseNet-121 weights from a tf-keras .h5 (model name; '' to skip).")
     var loadModel = "densenet121"
 
+    @Option(help: "Also time loading this existing weights file (e.g. one tf-keras wrote) into --load-model.")
+    var loadFile: String?
+
+    @Option(help: "Classes of --load-model's classifier for --load-file.")
+    var loadClasses = 1000
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -91,6 +97,10 @@ struct Bench: ParsableCommand {
             let big = try ModelPreset.named(loadModel).build(seed: 0)
             report["weights_\(loadModel)"] = try weightTimes(big, name: loadModel, dir: dir)
         }
+        if let loadFile {
+            let model = try ModelPreset.named(loadModel).build(classes: loadClasses, seed: 0)
+            report["weights_file"] = try loadTimes(model, path: loadFile)
+        }
 
         if json {
             let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
@@ -104,12 +114,27 @@ struct Bench: ParsableCommand {
     private func weightTimes(_ model: Model, name: String, dir: URL) throws -> [String: Any] {
         let path = dir.appendingPathComponent("\(name).h5").path
         let save = Spread(try Clock.measure(warmup: 1, repeats: repeats) { try model.saveWeights(to: path, format: .keras2) }.map(\.wall))
-        let load = Spread(try Clock.measure(warmup: 1, repeats: repeats) { _ = try model.loadWeights(from: path) }.map(\.wall))
-        let read = Spread(try Clock.measure(warmup: 1, repeats: repeats) { _ = try Data(contentsOf: URL(fileURLWithPath: path)) }.map(\.wall))
+        return try loadTimes(model, path: path).merging(["save_ms": save.median * 1e3]) { $1 }
+    }
+
+    /// Load times of `path` into `model` and times to read the file's bytes (wall and process CPU),
+    /// alternating so both see the same machine load.
+    private func loadTimes(_ model: Model, path: String) throws -> [String: Any] {
+        let load = { _ = try model.loadWeights(from: path) }
+        let read = { _ = try Data(contentsOf: URL(fileURLWithPath: path)) }
+        try load()
+        try read()
+        var loads: [Timing] = [], reads: [Timing] = []
+        for _ in 0..<repeats {
+            loads += try Clock.measure(warmup: 0, repeats: 1, load)
+            reads += try Clock.measure(warmup: 0, repeats: 1, read)
+        }
+        let loadWall = Spread(loads.map(\.wall)), readWall = Spread(reads.map(\.wall))
         let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        return ["file_bytes": size, "save_ms": save.median * 1e3, "load_ms": load.median * 1e3,
-                "load_ms_min": load.min * 1e3, "load_ms_max": load.max * 1e3, "read_bytes_ms": read.median * 1e3,
-                "load_over_read": read.median > 0 ? load.median / read.median : 0]
+        return ["file_bytes": size, "load_ms": loadWall.median * 1e3, "load_ms_min": loadWall.min * 1e3,
+                "load_ms_max": loadWall.max * 1e3, "read_bytes_ms": readWall.median * 1e3,
+                "load_cpu_ms": Spread(loads.map(\.cpu)).median * 1e3, "read_bytes_cpu_ms": Spread(reads.map(\.cpu)).median * 1e3,
+                "load_over_read": readWall.median > 0 ? loadWall.median / readWall.median : 0]
     }
 
     private func printText(_ r: [String: Any]) {
@@ -130,8 +155,9 @@ struct Bench: ParsableCommand {
         }
         for (k, v) in r.sorted(by: { $0.key < $1.key }) where k.hasPrefix("weights") {
             guard let w = v as? [String: Any] else { continue }
-            print("\(k): file \(w["file_bytes"]!) bytes, save \(f(w["save_ms"], 2)) ms, load \(f(w["load_ms"], 2)) ms, "
-                + "read bytes \(f(w["read_bytes_ms"], 2)) ms (load/read \(f(w["load_over_read"], 2))x)")
+            print("\(k): file \(w["file_bytes"]!) bytes, save \(w["save_ms"] == nil ? "-" : f(w["save_ms"], 2)) ms, load \(f(w["load_ms"], 2)) ms, "
+                + "read bytes \(f(w["read_bytes_ms"], 2)) ms (load/read \(f(w["load_over_read"], 2))x; "
+                + "CPU: load \(f(w["load_cpu_ms"], 2)) ms, read \(f(w["read_bytes_cpu_ms"], 2)) ms)")
         }
     }
 }
