@@ -31,11 +31,10 @@ public final class NamedLayerTree {
     /// Names `model` and its sub-layers as a fresh Keras session would.
     public init(model: any Layer) {
         var counters: [String: Int] = [:]
-        var bases: [String: String] = [:]
         var built: [ObjectIdentifier: Node] = [:]
         func node(for layer: any Layer) -> Node {
             if let existing = built[ObjectIdentifier(layer)] { return existing }
-            let node = Node(layer: layer, name: layer.name ?? Self.uniqueName(for: layer, counters: &counters, bases: &bases))
+            let node = Node(layer: layer, name: layer.name ?? Self.uniqueName(for: layer, counters: &counters))
             built[ObjectIdentifier(layer)] = node
             node.attributes = layer.attributes.map { attribute in
                 let isList = if case .list = attribute { true } else { false }
@@ -59,13 +58,8 @@ public final class NamedLayerTree {
         return out
     }
 
-    /// `bases` memoizes `kerasSnakeCase` per class name: its regexes are built on every call, which
-    /// took most of the time of naming DenseNet-121's layers on each load.
-    private static func uniqueName(for layer: any Layer, counters: inout [String: Int],
-                                   bases: inout [String: String]) -> String {
-        let className = layer.kerasClassName
-        let base = bases[className] ?? kerasSnakeCase(className)
-        bases[className] = base
+    private static func uniqueName(for layer: any Layer, counters: inout [String: Int]) -> String {
+        let base = kerasSnakeCase(layer.kerasClassName)
         let number = counters[base, default: 0]
         counters[base] = number + 1
         return number == 0 ? base : "\(base)_\(number)"
