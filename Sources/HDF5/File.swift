@@ -20,6 +20,8 @@ public final class File {
     public let mode: AccessMode
     let handle: Handle
     private let rootHandle: Handle
+    /// The file's bytes, once `readWholeFileIntoMemory` has run.
+    private(set) var image: FileImage?
 
     private init(path: String, mode: AccessMode, handle: Handle) throws {
         self.path = path
@@ -86,6 +88,14 @@ public final class File {
         _ body: (File) throws -> R
     ) throws -> R {
         try body(create(path, mode: mode, tracksCreationOrder: tracksCreationOrder))
+    }
+
+    /// Reads the file's bytes into memory, once, for `Group.storedFloat32Array` of a read-only file.
+    /// libhdf5 itself keeps reading through its default sec2 driver: its core driver (h5py's
+    /// `driver='core'`), which reads the whole file into memory too, measured no faster here.
+    public func readWholeFileIntoMemory() throws {
+        guard image == nil, mode == .readOnly else { return }
+        image = try FileImage(path: path, file: handle, ErrorContext(file: path))
     }
 
     /// Writes buffered data to disk (H5Fflush).

@@ -32,20 +32,27 @@ public enum WeightFileFormat: String, CaseIterable, Sendable {
 
     /// The format of an existing file, told from its contents, not its name.
     public static func detect(_ path: String) throws -> WeightFileFormat {
+        try detectOpening(path).format
+    }
+
+    /// The format of an existing file, and for HDF5 files the file as opened to tell, so loading
+    /// need not open it again.
+    static func detectOpening(_ path: String) throws -> (format: WeightFileFormat, file: File?) {
         guard FileManager.default.fileExists(atPath: path) else {
             throw KerasFormatError(.io, file: path, found: "no such file")
         }
-        if SafetensorsFile.looksLikeSafetensors(path) { return .safetensors }
-        if CheckpointFile.isArchive(contentsOf: path) { return .keras }
-        let root: Group
+        if SafetensorsFile.looksLikeSafetensors(path) { return (.safetensors, nil) }
+        if CheckpointFile.isArchive(contentsOf: path) { return (.keras, nil) }
+        let file: File
         do {
-            root = try File.open(path).root
+            file = try File.open(path)
         } catch let error as HDF5Error {
             throw KerasFormatError(.unknownFormat, file: path, found: error.description)
         }
-        if try root.attributes.contains("layer_names") || root.attributes.contains("layer_names0") { return .keras2 }
-        if try root.contains("vars"), try root.kind(of: "vars") == .group { return .keras3 }
-        if try root.contains("model_weights"), try root.kind(of: "model_weights") == .group { return .checkpoint }
+        let root = file.root
+        if try root.attributes.contains("layer_names") || root.attributes.contains("layer_names0") { return (.keras2, file) }
+        if try root.contains("vars"), try root.kind(of: "vars") == .group { return (.keras3, file) }
+        if try root.contains("model_weights"), try root.kind(of: "model_weights") == .group { return (.checkpoint, file) }
         throw KerasFormatError(.unknownFormat, file: path, expected: "tf-keras weights (layer_names) or Keras 3 weights (vars groups)",
                                found: "an HDF5 file with neither")
     }
@@ -79,7 +86,7 @@ extension Model {
     /// them (tf-keras full-model files and `.keras` archives of a compiled model).
     public func loadWeightsAndOptimizer(from path: String, byName: Bool = false) throws
         -> (format: WeightFileFormat, optimizer: (config: AdamConfig, state: AdamState)?) {
-        let format = try WeightFileFormat.detect(path)
+        let (format, file) = try WeightFileFormat.detectOpening(path)
         let tree = NamedLayerTree(model: root)
         switch format {
         case .safetensors:
@@ -87,8 +94,10 @@ extension Model {
         case .keras: return (format, try KerasArchive.loadWeights(path, into: self))
         case .checkpoint: return (format, try Checkpoint.loadKeras(path, into: self))
         case .keras2:
-            try LegacyWeightsFormat.load(LegacyWeightLayout(tree: tree), from: File.open(path).root, file: path, byName: byName)
-        case .keras3: try Keras3WeightsFormat.load(Keras3WeightLayout(tree: tree), from: File.open(path).root, file: path)
+            // Its float32 weights are then copied from the file's bytes (`Group.storedFloat32Array`).
+            try file!.readWholeFileIntoMemory()
+            try LegacyWeightsFormat.load(LegacyWeightLayout(tree: tree), from: file!.root, file: path, byName: byName)
+        case .keras3: try Keras3WeightsFormat.load(Keras3WeightLayout(tree: tree), from: file!.root, file: path)
         }
         return (format, nil)
     }

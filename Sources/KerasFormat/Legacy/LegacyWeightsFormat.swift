@@ -1,4 +1,5 @@
 import DenseNetEngine
+import Foundation
 import HDF5
 
 /// tf-keras' legacy HDF5 weights: the file `model.save_weights("w.h5")` writes, and the
@@ -75,19 +76,12 @@ public enum LegacyWeightsFormat {
             let topLevel = LegacyWeightLayout.LayerEntry(name: "top_level_model_weights", weights: layout.topLevelWeights)
             matched.append((topLevel, try reader.savedLayer("top_level_model_weights")))
         }
-        // One staging buffer, copied into the variables once every read has succeeded. Each dataset
-        // is opened, checked, read and closed in turn: libhdf5 slows down with many objects open.
-        let variables = matched.flatMap { layer, _ in layer.weights.map(\.variable) }
-        let staging = UnsafeMutableBufferPointer<Float>.allocate(capacity: variables.reduce(0) { $0 + $1.count })
-        defer { staging.deallocate() }
-        var offset = 0
-        for (layer, saved) in matched {
-            try reader.read(layer, from: saved, into: staging, at: &offset)
-        }
-        offset = 0
-        for variable in variables {
-            variable.data.update(from: staging.baseAddress! + offset, count: variable.count)
-            offset += variable.count
+        // All or nothing: every weight is checked and located (or read) before any variable changes.
+        let sources = try matched.flatMap { layer, saved in try reader.sources(of: layer, in: saved) }
+        for (variable, bytes) in sources {
+            bytes.withUnsafeBytes { raw in
+                if let base = raw.baseAddress { UnsafeMutableRawPointer(variable.data).copyMemory(from: base, byteCount: raw.count) }
+            }
         }
         return report
     }
@@ -120,10 +114,10 @@ private struct GroupReader {
                           weightNames: try NameListAttribute.read("weight_names", from: layerGroup.attributes))
     }
 
-    /// Reads the weights of `layer` from `saved` into `staging` from `offset` on, in the layer's
-    /// order, after checking each dataset's presence, shape and type; advances `offset`.
-    func read(_ layer: LegacyWeightLayout.LayerEntry, from saved: SavedLayer,
-              into staging: UnsafeMutableBufferPointer<Float>, at offset: inout Int) throws {
+    /// Each weight of `layer` with its values from `saved`, in the layer's order, after checking each
+    /// dataset's presence, shape and type: a slice of the file's bytes when the file was read into memory
+    /// and the dataset is plain float32 (no libhdf5 open), else read through libhdf5.
+    func sources(of layer: LegacyWeightLayout.LayerEntry, in saved: SavedLayer) throws -> [(Variable, Data)] {
         let names = saved.weightNames
         let layerLabel = saved.name == layer.name ? layer.name : "\(layer.name) (saved as \(saved.name))"
         guard names.count == layer.weights.count else {
@@ -131,7 +125,18 @@ private struct GroupReader {
                                    expected: "\(layer.weights.count) weights (\(layer.weights.map(\.name).joined(separator: ", ")))",
                                    found: "\(names.count) (\(names.joined(separator: ", ")))")
         }
-        for (weight, name) in zip(layer.weights, names) {
+        return try zip(layer.weights, names).map { weight, name in
+            let variable = weight.variable
+            func checkShape(_ shape: [Int]) throws {
+                guard shape == variable.shape else {
+                    throw KerasFormatError(.shapeMismatch, file: file, layer: layerLabel, weight: name,
+                                           expected: "\(variable.shape)", found: "\(shape)")
+                }
+            }
+            if let stored = saved.group.storedFloat32Array(name) {
+                try checkShape(stored.shape)
+                return (variable, stored.bytes)
+            }
             let dataset: Dataset
             do {
                 dataset = try saved.group.dataset(name)
@@ -139,20 +144,16 @@ private struct GroupReader {
                 throw KerasFormatError(.malformed, file: file, layer: layerLabel, weight: name,
                                        expected: "a dataset named in weight_names", found: "none")
             }
-            let shape = try dataset.shape()
-            guard shape == weight.variable.shape else {
-                throw KerasFormatError(.shapeMismatch, file: file, layer: layerLabel, weight: name,
-                                       expected: "\(weight.variable.shape)", found: "\(shape)")
-            }
-            let count = weight.variable.count
+            try checkShape(dataset.shape())
+            var bytes = Data(count: variable.count * MemoryLayout<Float>.size)
             do {
-                try dataset.read(into: UnsafeMutableBufferPointer(rebasing: staging[offset..<offset + count]))
+                try bytes.withUnsafeMutableBytes { try dataset.read(into: $0.bindMemory(to: Float.self)) }
             } catch let error as HDF5Error {
                 guard case .typeMismatch(_, let found) = error.reason else { throw error }
                 throw KerasFormatError(.dataTypeMismatch, file: file, layer: layerLabel, weight: name,
                                        expected: "float32", found: "\(found)")
             }
-            offset += count
+            return (variable, bytes)
         }
     }
 }
