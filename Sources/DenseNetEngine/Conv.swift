@@ -171,7 +171,8 @@ final class ConvKernel: Kernel {
         pixOut = g.ho * g.wo
         partialW = .allocate(capacity: 8 * g.k * cout)
         biasScratch = .allocate(capacity: 2 * cout)
-        direct = ConvolutionPath.directEnabled && DirectConv.isProfitable(cin: g.cin, cout: cout, strides: layer.strides, outputPixels: g.ho * g.wo)
+        direct = ConvolutionPath.directEnabled && DirectConv.isProfitable(cin: g.cin, cout: cout, kernel: layer.kernelSize, strides: layer.strides,
+                                                                              outputPixels: g.ho * g.wo)
         flipped = direct ? .allocate(capacity: g.k * cout) : nil
     }
 

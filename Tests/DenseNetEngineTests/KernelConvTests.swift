@@ -3,7 +3,7 @@ import Testing
 
 /// The direct convolution kernels (Kernels/DirectConv.swift) against plain Double loops: forward
 /// output, input gradient, kernel and bias gradients of a Conv2D node, for the shapes the engine
-/// routes to them (stride 1, channels multiples of 4, up to 16 output channels).
+/// routes to them (stride 1; channels multiples of 4 for the Swift kernels, any for the AVX2 ones).
 @Suite struct KernelConvTests {
     struct Case { let h, w, cin, cout: Int; let k: (Int, Int); let pad: Padding; let relu: Bool; let batch: Int }
 
@@ -14,7 +14,7 @@ import Testing
             return try conv.call([x], in: g)
         }
         let kernelNode = try #require(gc.ex.kernels.compactMap { $0 as? ConvKernel }.first)
-        if DirectConv.isProfitable(cin: c.cin, cout: c.cout, strides: (1, 1), outputPixels: 1_000) && ConvolutionPath.directEnabled {
+        if DirectConv.isProfitable(cin: c.cin, cout: c.cout, kernel: c.k, strides: (1, 1), outputPixels: c.h * c.w) && ConvolutionPath.directEnabled {
             #expect(kernelNode.direct, "shape should take the direct path")
         }
         let xs = randomFloats(c.batch * c.h * c.w * c.cin, seed: 21)
@@ -65,34 +65,50 @@ import Testing
     @Test func same4x4EvenKernel() throws { try check(Case(h: 6, w: 5, cin: 4, cout: 8, k: (4, 4), pad: .same, relu: false, batch: 2)) }
     @Test func same1x1() throws { try check(Case(h: 4, w: 3, cin: 16, cout: 8, k: (1, 1), pad: .same, relu: true, batch: 9)) }
 
-    /// The 8- and 16-lane kernels on output widths the engine does not route to them by default
-    /// (they run in backward-data of wide inputs): forward and weight gradient of whole images.
-    @Test func wideOutputChunks() throws {
-        for (h, w, cin, cout) in [(5, 6, 4, 16), (7, 4, 8, 12), (4, 9, 12, 24), (3, 3, 4, 28)] {
-            let x = randomFloats(h * w * cin, seed: 31), k = randomFloats(9 * cin * cout, seed: 32)
-            let ref = Reference.conv2d(input: x, batch: 1, height: h, width: w, channels: cin, kernel: k, kernelSize: (3, 3),
-                                       filters: cout, bias: nil, strides: (1, 1), padding: .same).output
-            let (hp, wp) = (h + 2, w + 2)
-            var xp = [Float](repeating: 0, count: hp * wp * cin), y = [Float](repeating: 0, count: h * w * cout)
-            var dw = [Float](repeating: 0, count: 9 * cin * cout)
-            let dy = randomFloats(h * w * cout, seed: 33)
-            x.withUnsafeBufferPointer { xb in
-                xp.withUnsafeMutableBufferPointer { pb in
-                    DirectConv.pad(xb.baseAddress!, h: h, w: w, c: cin, top: 1, left: 1, hp: hp, wp: wp, into: pb.baseAddress!)
-                    k.withUnsafeBufferPointer { kb in
-                        y.withUnsafeMutableBufferPointer { yb in
-                            DirectConv.forwardImage(xp: pb.baseAddress!, wp: wp, cin: cin, ho: h, wo: w, kh: 3, kw: 3,
-                                                    w: kb.baseAddress!, cout: cout, y: yb.baseAddress!, accumulate: false)
-                        }
+    /// Channel counts the AVX2 kernels take and the Swift ones do not (a first layer's cin = 1).
+    @Test func oddChannelsFirstLayer() throws { try check(Case(h: 8, w: 9, cin: 1, cout: 8, k: (3, 3), pad: .same, relu: true, batch: 3)) }
+    @Test func oddChannels() throws { try check(Case(h: 6, w: 7, cin: 5, cout: 13, k: (3, 3), pad: .same, relu: false, batch: 2)) }
+
+    /// 3×3 'same' forward output and weight gradient of one h×w×cin image (seeded inputs), by the
+    /// Swift kernels or the AVX2 ones.
+    func directImage(h: Int, w: Int, cin: Int, cout: Int, wide: Bool) -> (x: [Float], k: [Float], dy: [Float], y: [Float], dw: [Float]) {
+        let x = randomFloats(h * w * cin, seed: 31), k = randomFloats(9 * cin * cout, seed: 32)
+        let dy = randomFloats(h * w * cout, seed: 33)
+        let (hp, wp) = (h + 2, w + 2)
+        var xp = [Float](repeating: 0, count: hp * wp * cin), y = [Float](repeating: 0, count: h * w * cout)
+        var dw = [Float](repeating: 0, count: 9 * cin * cout)
+        x.withUnsafeBufferPointer { xb in
+            xp.withUnsafeMutableBufferPointer { pb in
+                DirectConv.pad(xb.baseAddress!, h: h, w: w, c: cin, top: 1, left: 1, hp: hp, wp: wp, into: pb.baseAddress!)
+                k.withUnsafeBufferPointer { kb in
+                    y.withUnsafeMutableBufferPointer { yb in
+                        DirectConv.forwardImage(xp: pb.baseAddress!, wp: wp, cin: cin, ho: h, wo: w, kh: 3, kw: 3,
+                                                w: kb.baseAddress!, cout: cout, y: yb.baseAddress!, accumulate: false, wide: wide)
                     }
-                    dy.withUnsafeBufferPointer { db in
-                        dw.withUnsafeMutableBufferPointer { wb in
-                            DirectConv.weightGradImage(xp: pb.baseAddress!, wp: wp, cin: cin, ho: h, wo: w, kh: 3, kw: 3,
-                                                       dy: db.baseAddress!, cout: cout, dw: wb.baseAddress!, first: true)
-                        }
+                }
+                dy.withUnsafeBufferPointer { db in
+                    dw.withUnsafeMutableBufferPointer { wb in
+                        DirectConv.weightGradImage(xp: pb.baseAddress!, wp: wp, cin: cin, ho: h, wo: w, kh: 3, kw: 3,
+                                                   dy: db.baseAddress!, cout: cout, dw: wb.baseAddress!, first: true, wide: wide)
                     }
                 }
             }
+        }
+        return (x, k, dy, y, dw)
+    }
+
+    static let chunkShapes = [(5, 6, 4, 16), (7, 4, 8, 12), (4, 9, 12, 24), (3, 3, 4, 28)]
+
+    /// Every output-channel chunk (16, 8 and the 4-lane or masked rest), of the Swift kernels and,
+    /// where the CPU has them, the AVX2 ones (with channel counts only they take): forward and
+    /// weight gradient of whole images against Double loops.
+    @Test(arguments: DirectConv.wideSIMD ? [false, true] : [false])
+    func outputChunks(wide: Bool) throws {
+        let odd = wide ? [(4, 5, 1, 3), (5, 3, 7, 21), (3, 6, 3, 1)] : []
+        for (h, w, cin, cout) in Self.chunkShapes + odd {
+            let (x, k, dy, y, dw) = directImage(h: h, w: w, cin: cin, cout: cout, wide: wide)
+            let ref = Reference.conv2d(input: x, batch: 1, height: h, width: w, channels: cin, kernel: k, kernelSize: (3, 3),
+                                       filters: cout, bias: nil, strides: (1, 1), padding: .same).output
             #expect(maxAbsDiff(y, ref) <= 1e-5, "forward \((h, w, cin, cout))")
             var worst: Float = 0
             for ky in 0..<3 { for kx in 0..<3 { for ci in 0..<cin { for co in 0..<cout {
@@ -105,6 +121,18 @@ import Testing
                 worst = Swift.max(worst, abs(Float(s) - dw[((ky * 3 + kx) * cin + ci) * cout + co]))
             } } } }
             #expect(worst <= 1e-4, "weight gradient \((h, w, cin, cout))")
+        }
+    }
+
+    /// The AVX2 kernels round exactly as the Swift ones (no fused multiply-add, same order), so a
+    /// machine without AVX2 computes the same bits.
+    @Test(.enabled(if: DirectConv.wideSIMD))
+    func avx2MatchesSwiftBitForBit() {
+        for (h, w, cin, cout) in Self.chunkShapes {
+            let swift = directImage(h: h, w: w, cin: cin, cout: cout, wide: false)
+            let avx2 = directImage(h: h, w: w, cin: cin, cout: cout, wide: true)
+            #expect(avx2.y == swift.y, "forward \((h, w, cin, cout))")
+            #expect(avx2.dw == swift.dw, "weight gradient \((h, w, cin, cout))")
         }
     }
 }

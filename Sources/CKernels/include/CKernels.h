@@ -1,4 +1,5 @@
-// Small C kernels for DenseNetEngine: what Swift cannot express (CPU approximation instructions).
+// Small C kernels for DenseNetEngine: what Swift cannot express (CPU approximation instructions,
+// AVX2 code in a package built for baseline x86-64).
 #ifndef CKERNELS_H
 #define CKERNELS_H
 
@@ -6,5 +7,20 @@
 /// rsqrt estimate refined by one Newton-Raphson step, every operation rounded separately.
 /// Without an estimate instruction (not x86-64), the correctly rounded 1/sqrt(x).
 float ckernels_tensorflow_rsqrt(float x);
+
+/// 1 when the CPU (and OS) run AVX2 instructions, else 0 (always 0 off x86-64).
+int ckernels_has_avx2(void);
+
+/// DirectConv.forwardImage with AVX2, bit-identical to it: y[ho, wo, cout] (=, or += if accumulate) conv of the
+/// padded image xp[ho+kh-1, wp, cin] with w[kh, kw, cin, cout]; any channel counts.
+/// Only after ckernels_has_avx2() returned 1.
+void ckernels_conv_forward_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
+                                const float *w, long cout, float *y, int accumulate);
+
+/// DirectConv.weightGradImage with AVX2, bit-identical to it: dw[kh, kw, cin, cout] (= if first, else +=) sum over
+/// output pixels of xp[oy+ky, ox+kx, ci] * dy[oy, ox, co]; any channel counts.
+/// Only after ckernels_has_avx2() returned 1.
+void ckernels_conv_weight_grad_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
+                                    const float *dy, long cout, float *dw, int first);
 
 #endif

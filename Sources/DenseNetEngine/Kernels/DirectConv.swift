@@ -10,7 +10,12 @@
 // channel axes swapped (`flipTranspose`); backward weights (`weightGradImage`) walks the pixels once
 // per (ky, kx, channel block) with channel-block x output-channel vector accumulators.
 // `Reference.conv2D` stays the readable definition the tests compare with.
+//
+// On CPUs with AVX2 the same kernels run as C (Sources/CKernels/direct_conv_avx2.c: 8-lane vectors,
+// the same operations in the same order, so bit-identical results); the Swift SIMD code below
+// compiles to SSE for baseline x86-64 and is the fallback elsewhere.
 
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,19 +30,32 @@ import Glibc
 }
 
 enum DirectConv {
-    /// Shapes routed to the direct kernels: stride 1, channel counts multiples of 4, at most
-    /// `maxOutputChannels` (8) output channels, and not 16-channel layers on tiny images. The kernels
-    /// are SSE-width Swift SIMD (the package builds for baseline x86-64), so they beat im2col +
-    /// OpenBLAS (AVX2 FMA) only where GEMM packing dominates: see docs/performance.md.
-    static func isProfitable(cin: Int, cout: Int, strides: (Int, Int), outputPixels: Int) -> Bool {
-        strides == (1, 1) && cin % 4 == 0 && cout % 4 == 0 && cout <= maxOutputChannels
-            && (cout <= 8 || outputPixels >= 196)
+    /// Shapes routed to the direct kernels (stride 1, at most `maxOutputChannels` output channels),
+    /// from per-layer measurements against im2col + OpenBLAS (docs/performance.md). The AVX2 kernels
+    /// take any channel counts and win wherever GEMM packing or a large im2col buffer dominates:
+    /// reductions up to 9·64 taps (every densenet-mini layer), or large images; 1×1 convolutions
+    /// (no im2col) and wide reductions on small images tie, and stay with OpenBLAS. The SSE-width
+    /// Swift kernels need multiples of 4 and win only for cout <= 8, or 16 channels on larger images.
+    static func isProfitable(cin: Int, cout: Int, kernel: (Int, Int), strides: (Int, Int), outputPixels: Int) -> Bool {
+        guard strides == (1, 1), cout <= maxOutputChannels else { return false }
+        if wideSIMD {
+            let taps = kernel.0 * kernel.1
+            return taps > 1 && (taps * cin <= 576 || outputPixels >= 784)
+        }
+        return cin % 4 == 0 && cout % 4 == 0 && (cout <= 8 || outputPixels >= 196)
     }
 
     /// Widest layer (output channels) given to the direct kernels; DENSENET_IO_DIRECT_MAX_COUT overrides (A/B runs).
     static let maxOutputChannels: Int = {
-        guard let v = getenv("DENSENET_IO_DIRECT_MAX_COUT"), let n = Int(String(cString: v)) else { return 8 }
+        guard let v = getenv("DENSENET_IO_DIRECT_MAX_COUT"), let n = Int(String(cString: v)) else { return wideSIMD ? 32 : 8 }
         return n
+    }()
+
+    /// The AVX2 kernels (bit-identical to the Swift ones) are used: the CPU has AVX2, and
+    /// DENSENET_IO_SIMD is not `portable` (A/B runs).
+    static let wideSIMD: Bool = {
+        if let v = getenv("DENSENET_IO_SIMD"), String(cString: v) == "portable" { return false }
+        return ckernels_has_avx2() != 0
     }()
 
     /// dst[hp, wp, c] = zero-padded copy of src[h, w, c] placed at (top, left).
@@ -69,7 +87,12 @@ enum DirectConv {
     /// y[ho, wo, cout] (=, or += if accumulate) conv of the padded image xp[ho+kh-1, wp, cin] with
     /// w[kh, kw, cin, cout]; wp >= wo + kw - 1.
     static func forwardImage(xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int, kh: Int, kw: Int,
-                             w: UnsafePointer<Float>, cout: Int, y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+                             w: UnsafePointer<Float>, cout: Int, y: UnsafeMutablePointer<Float>, accumulate: Bool,
+                             wide: Bool = wideSIMD) {
+        if wide {
+            ckernels_conv_forward_avx2(xp, wp, cin, ho, wo, kh, kw, w, cout, y, accumulate ? 1 : 0)
+            return
+        }
         var c0 = 0
         while c0 < cout {
             let left = cout - c0
@@ -162,7 +185,12 @@ enum DirectConv {
     /// dw[kh, kw, cin, cout] (= if first, else +=) sum over output pixels of
     /// xp[oy+ky, ox+kx, ci] * dy[oy, ox, co], for one padded image xp[.., wp, cin].
     static func weightGradImage(xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int, kh: Int, kw: Int,
-                                dy: UnsafePointer<Float>, cout: Int, dw: UnsafeMutablePointer<Float>, first: Bool) {
+                                dy: UnsafePointer<Float>, cout: Int, dw: UnsafeMutablePointer<Float>, first: Bool,
+                                wide: Bool = wideSIMD) {
+        if wide {
+            ckernels_conv_weight_grad_avx2(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, first ? 1 : 0)
+            return
+        }
         var c0 = 0
         while c0 < cout {
             let left = cout - c0

@@ -1,0 +1,143 @@
+// AVX2 versions of DenseNetEngine's direct stride-1 convolution kernels (DirectConv.swift describes
+// the padded-row-space layout; its Swift SIMD versions are the portable fallback). Compiled for
+// baseline x86-64 like the rest of the package: only these functions carry the target attribute,
+// and DirectConv calls them only after ckernels_has_avx2() said yes.
+//
+// Output channels are processed in chunks of 16 (two ymm vectors), 8 (one) and 1-7 (one ymm with
+// masked loads and stores: its unused lanes are zero and never stored), so any channel counts work.
+// Every output sums its taps in the fixed order (ky, kx, ci), each product rounded and then added
+// (no fused multiply-add): the Swift kernels' arithmetic exactly, so results are bit-identical with
+// or without AVX2 and depend only on shapes. Separate multiplies and adds cost little throughput
+// here (they issue on different pipes; 8-12 independent accumulators cover the latency).
+#include "CKernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#pragma STDC FP_CONTRACT OFF
+
+int ckernels_has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2");
+}
+
+#define AVX2 __attribute__((target("avx2"), always_inline)) static inline
+
+/// Lanes 0..<n of a mask vector set.
+AVX2 __m256i lane_mask(long n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/// `masked`: only the lanes of `mask` are read (the others are 0) or written.
+AVX2 __m256 load_lanes(const float *p, int masked, __m256i mask) {
+    return masked ? _mm256_maskload_ps(p, mask) : _mm256_loadu_ps(p);
+}
+
+AVX2 void store_lanes(float *p, __m256 v, int masked, __m256i mask, int accumulate) {
+    if (accumulate) v = _mm256_add_ps(load_lanes(p, masked, mask), v);
+    if (masked) _mm256_maskstore_ps(p, mask, v); else _mm256_storeu_ps(p, v);
+}
+
+/// P output pixels at padded-row positions q..q+P-1, NV vectors of output channels.
+AVX2 void forward_pixels(const float *xp, long q, long wp, long cin, long wo, long kh, long kw,
+                         const float *w, long ldw, float *y, long ldy, int accumulate,
+                         const int NV, const int masked, __m256i mask, const int P) {
+    __m256 acc[12][2];
+    for (int p = 0; p < P; p++)
+        for (int v = 0; v < NV; v++) acc[p][v] = _mm256_setzero_ps();
+    const long taps = kw * cin;
+    for (long ky = 0; ky < kh; ky++) {
+        const float *xr = xp + (q + ky * wp) * cin, *wr = w + ky * taps * ldw;
+        for (long t = 0; t < taps; t++) {
+            __m256 wv[2];
+            for (int v = 0; v < NV; v++) wv[v] = load_lanes(wr + t * ldw + 8 * v, masked && v == NV - 1, mask);
+            for (int p = 0; p < P; p++) {
+                const __m256 xb = _mm256_broadcast_ss(xr + t + p * cin);
+                for (int v = 0; v < NV; v++) acc[p][v] = _mm256_add_ps(acc[p][v], _mm256_mul_ps(xb, wv[v]));
+            }
+        }
+    }
+    for (int p = 0; p < P; p++) {
+        const long oy = (q + p) / wp, ox = q + p - oy * wp;
+        if (ox >= wo) continue;  // the kw - 1 padded columns past each output row
+        float *yo = y + (oy * wo + ox) * ldy;
+        for (int v = 0; v < NV; v++) store_lanes(yo + 8 * v, acc[p][v], masked && v == NV - 1, mask, accumulate);
+    }
+}
+
+AVX2 void forward_chunk(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
+                        const float *w, long ldw, float *y, long ldy, int accumulate,
+                        const int NV, const int masked, __m256i mask, const int P) {
+    const long qEnd = (ho - 1) * wp + wo;
+    long q = 0;
+    for (; q + P <= qEnd; q += P) forward_pixels(xp, q, wp, cin, wo, kh, kw, w, ldw, y, ldy, accumulate, NV, masked, mask, P);
+    for (; q < qEnd; q++) forward_pixels(xp, q, wp, cin, wo, kh, kw, w, ldw, y, ldy, accumulate, NV, masked, mask, 1);
+}
+
+__attribute__((target("avx2")))
+void ckernels_conv_forward_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
+                                const float *w, long cout, float *y, int accumulate) {
+    const __m256i all = lane_mask(8);
+    long c0 = 0;
+    // 12 accumulators (+ weights and a broadcast) of the 16 ymm registers
+    for (; cout - c0 >= 16; c0 += 16) forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 2, 0, all, 6);
+    if (cout - c0 >= 8) { forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 1, 0, all, 12); c0 += 8; }
+    if (cout > c0) forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 1, 1, lane_mask(cout - c0), 12);
+}
+
+/// dw[tap, ci..ci+CB-1, chunk] (= or +=) sum over output pixels of x[pixel + tap, ci] * dy[pixel, chunk].
+AVX2 void weight_grad_block(const float *x0, long wp, long cin, long ho, long wo, const float *dy, long ldy,
+                            float *d, long ldd, int first, const int NV, const int masked, __m256i mask, const int CB) {
+    __m256 acc[8][2];
+    for (int c = 0; c < CB; c++)
+        for (int v = 0; v < NV; v++) acc[c][v] = _mm256_setzero_ps();
+    for (long oy = 0; oy < ho; oy++) {
+        const float *xr = x0 + oy * wp * cin, *dr = dy + oy * wo * ldy;
+        for (long ox = 0; ox < wo; ox++) {
+            __m256 g[2];
+            for (int v = 0; v < NV; v++) g[v] = load_lanes(dr + ox * ldy + 8 * v, masked && v == NV - 1, mask);
+            const float *x = xr + ox * cin;
+            for (int c = 0; c < CB; c++) {
+                const __m256 xb = _mm256_broadcast_ss(x + c);
+                for (int v = 0; v < NV; v++) acc[c][v] = _mm256_add_ps(acc[c][v], _mm256_mul_ps(xb, g[v]));
+            }
+        }
+    }
+    for (int c = 0; c < CB; c++)
+        for (int v = 0; v < NV; v++) store_lanes(d + c * ldd + 8 * v, acc[c][v], masked && v == NV - 1, mask, !first);
+}
+
+AVX2 void weight_grad_chunk(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
+                            const float *dy, long cout, float *dw, int first, const int NV, const int masked, __m256i mask, const int CB) {
+    for (long tap = 0; tap < kh * kw; tap++) {
+        const float *x0 = xp + ((tap / kw) * wp + tap % kw) * cin;
+        float *d = dw + tap * cin * cout;
+        long ci = 0;
+        // 8 independent accumulator chains cover the add latency; narrower tails for odd cin
+        for (; ci + CB <= cin; ci += CB) weight_grad_block(x0 + ci, wp, cin, ho, wo, dy, cout, d + ci * cout, cout, first, NV, masked, mask, CB);
+        for (; ci + 4 <= cin; ci += 4) weight_grad_block(x0 + ci, wp, cin, ho, wo, dy, cout, d + ci * cout, cout, first, NV, masked, mask, 4);
+        for (; ci < cin; ci++) weight_grad_block(x0 + ci, wp, cin, ho, wo, dy, cout, d + ci * cout, cout, first, NV, masked, mask, 1);
+    }
+}
+
+__attribute__((target("avx2")))
+void ckernels_conv_weight_grad_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
+                                    const float *dy, long cout, float *dw, int first) {
+    const __m256i all = lane_mask(8);
+    long c0 = 0;
+    for (; cout - c0 >= 16; c0 += 16) weight_grad_chunk(xp, wp, cin, ho, wo, kh, kw, dy + c0, cout, dw + c0, first, 2, 0, all, 4);
+    if (cout - c0 >= 8) { weight_grad_chunk(xp, wp, cin, ho, wo, kh, kw, dy + c0, cout, dw + c0, first, 1, 0, all, 8); c0 += 8; }
+    if (cout > c0) weight_grad_chunk(xp, wp, cin, ho, wo, kh, kw, dy + c0, cout, dw + c0, first, 1, 1, lane_mask(cout - c0), 8);
+}
+
+#else
+
+int ckernels_has_avx2(void) { return 0; }
+
+void ckernels_conv_forward_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
+                                const float *w, long cout, float *y, int accumulate) { __builtin_trap(); }
+
+void ckernels_conv_weight_grad_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
+                                    const float *dy, long cout, float *dw, int first) { __builtin_trap(); }
+
+#endif
