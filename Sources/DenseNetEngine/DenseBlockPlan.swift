@@ -341,7 +341,15 @@ final class DenseBlockKernel: Kernel {
     private func headBackward(_ u: Unit, block: UnsafeMutablePointer<Float>, dBlock: UnsafeMutablePointer<Float>, batch: Int) {
         let head = self.head, dHead = headGrad!, rows = batch * pix
         parallel.forEachRange(rows * u.c, minChunk: 16384) { r in
-            for i in r where head[i] <= 0 { dHead[i] = 0 }
+            // 8 at a time (the compiler leaves the plain loop scalar and branchy)
+            var i = r.lowerBound
+            while i + 8 <= r.upperBound {
+                var d = UnsafeRawPointer(dHead + i).loadUnaligned(as: SIMD8<Float>.self)
+                d.replace(with: 0, where: UnsafeRawPointer(head + i).loadUnaligned(as: SIMD8<Float>.self) .<= 0)
+                UnsafeMutableRawPointer(dHead + i).storeBytes(of: d, as: SIMD8<Float>.self)
+                i += 8
+            }
+            for j in i..<r.upperBound where head[j] <= 0 { dHead[j] = 0 }
         }
         u.normalization.backward(x: block, stride: total, outputGrad: dHead, rows: rows,
                                  inputGrad: dBlock, stride: total, accumulate: true)
