@@ -93,21 +93,31 @@ enum DirectConv {
             ckernels_conv_forward_avx2(xp, wp, cin, ho, wo, kh, kw, w, cout, y, accumulate ? 1 : 0)
             return
         }
+        struct Chunk: ChannelChunk {
+            let xp: UnsafePointer<Float>, wp, cin, ho, wo, kh, kw: Int, w: UnsafePointer<Float>, cout: Int
+            let y: UnsafeMutablePointer<Float>, accumulate: Bool
+            func run<V: SIMD>(_ width: V.Type, from c0: Int) where V.Scalar == Float {
+                DirectConv.forwardChunk(width, xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw,
+                                        w: w + c0, ldw: cout, y: y + c0, ldy: cout, accumulate: accumulate)
+            }
+        }
+        forEachChannelChunk(cout, Chunk(xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw, w: w, cout: cout,
+                                        y: y, accumulate: accumulate))
+    }
+
+    /// Runs `chunk` over the output channels 16, then 8, then 4 at a time (`count` is a multiple
+    /// of 4: the Swift kernels' routing requires it).
+    @inline(__always)
+    private static func forEachChannelChunk(_ count: Int, _ chunk: some ChannelChunk) {
         var c0 = 0
-        while c0 < cout {
-            let left = cout - c0
+        while c0 < count {
+            let left = count - c0
             if left >= 16 {
-                forwardChunk(SIMD16<Float>.self, xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw,
-                             w: w + c0, ldw: cout, y: y + c0, ldy: cout, accumulate: accumulate)
-                c0 += 16
+                chunk.run(SIMD16<Float>.self, from: c0); c0 += 16
             } else if left >= 8 {
-                forwardChunk(SIMD8<Float>.self, xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw,
-                             w: w + c0, ldw: cout, y: y + c0, ldy: cout, accumulate: accumulate)
-                c0 += 8
+                chunk.run(SIMD8<Float>.self, from: c0); c0 += 8
             } else {
-                forwardChunk(SIMD4<Float>.self, xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw,
-                             w: w + c0, ldw: cout, y: y + c0, ldy: cout, accumulate: accumulate)
-                c0 += 4
+                chunk.run(SIMD4<Float>.self, from: c0); c0 += 4
             }
         }
     }
@@ -191,23 +201,16 @@ enum DirectConv {
             ckernels_conv_weight_grad_avx2(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, first ? 1 : 0)
             return
         }
-        var c0 = 0
-        while c0 < cout {
-            let left = cout - c0
-            if left >= 16 {
-                weightGradChunk(SIMD16<Float>.self, xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw,
-                                dy: dy + c0, cout: cout, dw: dw + c0, first: first)
-                c0 += 16
-            } else if left >= 8 {
-                weightGradChunk(SIMD8<Float>.self, xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw,
-                                dy: dy + c0, cout: cout, dw: dw + c0, first: first)
-                c0 += 8
-            } else {
-                weightGradChunk(SIMD4<Float>.self, xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw,
-                                dy: dy + c0, cout: cout, dw: dw + c0, first: first)
-                c0 += 4
+        struct Chunk: ChannelChunk {
+            let xp: UnsafePointer<Float>, wp, cin, ho, wo, kh, kw: Int, dy: UnsafePointer<Float>, cout: Int
+            let dw: UnsafeMutablePointer<Float>, first: Bool
+            func run<V: SIMD>(_ width: V.Type, from c0: Int) where V.Scalar == Float {
+                DirectConv.weightGradChunk(width, xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw,
+                                           dy: dy + c0, cout: cout, dw: dw + c0, first: first)
             }
         }
+        forEachChannelChunk(cout, Chunk(xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw, dy: dy, cout: cout,
+                                        dw: dw, first: first))
     }
 
     @inline(__always)
@@ -279,4 +282,9 @@ enum DirectConv {
             }
         }
     }
+}
+
+/// One slice of output channels of a direct-convolution kernel, `V.scalarCount` wide from `c0`.
+private protocol ChannelChunk {
+    func run<V: SIMD>(_ width: V.Type, from c0: Int) where V.Scalar == Float
 }
