@@ -90,7 +90,7 @@ public final class File {
         try body(create(path, mode: mode, tracksCreationOrder: tracksCreationOrder))
     }
 
-    /// Reads the file's bytes into memory, once, for `Group.storedFloat32Array` of a read-only file.
+    /// Reads the file's bytes into memory, once, for `Group.stored` (`StoredGroup`) of a read-only file.
     /// libhdf5 itself keeps reading through its default sec2 driver: its core driver (h5py's
     /// `driver='core'`), which reads the whole file into memory too, measured no faster here.
     public func readWholeFileIntoMemory() throws {

@@ -78,11 +78,11 @@ extension StringFormat {
     }
 
     /// Removes padding: up to the first NUL if null-terminated, trailing NULs or spaces else.
-    private func strip(_ bytes: ArraySlice<UInt8>) -> String {
+    func strip<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -> String {
         let fill = UInt8(ascii: padding == .spacePadded ? " " : "\0")
         let end = padding == .nullTerminated
             ? bytes.firstIndex(of: 0) ?? bytes.endIndex
-            : bytes.lastIndex { $0 != fill }.map { $0 + 1 } ?? bytes.startIndex
+            : bytes.lastIndex { $0 != fill }.map(bytes.index(after:)) ?? bytes.startIndex
         return String(decoding: bytes[..<end], as: UTF8.self)
     }
 }

@@ -94,7 +94,7 @@ extension Model {
         case .keras: return (format, try KerasArchive.loadWeights(path, into: self))
         case .checkpoint: return (format, try Checkpoint.loadKeras(path, into: self))
         case .keras2:
-            // Its float32 weights are then copied from the file's bytes (`Group.storedFloat32Array`).
+            // Its groups, name lists and float32 weights are then read from the file's bytes (`Group.stored`).
             try file!.readWholeFileIntoMemory()
             try LegacyWeightsFormat.load(LegacyWeightLayout(tree: tree), from: file!.root, file: path, byName: byName)
         case .keras3: try Keras3WeightsFormat.load(Keras3WeightLayout(tree: tree), from: file!.root, file: path)

@@ -87,7 +87,7 @@ import Testing
 
 @Suite struct StoredFloat32ArrayTests {
     private func storedValues(_ file: File, _ path: String) -> [Float]? {
-        file.root.storedFloat32Array(path).map { stored in
+        file.root.stored?.float32Array(path).map { stored in
             stored.bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         }
     }
@@ -102,19 +102,19 @@ import Testing
                 try file.root.createDataset("i32", NDArray(shape: [2], scalars: [Int32(1), 2]))
             }
             let file = try File.open(path)
-            #expect(file.root.storedFloat32Array("f32/1") == nil, "not read into memory yet")
+            #expect(file.root.stored?.float32Array("f32/1") == nil, "not read into memory yet")
             try file.readWholeFileIntoMemory()
             for (index, shape) in testShapes.enumerated() where !shape.contains(0) {
-                let stored = try #require(file.root.storedFloat32Array("f32/\(index)"))
+                let stored = try #require(file.root.stored?.float32Array("f32/\(index)"))
                 #expect(stored.shape == shape)
                 #expect(storedValues(file, "f32/\(index)") == (try file.root.dataset("f32/\(index)").read(as: Float.self).scalars))
             }
             // Empty (unallocated), other types and missing names are left to libhdf5.
-            #expect(file.root.storedFloat32Array("f32/5") == nil)
-            #expect(file.root.storedFloat32Array("f64") == nil)
-            #expect(file.root.storedFloat32Array("i32") == nil)
-            #expect(file.root.storedFloat32Array("missing") == nil)
-            #expect(file.root.storedFloat32Array("f32") == nil, "a group")
+            #expect(file.root.stored?.float32Array("f32/5") == nil)
+            #expect(file.root.stored?.float32Array("f64") == nil)
+            #expect(file.root.stored?.float32Array("i32") == nil)
+            #expect(file.root.stored?.float32Array("missing") == nil)
+            #expect(file.root.stored?.float32Array("f32") == nil, "a group")
         }
     }
 
@@ -123,9 +123,9 @@ import Testing
         try file.readWholeFileIntoMemory()
         for path in ["model/dense/kernel:0", "model/dense/bias:0"] {
             let expected = try file.root.dataset(path).read(as: Float.self)
-            #expect(file.root.storedFloat32Array(path)?.shape == expected.shape)
+            #expect(file.root.stored?.float32Array(path)?.shape == expected.shape)
             #expect(storedValues(file, path) == expected.scalars)
         }
-        #expect(file.root.storedFloat32Array("data/f16") == nil)
+        #expect(file.root.stored?.float32Array("data/f16") == nil)
     }
 }

@@ -46,8 +46,11 @@ public enum LegacyWeightsFormat {
     @discardableResult
     public static func load(_ layout: LegacyWeightLayout, from group: Group, file: String,
                             byName: Bool = false) throws -> LoadReport {
-        let reader = GroupReader(group: group, file: file)
-        let fileLayers = try NameListAttribute.read("layer_names", from: group.attributes)
+        // The file's bytes answer what they can (`StoredGroup`: no libhdf5 object opened), libhdf5 the rest.
+        let stored = group.stored
+        let reader = GroupReader(group: group, stored: stored, file: file)
+        let fileLayers = try stored.flatMap { NameListAttribute.read("layer_names", from: $0) }
+            ?? NameListAttribute.read("layer_names", from: group.attributes)
         guard try !fileLayers.isEmpty || group.attributes.contains("layer_names") else {
             throw KerasFormatError(.wrongFormat, file: file, expected: "a tf-keras weights group with a layer_names attribute",
                                    found: "none at \(group.path)")
@@ -72,7 +75,7 @@ public enum LegacyWeightsFormat {
             }
             matched = Array(zip(modelLayers, savedLayers))
         }
-        if try group.contains("top_level_model_weights") {
+        if try stored?.childNames()?.contains("top_level_model_weights") ?? group.contains("top_level_model_weights") {
             let topLevel = LegacyWeightLayout.LayerEntry(name: "top_level_model_weights", weights: layout.topLevelWeights)
             matched.append((topLevel, try reader.savedLayer("top_level_model_weights")))
         }
@@ -89,20 +92,32 @@ public enum LegacyWeightsFormat {
 
 /// Reads the layer groups of a tf-keras weights file, checking them against the model's layers.
 private struct GroupReader {
-    /// One layer group of the file, opened once, with its `weight_names`.
+    /// One layer group of the file with its `weight_names`: found in the file's bytes, or opened once
+    /// through libhdf5 (when those cannot answer, or only once a weight needs it).
     struct SavedLayer {
         let name: String
-        let group: Group
+        let stored: StoredGroup?
+        let group: Group?
         let weightNames: [String]
     }
 
     let group: Group
+    let stored: StoredGroup?
     let file: String
 
     func savedLayer(_ name: String) throws -> SavedLayer {
-        let layerGroup: Group
+        let storedLayer = stored?.group(name)
+        if let storedLayer, let weightNames = NameListAttribute.read("weight_names", from: storedLayer) {
+            return SavedLayer(name: name, stored: storedLayer, group: nil, weightNames: weightNames)
+        }
+        let layerGroup = try openLayer(name)
+        return SavedLayer(name: name, stored: storedLayer, group: layerGroup,
+                          weightNames: try NameListAttribute.read("weight_names", from: layerGroup.attributes))
+    }
+
+    private func openLayer(_ name: String) throws -> Group {
         do {
-            layerGroup = try group.group(name)
+            return try group.group(name)
         } catch {
             guard try group.contains(name), try group.kind(of: name) == .group else {
                 throw KerasFormatError(.missingLayer, file: file, layer: name,
@@ -110,8 +125,6 @@ private struct GroupReader {
             }
             throw error
         }
-        return SavedLayer(name: name, group: layerGroup,
-                          weightNames: try NameListAttribute.read("weight_names", from: layerGroup.attributes))
     }
 
     /// Each weight of `layer` with its values from `saved`, in the layer's order, after checking each
@@ -125,6 +138,7 @@ private struct GroupReader {
                                    expected: "\(layer.weights.count) weights (\(layer.weights.map(\.name).joined(separator: ", ")))",
                                    found: "\(names.count) (\(names.joined(separator: ", ")))")
         }
+        var layerGroup = saved.group
         return try zip(layer.weights, names).map { weight, name in
             let variable = weight.variable
             func checkShape(_ shape: [Int]) throws {
@@ -133,13 +147,14 @@ private struct GroupReader {
                                            expected: "\(variable.shape)", found: "\(shape)")
                 }
             }
-            if let stored = saved.group.storedFloat32Array(name) {
+            if let stored = saved.stored?.float32Array(name) {
                 try checkShape(stored.shape)
                 return (variable, stored.bytes)
             }
             let dataset: Dataset
             do {
-                dataset = try saved.group.dataset(name)
+                if layerGroup == nil { layerGroup = try openLayer(saved.name) }
+                dataset = try layerGroup!.dataset(name)
             } catch let error as HDF5Error where error.reason == .notFound {
                 throw KerasFormatError(.malformed, file: file, layer: layerLabel, weight: name,
                                        expected: "a dataset named in weight_names", found: "none")

@@ -34,11 +34,31 @@ enum NameListAttribute {
 
     /// The names, whole or gathered from chunks; empty when absent or stored as an empty array.
     static func read(_ name: String, from attributes: Attributes) throws -> [String] {
-        if try attributes.contains(name) { return try strings(of: attributes.attribute(name)) }
+        try gather(name) { try attributes.contains($0) ? strings(of: attributes.attribute($0)) : nil }
+    }
+
+    /// The same names read from the file's bytes; nil where those cannot answer (then read `Attributes`).
+    static func read(_ name: String, from group: StoredGroup) -> [String]? {
+        struct Unreadable: Error {}
+        return try? gather(name) { attributeName in
+            guard let attribute = group.attribute(attributeName) else {
+                // Absent, or present in a form the bytes reader declines: only the names tell.
+                guard let names = group.attributeNames(), !names.contains(attributeName) else { throw Unreadable() }
+                return nil
+            }
+            guard let strings = attribute.strings?.strings ?? (attribute.shape.contains(0) ? [] : nil) else { throw Unreadable() }
+            return strings
+        }
+    }
+
+    /// The strings of attribute `name`, else of `name0`, `name1`, … while present; `strings` answers
+    /// nil for an absent attribute.
+    private static func gather(_ name: String, strings: (String) throws -> [String]?) throws -> [String] {
+        if let whole = try strings(name) { return whole }
         var names: [String] = []
         var index = 0
-        while try attributes.contains("\(name)\(index)") {
-            names += try strings(of: attributes.attribute("\(name)\(index)"))
+        while let chunk = try strings("\(name)\(index)") {
+            names += chunk
             index += 1
         }
         return names

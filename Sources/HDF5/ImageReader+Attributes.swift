@@ -1,0 +1,121 @@
+/// Attributes in the file's bytes: attribute messages (0x000C, versions 1–3) in an object header,
+/// with string values of fixed length (datatype class 3) or variable length (class 9, string),
+/// whose characters live in global heap collections ("GCOL").
+extension ImageReader {
+    /// One attribute message's name and where its datatype, dataspace and value lie.
+    struct AttributeMessage {
+        let name: String
+        let datatype: Range<Int>
+        let dataspace: Range<Int>
+        let value: Range<Int>
+    }
+
+    /// The attribute messages of the object header at `at`; nil when the header may keep attributes
+    /// where this reader does not look (an attribute info message: dense storage), shares one, or is
+    /// not a version-1 header.
+    func attributeMessages(ofHeaderAt at: Int) -> [AttributeMessage]? {
+        var attributes: [AttributeMessage] = []
+        var readable = true
+        let parsed = forEachMessage(ofHeaderAt: at) { message in
+            switch message.type {
+            case 0x15:  // attribute info: some may live in dense storage
+                readable = false
+            case 0x0C:
+                guard !message.isShared, let attribute = attributeMessage(message.data) else { readable = false; break }
+                attributes.append(attribute)
+            default:
+                break
+            }
+            return readable
+        }
+        return parsed && readable ? attributes : nil
+    }
+
+    /// Version 1 pads the name, datatype and dataspace to 8 bytes; versions 2 and 3 do not, and
+    /// version 3 adds the name's character set before the name.
+    private func attributeMessage(_ data: Range<Int>) -> AttributeMessage? {
+        let d = data.lowerBound
+        guard let version = int(d, 1), (1...3).contains(version), let flags = int(d + 1, 1),
+              version == 1 || flags == 0,  // shared datatype or dataspace
+              let nameSize = int(d + 2, 2), let typeSize = int(d + 4, 2), let spaceSize = int(d + 6, 2) else { return nil }
+        func padded(_ size: Int) -> Int { version == 1 ? (size + 7) & ~7 : size }
+        let name = d + (version == 3 ? 9 : 8)
+        let datatype = name + padded(nameSize), dataspace = datatype + padded(typeSize), value = dataspace + padded(spaceSize)
+        guard value <= data.upperBound else { return nil }
+        let nameBytes = raw[name..<name + nameSize].prefix { $0 != 0 }
+        return AttributeMessage(name: String(decoding: nameBytes, as: UTF8.self), datatype: datatype..<datatype + typeSize,
+                                dataspace: dataspace..<dataspace + spaceSize, value: value..<data.upperBound)
+    }
+
+    /// The shape of `attribute`, and its strings when its datatype is a string of either length form;
+    /// nil when the dataspace is null or unreadable, the string type unknown, or a value out of bounds.
+    func decode(_ attribute: AttributeMessage) -> (shape: [Int], strings: StringArray?)? {
+        guard let shape = dataspace(attribute.dataspace), let count = Self.product(shape),
+              attribute.datatype.count >= 8, let type = int(attribute.datatype.lowerBound, 4) else { return nil }
+        let bits = type >> 8
+        let format: StringFormat
+        switch type & 0x0F {
+        case 3:
+            guard let size = int(attribute.datatype.lowerBound + 4, 4),
+                  let characters = stringFormat(padding: bits & 0x0F, characterSet: bits >> 4 & 0x0F, length: .fixed(size)) else { return nil }
+            format = characters
+        case 9 where bits & 0x0F == 1:
+            guard let characters = stringFormat(padding: bits >> 4 & 0x0F, characterSet: bits >> 8 & 0x0F, length: .variable) else { return nil }
+            format = characters
+        default:
+            return (shape, nil)
+        }
+        let strings = format.length == .variable ? variableLengthStrings(count, at: attribute.value)
+            : fixedLengthStrings(count, at: attribute.value, format)
+        return strings.map { (shape, StringArray($0, shape: shape, format: format)) }
+    }
+
+    private func stringFormat(padding: Int, characterSet: Int, length: StringFormat.Length) -> StringFormat? {
+        let paddings: [StringFormat.Padding] = [.nullTerminated, .nullPadded, .spacePadded]
+        guard padding < paddings.count, characterSet < 2 else { return nil }
+        return StringFormat(length: length, characterSet: characterSet == 1 ? .utf8 : .ascii, padding: paddings[padding])
+    }
+
+    private func fixedLengthStrings(_ count: Int, at value: Range<Int>, _ format: StringFormat) -> [String]? {
+        guard case .fixed(let size) = format.length, size > 0, count <= value.count / size else { return nil }
+        return (0..<count).map { format.strip(raw[value.lowerBound + size * $0..<value.lowerBound + size * ($0 + 1)]) }
+    }
+
+    /// Each element is a length (4 bytes) and a global heap ID: collection address (8), object index (4).
+    /// Read as libhdf5 hands them to C: the characters up to the first NUL.
+    private func variableLengthStrings(_ count: Int, at value: Range<Int>) -> [String]? {
+        guard count <= value.count / 16 else { return nil }
+        var strings: [String] = []
+        strings.reserveCapacity(count)
+        for i in 0..<count {
+            let element = value.lowerBound + 16 * i
+            guard let length = int(element, 4) else { return nil }
+            if length == 0 {
+                strings.append("")
+                continue
+            }
+            guard let collection = address(element + 4), let index = int(element + 12, 4),
+                  let object = heaps.objects(inCollectionAt: collection, index: { heapObjects(inCollectionAt: collection) })?[index],
+                  length <= object.count else { return nil }
+            strings.append(String(decoding: raw[object.lowerBound..<object.lowerBound + length].prefix { $0 != 0 }, as: UTF8.self))
+        }
+        return strings
+    }
+
+    /// Where each object of the global heap collection at `at` lies, by index: objects follow the
+    /// 16-byte collection header, each a 16-byte header (index, reference count, size) and data padded
+    /// to 8 bytes; index 0 is the free space.
+    private func heapObjects(inCollectionAt at: Int) -> [Int: Range<Int>]? {
+        guard has("GCOL", at: at), int(at + 4, 1) == 1, let size = int(at + 8, 8), size <= raw.count - at else { return nil }
+        var objects: [Int: Range<Int>] = [:]
+        var p = at + 16
+        while p + 16 <= at + size {
+            guard let index = int(p, 2), let objectSize = int(p + 8, 8) else { return nil }
+            if index == 0 { break }
+            guard objectSize <= at + size - (p + 16) else { return nil }
+            objects[index] = p + 16..<p + 16 + objectSize
+            p += 16 + (objectSize + 7) & ~7
+        }
+        return objects
+    }
+}
