@@ -43,17 +43,22 @@ extension ImageReader {
     /// The names of all links in `table`, in the B-tree's order (byte order, as libhdf5 lists them).
     func linkNames(in table: SymbolTable) -> [String]? {
         var names: [String] = []
-        var budget = raw.count / 24  // bounds the walk of a malformed tree whose nodes repeat
+        // A sane file holds each node and each 40-byte entry once; these bound the walk of a malformed
+        // one whose nodes repeat.
+        var nodeBudget = raw.count / 24
+        let nameLimit = raw.count / 40
         func visit(_ node: Int, _ expectedLevel: Int?) -> Bool {
-            budget -= 1
-            guard budget >= 0, let (level, count) = treeNode(at: node, expectedLevel: expectedLevel) else { return false }
+            nodeBudget -= 1
+            guard nodeBudget >= 0, let (level, count) = treeNode(at: node, expectedLevel: expectedLevel) else { return false }
             for i in 0..<count {
                 guard let child = address(node + 32 + 16 * i) else { return false }
                 if level > 0 {
                     guard visit(child, level - 1) else { return false }
                     continue
                 }
-                guard has("SNOD", at: child), int(child + 4, 1) == 1, let entries = int(child + 6, 2) else { return false }
+                nodeBudget -= 1
+                guard nodeBudget >= 0, has("SNOD", at: child), int(child + 4, 1) == 1, let entries = int(child + 6, 2),
+                      entries <= nameLimit - names.count else { return false }
                 for e in 0..<entries {
                     guard let offset = int(child + 8 + 40 * e, 8), let name = name(at: offset, in: table) else { return false }
                     names.append(name)
