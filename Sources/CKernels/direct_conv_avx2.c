@@ -74,15 +74,72 @@ AVX2 void forward_chunk(const float *xp, long wp, long cin, long ho, long wo, lo
     for (; q < qEnd; q++) forward_pixels(xp, q, wp, cin, wo, kh, kw, w, ldw, y, ldy, accumulate, NV, masked, mask, 1);
 }
 
+/// NC (1-4) output channels of the 16 output pixels at padded-row positions q..q+15 (those before
+/// qEnd are stored), vectors over the pixels: xt is the padded image channel-planar, channel ci's
+/// plane at xt + ci * ps. Same products and the same tap order (ky, kx, ci) as forward_pixels.
+AVX2 void narrow_pixels(const float *xt, long ps, long q, long qEnd, long wp, long cin, long wo, long kh, long kw,
+                        const float *w, long ldw, float *y, long ldy, int accumulate, const int NC) {
+    __m256 acc[4][2];
+    for (int c = 0; c < NC; c++) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
+    for (long ky = 0; ky < kh; ky++)
+        for (long kx = 0; kx < kw; kx++) {
+            const float *xr = xt + q + ky * wp + kx, *wr = w + (ky * kw + kx) * cin * ldw;
+            for (long ci = 0; ci < cin; ci++) {
+                const __m256 x0 = _mm256_loadu_ps(xr + ci * ps), x1 = _mm256_loadu_ps(xr + ci * ps + 8);
+                for (int c = 0; c < NC; c++) {
+                    const __m256 wb = _mm256_broadcast_ss(wr + ci * ldw + c);
+                    acc[c][0] = _mm256_add_ps(acc[c][0], _mm256_mul_ps(x0, wb));
+                    acc[c][1] = _mm256_add_ps(acc[c][1], _mm256_mul_ps(x1, wb));
+                }
+            }
+        }
+    float out[4][16];
+    for (int c = 0; c < NC; c++) { _mm256_storeu_ps(out[c], acc[c][0]); _mm256_storeu_ps(out[c] + 8, acc[c][1]); }
+    long oy = q / wp, ox = q - oy * wp;
+    for (int p = 0; p < 16 && q + p < qEnd; p++, ox++) {
+        if (ox == wp) { ox = 0; oy++; }
+        if (ox >= wo) continue;  // the kw - 1 padded columns past each output row
+        float *yo = y + (oy * wo + ox) * ldy;
+        for (int c = 0; c < NC; c++) yo[c] = accumulate ? yo[c] + out[c][p] : out[c][p];
+    }
+}
+
+AVX2 void narrow_chunk(const float *xt, long ps, long wp, long cin, long ho, long wo, long kh, long kw,
+                       const float *w, long ldw, float *y, long ldy, int accumulate, const int NC) {
+    const long qEnd = (ho - 1) * wp + wo;
+    for (long q = 0; q < qEnd; q += 16) narrow_pixels(xt, ps, q, qEnd, wp, cin, wo, kh, kw, w, ldw, y, ldy, accumulate, NC);
+}
+
+/// planes[ci * ps + i] = xp[i * cin + ci] for the n pixels of the padded image, then 16 zeros per
+/// plane: the last 16-pixel block reads up to 15 floats past the image.
+AVX2 void to_planes(const float *xp, long n, long cin, float *planes, long ps) {
+    for (long i = 0; i < n; i++)
+        for (long ci = 0; ci < cin; ci++) planes[ci * ps + i] = xp[i * cin + ci];
+    for (long ci = 0; ci < cin; ci++) _mm256_storeu_ps(planes + ci * ps + n, _mm256_setzero_ps()), _mm256_storeu_ps(planes + ci * ps + n + 8, _mm256_setzero_ps());
+}
+
 __attribute__((target("avx2")))
 void ckernels_conv_forward_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
-                                const float *w, long cout, float *y, int accumulate) {
+                                const float *w, long cout, float *y, int accumulate, float *scratch) {
     const __m256i all = lane_mask(8);
     long c0 = 0;
     // 12 accumulators (+ weights and a broadcast) of the 16 ymm registers
     for (; cout - c0 >= 16; c0 += 16) forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 2, 0, all, 6);
     if (cout - c0 >= 8) { forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 1, 0, all, 12); c0 += 8; }
-    if (cout > c0) forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 1, 1, lane_mask(cout - c0), 12);
+    const long left = cout - c0;
+    if (left > 4 || (left > 0 && !scratch)) {
+        forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 1, 1, lane_mask(left), 12);
+    } else if (left > 0) {
+        // 1-4 channels fill at most half a channel vector: vectors over pixels instead
+        const long n = (ho + kh - 1) * wp, ps = n + 16;
+        to_planes(xp, n, cin, scratch, ps);
+        switch (left) {
+        case 1: narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 1); break;
+        case 2: narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 2); break;
+        case 3: narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 3); break;
+        default: narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 4); break;
+        }
+    }
 }
 
 /// dw[tap, ci..ci+CB-1, chunk] (= or +=) sum over output pixels of x[pixel + tap, ci] * dy[pixel, chunk].
@@ -135,7 +192,7 @@ void ckernels_conv_weight_grad_avx2(const float *xp, long wp, long cin, long ho,
 int ckernels_has_avx2(void) { return 0; }
 
 void ckernels_conv_forward_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
-                                const float *w, long cout, float *y, int accumulate) { __builtin_trap(); }
+                                const float *w, long cout, float *y, int accumulate, float *scratch) { __builtin_trap(); }
 
 void ckernels_conv_weight_grad_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
                                     const float *dy, long cout, float *dw, int first) { __builtin_trap(); }

@@ -181,13 +181,16 @@ final class ConvKernel: Kernel {
     /// Padded buffers of the direct path: forward / weight-gradient input, and output gradient.
     var paddedInput: (hp: Int, wp: Int) { (g.ho + g.kh - 1, g.wo + g.kw - 1) }
     var paddedGrad: (hp: Int, wp: Int) { (g.h + g.kh - 1, g.w + g.kw - 1) }
+    /// Floats of the larger padded buffer: the direct kernels' scratch follows it in the workspace.
+    var paddedMax: Int { Swift.max(paddedInput.hp * paddedInput.wp * g.cin, paddedGrad.hp * paddedGrad.wp * cout) }
 
     /// Images per sgemm call: about 2048 output rows (fewer, larger GEMMs; shape-only).
     var imagesPerChunk: Int { Swift.max(1, 2048 / Swift.max(1, pixOut)) }
 
     var workspacePerWorker: Int {
         if direct {
-            return Swift.max(paddedInput.hp * paddedInput.wp * g.cin, paddedGrad.hp * paddedGrad.wp * cout)
+            let (hpI, wpI) = paddedInput, (hpG, wpG) = paddedGrad
+            return paddedMax + Swift.max(DirectConv.forwardScratch(hp: hpI, wp: wpI, cin: g.cin), DirectConv.forwardScratch(hp: hpG, wp: wpG, cin: cout))
         }
         return is1x1 ? 0 : 2 * imagesPerChunk * pixOut * g.k
     }
@@ -202,7 +205,7 @@ final class ConvKernel: Kernel {
                 let xp = io.workspace[t], yi = y + n * pixOut * cout
                 DirectConv.pad(x + n * pixIn * g.cin, h: g.h, w: g.w, c: g.cin, top: g.pt, left: g.pl, hp: hp, wp: wp, into: xp)
                 DirectConv.forwardImage(xp: xp, wp: wp, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
-                                        w: w, cout: cout, y: yi, accumulate: false)
+                                        w: w, cout: cout, y: yi, accumulate: false, scratch: xp + paddedMax)
                 biasActivate(yi, rows: pixOut, cols: cout, bias: b, relu: relu)
             }
             return
@@ -306,7 +309,7 @@ extension ConvKernel {
                     DirectConv.pad(dyi, h: g.ho, w: g.wo, c: cout, top: g.kh - 1 - g.pt, left: g.kw - 1 - g.pl,
                                    hp: hpG, wp: wpG, into: buf)
                     DirectConv.forwardImage(xp: buf, wp: wpG, cin: cout, ho: g.h, wo: g.w, kh: g.kh, kw: g.kw,
-                                            w: wf, cout: g.cin, y: dx + n * pixIn * g.cin, accumulate: acc)
+                                            w: wf, cout: g.cin, y: dx + n * pixIn * g.cin, accumulate: acc, scratch: buf + paddedMax)
                 }
             }
         }

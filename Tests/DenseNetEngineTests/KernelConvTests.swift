@@ -70,20 +70,26 @@ import Testing
     @Test func oddChannels() throws { try check(Case(h: 6, w: 7, cin: 5, cout: 13, k: (3, 3), pad: .same, relu: false, batch: 2)) }
 
     /// 3×3 'same' forward output and weight gradient of one h×w×cin image (seeded inputs), by the
-    /// Swift kernels or the AVX2 ones.
-    func directImage(h: Int, w: Int, cin: Int, cout: Int, wide: Bool) -> (x: [Float], k: [Float], dy: [Float], y: [Float], dw: [Float]) {
+    /// Swift kernels or the AVX2 ones (`narrow`: with the scratch that lets the last 1-4 output
+    /// channels run with vectors over pixels).
+    func directImage(h: Int, w: Int, cin: Int, cout: Int, wide: Bool, narrow: Bool = true)
+        -> (x: [Float], k: [Float], dy: [Float], y: [Float], dw: [Float]) {
         let x = randomFloats(h * w * cin, seed: 31), k = randomFloats(9 * cin * cout, seed: 32)
         let dy = randomFloats(h * w * cout, seed: 33)
         let (hp, wp) = (h + 2, w + 2)
         var xp = [Float](repeating: 0, count: hp * wp * cin), y = [Float](repeating: 0, count: h * w * cout)
         var dw = [Float](repeating: 0, count: 9 * cin * cout)
+        var scratch = [Float](repeating: .nan, count: DirectConv.forwardScratch(hp: hp, wp: wp, cin: cin))
         x.withUnsafeBufferPointer { xb in
             xp.withUnsafeMutableBufferPointer { pb in
                 DirectConv.pad(xb.baseAddress!, h: h, w: w, c: cin, top: 1, left: 1, hp: hp, wp: wp, into: pb.baseAddress!)
                 k.withUnsafeBufferPointer { kb in
                     y.withUnsafeMutableBufferPointer { yb in
-                        DirectConv.forwardImage(xp: pb.baseAddress!, wp: wp, cin: cin, ho: h, wo: w, kh: 3, kw: 3,
-                                                w: kb.baseAddress!, cout: cout, y: yb.baseAddress!, accumulate: false, wide: wide)
+                        scratch.withUnsafeMutableBufferPointer { sb in
+                            DirectConv.forwardImage(xp: pb.baseAddress!, wp: wp, cin: cin, ho: h, wo: w, kh: 3, kw: 3,
+                                                    w: kb.baseAddress!, cout: cout, y: yb.baseAddress!, accumulate: false,
+                                                    scratch: narrow ? sb.baseAddress : nil, wide: wide)
+                        }
                     }
                 }
                 dy.withUnsafeBufferPointer { db in
@@ -97,14 +103,16 @@ import Testing
         return (x, k, dy, y, dw)
     }
 
-    static let chunkShapes = [(5, 6, 4, 16), (7, 4, 8, 12), (4, 9, 12, 24), (3, 3, 4, 28)]
+    /// Shapes (h, w, cin, cout) covering every output-channel chunk: 16, 8, and a rest of 4 (the AVX2
+    /// kernel's pixel-vector path, also alone and over rows longer than its 16-pixel blocks).
+    static let chunkShapes = [(5, 6, 4, 16), (7, 4, 8, 12), (4, 9, 12, 24), (3, 3, 4, 28), (9, 20, 8, 4), (6, 17, 12, 4)]
 
     /// Every output-channel chunk (16, 8 and the 4-lane or masked rest), of the Swift kernels and,
     /// where the CPU has them, the AVX2 ones (with channel counts only they take): forward and
     /// weight gradient of whole images against Double loops.
     @Test(arguments: DirectConv.wideSIMD ? [false, true] : [false])
     func outputChunks(wide: Bool) throws {
-        let odd = wide ? [(4, 5, 1, 3), (5, 3, 7, 21), (3, 6, 3, 1)] : []
+        let odd = wide ? [(4, 5, 1, 3), (5, 3, 7, 21), (3, 6, 3, 1), (7, 19, 5, 2)] : []
         for (h, w, cin, cout) in Self.chunkShapes + odd {
             let (x, k, dy, y, dw) = directImage(h: h, w: w, cin: cin, cout: cout, wide: wide)
             let ref = Reference.conv2d(input: x, batch: 1, height: h, width: w, channels: cin, kernel: k, kernelSize: (3, 3),
@@ -130,9 +138,11 @@ import Testing
     func avx2MatchesSwiftBitForBit() {
         for (h, w, cin, cout) in Self.chunkShapes {
             let swift = directImage(h: h, w: w, cin: cin, cout: cout, wide: false)
-            let avx2 = directImage(h: h, w: w, cin: cin, cout: cout, wide: true)
-            #expect(avx2.y == swift.y, "forward \((h, w, cin, cout))")
-            #expect(avx2.dw == swift.dw, "weight gradient \((h, w, cin, cout))")
+            for narrow in [true, false] {
+                let avx2 = directImage(h: h, w: w, cin: cin, cout: cout, wide: true, narrow: narrow)
+                #expect(avx2.y == swift.y, "forward \((h, w, cin, cout)), narrow: \(narrow)")
+                #expect(avx2.dw == swift.dw, "weight gradient \((h, w, cin, cout))")
+            }
         }
     }
 }

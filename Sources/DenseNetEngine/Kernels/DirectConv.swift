@@ -84,13 +84,19 @@ enum DirectConv {
         }
     }
 
+    /// Floats of `forwardImage`'s scratch for a padded image of hp × wp pixels (the AVX2 kernel's
+    /// channel-planar copy, for outputs whose last 1-4 channels run with vectors over pixels).
+    static func forwardScratch(hp: Int, wp: Int, cin: Int) -> Int {
+        wideSIMD ? ckernels_conv_forward_scratch(hp, wp, cin) : 0
+    }
+
     /// y[ho, wo, cout] (=, or += if accumulate) conv of the padded image xp[ho+kh-1, wp, cin] with
-    /// w[kh, kw, cin, cout]; wp >= wo + kw - 1.
+    /// w[kh, kw, cin, cout]; wp >= wo + kw - 1. `scratch` holds `forwardScratch` floats.
     static func forwardImage(xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int, kh: Int, kw: Int,
                              w: UnsafePointer<Float>, cout: Int, y: UnsafeMutablePointer<Float>, accumulate: Bool,
-                             wide: Bool = wideSIMD) {
+                             scratch: UnsafeMutablePointer<Float>?, wide: Bool = wideSIMD) {
         if wide {
-            ckernels_conv_forward_avx2(xp, wp, cin, ho, wo, kh, kw, w, cout, y, accumulate ? 1 : 0)
+            ckernels_conv_forward_avx2(xp, wp, cin, ho, wo, kh, kw, w, cout, y, accumulate ? 1 : 0, scratch)
             return
         }
         struct Chunk: ChannelChunk {
