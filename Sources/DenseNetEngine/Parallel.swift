@@ -1,5 +1,6 @@
 import CBLAS
 import Dispatch
+import Synchronization
 
 struct UnsafeSendableBox<T>: @unchecked Sendable { let value: T }
 
@@ -7,8 +8,8 @@ struct UnsafeSendableBox<T>: @unchecked Sendable { let value: T }
 ///
 /// Determinism rule used throughout the engine: work is split into pieces whose boundaries depend
 /// only on tensor shapes (never on the number of workers), and every reduction combines per-piece
-/// partial results in piece order. Workers take pieces round-robin. So results are bit-identical
-/// for any worker count, and from run to run.
+/// partial results in piece order. A worker index only selects scratch memory. So results are
+/// bit-identical for any worker count and whichever worker runs a piece, and from run to run.
 public struct Parallel: Sendable {
     public let workers: Int
 
@@ -33,7 +34,9 @@ public struct Parallel: Sendable {
         }
     }
 
-    /// Runs body(piece, worker) for piece in 0..<pieces; worker w takes pieces w, w+W, ...
+    /// Runs body(piece, worker) for piece in 0..<pieces. Each worker takes the next piece nobody
+    /// has taken: a worker the OS delays (another process on a busy machine) leaves its share to
+    /// the others instead of holding them at the join.
     @inline(__always)
     func forEachPiece(_ pieces: Int, _ body: (_ piece: Int, _ worker: Int) -> Void) {
         if pieces <= 0 { return }
@@ -41,12 +44,15 @@ public struct Parallel: Sendable {
             for p in 0..<pieces { body(p, 0) }
             return
         }
-        let w = Swift.min(workers, pieces)
+        let next = Atomic<Int>(0)
         withoutActuallyEscaping(body) { b in
             let box = UnsafeSendableBox(value: b)
-            DispatchQueue.concurrentPerform(iterations: w) { t in
-                var p = t
-                while p < pieces { box.value(p, t); p += w }
+            DispatchQueue.concurrentPerform(iterations: Swift.min(workers, pieces)) { t in
+                while true {
+                    let p = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    if p >= pieces { break }
+                    box.value(p, t)
+                }
             }
         }
     }
