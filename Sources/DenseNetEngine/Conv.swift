@@ -275,7 +275,7 @@ final class ConvKernel: Kernel {
         }
         sumPartials(pw, groups: groups, count: K * cout, into: kernel.grad, parallel: parallel)
         if let bias {
-            TensorFlowOrder.addColumnSums(of: dy, rows: batch * pixOut, columns: cout, to: bias.grad, scratch: biasScratch)
+            TensorFlowOrder.addColumnSums(of: dy, rows: batch * pixOut, columns: cout, to: bias.grad, scratch: biasScratch, parallel: parallel)
         }
     }
 }
@@ -315,7 +315,7 @@ extension ConvKernel {
         }
         sumPartials(pw, groups: groups, count: K * cout, into: kernel.grad, parallel: parallel)
         if let bias {
-            TensorFlowOrder.addColumnSums(of: dy, rows: batch * pixOut, columns: cout, to: bias.grad, scratch: biasScratch)
+            TensorFlowOrder.addColumnSums(of: dy, rows: batch * pixOut, columns: cout, to: bias.grad, scratch: biasScratch, parallel: parallel)
         }
     }
 }
