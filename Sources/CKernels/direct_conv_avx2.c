@@ -1,14 +1,15 @@
 // AVX2 versions of DenseNetEngine's direct stride-1 convolution kernels (DirectConv.swift describes
 // the padded-row-space layout; its Swift SIMD versions are the portable fallback). Compiled for
 // baseline x86-64 like the rest of the package: only these functions carry the target attribute,
-// and DirectConv calls them only after ckernels_has_avx2() said yes.
+// and DirectConv calls them only after ckernels_has_avx2_fma() said yes.
 //
 // Output channels are processed in chunks of 16 (two ymm vectors), 8 (one) and 1-7 (one ymm with
 // masked loads and stores: its unused lanes are zero and never stored), so any channel counts work.
 // Every output sums its taps in the fixed order (ky, kx, ci), each product rounded and then added
 // (no fused multiply-add): the Swift kernels' arithmetic exactly, so results are bit-identical with
-// or without AVX2 and depend only on shapes. Separate multiplies and adds cost little throughput
-// here (they issue on different pipes; 8-12 independent accumulators cover the latency).
+// or without AVX2 and depend only on shapes. The forward kernel's `fused` variant (inference only:
+// training must round as TensorFlow does) adds each product unrounded with FMA, which halves the
+// instructions of the inner loop: the separate multiply and add make these loops front-end bound.
 #include "CKernels.h"
 
 #if defined(__x86_64__)
@@ -16,12 +17,17 @@
 
 #pragma STDC FP_CONTRACT OFF
 
-int ckernels_has_avx2(void) {
+int ckernels_has_avx2_fma(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-#define AVX2 __attribute__((target("avx2"), always_inline)) static inline
+#define AVX2 __attribute__((target("avx2,fma"), always_inline)) static inline
+
+/// acc + x·w: rounded product then rounded sum, or one rounding (FMA) when `fused`.
+AVX2 __m256 multiply_add(__m256 acc, __m256 x, __m256 w, const int fused) {
+    return fused ? _mm256_fmadd_ps(x, w, acc) : _mm256_add_ps(acc, _mm256_mul_ps(x, w));
+}
 
 /// Lanes 0..<n of a mask vector set.
 AVX2 __m256i lane_mask(long n) {
@@ -41,7 +47,7 @@ AVX2 void store_lanes(float *p, __m256 v, int masked, __m256i mask, int accumula
 /// P output pixels at padded-row positions q..q+P-1, NV vectors of output channels.
 AVX2 void forward_pixels(const float *xp, long q, long wp, long cin, long wo, long kh, long kw,
                          const float *w, long ldw, float *y, long ldy, int accumulate,
-                         const int NV, const int masked, __m256i mask, const int P) {
+                         const int NV, const int masked, __m256i mask, const int P, const int fused) {
     __m256 acc[12][2];
     for (int p = 0; p < P; p++)
         for (int v = 0; v < NV; v++) acc[p][v] = _mm256_setzero_ps();
@@ -53,7 +59,7 @@ AVX2 void forward_pixels(const float *xp, long q, long wp, long cin, long wo, lo
             for (int v = 0; v < NV; v++) wv[v] = load_lanes(wr + t * ldw + 8 * v, masked && v == NV - 1, mask);
             for (int p = 0; p < P; p++) {
                 const __m256 xb = _mm256_broadcast_ss(xr + t + p * cin);
-                for (int v = 0; v < NV; v++) acc[p][v] = _mm256_add_ps(acc[p][v], _mm256_mul_ps(xb, wv[v]));
+                for (int v = 0; v < NV; v++) acc[p][v] = multiply_add(acc[p][v], xb, wv[v], fused);
             }
         }
     }
@@ -67,18 +73,18 @@ AVX2 void forward_pixels(const float *xp, long q, long wp, long cin, long wo, lo
 
 AVX2 void forward_chunk(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
                         const float *w, long ldw, float *y, long ldy, int accumulate,
-                        const int NV, const int masked, __m256i mask, const int P) {
+                        const int NV, const int masked, __m256i mask, const int P, const int fused) {
     const long qEnd = (ho - 1) * wp + wo;
     long q = 0;
-    for (; q + P <= qEnd; q += P) forward_pixels(xp, q, wp, cin, wo, kh, kw, w, ldw, y, ldy, accumulate, NV, masked, mask, P);
-    for (; q < qEnd; q++) forward_pixels(xp, q, wp, cin, wo, kh, kw, w, ldw, y, ldy, accumulate, NV, masked, mask, 1);
+    for (; q + P <= qEnd; q += P) forward_pixels(xp, q, wp, cin, wo, kh, kw, w, ldw, y, ldy, accumulate, NV, masked, mask, P, fused);
+    for (; q < qEnd; q++) forward_pixels(xp, q, wp, cin, wo, kh, kw, w, ldw, y, ldy, accumulate, NV, masked, mask, 1, fused);
 }
 
 /// NC (1-4) output channels of the 16 output pixels at padded-row positions q..q+15 (those before
 /// qEnd are stored), vectors over the pixels: xt is the padded image channel-planar, channel ci's
 /// plane at xt + ci * ps. Same products and the same tap order (ky, kx, ci) as forward_pixels.
 AVX2 void narrow_pixels(const float *xt, long ps, long q, long qEnd, long wp, long cin, long wo, long kh, long kw,
-                        const float *w, long ldw, float *y, long ldy, int accumulate, const int NC) {
+                        const float *w, long ldw, float *y, long ldy, int accumulate, const int NC, const int fused) {
     __m256 acc[4][2];
     for (int c = 0; c < NC; c++) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
     for (long ky = 0; ky < kh; ky++)
@@ -88,8 +94,8 @@ AVX2 void narrow_pixels(const float *xt, long ps, long q, long qEnd, long wp, lo
                 const __m256 x0 = _mm256_loadu_ps(xr + ci * ps), x1 = _mm256_loadu_ps(xr + ci * ps + 8);
                 for (int c = 0; c < NC; c++) {
                     const __m256 wb = _mm256_broadcast_ss(wr + ci * ldw + c);
-                    acc[c][0] = _mm256_add_ps(acc[c][0], _mm256_mul_ps(x0, wb));
-                    acc[c][1] = _mm256_add_ps(acc[c][1], _mm256_mul_ps(x1, wb));
+                    acc[c][0] = multiply_add(acc[c][0], x0, wb, fused);
+                    acc[c][1] = multiply_add(acc[c][1], x1, wb, fused);
                 }
             }
         }
@@ -105,9 +111,9 @@ AVX2 void narrow_pixels(const float *xt, long ps, long q, long qEnd, long wp, lo
 }
 
 AVX2 void narrow_chunk(const float *xt, long ps, long wp, long cin, long ho, long wo, long kh, long kw,
-                       const float *w, long ldw, float *y, long ldy, int accumulate, const int NC) {
+                       const float *w, long ldw, float *y, long ldy, int accumulate, const int NC, const int fused) {
     const long qEnd = (ho - 1) * wp + wo;
-    for (long q = 0; q < qEnd; q += 16) narrow_pixels(xt, ps, q, qEnd, wp, cin, wo, kh, kw, w, ldw, y, ldy, accumulate, NC);
+    for (long q = 0; q < qEnd; q += 16) narrow_pixels(xt, ps, q, qEnd, wp, cin, wo, kh, kw, w, ldw, y, ldy, accumulate, NC, fused);
 }
 
 /// planes[ci * ps + i] = xp[i * cin + ci] for the n pixels of the padded image, then 16 zeros per
@@ -118,28 +124,35 @@ AVX2 void to_planes(const float *xp, long n, long cin, float *planes, long ps) {
     for (long ci = 0; ci < cin; ci++) _mm256_storeu_ps(planes + ci * ps + n, _mm256_setzero_ps()), _mm256_storeu_ps(planes + ci * ps + n + 8, _mm256_setzero_ps());
 }
 
-__attribute__((target("avx2")))
-void ckernels_conv_forward_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
-                                const float *w, long cout, float *y, int accumulate, float *scratch) {
+AVX2 void forward_all(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
+                      const float *w, long cout, float *y, int accumulate, float *scratch, const int fused) {
     const __m256i all = lane_mask(8);
     long c0 = 0;
     // 12 accumulators (+ weights and a broadcast) of the 16 ymm registers
-    for (; cout - c0 >= 16; c0 += 16) forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 2, 0, all, 6);
-    if (cout - c0 >= 8) { forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 1, 0, all, 12); c0 += 8; }
+    for (; cout - c0 >= 16; c0 += 16) forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 2, 0, all, 6, fused);
+    if (cout - c0 >= 8) { forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 1, 0, all, 12, fused); c0 += 8; }
     const long left = cout - c0;
     if (left > 4 || (left > 0 && !scratch)) {
-        forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 1, 1, lane_mask(left), 12);
+        forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 1, 1, lane_mask(left), 12, fused);
     } else if (left > 0) {
         // 1-4 channels fill at most half a channel vector: vectors over pixels instead
         const long n = (ho + kh - 1) * wp, ps = n + 16;
         to_planes(xp, n, cin, scratch, ps);
         switch (left) {
-        case 1: narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 1); break;
-        case 2: narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 2); break;
-        case 3: narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 3); break;
-        default: narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 4); break;
+        case 1: narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 1, fused); break;
+        case 2: narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 2, fused); break;
+        case 3: narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 3, fused); break;
+        default: narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 4, fused); break;
         }
     }
+}
+
+__attribute__((target("avx2,fma")))
+void ckernels_conv_forward_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
+                                const float *w, long cout, float *y, int accumulate, float *scratch, int fused) {
+    // two instances, each with its arithmetic fixed at compile time
+    if (fused) forward_all(xp, wp, cin, ho, wo, kh, kw, w, cout, y, accumulate, scratch, 1);
+    else forward_all(xp, wp, cin, ho, wo, kh, kw, w, cout, y, accumulate, scratch, 0);
 }
 
 /// dw[tap, ci..ci+CB-1, chunk] (= or +=) sum over output pixels of x[pixel + tap, ci] * dy[pixel, chunk].
@@ -177,7 +190,7 @@ AVX2 void weight_grad_chunk(const float *xp, long wp, long cin, long ho, long wo
     }
 }
 
-__attribute__((target("avx2")))
+__attribute__((target("avx2,fma")))
 void ckernels_conv_weight_grad_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
                                     const float *dy, long cout, float *dw, int first) {
     const __m256i all = lane_mask(8);
@@ -189,10 +202,10 @@ void ckernels_conv_weight_grad_avx2(const float *xp, long wp, long cin, long ho,
 
 #else
 
-int ckernels_has_avx2(void) { return 0; }
+int ckernels_has_avx2_fma(void) { return 0; }
 
 void ckernels_conv_forward_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
-                                const float *w, long cout, float *y, int accumulate, float *scratch) { __builtin_trap(); }
+                                const float *w, long cout, float *y, int accumulate, float *scratch, int fused) { __builtin_trap(); }
 
 void ckernels_conv_weight_grad_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
                                     const float *dy, long cout, float *dw, int first) { __builtin_trap(); }

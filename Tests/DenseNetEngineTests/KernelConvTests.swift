@@ -72,7 +72,7 @@ import Testing
     /// 3×3 'same' forward output and weight gradient of one h×w×cin image (seeded inputs), by the
     /// Swift kernels or the AVX2 ones (`narrow`: with the scratch that lets the last 1-4 output
     /// channels run with vectors over pixels).
-    func directImage(h: Int, w: Int, cin: Int, cout: Int, wide: Bool, narrow: Bool = true)
+    func directImage(h: Int, w: Int, cin: Int, cout: Int, wide: Bool, narrow: Bool = true, fused: Bool = false)
         -> (x: [Float], k: [Float], dy: [Float], y: [Float], dw: [Float]) {
         let x = randomFloats(h * w * cin, seed: 31), k = randomFloats(9 * cin * cout, seed: 32)
         let dy = randomFloats(h * w * cout, seed: 33)
@@ -88,7 +88,7 @@ import Testing
                         scratch.withUnsafeMutableBufferPointer { sb in
                             DirectConv.forwardImage(xp: pb.baseAddress!, wp: wp, cin: cin, ho: h, wo: w, kh: 3, kw: 3,
                                                     w: kb.baseAddress!, cout: cout, y: yb.baseAddress!, accumulate: false,
-                                                    scratch: narrow ? sb.baseAddress : nil, wide: wide)
+                                                    scratch: narrow ? sb.baseAddress : nil, fused: fused, wide: wide)
                         }
                     }
                 }
@@ -118,6 +118,10 @@ import Testing
             let ref = Reference.conv2d(input: x, batch: 1, height: h, width: w, channels: cin, kernel: k, kernelSize: (3, 3),
                                        filters: cout, bias: nil, strides: (1, 1), padding: .same).output
             #expect(maxAbsDiff(y, ref) <= 1e-5, "forward \((h, w, cin, cout))")
+            if wide {
+                let fused = directImage(h: h, w: w, cin: cin, cout: cout, wide: true, fused: true).y
+                #expect(maxAbsDiff(fused, ref) <= 1e-5, "inference forward (FMA) \((h, w, cin, cout))")
+            }
             var worst: Float = 0
             for ky in 0..<3 { for kx in 0..<3 { for ci in 0..<cin { for co in 0..<cout {
                 var s = 0.0
