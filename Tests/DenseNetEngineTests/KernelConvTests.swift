@@ -70,7 +70,7 @@ import Testing
     @Test func oddChannels() throws { try check(Case(h: 6, w: 7, cin: 5, cout: 13, k: (3, 3), pad: .same, relu: false, batch: 2)) }
 
     /// 3×3 'same' forward output and weight gradient of one h×w×cin image (seeded inputs), by the
-    /// Swift kernels or the AVX2 ones (`narrow`: with the scratch that lets the last 1-4 output
+    /// Swift kernels or the AVX2 ones (`narrow`: with the scratch that lets the last 1-8 output
     /// channels run with vectors over pixels).
     func directImage(h: Int, w: Int, cin: Int, cout: Int, wide: Bool, narrow: Bool = true, fused: Bool = false)
         -> (x: [Float], k: [Float], dy: [Float], y: [Float], dw: [Float]) {
@@ -103,9 +103,10 @@ import Testing
         return (x, k, dy, y, dw)
     }
 
-    /// Shapes (h, w, cin, cout) covering every output-channel chunk: 16, 8, and a rest of 4 (the AVX2
-    /// kernel's pixel-vector path, also alone and over rows longer than its 16-pixel blocks).
-    static let chunkShapes = [(5, 6, 4, 16), (7, 4, 8, 12), (4, 9, 12, 24), (3, 3, 4, 28), (9, 20, 8, 4), (6, 17, 12, 4)]
+    /// Shapes (h, w, cin, cout) covering every output-channel chunk: 16, 8, and a rest of 4 or 8 (the
+    /// AVX2 kernel's pixel-vector path, also alone and over rows longer than its 16-pixel blocks).
+    static let chunkShapes = [(5, 6, 4, 16), (7, 4, 8, 12), (4, 9, 12, 24), (3, 3, 4, 28), (9, 20, 8, 4), (6, 17, 12, 4),
+                              (6, 19, 12, 8)]
 
     /// Every output-channel chunk (16, 8 and the 4-lane or masked rest), of the Swift kernels and,
     /// where the CPU has them, the AVX2 ones (with channel counts only they take): forward and

@@ -13,7 +13,7 @@ int ckernels_has_avx2_fma(void);
 
 /// DirectConv.forwardImage with AVX2, bit-identical to it unless `fused`: y[ho, wo, cout] (=, or += if accumulate)
 /// conv of the padded image xp[ho+kh-1, wp, cin] with w[kh, kw, cin, cout]; any channel counts. `scratch`, when
-/// not NULL, holds ckernels_conv_forward_scratch floats: it lets the last 1-4 output channels run with
+/// not NULL, holds ckernels_conv_forward_scratch floats: it lets the last 1-8 output channels run with
 /// vectors over pixels. `fused`: each product added unrounded (FMA). Only after ckernels_has_avx2_fma() returned 1.
 void ckernels_conv_forward_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
                                 const float *w, long cout, float *y, int accumulate, float *scratch, int fused);

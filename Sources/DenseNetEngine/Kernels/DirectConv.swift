@@ -86,7 +86,7 @@ enum DirectConv {
     }
 
     /// Floats of `forwardImage`'s scratch for a padded image of hp × wp pixels (the AVX2 kernel's
-    /// channel-planar copy, for outputs whose last 1-4 channels run with vectors over pixels).
+    /// channel-planar copy, for outputs whose last 1-8 channels run with vectors over pixels).
     static func forwardScratch(hp: Int, wp: Int, cin: Int) -> Int {
         wideSIMD ? ckernels_conv_forward_scratch(hp, wp, cin) : 0
     }
