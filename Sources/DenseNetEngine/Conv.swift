@@ -276,7 +276,7 @@ final class ConvKernel: Kernel {
         }
         sumPartials(pw, groups: groups, count: K * cout, into: kernel.grad, parallel: parallel)
         if let bias {
-            TensorFlowOrder.addColumnSums(of: dy, rows: batch * pixOut, columns: cout, to: bias.grad, scratch: biasScratch, parallel: parallel)
+            TensorFlowOrder.addColumnSums(of: dy, rows: batch * pixOut, columns: cout, to: bias.grad, scratch: biasScratch)
         }
     }
 }
@@ -316,7 +316,7 @@ extension ConvKernel {
         }
         sumPartials(pw, groups: groups, count: K * cout, into: kernel.grad, parallel: parallel)
         if let bias {
-            TensorFlowOrder.addColumnSums(of: dy, rows: batch * pixOut, columns: cout, to: bias.grad, scratch: biasScratch, parallel: parallel)
+            TensorFlowOrder.addColumnSums(of: dy, rows: batch * pixOut, columns: cout, to: bias.grad, scratch: biasScratch)
         }
     }
 }

@@ -92,7 +92,7 @@ final class DenseKernel: Kernel {
         let x = io.inputs[0], y = io.output, dy = io.outputGrad!, w = UnsafePointer(kernel.data)
         let fin = self.fin, fout = self.fout
         if relu { reluMask(dy, y, count: batch * fout) }
-        if let bias { TensorFlowOrder.addColumnSums(of: dy, rows: batch, columns: fout, to: bias.grad, scratch: biasScratch, parallel: parallel) }
+        if let bias { TensorFlowOrder.addColumnSums(of: dy, rows: batch, columns: fout, to: bias.grad, scratch: biasScratch) }
         let gw = kernel.grad
         let pIn = pieces(fin)
         // dW += X^T dY, split over rows of dW (input features)

@@ -327,7 +327,7 @@ final class DenseBlockKernel: Kernel {
 
     private func headForward(_ u: Unit, block: UnsafeMutablePointer<Float>, batch: Int, mode: ForwardMode) {
         let total = self.total
-        u.normalization.computeStatistics(of: StridedRows(base: block, stride: total), rows: batch * pix, mode: mode)
+        u.normalization.computeStatistics(rows: batch * pix, mode: mode) { r, j in block[r * total + j] }
         headRecompute(u, block: block, batch: batch)
     }
 

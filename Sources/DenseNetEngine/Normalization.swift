@@ -67,7 +67,7 @@ final class BatchNormKernel: Kernel {
 
     func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
         let c = arithmetic.c, x = io.inputs[0]
-        arithmetic.computeStatistics(of: StridedRows(base: x, stride: c), rows: batch * rows, mode: mode)
+        arithmetic.computeStatistics(rows: batch * rows, mode: mode) { r, j in x[r * c + j] }
         arithmetic.normalize(x, stride: c, into: io.output, stride: c, rows: batch * rows, relu: false)
     }
 
@@ -112,16 +112,19 @@ final class BatchNormArithmetic {
         gradientSums.deallocate(); scratch.deallocate()
     }
 
-    /// Training: the batch statistics of `x` (and, when `update`, the moving statistics moved
-    /// towards them); inference: the moving statistics.
-    func computeStatistics(of x: StridedRows, rows: Int, mode: ForwardMode) {
+    /// Training: the batch statistics of `x(row, channel)` (and, when `update`, the moving
+    /// statistics moved towards them); inference: the moving statistics.
+    @inline(__always)
+    func computeStatistics(rows: Int, mode: ForwardMode, _ x: (_ row: Int, _ channel: Int) -> Float) {
         if case let .training(update) = mode {
             lastWasTraining = true
             let count = Float(rows), inverse = 1 / count, mean = self.mean
-            TensorFlowOrder.packetColumnSums(rows: rows, columns: c, into: mean, accumulators: coefficients, parallel: parallel, x)
+            TensorFlowOrder.packetColumnSums(rows: rows, columns: c, into: mean, accumulators: coefficients, x)
             for j in 0..<c { mean[j] *= inverse }
-            TensorFlowOrder.packetColumnSums(rows: rows, columns: c, into: variance, accumulators: coefficients, parallel: parallel,
-                                             CenteredSquares(x: x, mean: mean))
+            TensorFlowOrder.packetColumnSums(rows: rows, columns: c, into: variance, accumulators: coefficients) { r, j in
+                let d = x(r, j) - mean[j]
+                return d * d
+            }
             for j in 0..<c { variance[j] *= inverse }
             if update { layer.updateMovingStatistics(mean: mean, variance: variance, channels: c, count: rows) }
         } else {
@@ -157,8 +160,10 @@ final class BatchNormArithmetic {
     func backward(x: UnsafePointer<Float>, stride xs: Int, outputGrad dy: UnsafePointer<Float>, rows: Int,
                   inputGrad dx: UnsafeMutablePointer<Float>?, stride dxs: Int, accumulate: Bool) {
         let c = self.c, mean = self.mean, invStd = self.invStd
-        TensorFlowOrder.outerColumnSums(rows: rows, columns: c, into: gradientSums, halves: scratch, parallel: parallel,
-                                        GradientTerms(x: StridedRows(base: x, stride: xs), dy: dy, mean: mean, invStd: invStd, c: c))
+        TensorFlowOrder.outerColumnSums(rows: rows, columns: c, into: gradientSums, halves: scratch) { r, j in
+            let g = dy[r * c + j], centered = x[r * xs + j] - mean[j]
+            return SIMD4(g, g * (centered * invStd[j]), g * centered, 0)
+        }
         let gGamma = layer.gamma!.grad, gBeta = layer.beta!.grad, gamma = layer.gamma!.data
         let count = Float(rows), inverse = 1 / count
         // TF: dx = gamma·r·((dy − mean(dy)) − (x − mean)·r²·mean(dy·(x − mean))), r = invStd;
@@ -212,29 +217,5 @@ extension BatchNormalization {
     func movingStatistics(channels c: Int, mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>) {
         mean.update(from: movingMean!.data, count: c)
         variance.update(from: movingVariance!.data, count: c)
-    }
-}
-
-/// (x − mean)²: the batch variance's summands.
-struct CenteredSquares: ColumnSource {
-    let x: StridedRows
-    let mean: UnsafePointer<Float>
-
-    @inline(__always) func callAsFunction(_ row: Int, _ column: Int) -> Float {
-        let d = x(row, column) - mean[column]
-        return d * d
-    }
-}
-
-/// dy, dy·x̂ and dy·(x − mean) (x̂ = (x − mean)·invStd): the BatchNormalization gradient's three
-/// sums in one pass; dy has rows of c.
-struct GradientTerms: ColumnSource {
-    let x: StridedRows
-    let dy, mean, invStd: UnsafePointer<Float>
-    let c: Int
-
-    @inline(__always) func callAsFunction(_ row: Int, _ column: Int) -> SIMD4<Float> {
-        let g = dy[row * c + column], centered = x(row, column) - mean[column]
-        return SIMD4(g, g * (centered * invStd[column]), g * centered, 0)
     }
 }

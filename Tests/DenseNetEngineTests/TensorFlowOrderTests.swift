@@ -41,7 +41,7 @@ import Testing
 
         var y = [Float](repeating: 0, count: rows * c), dx = y
         x.withUnsafeBufferPointer { xp in
-            bn.computeStatistics(of: StridedRows(base: xp.baseAddress!, stride: c), rows: rows, mode: .training(updateStatistics: true))
+            bn.computeStatistics(rows: rows, mode: .training(updateStatistics: true)) { r, j in xp[r * c + j] }
             y.withUnsafeMutableBufferPointer { bn.normalize(xp.baseAddress!, stride: c, into: $0.baseAddress!, stride: c, rows: rows, relu: false) }
             dy.withUnsafeBufferPointer { dyp in
                 dx.withUnsafeMutableBufferPointer {
@@ -60,7 +60,7 @@ import Testing
         let bias = Variable(name: "bias", shape: [c], trainable: true)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * c)
         defer { scratch.deallocate() }
-        dy.withUnsafeBufferPointer { TensorFlowOrder.addColumnSums(of: $0.baseAddress!, rows: rows, columns: c, to: bias.grad, scratch: scratch, parallel: Parallel(workers: 2)) }
+        dy.withUnsafeBufferPointer { TensorFlowOrder.addColumnSums(of: $0.baseAddress!, rows: rows, columns: c, to: bias.grad, scratch: scratch) }
         #expect(bits(bias.gradient) == bits(try Self.floats(g, "bias_grad")))
 
         // TensorFlow's rsqrt refines the CPU's estimate (rsqrtss): x86-64 CPUs of one family agree.
@@ -70,32 +70,5 @@ import Testing
         #expect(Self.checksum(dx) == (try g.dataset("dx_checksum").read(as: UInt32.self).scalars[0]))
         #expect(bits(Array(dx.prefix(64))) == bits(try Self.floats(g, "dx_head")))
         #expect(bits(layer.gamma!.gradient) == bits(try Self.floats(g, "dgamma")))
-    }
-
-    /// Workers share the columns of the TensorFlow-order sums: any split (here one across the
-    /// packet/leftover boundary, 12 columns) gives the single worker's bits.
-    @Test(arguments: [4, 12, 20, 72])
-    func columnSumsDoNotDependOnTheWorkers(columns: Int) {
-        let rows = 3001
-        let (x, _) = Self.inputs(count: rows * columns)
-        func sums(workers: Int) -> [UInt32] {
-            let parallel = Parallel(workers: workers)
-            var packet = [Float](repeating: 0, count: columns), outer = packet
-            var scratch = [Float](repeating: 0, count: 3 * columns)
-            x.withUnsafeBufferPointer { xp in
-                scratch.withUnsafeMutableBufferPointer { sp in
-                    packet.withUnsafeMutableBufferPointer {
-                        TensorFlowOrder.packetColumnSums(rows: rows, columns: columns, into: $0.baseAddress!, accumulators: sp.baseAddress!,
-                                                         parallel: parallel, StridedRows(base: xp.baseAddress!, stride: columns))
-                    }
-                    outer.withUnsafeMutableBufferPointer {
-                        TensorFlowOrder.outerColumnSums(rows: rows, columns: columns, into: $0.baseAddress!, halves: sp.baseAddress!,
-                                                        parallel: parallel, StridedRows(base: xp.baseAddress!, stride: columns))
-                    }
-                }
-            }
-            return (packet + outer).map(\.bitPattern)
-        }
-        #expect(sums(workers: 2) == sums(workers: 1))
     }
 }
