@@ -153,12 +153,33 @@ AVX2 void forward_all(const float *xp, long wp, long cin, long ho, long wo, long
     }
 }
 
+/// y[i, c] = y[i, c] + bias[c] (if bias), then max(y, 0) as Swift.max(y, 0) (if relu): y when
+/// 0 >= y is false, so NaN stays NaN and -0 becomes +0. Conv.swift's biasActivate, vectorised; a
+/// pass of its own, as keeping bias vectors live beside the accumulators spills them.
+AVX2 void bias_activate(float *y, long pixels, long cout, const float *bias, int relu) {
+    const __m256 zero = _mm256_setzero_ps();
+    for (long c0 = 0; c0 < cout; c0 += 8) {
+        const int masked = cout - c0 < 8;
+        const __m256i mask = lane_mask(cout - c0);
+        const __m256 b = bias ? load_lanes(bias + c0, masked, mask) : zero;
+        for (long i = 0; i < pixels; i++) {
+            float *yi = y + i * cout + c0;
+            __m256 v = load_lanes(yi, masked, mask);
+            if (bias) v = _mm256_add_ps(v, b);
+            if (relu) v = _mm256_blendv_ps(v, zero, _mm256_cmp_ps(zero, v, _CMP_GE_OQ));
+            store_lanes(yi, v, masked, mask, 0);
+        }
+    }
+}
+
 __attribute__((target("avx2,fma")))
 void ckernels_conv_forward_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
-                                const float *w, long cout, float *y, int accumulate, float *scratch, int fused) {
+                                const float *w, long cout, float *y, int accumulate, const float *bias, int relu,
+                                float *scratch, int fused) {
     // two instances, each with its arithmetic fixed at compile time
     if (fused) forward_all(xp, wp, cin, ho, wo, kh, kw, w, cout, y, accumulate, scratch, 1);
     else forward_all(xp, wp, cin, ho, wo, kh, kw, w, cout, y, accumulate, scratch, 0);
+    if (bias || relu) bias_activate(y, ho * wo, cout, bias, relu);
 }
 
 /// dw[tap, ci..ci+CB-1, chunk] (= or +=) sum over output pixels of x[pixel + tap, ci] * dy[pixel, chunk].
@@ -211,7 +232,8 @@ void ckernels_conv_weight_grad_avx2(const float *xp, long wp, long cin, long ho,
 int ckernels_has_avx2_fma(void) { return 0; }
 
 void ckernels_conv_forward_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
-                                const float *w, long cout, float *y, int accumulate, float *scratch, int fused) { __builtin_trap(); }
+                                const float *w, long cout, float *y, int accumulate, const float *bias, int relu,
+                                float *scratch, int fused) { __builtin_trap(); }
 
 void ckernels_conv_weight_grad_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
                                     const float *dy, long cout, float *dw, int first) { __builtin_trap(); }

@@ -205,9 +205,8 @@ final class ConvKernel: Kernel {
                 let xp = io.workspace[t], yi = y + n * pixOut * cout
                 DirectConv.pad(x + n * pixIn * g.cin, h: g.h, w: g.w, c: g.cin, top: g.pt, left: g.pl, hp: hp, wp: wp, into: xp)
                 DirectConv.forwardImage(xp: xp, wp: wp, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
-                                        w: w, cout: cout, y: yi, accumulate: false, scratch: xp + paddedMax,
-                                        fused: mode == .inference)
-                biasActivate(yi, rows: pixOut, cols: cout, bias: b, relu: relu)
+                                        w: w, cout: cout, y: yi, accumulate: false, bias: b, relu: relu,
+                                        scratch: xp + paddedMax, fused: mode == .inference)
             }
             return
         }

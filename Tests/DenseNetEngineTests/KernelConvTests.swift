@@ -72,23 +72,27 @@ import Testing
     /// 3×3 'same' forward output and weight gradient of one h×w×cin image (seeded inputs), by the
     /// Swift kernels or the AVX2 ones (`narrow`: with the scratch that lets the last 1-8 output
     /// channels run with vectors over pixels).
-    func directImage(h: Int, w: Int, cin: Int, cout: Int, wide: Bool, narrow: Bool = true, fused: Bool = false)
-        -> (x: [Float], k: [Float], dy: [Float], y: [Float], dw: [Float]) {
+    func directImage(h: Int, w: Int, cin: Int, cout: Int, wide: Bool, narrow: Bool = true, fused: Bool = false,
+                     biasAndRelu: Bool = false) -> (x: [Float], k: [Float], dy: [Float], y: [Float], dw: [Float]) {
         let x = randomFloats(h * w * cin, seed: 31), k = randomFloats(9 * cin * cout, seed: 32)
         let dy = randomFloats(h * w * cout, seed: 33)
         let (hp, wp) = (h + 2, w + 2)
         var xp = [Float](repeating: 0, count: hp * wp * cin), y = [Float](repeating: 0, count: h * w * cout)
         var dw = [Float](repeating: 0, count: 9 * cin * cout)
         var scratch = [Float](repeating: .nan, count: DirectConv.forwardScratch(hp: hp, wp: wp, cin: cin))
+        var bias = randomFloats(cout, seed: 34)
         x.withUnsafeBufferPointer { xb in
             xp.withUnsafeMutableBufferPointer { pb in
                 DirectConv.pad(xb.baseAddress!, h: h, w: w, c: cin, top: 1, left: 1, hp: hp, wp: wp, into: pb.baseAddress!)
                 k.withUnsafeBufferPointer { kb in
                     y.withUnsafeMutableBufferPointer { yb in
                         scratch.withUnsafeMutableBufferPointer { sb in
-                            DirectConv.forwardImage(xp: pb.baseAddress!, wp: wp, cin: cin, ho: h, wo: w, kh: 3, kw: 3,
-                                                    w: kb.baseAddress!, cout: cout, y: yb.baseAddress!, accumulate: false,
-                                                    scratch: narrow ? sb.baseAddress : nil, fused: fused, wide: wide)
+                            bias.withUnsafeMutableBufferPointer { bb in
+                                DirectConv.forwardImage(xp: pb.baseAddress!, wp: wp, cin: cin, ho: h, wo: w, kh: 3, kw: 3,
+                                                        w: kb.baseAddress!, cout: cout, y: yb.baseAddress!, accumulate: false,
+                                                        bias: biasAndRelu ? bb.baseAddress : nil, relu: biasAndRelu,
+                                                        scratch: narrow ? sb.baseAddress : nil, fused: fused, wide: wide)
+                            }
                         }
                     }
                 }
@@ -141,12 +145,15 @@ import Testing
     /// machine without AVX2 computes the same bits.
     @Test(.enabled(if: DirectConv.wideSIMD))
     func avx2MatchesSwiftBitForBit() {
+        let bits = { (a: [Float]) in a.map(\.bitPattern) }
         for (h, w, cin, cout) in Self.chunkShapes {
-            let swift = directImage(h: h, w: w, cin: cin, cout: cout, wide: false)
-            for narrow in [true, false] {
-                let avx2 = directImage(h: h, w: w, cin: cin, cout: cout, wide: true, narrow: narrow)
-                #expect(avx2.y == swift.y, "forward \((h, w, cin, cout)), narrow: \(narrow)")
-                #expect(avx2.dw == swift.dw, "weight gradient \((h, w, cin, cout))")
+            for biasAndRelu in [false, true] {
+                let swift = directImage(h: h, w: w, cin: cin, cout: cout, wide: false, biasAndRelu: biasAndRelu)
+                for narrow in [true, false] {
+                    let avx2 = directImage(h: h, w: w, cin: cin, cout: cout, wide: true, narrow: narrow, biasAndRelu: biasAndRelu)
+                    #expect(bits(avx2.y) == bits(swift.y), "forward \((h, w, cin, cout)), narrow: \(narrow), bias and relu: \(biasAndRelu)")
+                    #expect(bits(avx2.dw) == bits(swift.dw), "weight gradient \((h, w, cin, cout))")
+                }
             }
         }
     }

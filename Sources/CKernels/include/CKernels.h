@@ -12,11 +12,13 @@ float ckernels_tensorflow_rsqrt(float x);
 int ckernels_has_avx2_fma(void);
 
 /// DirectConv.forwardImage with AVX2, bit-identical to it unless `fused`: y[ho, wo, cout] (=, or += if accumulate)
-/// conv of the padded image xp[ho+kh-1, wp, cin] with w[kh, kw, cin, cout]; any channel counts. `scratch`, when
-/// not NULL, holds ckernels_conv_forward_scratch floats: it lets the last 1-8 output channels run with
-/// vectors over pixels. `fused`: each product added unrounded (FMA). Only after ckernels_has_avx2_fma() returned 1.
+/// conv of the padded image xp[ho+kh-1, wp, cin] with w[kh, kw, cin, cout], then + bias[cout] (if not NULL) and
+/// max(y, 0) (if relu); any channel counts. `scratch`, when not NULL, holds ckernels_conv_forward_scratch floats:
+/// it lets the last 1-8 output channels run with vectors over pixels. `fused`: each product added unrounded
+/// (FMA). Only after ckernels_has_avx2_fma() returned 1.
 void ckernels_conv_forward_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
-                                const float *w, long cout, float *y, int accumulate, float *scratch, int fused);
+                                const float *w, long cout, float *y, int accumulate, const float *bias, int relu,
+                                float *scratch, int fused);
 
 /// Floats of ckernels_conv_forward_avx2's scratch for a padded image of hp rows of wp pixels.
 static inline long ckernels_conv_forward_scratch(long hp, long wp, long cin) { return cin * (hp * wp + 16); }
