@@ -29,7 +29,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Training samples held in memory (Fashion-MNIST's 60 000 by default, as in a real epoch).")
     var datasetSize = 60_000
 
-    @Option(help: "The machine's fp32 peak, GFLOP/s (2-core AMD EPYC, AVX-512: 166).")
+    @Option(help: "The machine's fp32 peak, GFLOP/s (the issue's 166 for the 2-core AMD EPYC: two 256-bit FMAs per cycle per core).")
     var peakGflops = 166.0
 
     @Flag(help: "Skip the training measurement (and report the RSS of inference only).")
