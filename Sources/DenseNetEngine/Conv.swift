@@ -274,9 +274,7 @@ final class ConvKernel: Kernel {
             }
         }
         sumPartials(pw, groups: groups, count: K * cout, into: kernel.grad, parallel: parallel)
-        if let bias {
-            TensorFlowOrder.addColumnSums(of: dy, rows: batch * pixOut, columns: cout, to: bias.grad, scratch: biasScratch)
-        }
+        addBiasGradient(dy, batch: batch)
     }
 }
 
@@ -295,7 +293,12 @@ extension ConvKernel {
             DirectConv.flipTranspose(kernel.data, kh: g.kh, kw: g.kw, cin: g.cin, cout: cout, into: flipped!)
         }
         let groups = reductionGroups(batch)
-        parallel.forEachPiece(groups) { gi, t in
+        // Without relu, dy needs no mask: the bias sums (serial, in TensorFlow's row order) run as
+        // one more piece, taken first, beside the weight-gradient groups instead of after them.
+        let biasBeside = bias != nil && !relu, firstGroup = biasBeside ? 1 : 0
+        parallel.forEachPiece(groups + firstGroup) { piece, t in
+            if biasBeside && piece == 0 { addBiasGradient(dy, batch: batch); return }
+            let gi = piece - firstGroup
             let imgs = pieceRange(gi, of: groups, count: batch)
             let pW = pw + gi * K * cout
             let buf = io.workspace[t]
@@ -314,9 +317,13 @@ extension ConvKernel {
             }
         }
         sumPartials(pw, groups: groups, count: K * cout, into: kernel.grad, parallel: parallel)
-        if let bias {
-            TensorFlowOrder.addColumnSums(of: dy, rows: batch * pixOut, columns: cout, to: bias.grad, scratch: biasScratch)
-        }
+        if !biasBeside { addBiasGradient(dy, batch: batch) }
+    }
+
+    /// bias.grad += BiasAddGrad(dy), if the layer has a bias.
+    func addBiasGradient(_ dy: UnsafePointer<Float>, batch: Int) {
+        guard let bias else { return }
+        TensorFlowOrder.addColumnSums(of: dy, rows: batch * pixOut, columns: cout, to: bias.grad, scratch: biasScratch)
     }
 }
 
