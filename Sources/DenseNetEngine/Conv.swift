@@ -201,12 +201,8 @@ final class ConvKernel: Kernel {
         let g = self.g, cout = self.cout, pixIn = self.pixIn, pixOut = self.pixOut, is1x1 = self.is1x1, relu = self.relu
         if direct {
             let (hp, wp) = paddedInput
-            parallel.forEachPiece(batch) { n, t in
-                let xp = io.workspace[t], yi = y + n * pixOut * cout
+            forwardDirect(io, batch: batch, mode: mode) { n, xp in
                 DirectConv.pad(x + n * pixIn * g.cin, h: g.h, w: g.w, c: g.cin, top: g.pt, left: g.pl, hp: hp, wp: wp, into: xp)
-                DirectConv.forwardImage(xp: xp, wp: wp, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
-                                        w: w, cout: cout, y: yi, accumulate: false, bias: b, relu: relu,
-                                        scratch: xp + paddedMax, fused: mode == .inference)
             }
             return
         }
@@ -279,6 +275,34 @@ final class ConvKernel: Kernel {
 }
 
 extension ConvKernel {
+    /// Forward of the direct path, `pad(image, into)` writing each image's zero-padded input.
+    private func forwardDirect(_ io: NodeIO, batch: Int, mode: ForwardMode,
+                               pad: (_ image: Int, _ into: UnsafeMutablePointer<Float>) -> Void) {
+        let y = io.output, w = UnsafePointer(kernel.data), b = bias?.data
+        let g = self.g, cout = self.cout, pixOut = self.pixOut, relu = self.relu, wp = paddedInput.wp
+        parallel.forEachPiece(batch) { n, t in
+            let xp = io.workspace[t], yi = y + n * pixOut * cout
+            pad(n, xp)
+            DirectConv.forwardImage(xp: xp, wp: wp, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
+                                    w: w, cout: cout, y: yi, accumulate: false, bias: b, relu: relu,
+                                    scratch: xp + paddedMax, fused: mode == .inference)
+        }
+    }
+
+    /// Forward of the direct path on relu(BN(x)) of `g.cin` channels of rows `stride` floats apart
+    /// (a dense block's head): normalised while padding, so the head is never stored. The same
+    /// arithmetic as `BatchNormArithmetic.normalize` and then `forward`, so the same bits.
+    func forwardDirect(_ io: NodeIO, batch: Int, mode: ForwardMode, normalizing x: UnsafePointer<Float>, stride: Int,
+                       with normalization: BatchNormArithmetic) {
+        let g = self.g, pixIn = self.pixIn, (hp, wp) = paddedInput
+        forwardDirect(io, batch: batch, mode: mode) { n, xp in
+            DirectConv.pad(h: g.h, w: g.w, c: g.cin, top: g.pt, left: g.pl, hp: hp, wp: wp, into: xp) { pixel, dst, pixels in
+                normalization.normalizeRows(x + (n * pixIn + pixel) * stride, stride: stride, into: dst, stride: g.cin,
+                                            rows: pixels, relu: true)
+            }
+        }
+    }
+
     /// Backward of the direct path: per reduction group, per image: relu mask, bias sums, weight
     /// gradient from the padded input, input gradient = direct conv of the padded output gradient
     /// with the flipped kernel.

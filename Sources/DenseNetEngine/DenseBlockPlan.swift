@@ -11,7 +11,9 @@
 //   conv block appends its k new channels in place; the gradient lives in one buffer too;
 // - the first BatchNormalization + relu of each conv block (the only ops that read the wide input)
 //   write into one scratch buffer shared by all conv blocks, and are recomputed from the stored
-//   batch statistics in the backward pass (one multiply-add per element, no convolution);
+//   batch statistics in the backward pass (one multiply-add per element, no convolution); when the
+//   conv block starts with a direct convolution (densenet-mini), the forward pass writes them
+//   straight into that convolution's padded input instead (`ConvKernel.forwardDirect(normalizing:)`);
 // - the rest of the conv block (1×1 conv, BN, relu, 3×3 conv) runs through the ordinary kernels;
 //   it keeps per layer only the outputs its backward pass reads (the 1×1 conv's and the relu's),
 //   everything else, gradients included, lives in buffers shared across the block.
@@ -285,8 +287,15 @@ final class DenseBlockKernel: Kernel {
         lastForwardKept = keep
         lastMode = mode
         for (u, tail) in zip(units, tails) {
-            headForward(u, block: block, batch: batch, mode: mode)
-            for (k, kio) in zip(u.kernels, tail) { k.forward(kio, batch: batch, mode: mode) }
+            headStatistics(u, block: block, batch: batch, mode: mode)
+            if let conv = u.kernels[0] as? ConvKernel, conv.direct {
+                // relu(BN(x)) written straight into the convolution's padded input, not into `head`
+                conv.forwardDirect(tail[0], batch: batch, mode: mode, normalizing: block, stride: total, with: u.normalization)
+            } else {
+                headRecompute(u, block: block, batch: batch)
+                u.kernels[0].forward(tail[0], batch: batch, mode: mode)
+            }
+            for (k, kio) in zip(u.kernels, tail).dropFirst() { k.forward(kio, batch: batch, mode: mode) }
             let h = tail.last!.output, g = u.growth, off = u.c
             parallel.forEachRange(batch * pix, minChunk: 2048) { rows in
                 for r in rows { (block + r * total + off).update(from: h + r * g, count: g) }
@@ -325,10 +334,10 @@ final class DenseBlockKernel: Kernel {
     // MARK: - BatchNormalization + relu over the block buffer's first c channels
     // (BatchNormKernel's arithmetic and ReLUKernel's, reading rows with stride `total`).
 
-    private func headForward(_ u: Unit, block: UnsafeMutablePointer<Float>, batch: Int, mode: ForwardMode) {
+    /// BatchNormalization's statistics of the block buffer's first c channels (batch or moving).
+    private func headStatistics(_ u: Unit, block: UnsafeMutablePointer<Float>, batch: Int, mode: ForwardMode) {
         let total = self.total
         u.normalization.computeStatistics(rows: batch * pix, mode: mode) { r, j in block[r * total + j] }
-        headRecompute(u, block: block, batch: batch)
     }
 
     /// head = relu(BN(x)) with the statistics of the last forward pass.

@@ -142,15 +142,22 @@ final class BatchNormArithmetic {
     /// y = (x − mean)·scaling + beta, then max(y, 0) when `relu`.
     func normalize(_ x: UnsafePointer<Float>, stride xs: Int, into y: UnsafeMutablePointer<Float>, stride ys: Int,
                    rows: Int, relu: Bool) {
-        let c = self.c, mean = self.mean, scaling = self.scaling, beta = layer.beta!.data
         parallel.forEachRange(rows, minChunk: 2048) { rr in
-            for r in rr {
-                let xr = x + r * xs, yr = y + r * ys
-                if relu {
-                    for j in 0..<c { yr[j] = Swift.max((xr[j] - mean[j]) * scaling[j] + beta[j], 0) }
-                } else {
-                    for j in 0..<c { yr[j] = (xr[j] - mean[j]) * scaling[j] + beta[j] }
-                }
+            normalizeRows(x + rr.lowerBound * xs, stride: xs, into: y + rr.lowerBound * ys, stride: ys, rows: rr.count, relu: relu)
+        }
+    }
+
+    /// `normalize` of `rows` rows on the calling thread.
+    @inline(__always)
+    func normalizeRows(_ x: UnsafePointer<Float>, stride xs: Int, into y: UnsafeMutablePointer<Float>, stride ys: Int,
+                       rows: Int, relu: Bool) {
+        let c = self.c, mean = self.mean, scaling = self.scaling, beta = layer.beta!.data
+        for r in 0..<rows {
+            let xr = x + r * xs, yr = y + r * ys
+            if relu {
+                for j in 0..<c { yr[j] = Swift.max((xr[j] - mean[j]) * scaling[j] + beta[j], 0) }
+            } else {
+                for j in 0..<c { yr[j] = (xr[j] - mean[j]) * scaling[j] + beta[j] }
             }
         }
     }

@@ -60,8 +60,19 @@ enum DirectConv {
     }()
 
     /// dst[hp, wp, c] = zero-padded copy of src[h, w, c] placed at (top, left).
+    @inline(__always)
     static func pad(_ src: UnsafePointer<Float>, h: Int, w: Int, c: Int, top: Int, left: Int, hp: Int, wp: Int,
                     into dst: UnsafeMutablePointer<Float>) {
+        pad(h: h, w: w, c: c, top: top, left: left, hp: hp, wp: wp, into: dst) { pixel, d, pixels in
+            d.update(from: src + pixel * c, count: pixels * c)
+        }
+    }
+
+    /// The same with the image's pixels written by `copy(first pixel, destination, pixels)`, one run
+    /// of a row at a time.
+    @inline(__always)
+    static func pad(h: Int, w: Int, c: Int, top: Int, left: Int, hp: Int, wp: Int, into dst: UnsafeMutablePointer<Float>,
+                    copy: (_ firstPixel: Int, _ into: UnsafeMutablePointer<Float>, _ pixels: Int) -> Void) {
         let rowLen = wp * c
         for r in 0..<hp {
             let d = dst + r * rowLen
@@ -69,7 +80,7 @@ enum DirectConv {
             if iy < 0 || iy >= h { d.update(repeating: 0, count: rowLen); continue }
             let x0 = Swift.max(0, left), x1 = Swift.min(wp, left + w)
             if x0 > 0 { d.update(repeating: 0, count: x0 * c) }
-            (d + x0 * c).update(from: src + (iy * w + (x0 - left)) * c, count: (x1 - x0) * c)
+            copy(iy * w + (x0 - left), d + x0 * c, x1 - x0)
             if x1 < wp { (d + x1 * c).update(repeating: 0, count: (wp - x1) * c) }
         }
     }
