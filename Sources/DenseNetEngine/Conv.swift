@@ -190,7 +190,8 @@ final class ConvKernel: Kernel {
     var workspacePerWorker: Int {
         if direct {
             let (hpI, wpI) = paddedInput, (hpG, wpG) = paddedGrad
-            return paddedMax + Swift.max(DirectConv.forwardScratch(hp: hpI, wp: wpI, cin: g.cin), DirectConv.forwardScratch(hp: hpG, wp: wpG, cin: cout))
+            return paddedMax + Swift.max(DirectConv.forwardScratch(hp: hpI, wp: wpI, cin: g.cin),
+                                         DirectConv.forwardScratch(hp: hpG, wp: wpG, cin: cout))
         }
         return is1x1 ? 0 : 2 * imagesPerChunk * pixOut * g.k
     }
@@ -303,9 +304,9 @@ extension ConvKernel {
         }
     }
 
-    /// Backward of the direct path: per reduction group, per image: relu mask, bias sums, weight
-    /// gradient from the padded input, input gradient = direct conv of the padded output gradient
-    /// with the flipped kernel.
+    /// Backward of the direct path: per reduction group, per image: relu mask, weight gradient from
+    /// the padded input, input gradient = direct conv of the padded output gradient with the flipped
+    /// kernel; the bias sums beside the groups or, after a relu mask, after them.
     func backwardDirect(_ io: NodeIO, batch: Int) {
         let x = io.inputs[0], y = io.output, dy = io.outputGrad!
         let dx = io.inputGrads[0], acc = io.accumulate[0]
