@@ -5,6 +5,8 @@
 //
 // Output channels are processed in chunks of 16 (two ymm vectors), 8 (one) and 1-7 (one ymm with
 // masked loads and stores: its unused lanes are zero and never stored), so any channel counts work.
+// In the forward kernel, given scratch, the last 8 or fewer channels run with vectors over output
+// pixels instead (narrow_pixels), on a channel-planar copy of the padded image.
 // Every output sums its taps in the fixed order (ky, kx, ci), each product rounded and then added
 // (no fused multiply-add): the Swift kernels' arithmetic exactly, so results are bit-identical with
 // or without AVX2 and depend only on shapes. The forward kernel's `fused` variant (inference only:
@@ -121,7 +123,10 @@ AVX2 void narrow_chunk(const float *xt, long ps, long wp, long cin, long ho, lon
 AVX2 void to_planes(const float *xp, long n, long cin, float *planes, long ps) {
     for (long i = 0; i < n; i++)
         for (long ci = 0; ci < cin; ci++) planes[ci * ps + i] = xp[i * cin + ci];
-    for (long ci = 0; ci < cin; ci++) _mm256_storeu_ps(planes + ci * ps + n, _mm256_setzero_ps()), _mm256_storeu_ps(planes + ci * ps + n + 8, _mm256_setzero_ps());
+    for (long ci = 0; ci < cin; ci++) {
+        _mm256_storeu_ps(planes + ci * ps + n, _mm256_setzero_ps());
+        _mm256_storeu_ps(planes + ci * ps + n + 8, _mm256_setzero_ps());
+    }
 }
 
 AVX2 void forward_all(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
