@@ -102,12 +102,31 @@ AVX2 void narrow_pixels(const float *xt, long ps, long q, long qEnd, long wp, lo
             }
         }
     float out[4][16];
-    for (int c = 0; c < NC; c++) { _mm256_storeu_ps(out[c], acc[c][0]); _mm256_storeu_ps(out[c] + 8, acc[c][1]); }
+    __m128 pixel[16];
+    if (NC == 4) {
+        // transposed in registers: pixel[p] = its 4 channels, one 16-byte store each
+        for (int h = 0; h < 2; h++) {
+            const __m256 t0 = _mm256_unpacklo_ps(acc[0][h], acc[1][h]), t1 = _mm256_unpacklo_ps(acc[2][h], acc[3][h]);
+            const __m256 t2 = _mm256_unpackhi_ps(acc[0][h], acc[1][h]), t3 = _mm256_unpackhi_ps(acc[2][h], acc[3][h]);
+            const __m256 u[4] = {_mm256_shuffle_ps(t0, t1, 0x44), _mm256_shuffle_ps(t0, t1, 0xEE),
+                                 _mm256_shuffle_ps(t2, t3, 0x44), _mm256_shuffle_ps(t2, t3, 0xEE)};
+            for (int k = 0; k < 4; k++) {
+                pixel[8 * h + k] = _mm256_castps256_ps128(u[k]);
+                pixel[8 * h + k + 4] = _mm256_extractf128_ps(u[k], 1);
+            }
+        }
+    } else {
+        for (int c = 0; c < NC; c++) { _mm256_storeu_ps(out[c], acc[c][0]); _mm256_storeu_ps(out[c] + 8, acc[c][1]); }
+    }
     long oy = q / wp, ox = q - oy * wp;
     for (int p = 0; p < 16 && q + p < qEnd; p++, ox++) {
         if (ox == wp) { ox = 0; oy++; }
         if (ox >= wo) continue;  // the kw - 1 padded columns past each output row
         float *yo = y + (oy * wo + ox) * ldy;
+        if (NC == 4) {
+            _mm_storeu_ps(yo, accumulate ? _mm_add_ps(_mm_loadu_ps(yo), pixel[p]) : pixel[p]);
+            continue;
+        }
         for (int c = 0; c < NC; c++) yo[c] = accumulate ? yo[c] + out[c][p] : out[c][p];
     }
 }
@@ -130,7 +149,7 @@ AVX2 void to_planes(const float *xp, long n, long cin, float *planes, long ps) {
 }
 
 AVX2 void forward_all(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
-                      const float *w, long cout, float *y, int accumulate, float *scratch, const int fused) {
+                      const float *w, long cout, float *y, long ldy, int accumulate, float *scratch, const int fused) {
     const __m256i all = lane_mask(8);
     // The last 8 or fewer channels: one channel vector takes a broadcast per product, so vectors
     // over pixels (4 channels at a time) are 1.5-3x faster -- except with one input channel, where
@@ -138,53 +157,124 @@ AVX2 void forward_all(const float *xp, long wp, long cin, long ho, long wo, long
     const int narrow = scratch && cin > 1;
     long c0 = 0;
     // 12 accumulators (+ weights and a broadcast) of the 16 ymm registers
-    for (; cout - c0 >= 16; c0 += 16) forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 2, 0, all, 6, fused);
+    for (; cout - c0 >= 16; c0 += 16) forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, ldy, accumulate, 2, 0, all, 6, fused);
     if (cout - c0 > 8 || (cout - c0 == 8 && !narrow)) {
-        forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 1, 0, all, 12, fused);
+        forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, ldy, accumulate, 1, 0, all, 12, fused);
         c0 += 8;
     }
     if (cout == c0) return;
     if (!narrow) {
-        forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 1, 1, lane_mask(cout - c0), 12, fused);
+        forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, ldy, accumulate, 1, 1, lane_mask(cout - c0), 12, fused);
         return;
     }
     const long n = (ho + kh - 1) * wp, ps = n + 16;
     to_planes(xp, n, cin, scratch, ps);
-    for (; cout - c0 >= 4; c0 += 4) narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 4, fused);
+    for (; cout - c0 >= 4; c0 += 4) narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, ldy, accumulate, 4, fused);
     switch (cout - c0) {
-    case 1: narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 1, fused); break;
-    case 2: narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 2, fused); break;
-    case 3: narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, cout, accumulate, 3, fused); break;
+    case 1: narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, ldy, accumulate, 1, fused); break;
+    case 2: narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, ldy, accumulate, 2, fused); break;
+    case 3: narrow_chunk(scratch, ps, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, ldy, accumulate, 3, fused); break;
     }
 }
 
-/// y[i, c] = y[i, c] + bias[c] (if bias), then max(y, 0) as Swift.max(y, 0) (if relu): y when
-/// 0 >= y is false, so NaN stays NaN and -0 becomes +0. Conv.swift's biasActivate, vectorised; a
-/// pass of its own, as keeping bias vectors live beside the accumulators spills them.
-AVX2 void bias_activate(float *y, long pixels, long cout, const float *bias, int relu) {
+/// max(v, 0) as Swift.max(v, 0): v when 0 >= v is false, so NaN stays NaN and -0 becomes +0.
+AVX2 __m256 relu_like_swift(__m256 v) {
     const __m256 zero = _mm256_setzero_ps();
-    for (long c0 = 0; c0 < cout; c0 += 8) {
-        const int masked = cout - c0 < 8;
-        const __m256i mask = lane_mask(cout - c0);
-        const __m256 b = bias ? load_lanes(bias + c0, masked, mask) : zero;
-        for (long i = 0; i < pixels; i++) {
-            float *yi = y + i * cout + c0;
-            __m256 v = load_lanes(yi, masked, mask);
-            if (bias) v = _mm256_add_ps(v, b);
-            if (relu) v = _mm256_blendv_ps(v, zero, _mm256_cmp_ps(zero, v, _CMP_GE_OQ));
-            store_lanes(yi, v, masked, mask, 0);
+    return _mm256_blendv_ps(v, zero, _mm256_cmp_ps(zero, v, _CMP_GE_OQ));
+}
+
+/// max(v, 0) as Swift.max(v, 0), 4 lanes.
+AVX2 __m128 relu_like_swift4(__m128 v) {
+    const __m128 zero = _mm_setzero_ps();
+    return _mm_blendv_ps(v, zero, _mm_cmp_ps(zero, v, _CMP_GE_OQ));
+}
+
+/// The same, one float.
+AVX2 float relu_like_swift1(float v) { return 0 >= v ? 0 : v; }
+
+/// y[i, c] = y[i, c] + bias[c] (if bias), then relu_like_swift (if relu), rows ldy floats apart.
+/// Conv.swift's biasActivate, vectorised; a pass of its own, as keeping bias vectors live beside
+/// the accumulators spills them. 8, 4, then 1 lanes at a time: masked stores are slow on AMD.
+AVX2 void bias_activate(float *y, long ldy, long pixels, long cout, const float *bias, int relu) {
+    for (long i = 0; i < pixels; i++) {
+        float *yi = y + i * ldy;
+        long c = 0;
+        for (; c + 8 <= cout; c += 8) {
+            __m256 v = _mm256_loadu_ps(yi + c);
+            if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + c));
+            if (relu) v = relu_like_swift(v);
+            _mm256_storeu_ps(yi + c, v);
+        }
+        for (; c + 4 <= cout; c += 4) {
+            __m128 v = _mm_loadu_ps(yi + c);
+            if (bias) v = _mm_add_ps(v, _mm_loadu_ps(bias + c));
+            if (relu) v = relu_like_swift4(v);
+            _mm_storeu_ps(yi + c, v);
+        }
+        for (; c < cout; c++) {
+            float v = yi[c];
+            if (bias) v = v + bias[c];
+            if (relu) v = relu_like_swift1(v);
+            yi[c] = v;
         }
     }
 }
 
 __attribute__((target("avx2,fma")))
 void ckernels_conv_forward_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
-                                const float *w, long cout, float *y, int accumulate, const float *bias, int relu,
-                                float *scratch, int fused) {
+                                const float *w, long cout, float *y, long ldy, int accumulate, const float *bias,
+                                int relu, float *scratch, int fused) {
     // two instances, each with its arithmetic fixed at compile time
-    if (fused) forward_all(xp, wp, cin, ho, wo, kh, kw, w, cout, y, accumulate, scratch, 1);
-    else forward_all(xp, wp, cin, ho, wo, kh, kw, w, cout, y, accumulate, scratch, 0);
-    if (bias || relu) bias_activate(y, ho * wo, cout, bias, relu);
+    if (fused) forward_all(xp, wp, cin, ho, wo, kh, kw, w, cout, y, ldy, accumulate, scratch, 1);
+    else forward_all(xp, wp, cin, ho, wo, kh, kw, w, cout, y, ldy, accumulate, scratch, 0);
+    if (bias || relu) bias_activate(y, ldy, ho * wo, cout, bias, relu);
+}
+
+__attribute__((target("avx2,fma")))
+void ckernels_normalize_rows(const float *x, long xs, float *y, long ys, long rows, long c,
+                             const float *mean, const float *scaling, const float *beta, int relu) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * xs;
+        float *yr = y + r * ys;
+        long j = 0;
+        for (; j + 8 <= c; j += 8) {
+            const __m256 centered = _mm256_sub_ps(_mm256_loadu_ps(xr + j), _mm256_loadu_ps(mean + j));
+            __m256 v = _mm256_add_ps(_mm256_mul_ps(centered, _mm256_loadu_ps(scaling + j)), _mm256_loadu_ps(beta + j));
+            if (relu) v = relu_like_swift(v);
+            _mm256_storeu_ps(yr + j, v);
+        }
+        for (; j + 4 <= c; j += 4) {
+            const __m128 centered = _mm_sub_ps(_mm_loadu_ps(xr + j), _mm_loadu_ps(mean + j));
+            __m128 v = _mm_add_ps(_mm_mul_ps(centered, _mm_loadu_ps(scaling + j)), _mm_loadu_ps(beta + j));
+            if (relu) v = relu_like_swift4(v);
+            _mm_storeu_ps(yr + j, v);
+        }
+        for (; j < c; j++) {
+            const float v = (xr[j] - mean[j]) * scaling[j] + beta[j];
+            yr[j] = relu ? relu_like_swift1(v) : v;
+        }
+    }
+}
+
+__attribute__((target("avx2,fma")))
+void ckernels_max_pool_2x2(const float *x, long w, long c, long ho, long wo, float *y, int32_t *argmax) {
+    for (long oy = 0; oy < ho; oy++)
+        for (long ox = 0; ox < wo; ox++) {
+            const long first = 2 * oy * w + 2 * ox, o = (oy * wo + ox) * c;
+            const long rest[3] = {first + 1, first + w, first + w + 1};
+            for (long c0 = 0; c0 < c; c0 += 8) {
+                __m256 m = _mm256_loadu_ps(x + first * c + c0);
+                __m256i a = _mm256_set1_epi32((int)first);
+                for (int t = 0; t < 3; t++) {
+                    const __m256 v = _mm256_loadu_ps(x + rest[t] * c + c0);
+                    const __m256 greater = _mm256_cmp_ps(v, m, _CMP_GT_OQ);
+                    m = _mm256_blendv_ps(m, v, greater);
+                    a = _mm256_blendv_epi8(a, _mm256_set1_epi32((int)rest[t]), _mm256_castps_si256(greater));
+                }
+                _mm256_storeu_ps(y + o + c0, m);
+                _mm256_storeu_si256((__m256i *)(argmax + o + c0), a);
+            }
+        }
 }
 
 /// dw[tap, ci..ci+CB-1, chunk] (= or +=) sum over output pixels of x[pixel + tap, ci] * dy[pixel, chunk].
@@ -237,8 +327,13 @@ void ckernels_conv_weight_grad_avx2(const float *xp, long wp, long cin, long ho,
 int ckernels_has_avx2_fma(void) { return 0; }
 
 void ckernels_conv_forward_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
-                                const float *w, long cout, float *y, int accumulate, const float *bias, int relu,
-                                float *scratch, int fused) { __builtin_trap(); }
+                                const float *w, long cout, float *y, long ldy, int accumulate, const float *bias,
+                                int relu, float *scratch, int fused) { __builtin_trap(); }
+
+void ckernels_normalize_rows(const float *x, long xs, float *y, long ys, long rows, long c,
+                             const float *mean, const float *scaling, const float *beta, int relu) { __builtin_trap(); }
+
+void ckernels_max_pool_2x2(const float *x, long w, long c, long ho, long wo, float *y, int32_t *argmax) { __builtin_trap(); }
 
 void ckernels_conv_weight_grad_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
                                     const float *dy, long cout, float *dw, int first) { __builtin_trap(); }

@@ -197,12 +197,18 @@ final class ConvKernel: Kernel {
     }
 
     func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
-        let x = io.inputs[0], y = io.output
+        forward(io, batch: batch, mode: mode, into: io.output, stride: cout)
+    }
+
+    /// `forward` with the output pixels `ldy` floats apart from `y` (a dense block's conv writes
+    /// its channels of the block buffer; nothing reads `io.output` then).
+    func forward(_ io: NodeIO, batch: Int, mode: ForwardMode, into y: UnsafeMutablePointer<Float>, stride ldy: Int) {
+        let x = io.inputs[0]
         let w = UnsafePointer(kernel.data), b = bias?.data
         let g = self.g, cout = self.cout, pixIn = self.pixIn, pixOut = self.pixOut, is1x1 = self.is1x1, relu = self.relu
         if direct {
             let (hp, wp) = paddedInput
-            forwardDirect(io, batch: batch, mode: mode) { n, xp in
+            forwardDirect(io, batch: batch, mode: mode, into: y, stride: ldy) { n, xp in
                 DirectConv.pad(x + n * pixIn * g.cin, h: g.h, w: g.w, c: g.cin, top: g.pt, left: g.pl, hp: hp, wp: wp, into: xp)
             }
             return
@@ -213,15 +219,15 @@ final class ConvKernel: Kernel {
         parallel.forEachPiece(chunks) { ci, t in
             let n0 = ci * ipc, n1 = Swift.min(batch, n0 + ipc)
             let rows = (n1 - n0) * pixOut
-            let xi = x + n0 * pixIn * g.cin, yi = y + n0 * pixOut * cout
+            let xi = x + n0 * pixIn * g.cin, yi = y + n0 * pixOut * ldy
             if is1x1 {
-                sgemm(m: rows, n: cout, k: g.cin, a: xi, lda: g.cin, b: w, ldb: cout, beta: 0, c: yi, ldc: cout)
+                sgemm(m: rows, n: cout, k: g.cin, a: xi, lda: g.cin, b: w, ldb: cout, beta: 0, c: yi, ldc: ldy)
             } else {
                 let col = io.workspace[t]
                 for n in n0..<n1 { g.im2col(x + n * pixIn * g.cin, col + (n - n0) * pixOut * g.k) }
-                sgemm(m: rows, n: cout, k: g.k, a: col, lda: g.k, b: w, ldb: cout, beta: 0, c: yi, ldc: cout)
+                sgemm(m: rows, n: cout, k: g.k, a: col, lda: g.k, b: w, ldb: cout, beta: 0, c: yi, ldc: ldy)
             }
-            biasActivate(yi, rows: rows, cols: cout, bias: b, relu: relu)
+            biasActivate(yi, rows: rows, cols: cout, ldy: ldy, bias: b, relu: relu)
         }
     }
 
@@ -277,26 +283,27 @@ final class ConvKernel: Kernel {
 
 extension ConvKernel {
     /// Forward of the direct path, `pad(image, into)` writing each image's zero-padded input.
-    private func forwardDirect(_ io: NodeIO, batch: Int, mode: ForwardMode,
+    private func forwardDirect(_ io: NodeIO, batch: Int, mode: ForwardMode, into y: UnsafeMutablePointer<Float>, stride ldy: Int,
                                pad: (_ image: Int, _ into: UnsafeMutablePointer<Float>) -> Void) {
-        let y = io.output, w = UnsafePointer(kernel.data), b = bias?.data
+        let w = UnsafePointer(kernel.data), b = bias?.data
         let g = self.g, cout = self.cout, pixOut = self.pixOut, relu = self.relu, wp = paddedInput.wp
         parallel.forEachPiece(batch) { n, t in
-            let xp = io.workspace[t], yi = y + n * pixOut * cout
+            let xp = io.workspace[t], yi = y + n * pixOut * ldy
             pad(n, xp)
             DirectConv.forwardImage(xp: xp, wp: wp, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
-                                    w: w, cout: cout, y: yi, accumulate: false, bias: b, relu: relu,
+                                    w: w, cout: cout, y: yi, ldy: ldy, accumulate: false, bias: b, relu: relu,
                                     scratch: xp + paddedMax, fused: mode == .inference)
         }
     }
 
     /// Forward of the direct path on relu(BN(x)) of `g.cin` channels of rows `stride` floats apart
     /// (a dense block's head): normalised while padding, so the head is never stored. The same
-    /// arithmetic as `BatchNormArithmetic.normalize` and then `forward`, so the same bits.
+    /// arithmetic as `BatchNormArithmetic.normalize` and then `forward`, so the same bits. Output
+    /// pixels `ldy` floats apart from `y`, as in `forward(_:batch:mode:into:stride:)`.
     func forwardDirect(_ io: NodeIO, batch: Int, mode: ForwardMode, normalizing x: UnsafePointer<Float>, stride: Int,
-                       with normalization: BatchNormArithmetic) {
+                       with normalization: BatchNormArithmetic, into y: UnsafeMutablePointer<Float>, stride ldy: Int) {
         let g = self.g, pixIn = self.pixIn, (hp, wp) = paddedInput
-        forwardDirect(io, batch: batch, mode: mode) { n, xp in
+        forwardDirect(io, batch: batch, mode: mode, into: y, stride: ldy) { n, xp in
             DirectConv.pad(h: g.h, w: g.w, c: g.cin, top: g.pt, left: g.pl, hp: hp, wp: wp, into: xp) { pixel, dst, pixels in
                 normalization.normalizeRows(x + (n * pixIn + pixel) * stride, stride: stride, into: dst, stride: g.cin,
                                             rows: pixels, relu: true)
@@ -337,7 +344,8 @@ extension ConvKernel {
                     DirectConv.pad(dyi, h: g.ho, w: g.wo, c: cout, top: g.kh - 1 - g.pt, left: g.kw - 1 - g.pl,
                                    hp: hpG, wp: wpG, into: buf)
                     DirectConv.forwardImage(xp: buf, wp: wpG, cin: cout, ho: g.h, wo: g.w, kh: g.kh, kw: g.kw,
-                                            w: wf, cout: g.cin, y: dx + n * pixIn * g.cin, accumulate: acc, scratch: buf + paddedMax)
+                                            w: wf, cout: g.cin, y: dx + n * pixIn * g.cin, ldy: g.cin, accumulate: acc,
+                                            scratch: buf + paddedMax)
                 }
             }
         }
@@ -354,17 +362,18 @@ extension ConvKernel {
 
 // MARK: - shared small kernels
 
-/// y[r, c] = act(y[r, c] + b[c]).
+/// y[r, c] = act(y[r, c] + b[c]), rows `ldy` floats apart.
 @inline(__always)
-func biasActivate(_ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, bias: UnsafeMutablePointer<Float>?, relu: Bool) {
-    if let bias {
-        for r in 0..<rows {
-            let yr = y + r * cols
+func biasActivate(_ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ldy: Int, bias: UnsafeMutablePointer<Float>?, relu: Bool) {
+    guard bias != nil || relu else { return }
+    for r in 0..<rows {
+        let yr = y + r * ldy
+        if let bias {
             if relu { for c in 0..<cols { yr[c] = Swift.max(yr[c] + bias[c], 0) } }
             else { for c in 0..<cols { yr[c] += bias[c] } }
+        } else {
+            for c in 0..<cols { yr[c] = Swift.max(yr[c], 0) }
         }
-    } else if relu {
-        for i in 0..<(rows * cols) { y[i] = Swift.max(y[i], 0) }
     }
 }
 

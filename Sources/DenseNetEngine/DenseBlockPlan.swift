@@ -8,7 +8,8 @@
 // `fuseDenseBlocks` finds such chains in a built graph and replaces each by one `DenseBlockOp`:
 // - the block's concatenated features live in ONE buffer (the fused node's output, the width of
 //   the block's last Concatenate); the block input is copied into its first channels and each
-//   conv block appends its k new channels in place; the gradient lives in one buffer too;
+//   conv block appends its k new channels in place (its last convolution writes them there
+//   itself); the gradient lives in one buffer too;
 // - the first BatchNormalization + relu of each conv block (the only ops that read the wide input)
 //   write into one scratch buffer shared by all conv blocks, and are recomputed from the stored
 //   batch statistics in the backward pass (one multiply-add per element, no convolution); when the
@@ -180,6 +181,9 @@ final class DenseBlockKernel: Kernel {
         let kernels: [any Kernel]
         let sizes: [Int]             // per-sample floats of each tail output
         let keep: [Bool]             // tail output read by the backward pass: one buffer per unit
+        /// The tail ends in a convolution whose output nothing else reads: it writes its channels
+        /// of the block buffer itself (no copy).
+        let lastWritesBlock: Bool
         let normalization: BatchNormArithmetic
         var kept: [UnsafeMutablePointer<Float>?]
 
@@ -193,6 +197,7 @@ final class DenseBlockKernel: Kernel {
             }
             sizes = u.tail.map { product($0.output) }
             keep = u.keptOutputs
+            lastWritesBlock = kernels.last is ConvKernel && keep.last == false
             kept = Array(repeating: nil, count: u.tail.count)
             normalization = BatchNormArithmetic(layer: u.bn, channels: c, parallel: spec.parallel)
         }
@@ -279,26 +284,33 @@ final class DenseBlockKernel: Kernel {
     }
 
     private func forward(_ io: NodeIO, batch: Int, mode: ForwardMode, keep: Bool) {
-        let block = io.output, x0 = io.inputs[0], c0 = op.inputChannels, total = self.total
-        parallel.forEachRange(batch * pix, minChunk: 2048) { rows in
-            for r in rows { (block + r * total).update(from: x0 + r * c0, count: c0) }
-        }
+        let block = io.output, c0 = op.inputChannels, total = self.total, rows = batch * pix
+        parallel.copyRows(rows, count: c0, from: io.inputs[0], stride: c0, to: block, stride: total)
         let tails = ios(training: keep, workspace: io.workspace)
         lastForwardKept = keep
         lastMode = mode
         for (u, tail) in zip(units, tails) {
             headStatistics(u, block: block, batch: batch, mode: mode)
-            if let conv = u.kernels[0] as? ConvKernel, conv.direct {
-                // relu(BN(x)) written straight into the convolution's padded input, not into `head`
-                conv.forwardDirect(tail[0], batch: batch, mode: mode, normalizing: block, stride: total, with: u.normalization)
-            } else {
-                headRecompute(u, block: block, batch: batch)
-                u.kernels[0].forward(tail[0], batch: batch, mode: mode)
+            let last = u.kernels.count - 1
+            for (k, kernel) in u.kernels.enumerated() {
+                guard let conv = kernel as? ConvKernel else {
+                    if k == 0 { headRecompute(u, block: block, batch: batch) }
+                    kernel.forward(tail[k], batch: batch, mode: mode)
+                    continue
+                }
+                let intoBlock = k == last && u.lastWritesBlock
+                let y = intoBlock ? block + u.c : tail[k].output, ldy = intoBlock ? total : conv.cout
+                if k == 0 && conv.direct {
+                    // relu(BN(x)) written straight into the convolution's padded input, not into `head`
+                    conv.forwardDirect(tail[0], batch: batch, mode: mode, normalizing: block, stride: total,
+                                       with: u.normalization, into: y, stride: ldy)
+                } else {
+                    if k == 0 { headRecompute(u, block: block, batch: batch) }
+                    conv.forward(tail[k], batch: batch, mode: mode, into: y, stride: ldy)
+                }
             }
-            for (k, kio) in zip(u.kernels, tail).dropFirst() { k.forward(kio, batch: batch, mode: mode) }
-            let h = tail.last!.output, g = u.growth, off = u.c
-            parallel.forEachRange(batch * pix, minChunk: 2048) { rows in
-                for r in rows { (block + r * total + off).update(from: h + r * g, count: g) }
+            if !u.lastWritesBlock {
+                parallel.copyRows(rows, count: u.growth, from: tail[last].output, stride: u.growth, to: block + u.c, stride: total)
             }
         }
     }
@@ -313,21 +325,13 @@ final class DenseBlockKernel: Kernel {
         let block = io.output, dBlock = io.outputGrad!, total = self.total
         for (u, tail) in zip(units, tails).reversed() {
             headRecompute(u, block: block, batch: batch)
-            let dh = tail.last!.outputGrad!, g = u.growth, off = u.c
-            parallel.forEachRange(batch * pix, minChunk: 2048) { rows in
-                for r in rows { (dh + r * g).update(from: dBlock + r * total + off, count: g) }
-            }
+            parallel.copyRows(batch * pix, count: u.growth, from: dBlock + u.c, stride: total, to: tail.last!.outputGrad!, stride: u.growth)
             for (k, kio) in zip(u.kernels, tail).reversed() { k.backward(kio, batch: batch) }
             headBackward(u, block: block, dBlock: dBlock, batch: batch)
         }
         if let dx = io.inputGrads[0] {
-            let c0 = op.inputChannels, acc = io.accumulate[0]
-            parallel.forEachRange(batch * pix, minChunk: 2048) { rows in
-                for r in rows {
-                    let s = dBlock + r * total, d = dx + r * c0
-                    if acc { for j in 0..<c0 { d[j] += s[j] } } else { d.update(from: s, count: c0) }
-                }
-            }
+            parallel.copyRows(batch * pix, count: op.inputChannels, from: dBlock, stride: total, to: dx, stride: op.inputChannels,
+                              accumulate: io.accumulate[0])
         }
     }
 

@@ -94,25 +94,39 @@ final class ConcatKernel: Kernel {
     }
 
     func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
-        let y = io.output, total = self.total
         for i in 0..<widths.count {
-            let x = io.inputs[i], w = widths[i], off = offsets[i]
-            parallel.forEachRange(batch * rowsPerSample, minChunk: 2048) { rows in
-                for r in rows { (y + r * total + off).update(from: x + r * w, count: w) }
-            }
+            parallel.copyRows(batch * rowsPerSample, count: widths[i], from: io.inputs[i], stride: widths[i],
+                              to: io.output + offsets[i], stride: total)
         }
     }
 
     func backward(_ io: NodeIO, batch: Int) {
-        let dy = io.outputGrad!, total = self.total
         for i in 0..<widths.count {
             guard let dx = io.inputGrads[i] else { continue }
-            let w = widths[i], off = offsets[i], acc = io.accumulate[i]
-            parallel.forEachRange(batch * rowsPerSample, minChunk: 2048) { rows in
-                for r in rows {
-                    let s = dy + r * total + off, d = dx + r * w
-                    if acc { for j in 0..<w { d[j] += s[j] } } else { d.update(from: s, count: w) }
+            parallel.copyRows(batch * rowsPerSample, count: widths[i], from: io.outputGrad! + offsets[i], stride: total,
+                              to: dx, stride: widths[i], accumulate: io.accumulate[i])
+        }
+    }
+}
+
+extension Parallel {
+    /// dst[r, 0..<count] = (or += when `accumulate`) src[r, 0..<count] for r in 0..<rows, rows
+    /// `srcStride` and `dstStride` floats apart: the channel slices of concatenations. Rows of a
+    /// few channels move as vectors, not as one memmove call each.
+    func copyRows(_ rows: Int, count: Int, from src: UnsafePointer<Float>, stride srcStride: Int,
+                  to dst: UnsafeMutablePointer<Float>, stride dstStride: Int, accumulate: Bool = false) {
+        forEachRange(rows, minChunk: 2048) { range in
+            for r in range {
+                let s = src + r * srcStride, d = dst + r * dstStride
+                if !accumulate && count >= 64 { d.update(from: s, count: count); continue }
+                var j = 0
+                while j + 8 <= count {
+                    let v = UnsafeRawPointer(s + j).loadUnaligned(as: SIMD8<Float>.self)
+                    let out = accumulate ? UnsafeRawPointer(d + j).loadUnaligned(as: SIMD8<Float>.self) + v : v
+                    UnsafeMutableRawPointer(d + j).storeBytes(of: out, as: SIMD8<Float>.self)
+                    j += 8
                 }
+                while j < count { d[j] = accumulate ? d[j] + s[j] : s[j]; j += 1 }
             }
         }
     }

@@ -1,5 +1,7 @@
 // BatchNormalization over the last axis (NHWC channels), tf-keras semantics.
 
+import CKernels
+
 /// Which batch variance feeds the moving_variance update.
 public enum MovingVarianceUpdate: String, Sendable {
     /// tf-keras' fused kernel: unbiased batch variance (times n/(n-1), n = N*H*W).
@@ -147,11 +149,15 @@ final class BatchNormArithmetic {
         }
     }
 
-    /// `normalize` of `rows` rows on the calling thread.
+    /// `normalize` of `rows` rows on the calling thread (the AVX2 kernel when the CPU has it: same bits).
     @inline(__always)
     func normalizeRows(_ x: UnsafePointer<Float>, stride xs: Int, into y: UnsafeMutablePointer<Float>, stride ys: Int,
                        rows: Int, relu: Bool) {
         let c = self.c, mean = self.mean, scaling = self.scaling, beta = layer.beta!.data
+        if DirectConv.wideSIMD {
+            ckernels_normalize_rows(x, xs, y, ys, rows, c, mean, scaling, beta, relu ? 1 : 0)
+            return
+        }
         for r in 0..<rows {
             let xr = x + r * xs, yr = y + r * ys
             if relu {

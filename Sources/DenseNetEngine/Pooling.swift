@@ -1,5 +1,7 @@
 // Pooling layers: MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D.
 
+import CKernels
+
 public final class MaxPooling2D: Layer, Op {
     public let kerasClassName = "MaxPooling2D"
     public let name: String?
@@ -70,6 +72,9 @@ final class PoolKernel: Kernel {
     let c: Int
     let parallel: Parallel
     let argmax: UnsafeMutablePointer<Int32>   // per output element: input pixel index within image
+    /// Max pooling over whole 2×2 windows at stride 2 (Keras' default), channels a multiple of 8:
+    /// the AVX2 kernel, same results as the loop below.
+    let vectorTwoByTwo: Bool
 
     init(max: Bool, poolSize: (Int, Int), strides: (Int, Int), padding: Padding, spec: KernelSpec) {
         isMax = max
@@ -77,6 +82,8 @@ final class PoolKernel: Kernel {
         c = spec.outputShape[2]
         parallel = spec.parallel
         argmax = .allocate(capacity: max ? spec.capacity * product(spec.outputShape) : 1)
+        vectorTwoByTwo = max && DirectConv.wideSIMD && c % 8 == 0 && (g.kh, g.kw, g.sh, g.sw, g.pt, g.pl) == (2, 2, 2, 2, 0, 0)
+            && 2 * g.ho <= g.h && 2 * g.wo <= g.w
     }
 
     deinit { argmax.deallocate() }
@@ -84,8 +91,10 @@ final class PoolKernel: Kernel {
     func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
         let x = io.inputs[0], y = io.output, g = self.g, c = self.c, isMax = self.isMax, am = argmax
         let inImg = g.h * g.w * c, outImg = g.ho * g.wo * c
+        let vectorTwoByTwo = self.vectorTwoByTwo
         parallel.forEachPiece(batch) { n, _ in
             let xi = x + n * inImg, yi = y + n * outImg, ai = am + n * outImg
+            if vectorTwoByTwo { ckernels_max_pool_2x2(xi, g.w, c, g.ho, g.wo, yi, ai); return }
             for oy in 0..<g.ho {
                 let y0 = Swift.max(0, oy * g.sh - g.pt), y1 = Swift.min(g.h, oy * g.sh - g.pt + g.kh)
                 for ox in 0..<g.wo {

@@ -71,13 +71,15 @@ import Testing
 
     /// 3×3 'same' forward output and weight gradient of one h×w×cin image (seeded inputs), by the
     /// Swift kernels or the AVX2 ones (`narrow`: with the scratch that lets the last 1-8 output
-    /// channels run with vectors over pixels).
+    /// channels run with vectors over pixels). The output pixels are `ldy` floats apart (default
+    /// cout); `y` holds all h·w·ldy floats, the gaps as the kernel left them (initially `gapFill`).
     func directImage(h: Int, w: Int, cin: Int, cout: Int, wide: Bool, narrow: Bool = true, fused: Bool = false,
-                     biasAndRelu: Bool = false) -> (x: [Float], k: [Float], dy: [Float], y: [Float], dw: [Float]) {
+                     biasAndRelu: Bool = false, ldy: Int? = nil,
+                     gapFill: Float = 0) -> (x: [Float], k: [Float], dy: [Float], y: [Float], dw: [Float]) {
         let x = randomFloats(h * w * cin, seed: 31), k = randomFloats(9 * cin * cout, seed: 32)
         let dy = randomFloats(h * w * cout, seed: 33)
-        let (hp, wp) = (h + 2, w + 2)
-        var xp = [Float](repeating: 0, count: hp * wp * cin), y = [Float](repeating: 0, count: h * w * cout)
+        let (hp, wp) = (h + 2, w + 2), ldy = ldy ?? cout
+        var xp = [Float](repeating: 0, count: hp * wp * cin), y = [Float](repeating: gapFill, count: h * w * ldy)
         var dw = [Float](repeating: 0, count: 9 * cin * cout)
         var scratch = [Float](repeating: .nan, count: DirectConv.forwardScratch(hp: hp, wp: wp, cin: cin))
         var bias = randomFloats(cout, seed: 34)
@@ -89,7 +91,7 @@ import Testing
                         scratch.withUnsafeMutableBufferPointer { sb in
                             bias.withUnsafeMutableBufferPointer { bb in
                                 DirectConv.forwardImage(xp: pb.baseAddress!, wp: wp, cin: cin, ho: h, wo: w, kh: 3, kw: 3,
-                                                        w: kb.baseAddress!, cout: cout, y: yb.baseAddress!, accumulate: false,
+                                                        w: kb.baseAddress!, cout: cout, y: yb.baseAddress!, ldy: ldy, accumulate: false,
                                                         bias: biasAndRelu ? bb.baseAddress : nil, relu: biasAndRelu,
                                                         scratch: narrow ? sb.baseAddress : nil, fused: fused, wide: wide)
                             }
@@ -154,6 +156,24 @@ import Testing
                     #expect(bits(avx2.y) == bits(swift.y), "forward \((h, w, cin, cout)), narrow: \(narrow), bias and relu: \(biasAndRelu)")
                     #expect(bits(avx2.dw) == bits(swift.dw), "weight gradient \((h, w, cin, cout))")
                 }
+            }
+        }
+    }
+
+    /// Output pixels further apart than cout (a dense block's conv writing into the block buffer):
+    /// the same bits in each pixel's first cout floats, the floats between them untouched.
+    @Test(arguments: DirectConv.wideSIMD ? [false, true] : [false])
+    func stridedOutput(wide: Bool) {
+        let bits = { (a: [Float]) in a.map(\.bitPattern) }
+        for (h, w, cin, cout) in Self.chunkShapes {
+            for biasAndRelu in [false, true] {
+                let dense = directImage(h: h, w: w, cin: cin, cout: cout, wide: wide, biasAndRelu: biasAndRelu).y
+                let ldy = cout + 5
+                let strided = directImage(h: h, w: w, cin: cin, cout: cout, wide: wide, biasAndRelu: biasAndRelu, ldy: ldy,
+                                          gapFill: -7).y
+                let pixels = (0..<h * w).map { Array(strided[$0 * ldy..<$0 * ldy + ldy]) }
+                #expect(bits(pixels.flatMap { $0.prefix(cout) }) == bits(dense), "\((h, w, cin, cout)), bias and relu: \(biasAndRelu)")
+                #expect(pixels.allSatisfy { $0.suffix(5) == [-7, -7, -7, -7, -7] }, "gaps \((h, w, cin, cout))")
             }
         }
     }

@@ -3,6 +3,8 @@
 #ifndef CKERNELS_H
 #define CKERNELS_H
 
+#include <stdint.h>
+
 /// 1/sqrt(x) exactly as TensorFlow's CPU kernels compute it (Eigen's packet rsqrt): the CPU's
 /// rsqrt estimate refined by one Newton-Raphson step, every operation rounded separately.
 /// Without an estimate instruction (not x86-64), the correctly rounded 1/sqrt(x).
@@ -11,14 +13,20 @@ float ckernels_tensorflow_rsqrt(float x);
 /// 1 when the CPU (and OS) run AVX2 and FMA instructions, else 0 (always 0 off x86-64).
 int ckernels_has_avx2_fma(void);
 
-/// DirectConv.forwardImage with AVX2, bit-identical to it unless `fused`: y[ho, wo, cout] (=, or += if accumulate)
-/// conv of the padded image xp[ho+kh-1, wp, cin] with w[kh, kw, cin, cout], then + bias[cout] (if not NULL) and
-/// max(y, 0) (if relu); any channel counts. `scratch`, when not NULL, holds ckernels_conv_forward_scratch floats:
-/// it lets the last 1-8 output channels run with vectors over pixels. `fused`: each product added unrounded
-/// (FMA). Only after ckernels_has_avx2_fma() returned 1.
+/// DirectConv.forwardImage with AVX2, bit-identical to it unless `fused`: y[ho, wo, cout] (=, or += if accumulate;
+/// pixels ldy floats apart) conv of the padded image xp[ho+kh-1, wp, cin] with w[kh, kw, cin, cout], then
+/// + bias[cout] (if not NULL) and max(y, 0) (if relu); any channel counts. `scratch`, when not NULL, holds
+/// ckernels_conv_forward_scratch floats: it lets the last 1-8 output channels run with vectors over pixels.
+/// `fused`: each product added unrounded (FMA). Only after ckernels_has_avx2_fma() returned 1.
 void ckernels_conv_forward_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
-                                const float *w, long cout, float *y, int accumulate, const float *bias, int relu,
-                                float *scratch, int fused);
+                                const float *w, long cout, float *y, long ldy, int accumulate, const float *bias,
+                                int relu, float *scratch, int fused);
+
+/// BatchNormArithmetic.normalizeRows with AVX2, bit-identical to it: y[r, j] = (x[r, j] - mean[j]) * scaling[j]
+/// + beta[j], each operation rounded, then max(y, 0) as Swift.max (if relu); rows xs and ys floats apart.
+/// Only after ckernels_has_avx2_fma() returned 1.
+void ckernels_normalize_rows(const float *x, long xs, float *y, long ys, long rows, long c,
+                             const float *mean, const float *scaling, const float *beta, int relu);
 
 /// Floats of ckernels_conv_forward_avx2's scratch for a padded image of hp rows of wp pixels.
 static inline long ckernels_conv_forward_scratch(long hp, long wp, long cin) { return cin * (hp * wp + 16); }
@@ -28,5 +36,10 @@ static inline long ckernels_conv_forward_scratch(long hp, long wp, long cin) { r
 /// Only after ckernels_has_avx2_fma() returned 1.
 void ckernels_conv_weight_grad_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
                                     const float *dy, long cout, float *dw, int first);
+
+/// PoolKernel's max pooling for 2x2 windows at stride 2 inside one image x[h, w, c] (c a multiple of 8):
+/// y[ho, wo, c] the first maximum in scan order (strict >, so NaN never replaces), argmax its pixel index.
+/// Only after ckernels_has_avx2_fma() returned 1.
+void ckernels_max_pool_2x2(const float *x, long w, long c, long ho, long wo, float *y, int32_t *argmax);
 
 #endif

@@ -102,31 +102,32 @@ enum DirectConv {
         wideSIMD ? ckernels_conv_forward_scratch(hp, wp, cin) : 0
     }
 
-    /// y[ho, wo, cout] (=, or += if accumulate) conv of the padded image xp[ho+kh-1, wp, cin] with
-    /// w[kh, kw, cin, cout], then + bias and relu (`biasActivate`, in the AVX2 kernel's stores);
+    /// y[ho, wo, cout] (=, or += if accumulate; pixels `ldy` floats apart, so a dense block's conv
+    /// writes straight into its channels of the block buffer) conv of the padded image
+    /// xp[ho+kh-1, wp, cin] with w[kh, kw, cin, cout], then + bias and relu (`biasActivate`);
     /// wp >= wo + kw - 1. `scratch` holds `forwardScratch` floats. `fused` (inference): the AVX2
     /// kernels add each product unrounded (FMA), ~1.3× faster; training keeps the rounded products
     /// TensorFlow's gradients are matched with.
     static func forwardImage(xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int, kh: Int, kw: Int,
-                             w: UnsafePointer<Float>, cout: Int, y: UnsafeMutablePointer<Float>, accumulate: Bool,
+                             w: UnsafePointer<Float>, cout: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool,
                              bias: UnsafeMutablePointer<Float>? = nil, relu: Bool = false,
                              scratch: UnsafeMutablePointer<Float>?, fused: Bool = false, wide: Bool = wideSIMD) {
         if wide {
-            ckernels_conv_forward_avx2(xp, wp, cin, ho, wo, kh, kw, w, cout, y, accumulate ? 1 : 0, bias, relu ? 1 : 0,
+            ckernels_conv_forward_avx2(xp, wp, cin, ho, wo, kh, kw, w, cout, y, ldy, accumulate ? 1 : 0, bias, relu ? 1 : 0,
                                        scratch, fused ? 1 : 0)
             return
         }
         struct Chunk: ChannelChunk {
             let xp: UnsafePointer<Float>, wp, cin, ho, wo, kh, kw: Int, w: UnsafePointer<Float>, cout: Int
-            let y: UnsafeMutablePointer<Float>, accumulate: Bool
+            let y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool
             func run<V: SIMD>(_ width: V.Type, from c0: Int) where V.Scalar == Float {
                 DirectConv.forwardChunk(width, xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw,
-                                        w: w + c0, ldw: cout, y: y + c0, ldy: cout, accumulate: accumulate)
+                                        w: w + c0, ldw: cout, y: y + c0, ldy: ldy, accumulate: accumulate)
             }
         }
         forEachChannelChunk(cout, Chunk(xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw, w: w, cout: cout,
-                                        y: y, accumulate: accumulate))
-        biasActivate(y, rows: ho * wo, cols: cout, bias: bias, relu: relu)
+                                        y: y, ldy: ldy, accumulate: accumulate))
+        biasActivate(y, rows: ho * wo, cols: cout, ldy: ldy, bias: bias, relu: relu)
     }
 
     /// Runs `chunk` over the output channels 16, then 8, then 4 at a time (`count` is a multiple
