@@ -1,10 +1,7 @@
 import CBLAS
-import Dispatch
 import Synchronization
 
-struct UnsafeSendableBox<T>: @unchecked Sendable { let value: T }
-
-/// Fixed-size worker fan-out on DispatchQueue.concurrentPerform.
+/// Fixed-size worker fan-out on `WorkerPool`'s threads.
 ///
 /// Determinism rule used throughout the engine: work is split into pieces whose boundaries depend
 /// only on tensor shapes (never on the number of workers), and every reduction combines per-piece
@@ -24,16 +21,6 @@ public struct Parallel: Sendable {
         return Parallel(workers: Swift.min(n, 8))
     }
 
-    /// Runs body(worker) once per worker, concurrently.
-    @inline(__always)
-    func forEachWorker(_ body: (Int) -> Void) {
-        if workers == 1 { body(0); return }
-        withoutActuallyEscaping(body) { b in
-            let box = UnsafeSendableBox(value: b)
-            DispatchQueue.concurrentPerform(iterations: workers) { t in box.value(t) }
-        }
-    }
-
     /// Runs body(piece, worker) for piece in 0..<pieces. Each worker takes the next piece nobody
     /// has taken: a worker the OS delays (another process on a busy machine) leaves its share to
     /// the others instead of holding them at the join.
@@ -45,14 +32,11 @@ public struct Parallel: Sendable {
             return
         }
         let next = Atomic<Int>(0)
-        withoutActuallyEscaping(body) { b in
-            let box = UnsafeSendableBox(value: b)
-            DispatchQueue.concurrentPerform(iterations: Swift.min(workers, pieces)) { t in
-                while true {
-                    let p = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                    if p >= pieces { break }
-                    box.value(p, t)
-                }
+        WorkerPool.shared.run(extra: Swift.min(workers, pieces) - 1) { t in
+            while true {
+                let p = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                if p >= pieces { break }
+                body(p, t)
             }
         }
     }

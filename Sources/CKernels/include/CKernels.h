@@ -10,6 +10,13 @@
 /// Without an estimate instruction (not x86-64), the correctly rounded 1/sqrt(x).
 float ckernels_tensorflow_rsqrt(float x);
 
+/// A spin-wait hint (x86 `pause`): a polling thread leaves the core's other hyperthread its share.
+static inline void ckernels_spin_pause(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
+}
+
 /// 1 when the CPU (and OS) run AVX2 and FMA instructions, else 0 (always 0 off x86-64).
 int ckernels_has_avx2_fma(void);
 
