@@ -207,10 +207,7 @@ final class ConvKernel: Kernel {
         let w = UnsafePointer(kernel.data), b = bias?.data
         let g = self.g, cout = self.cout, pixIn = self.pixIn, pixOut = self.pixOut, is1x1 = self.is1x1, relu = self.relu
         if direct {
-            let (hp, wp) = paddedInput
-            forwardDirect(io, batch: batch, mode: mode, into: y, stride: ldy) { n, xp in
-                DirectConv.pad(x + n * pixIn * g.cin, h: g.h, w: g.w, c: g.cin, top: g.pt, left: g.pl, hp: hp, wp: wp, into: xp)
-            }
+            forwardDirect(io, batch: batch, mode: mode, into: y, stride: ldy) { n, xp in padInput(x, image: n, into: xp) }
             return
         }
         // at least two chunks when the batch allows, so both cores work on small images
@@ -281,19 +278,34 @@ final class ConvKernel: Kernel {
     }
 }
 
-extension ConvKernel {
+extension ConvKernel: ImageKernel {
+    var forwardsPerImage: Bool { direct }
+
+    func forward(_ io: NodeIO, image n: Int, worker t: Int, mode: ForwardMode) {
+        let x = io.inputs[0]
+        forwardDirect(io, image: n, worker: t, mode: mode, into: io.output, stride: cout) { n, xp in padInput(x, image: n, into: xp) }
+    }
+
+    /// Image n of the input x, zero-padded into the direct path's buffer.
+    private func padInput(_ x: UnsafePointer<Float>, image n: Int, into xp: UnsafeMutablePointer<Float>) {
+        let (hp, wp) = paddedInput
+        DirectConv.pad(x + n * pixIn * g.cin, h: g.h, w: g.w, c: g.cin, top: g.pt, left: g.pl, hp: hp, wp: wp, into: xp)
+    }
+
     /// Forward of the direct path, `pad(image, into)` writing each image's zero-padded input.
     private func forwardDirect(_ io: NodeIO, batch: Int, mode: ForwardMode, into y: UnsafeMutablePointer<Float>, stride ldy: Int,
                                pad: (_ image: Int, _ into: UnsafeMutablePointer<Float>) -> Void) {
-        let w = UnsafePointer(kernel.data), b = bias?.data
-        let g = self.g, cout = self.cout, pixOut = self.pixOut, relu = self.relu, wp = paddedInput.wp
-        parallel.forEachPiece(batch) { n, t in
-            let xp = io.workspace[t], yi = y + n * pixOut * ldy
-            pad(n, xp)
-            DirectConv.forwardImage(xp: xp, wp: wp, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
-                                    w: w, cout: cout, y: yi, ldy: ldy, accumulate: false, bias: b, relu: relu,
-                                    scratch: xp + paddedMax, fused: mode == .inference)
-        }
+        parallel.forEachPiece(batch) { n, t in forwardDirect(io, image: n, worker: t, mode: mode, into: y, stride: ldy, pad: pad) }
+    }
+
+    @inline(__always)
+    private func forwardDirect(_ io: NodeIO, image n: Int, worker t: Int, mode: ForwardMode, into y: UnsafeMutablePointer<Float>,
+                               stride ldy: Int, pad: (_ image: Int, _ into: UnsafeMutablePointer<Float>) -> Void) {
+        let xp = io.workspace[t]
+        pad(n, xp)
+        DirectConv.forwardImage(xp: xp, wp: paddedInput.wp, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
+                                w: kernel.data, cout: cout, y: y + n * pixOut * ldy, ldy: ldy, accumulate: false,
+                                bias: bias?.data, relu: relu, scratch: xp + paddedMax, fused: mode == .inference)
     }
 
     /// Forward of the direct path on relu(BN(x)) of `g.cin` channels of rows `stride` floats apart
@@ -319,7 +331,7 @@ extension ConvKernel {
         let dx = io.inputGrads[0], acc = io.accumulate[0]
         let g = self.g, cout = self.cout, pixIn = self.pixIn, pixOut = self.pixOut, relu = self.relu
         let K = g.k, pw = partialW
-        let (hpI, wpI) = paddedInput, (hpG, wpG) = paddedGrad
+        let wpI = paddedInput.wp, (hpG, wpG) = paddedGrad
         let wf = UnsafePointer(flipped!)
         if dx != nil {
             DirectConv.flipTranspose(kernel.data, kh: g.kh, kw: g.kw, cin: g.cin, cout: cout, into: flipped!)
@@ -337,7 +349,7 @@ extension ConvKernel {
             for n in imgs {
                 let dyi = dy + n * pixOut * cout
                 if relu { reluMask(dyi, y + n * pixOut * cout, count: pixOut * cout) }
-                DirectConv.pad(x + n * pixIn * g.cin, h: g.h, w: g.w, c: g.cin, top: g.pt, left: g.pl, hp: hpI, wp: wpI, into: buf)
+                padInput(x, image: n, into: buf)
                 DirectConv.weightGradImage(xp: buf, wp: wpI, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
                                            dy: dyi, cout: cout, dw: pW, first: n == imgs.lowerBound)
                 if let dx {

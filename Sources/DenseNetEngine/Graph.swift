@@ -66,6 +66,18 @@ extension Kernel {
     public var workspacePerWorker: Int { 0 }
 }
 
+/// A kernel whose forward pass can compute each image on its own, from that image's inputs only.
+/// The executor runs a chain of them (each reading only the previous one's output, e.g. a
+/// transition's convolution and max pooling) image by image in one parallel loop: an image's
+/// activations are still in cache for the next kernel, and the chain joins once, not per kernel.
+/// Same computations per image, so the same bits as kernel by kernel.
+protocol ImageKernel: Kernel {
+    /// This instance can (a convolution on the direct path, not on the batched GEMM one).
+    var forwardsPerImage: Bool { get }
+    /// Image `n`'s forward pass, on worker `worker` (which selects the workspace).
+    func forward(_ io: NodeIO, image n: Int, worker: Int, mode: ForwardMode)
+}
+
 struct GraphNode {
     let op: (any Op)?  // nil = graph input
     let inputs: [Int]
@@ -108,9 +120,13 @@ final class Executor {
     var ios: [NodeIO?] = []
     let workspace: [UnsafeMutablePointer<Float>]
     var backwardPlans: [Int: [(node: Int, accumulate: [Bool])]] = [:]
+    /// Per node: the chain of `ImageKernel`s starting at it, run image by image (see there); empty
+    /// when it runs alone.
+    private(set) var imageChains: [[(kernel: any ImageKernel, io: NodeIO)]] = []
 
     /// gradientForInputs: also compute gradients w.r.t. graph inputs (for tests and tools).
-    init(nodes: [GraphNode], capacity: Int, parallel: Parallel, gradientForInputs: Bool = false) {
+    /// chainImages: run chains of `ImageKernel`s image by image (off only to compare, in tests).
+    init(nodes: [GraphNode], capacity: Int, parallel: Parallel, gradientForInputs: Bool = false, chainImages: Bool = true) {
         self.nodes = nodes
         self.capacity = capacity
         self.parallel = parallel
@@ -159,6 +175,15 @@ final class Executor {
             return NodeIO(inputs: n.inputs.map { outputs[$0] }, output: outputs[i],
                           inputGrads: n.inputs.map { grads[$0] }, outputGrad: grads[i], workspace: workspace)
         }
+        func link(_ i: Int) -> (kernel: any ImageKernel, io: NodeIO)? {
+            guard chainImages, let k = ks[i] as? any ImageKernel, k.forwardsPerImage else { return nil }
+            return (k, ios[i]!)
+        }
+        imageChains = Array(repeating: [], count: nodes.count)
+        for i in nodes.indices.dropLast().reversed() where nodes[i + 1].inputs == [i] {
+            guard let first = link(i), let next = link(i + 1) else { continue }
+            imageChains[i] = [first] + (imageChains[i + 1].isEmpty ? [next] : imageChains[i + 1])
+        }
     }
 
     deinit {
@@ -170,9 +195,18 @@ final class Executor {
     func forward(batch: Int, mode: ForwardMode, upTo last: Int? = nil) {
         precondition(batch >= 1 && batch <= capacity)
         let end = last ?? (nodes.count - 1)
-        for i in 0...end {
-            guard let k = kernels[i] else { continue }
-            k.forward(ios[i]!, batch: batch, mode: mode)
+        var i = 0
+        while i <= end {
+            let chain = imageChains[i]
+            if !chain.isEmpty && i + chain.count - 1 <= end {
+                parallel.forEachPiece(batch) { n, t in
+                    for link in chain { link.kernel.forward(link.io, image: n, worker: t, mode: mode) }
+                }
+                i += chain.count
+            } else {
+                kernels[i]?.forward(ios[i]!, batch: batch, mode: mode)
+                i += 1
+            }
         }
     }
 

@@ -89,66 +89,7 @@ final class PoolKernel: Kernel {
     deinit { argmax.deallocate() }
 
     func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
-        let x = io.inputs[0], y = io.output, g = self.g, c = self.c, isMax = self.isMax, am = argmax
-        let inImg = g.h * g.w * c, outImg = g.ho * g.wo * c
-        let vectorTwoByTwo = self.vectorTwoByTwo
-        parallel.forEachPiece(batch) { n, _ in
-            let xi = x + n * inImg, yi = y + n * outImg, ai = am + n * outImg
-            if vectorTwoByTwo { ckernels_max_pool_2x2(xi, g.w, c, g.ho, g.wo, yi, ai); return }
-            for oy in 0..<g.ho {
-                let y0 = Swift.max(0, oy * g.sh - g.pt), y1 = Swift.min(g.h, oy * g.sh - g.pt + g.kh)
-                for ox in 0..<g.wo {
-                    let x0 = Swift.max(0, ox * g.sw - g.pl), x1 = Swift.min(g.w, ox * g.sw - g.pl + g.kw)
-                    let o = (oy * g.wo + ox) * c
-                    if isMax {
-                        // channels innermost (contiguous); strict > keeps the first maximum in scan order
-                        let yo = yi + o, ao = ai + o
-                        let first = y0 * g.w + x0
-                        let xr0 = xi + first * c
-                        if c % 4 == 0 {
-                            // branch-free, in registers: 4 channels at a time, same strict-> rule
-                            for ch in stride(from: 0, to: c, by: 4) {
-                                var m = UnsafeRawPointer(xr0 + ch).loadUnaligned(as: SIMD4<Float>.self)
-                                var a = SIMD4<Int32>(repeating: Int32(first))
-                                for iy in y0..<y1 {
-                                    for ix in x0..<x1 {
-                                        let p = iy * g.w + ix
-                                        if p == first { continue }
-                                        let v = UnsafeRawPointer(xi + p * c + ch).loadUnaligned(as: SIMD4<Float>.self)
-                                        let gt = v .> m
-                                        m.replace(with: v, where: gt)
-                                        a.replace(with: SIMD4<Int32>(repeating: Int32(p)), where: gt)
-                                    }
-                                }
-                                UnsafeMutableRawPointer(yo + ch).storeBytes(of: m, as: SIMD4<Float>.self)
-                                UnsafeMutableRawPointer(ao + ch).storeBytes(of: a, as: SIMD4<Int32>.self)
-                            }
-                            continue
-                        }
-                        for ch in 0..<c { yo[ch] = xr0[ch]; ao[ch] = Int32(first) }
-                        for iy in y0..<y1 {
-                            for ix in x0..<x1 {
-                                let p = iy * g.w + ix
-                                if p == first { continue }
-                                let xr = xi + p * c
-                                let pi = Int32(p)
-                                for ch in 0..<c where xr[ch] > yo[ch] { yo[ch] = xr[ch]; ao[ch] = pi }
-                            }
-                        }
-                    } else {
-                        let inv = 1 / Float((y1 - y0) * (x1 - x0))
-                        for ch in 0..<c { yi[o + ch] = 0 }
-                        for iy in y0..<y1 {
-                            for ix in x0..<x1 {
-                                let xr = xi + (iy * g.w + ix) * c
-                                for ch in 0..<c { yi[o + ch] += xr[ch] }
-                            }
-                        }
-                        for ch in 0..<c { yi[o + ch] *= inv }
-                    }
-                }
-            }
-        }
+        parallel.forEachPiece(batch) { n, t in forward(io, image: n, worker: t, mode: mode) }
     }
 
     func backward(_ io: NodeIO, batch: Int) {
@@ -174,6 +115,70 @@ final class PoolKernel: Kernel {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+extension PoolKernel: ImageKernel {
+    var forwardsPerImage: Bool { true }
+
+    func forward(_ io: NodeIO, image n: Int, worker: Int, mode: ForwardMode) {
+        let x = io.inputs[0], y = io.output, g = self.g, c = self.c, isMax = self.isMax, am = argmax
+        let inImg = g.h * g.w * c, outImg = g.ho * g.wo * c
+        let xi = x + n * inImg, yi = y + n * outImg, ai = am + n * outImg
+        if vectorTwoByTwo { ckernels_max_pool_2x2(xi, g.w, c, g.ho, g.wo, yi, ai); return }
+        for oy in 0..<g.ho {
+            let y0 = Swift.max(0, oy * g.sh - g.pt), y1 = Swift.min(g.h, oy * g.sh - g.pt + g.kh)
+            for ox in 0..<g.wo {
+                let x0 = Swift.max(0, ox * g.sw - g.pl), x1 = Swift.min(g.w, ox * g.sw - g.pl + g.kw)
+                let o = (oy * g.wo + ox) * c
+                if isMax {
+                    // channels innermost (contiguous); strict > keeps the first maximum in scan order
+                    let yo = yi + o, ao = ai + o
+                    let first = y0 * g.w + x0
+                    let xr0 = xi + first * c
+                    if c % 4 == 0 {
+                        // branch-free, in registers: 4 channels at a time, same strict-> rule
+                        for ch in stride(from: 0, to: c, by: 4) {
+                            var m = UnsafeRawPointer(xr0 + ch).loadUnaligned(as: SIMD4<Float>.self)
+                            var a = SIMD4<Int32>(repeating: Int32(first))
+                            for iy in y0..<y1 {
+                                for ix in x0..<x1 {
+                                    let p = iy * g.w + ix
+                                    if p == first { continue }
+                                    let v = UnsafeRawPointer(xi + p * c + ch).loadUnaligned(as: SIMD4<Float>.self)
+                                    let gt = v .> m
+                                    m.replace(with: v, where: gt)
+                                    a.replace(with: SIMD4<Int32>(repeating: Int32(p)), where: gt)
+                                }
+                            }
+                            UnsafeMutableRawPointer(yo + ch).storeBytes(of: m, as: SIMD4<Float>.self)
+                            UnsafeMutableRawPointer(ao + ch).storeBytes(of: a, as: SIMD4<Int32>.self)
+                        }
+                        continue
+                    }
+                    for ch in 0..<c { yo[ch] = xr0[ch]; ao[ch] = Int32(first) }
+                    for iy in y0..<y1 {
+                        for ix in x0..<x1 {
+                            let p = iy * g.w + ix
+                            if p == first { continue }
+                            let xr = xi + p * c
+                            let pi = Int32(p)
+                            for ch in 0..<c where xr[ch] > yo[ch] { yo[ch] = xr[ch]; ao[ch] = pi }
+                        }
+                    }
+                } else {
+                    let inv = 1 / Float((y1 - y0) * (x1 - x0))
+                    for ch in 0..<c { yi[o + ch] = 0 }
+                    for iy in y0..<y1 {
+                        for ix in x0..<x1 {
+                            let xr = xi + (iy * g.w + ix) * c
+                            for ch in 0..<c { yi[o + ch] += xr[ch] }
+                        }
+                    }
+                    for ch in 0..<c { yi[o + ch] *= inv }
                 }
             }
         }

@@ -68,6 +68,29 @@ import Testing
 
     func bits(_ a: [Float]) -> [UInt32] { a.map(\.bitPattern) }
 
+    /// The executor's image chains (densenet-mini's transitions: convolution then max pooling, image
+    /// by image in one parallel loop) compute every node's output bit for bit as kernel by kernel.
+    @Test func imageChainsAreBitIdenticalToKernelByKernel() throws {
+        let model = try twins({ DenseNet.mini() }, shape: [28, 28, 1]).fused
+        let batch = 5
+        let chained = Executor(nodes: model.nodes, capacity: batch, parallel: model.parallel)
+        let plain = Executor(nodes: model.nodes, capacity: batch, parallel: model.parallel, chainImages: false)
+        #expect(chained.imageChains.filter { !$0.isEmpty }.count == (DirectConv.wideSIMD && ConvolutionPath.directEnabled ? 2 : 0))
+        #expect(plain.imageChains.allSatisfy { $0.isEmpty })
+        let images = randomFloats(batch * 784, seed: 12, range: 0...1)
+        for mode in [ForwardMode.inference, .training(updateStatistics: false)] {
+            for ex in [chained, plain] {
+                for i in images.indices { ex.outputs[model.inputID][i] = images[i] }
+                ex.forward(batch: batch, mode: mode)
+            }
+            for (i, size) in chained.sizes.enumerated() {
+                let a = UnsafeBufferPointer(start: chained.outputs[i], count: size * batch)
+                let b = UnsafeBufferPointer(start: plain.outputs[i], count: size * batch)
+                #expect(bits(Array(a)) == bits(Array(b)), "node \(i), \(mode)")
+            }
+        }
+    }
+
     @Test(arguments: ["small", "mini"])
     func fusedBlocksAreBitIdenticalToOpByOp(which: String) throws {
         let shape = which == "small" ? [32, 32, 3] : [28, 28, 1]
