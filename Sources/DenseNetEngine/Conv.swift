@@ -279,7 +279,7 @@ final class ConvKernel: Kernel {
 }
 
 extension ConvKernel: ImageKernel {
-    var forwardsPerImage: Bool { direct }
+    func forwardsPerImage(_ mode: ForwardMode) -> Bool { direct }
 
     func forward(_ io: NodeIO, image n: Int, worker t: Int, mode: ForwardMode) {
         let x = io.inputs[0]
@@ -314,8 +314,16 @@ extension ConvKernel: ImageKernel {
     /// pixels `ldy` floats apart from `y`, as in `forward(_:batch:mode:into:stride:)`.
     func forwardDirect(_ io: NodeIO, batch: Int, mode: ForwardMode, normalizing x: UnsafePointer<Float>, stride: Int,
                        with normalization: BatchNormArithmetic, into y: UnsafeMutablePointer<Float>, stride ldy: Int) {
+        parallel.forEachPiece(batch) { n, t in
+            forwardDirect(io, image: n, worker: t, mode: mode, normalizing: x, stride: stride, with: normalization, into: y, stride: ldy)
+        }
+    }
+
+    /// The same for image n on worker t.
+    func forwardDirect(_ io: NodeIO, image n: Int, worker t: Int, mode: ForwardMode, normalizing x: UnsafePointer<Float>,
+                       stride: Int, with normalization: BatchNormArithmetic, into y: UnsafeMutablePointer<Float>, stride ldy: Int) {
         let g = self.g, pixIn = self.pixIn, (hp, wp) = paddedInput
-        forwardDirect(io, batch: batch, mode: mode, into: y, stride: ldy) { n, xp in
+        forwardDirect(io, image: n, worker: t, mode: mode, into: y, stride: ldy) { n, xp in
             DirectConv.pad(h: g.h, w: g.w, c: g.cin, top: g.pt, left: g.pl, hp: hp, wp: wp, into: xp) { pixel, dst, pixels in
                 normalization.normalizeRows(x + (n * pixIn + pixel) * stride, stride: stride, into: dst, stride: g.cin,
                                             rows: pixels, relu: true)

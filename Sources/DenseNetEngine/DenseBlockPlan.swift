@@ -167,7 +167,7 @@ func fuseDenseBlocks(_ nodes: [GraphNode], keep: Set<Int>) -> [GraphNode] {
 }
 
 /// Executes a `DenseBlockOp`: see the top of this file.
-final class DenseBlockKernel: Kernel {
+final class DenseBlockKernel: ImageKernel {
     let op: DenseBlockOp
     let pix: Int                 // pixels per sample
     let total: Int               // block buffer channels
@@ -220,6 +220,9 @@ final class DenseBlockKernel: Kernel {
     private var trainingIOs: [[NodeIO]]?
     private var lastForwardKept = false
     private var lastMode: ForwardMode = .inference
+    /// Every conv block is one direct convolution writing into the block buffer (densenet-mini's
+    /// dense units): in inference the block runs image by image (`ImageKernel`).
+    private let directUnits: Bool
 
     init(op: DenseBlockOp, spec: KernelSpec) {
         self.op = op
@@ -229,6 +232,7 @@ final class DenseBlockKernel: Kernel {
         parallel = spec.parallel
         let units = op.units.map { Unit($0, spec: spec) }
         self.units = units
+        directUnits = units.allSatisfy { $0.kernels.count == 1 && ($0.kernels[0] as? ConvKernel)?.direct == true && $0.lastWritesBlock }
         maxInput = op.units.map(\.inputChannels).max() ?? 1
         head = .allocate(capacity: spec.capacity * pix * maxInput)
         let positions = units.map(\.sizes.count).max() ?? 0
@@ -283,6 +287,8 @@ final class DenseBlockKernel: Kernel {
         forward(io, batch: batch, mode: mode, keep: mode.isTraining)
     }
 
+    func forwardsPerImage(_ mode: ForwardMode) -> Bool { mode == .inference && directUnits }
+
     private func forward(_ io: NodeIO, batch: Int, mode: ForwardMode, keep: Bool) {
         let block = io.output, c0 = op.inputChannels, total = self.total, rows = batch * pix
         parallel.copyRows(rows, count: c0, from: io.inputs[0], stride: c0, to: block, stride: total)
@@ -332,6 +338,26 @@ final class DenseBlockKernel: Kernel {
         if let dx = io.inputGrads[0] {
             parallel.copyRows(batch * pix, count: op.inputChannels, from: dBlock, stride: total, to: dx, stride: op.inputChannels,
                               accumulate: io.accumulate[0])
+        }
+    }
+
+    // MARK: - image by image (inference, direct units only)
+
+    /// The BatchNormalizations' coefficients from their moving statistics, once per batch.
+    func prepareImages(_ io: NodeIO, batch: Int, mode: ForwardMode) {
+        lastForwardKept = false
+        lastMode = mode
+        for u in units { headStatistics(u, block: io.output, batch: batch, mode: mode) }
+    }
+
+    /// `forward` of image n alone: its rows of the block input, then each unit's normalised,
+    /// padded convolution into the block buffer.
+    func forward(_ io: NodeIO, image n: Int, worker t: Int, mode: ForwardMode) {
+        let block = io.output, c0 = op.inputChannels, total = self.total
+        copyRows(n * pix..<(n + 1) * pix, count: c0, from: io.inputs[0], stride: c0, to: block, stride: total)
+        for (u, tail) in zip(units, ios(training: false, workspace: io.workspace)) {
+            (u.kernels[0] as! ConvKernel).forwardDirect(tail[0], image: n, worker: t, mode: mode, normalizing: block, stride: total,
+                                                        with: u.normalization, into: block + u.c, stride: total)
         }
     }
 

@@ -110,25 +110,31 @@ final class ConcatKernel: Kernel {
 }
 
 extension Parallel {
-    /// dst[r, 0..<count] = (or += when `accumulate`) src[r, 0..<count] for r in 0..<rows, rows
-    /// `srcStride` and `dstStride` floats apart: the channel slices of concatenations. Rows of a
-    /// few channels move as vectors, not as one memmove call each.
+    /// `copyRows` of rows 0..<rows on the workers.
     func copyRows(_ rows: Int, count: Int, from src: UnsafePointer<Float>, stride srcStride: Int,
                   to dst: UnsafeMutablePointer<Float>, stride dstStride: Int, accumulate: Bool = false) {
         forEachRange(rows, minChunk: 2048) { range in
-            for r in range {
-                let s = src + r * srcStride, d = dst + r * dstStride
-                if !accumulate && count >= 64 { d.update(from: s, count: count); continue }
-                var j = 0
-                while j + 8 <= count {
-                    let v = UnsafeRawPointer(s + j).loadUnaligned(as: SIMD8<Float>.self)
-                    let out = accumulate ? UnsafeRawPointer(d + j).loadUnaligned(as: SIMD8<Float>.self) + v : v
-                    UnsafeMutableRawPointer(d + j).storeBytes(of: out, as: SIMD8<Float>.self)
-                    j += 8
-                }
-                while j < count { d[j] = accumulate ? d[j] + s[j] : s[j]; j += 1 }
-            }
+            DenseNetEngine.copyRows(range, count: count, from: src, stride: srcStride, to: dst, stride: dstStride, accumulate: accumulate)
         }
+    }
+}
+
+/// dst[r, 0..<count] = (or += when `accumulate`) src[r, 0..<count] for the rows, rows `srcStride`
+/// and `dstStride` floats apart: the channel slices of concatenations. Rows of a few channels move
+/// as vectors, not as one memmove call each.
+func copyRows(_ rows: Range<Int>, count: Int, from src: UnsafePointer<Float>, stride srcStride: Int,
+              to dst: UnsafeMutablePointer<Float>, stride dstStride: Int, accumulate: Bool = false) {
+    for r in rows {
+        let s = src + r * srcStride, d = dst + r * dstStride
+        if !accumulate && count >= 64 { d.update(from: s, count: count); continue }
+        var j = 0
+        while j + 8 <= count {
+            let v = UnsafeRawPointer(s + j).loadUnaligned(as: SIMD8<Float>.self)
+            let out = accumulate ? UnsafeRawPointer(d + j).loadUnaligned(as: SIMD8<Float>.self) + v : v
+            UnsafeMutableRawPointer(d + j).storeBytes(of: out, as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < count { d[j] = accumulate ? d[j] + s[j] : s[j]; j += 1 }
     }
 }
 

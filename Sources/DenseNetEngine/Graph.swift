@@ -67,15 +67,29 @@ extension Kernel {
 }
 
 /// A kernel whose forward pass can compute each image on its own, from that image's inputs only.
-/// The executor runs a chain of them (each reading only the previous one's output, e.g. a
-/// transition's convolution and max pooling) image by image in one parallel loop: an image's
-/// activations are still in cache for the next kernel, and the chain joins once, not per kernel.
-/// Same computations per image, so the same bits as kernel by kernel.
+/// The executor runs a chain of them (each reading only the previous one's output: in inference
+/// densenet-mini from its first convolution to its last dense block) image by image in one
+/// parallel loop: an image's activations are still in cache for the next kernel, and the chain
+/// joins once, not per kernel. Same computations per image, so the same bits as kernel by kernel.
 protocol ImageKernel: Kernel {
-    /// This instance can (a convolution on the direct path, not on the batched GEMM one).
-    var forwardsPerImage: Bool { get }
+    /// This instance can, in this mode (a convolution on the direct path, not on the batched GEMM
+    /// one; a dense block only in inference, where its BatchNormalizations need no batch statistics).
+    func forwardsPerImage(_ mode: ForwardMode) -> Bool
+    /// Runs once per batch before the images (e.g. BatchNormalization coefficients).
+    func prepareImages(_ io: NodeIO, batch: Int, mode: ForwardMode)
     /// Image `n`'s forward pass, on worker `worker` (which selects the workspace).
     func forward(_ io: NodeIO, image n: Int, worker: Int, mode: ForwardMode)
+}
+
+extension ImageKernel {
+    func prepareImages(_ io: NodeIO, batch: Int, mode: ForwardMode) {}
+}
+
+/// Consecutive `ImageKernel` nodes the executor runs image by image; `last` = the last node's id
+/// (placeholders of fused nodes may lie between them).
+struct ImageChain {
+    let links: [(kernel: any ImageKernel, io: NodeIO)]
+    let last: Int
 }
 
 struct GraphNode {
@@ -120,9 +134,9 @@ final class Executor {
     var ios: [NodeIO?] = []
     let workspace: [UnsafeMutablePointer<Float>]
     var backwardPlans: [Int: [(node: Int, accumulate: [Bool])]] = [:]
-    /// Per node: the chain of `ImageKernel`s starting at it, run image by image (see there); empty
-    /// when it runs alone.
-    private(set) var imageChains: [[(kernel: any ImageKernel, io: NodeIO)]] = []
+    /// Per node, for inference [0] and training [1]: the chain of `ImageKernel`s starting at it,
+    /// nil when it runs alone.
+    private(set) var imageChains: [[ImageChain?]] = []
 
     /// gradientForInputs: also compute gradients w.r.t. graph inputs (for tests and tools).
     /// chainImages: run chains of `ImageKernel`s image by image (off only to compare, in tests).
@@ -175,14 +189,18 @@ final class Executor {
             return NodeIO(inputs: n.inputs.map { outputs[$0] }, output: outputs[i],
                           inputGrads: n.inputs.map { grads[$0] }, outputGrad: grads[i], workspace: workspace)
         }
-        func link(_ i: Int) -> (kernel: any ImageKernel, io: NodeIO)? {
-            guard chainImages, let k = ks[i] as? any ImageKernel, k.forwardsPerImage else { return nil }
-            return (k, ios[i]!)
-        }
-        imageChains = Array(repeating: [], count: nodes.count)
-        for i in nodes.indices.dropLast().reversed() where nodes[i + 1].inputs == [i] {
-            guard let first = link(i), let next = link(i + 1) else { continue }
-            imageChains[i] = [first] + (imageChains[i + 1].isEmpty ? [next] : imageChains[i + 1])
+        let real = nodes.indices.filter { !(ks[$0] is FusedAwayKernel) }
+        imageChains = [ForwardMode.inference, .training(updateStatistics: false)].map { mode in
+            func link(_ i: Int) -> (kernel: any ImageKernel, io: NodeIO)? {
+                guard chainImages, let k = ks[i] as? any ImageKernel, k.forwardsPerImage(mode) else { return nil }
+                return (k, ios[i]!)
+            }
+            var chains = [ImageChain?](repeating: nil, count: nodes.count)
+            for (i, j) in zip(real, real.dropFirst()).reversed() where nodes[j].inputs == [i] {
+                guard let first = link(i), let next = link(j) else { continue }
+                chains[i] = ImageChain(links: [first] + (chains[j]?.links ?? [next]), last: chains[j]?.last ?? j)
+            }
+            return chains
         }
     }
 
@@ -195,14 +213,15 @@ final class Executor {
     func forward(batch: Int, mode: ForwardMode, upTo last: Int? = nil) {
         precondition(batch >= 1 && batch <= capacity)
         let end = last ?? (nodes.count - 1)
+        let chains = imageChains[mode.isTraining ? 1 : 0]
         var i = 0
         while i <= end {
-            let chain = imageChains[i]
-            if !chain.isEmpty && i + chain.count - 1 <= end {
+            if let chain = chains[i], chain.last <= end {
+                for link in chain.links { link.kernel.prepareImages(link.io, batch: batch, mode: mode) }
                 parallel.forEachPiece(batch) { n, t in
-                    for link in chain { link.kernel.forward(link.io, image: n, worker: t, mode: mode) }
+                    for link in chain.links { link.kernel.forward(link.io, image: n, worker: t, mode: mode) }
                 }
-                i += chain.count
+                i = chain.last + 1
             } else {
                 kernels[i]?.forward(ios[i]!, batch: batch, mode: mode)
                 i += 1

@@ -122,7 +122,7 @@ final class PoolKernel: Kernel {
 }
 
 extension PoolKernel: ImageKernel {
-    var forwardsPerImage: Bool { true }
+    func forwardsPerImage(_ mode: ForwardMode) -> Bool { true }
 
     func forward(_ io: NodeIO, image n: Int, worker: Int, mode: ForwardMode) {
         let x = io.inputs[0], y = io.output, g = self.g, c = self.c, isMax = self.isMax, am = argmax
