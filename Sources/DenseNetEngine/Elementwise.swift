@@ -149,11 +149,15 @@ public final class Flatten: Layer, Op {
     public func makeKernel(_ spec: KernelSpec) -> any Kernel { CopyKernel(size: product(spec.outputShape)) }
 }
 
-final class CopyKernel: Kernel {
+final class CopyKernel: ImageKernel {
     let size: Int
     init(size: Int) { self.size = size }
     func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
         io.output.update(from: io.inputs[0], count: batch * size)
+    }
+    func forwardsPerImage(_ mode: ForwardMode) -> Bool { true }
+    func forward(_ io: NodeIO, image n: Int, worker: Int, mode: ForwardMode) {
+        (io.output + n * size).update(from: io.inputs[0] + n * size, count: size)
     }
     func backward(_ io: NodeIO, batch: Int) {
         guard let dx = io.inputGrads[0] else { return }

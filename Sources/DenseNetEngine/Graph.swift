@@ -68,7 +68,7 @@ extension Kernel {
 
 /// A kernel whose forward pass can compute each image on its own, from that image's inputs only.
 /// The executor runs a chain of them (each reading only the previous one's output: in inference
-/// densenet-mini from its first convolution to its last dense block) image by image in one
+/// densenet-mini from its first convolution to the flatten before its classifier) image by image in one
 /// parallel loop: an image's activations are still in cache for the next kernel, and the chain
 /// joins once, not per kernel. Same computations per image, so the same bits as kernel by kernel.
 protocol ImageKernel: Kernel {
