@@ -11,6 +11,10 @@ import Glibc
 /// that finished a job spins for a while (`spinSeconds`) watching for the next one before it
 /// sleeps on a semaphore; back-to-back layers then start on all cores at once.
 ///
+/// A job's caller works on it too, then closes it: helpers that have not joined by then (asleep,
+/// or descheduled by another process on a busy machine) stay out, so the caller waits only for
+/// helpers still finishing the pieces they took, never for one that has yet to start.
+///
 /// One job at a time: a caller that finds the pool busy (nested or concurrent use, e.g. tests
 /// running side by side) runs its job alone on its own thread. Which thread runs what never
 /// matters for results (see `Parallel`).
@@ -27,14 +31,15 @@ final class WorkerPool: @unchecked Sendable {
 
     private let helpers: [Helper]
     private let busy = Atomic<Bool>(false)
-    /// Bumped to publish a job; helpers compare it with the last one they ran.
-    private let generation = Atomic<Int>(0)
-    /// Helpers still running the current job.
-    private let running = Atomic<Int>(0)
-    /// The current job (written before `generation` is bumped, read after it is seen) and how
-    /// many helpers take part.
+    /// The current job's generation (bits 16 and up), whether it is closed to new helpers (bit 15)
+    /// and how many helpers joined it (bits 0-14): one word, so joining and closing exclude each other.
+    private let state = Atomic<Int>(0)
+    private static let closed = 1 << 15, generationUnit = 1 << 16
+    /// Joined helpers that finished the current job; how many helpers may join it.
+    private let finished = Atomic<Int>(0)
+    private let participants = Atomic<Int>(0)
+    /// The current job: written before its generation is published, read only by joined helpers.
     private var job: ((_ helper: Int) -> Void)?
-    private var participants = 0
 
     private init(helpers count: Int) {
         helpers = (0..<Swift.max(0, count)).map { _ in Helper() }
@@ -54,8 +59,9 @@ final class WorkerPool: @unchecked Sendable {
         init(_ body: @escaping () -> Void) { self.body = body }
     }
 
-    /// Runs body(0) on the calling thread and body(1...extra) on helpers, returning when all have
-    /// finished; fewer helpers (none if the pool is busy) when not available.
+    /// Runs body(0) on the calling thread and body(i) on each helper i in 1...extra that joins in
+    /// time, returning when all of those have finished. `body` must share its work out
+    /// dynamically (as `Parallel.forEachPiece` does): a helper may not come at all.
     func run(extra: Int, _ body: (_ thread: Int) -> Void) {
         let extra = Swift.min(extra, helpers.count)
         guard extra > 0, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
@@ -64,14 +70,21 @@ final class WorkerPool: @unchecked Sendable {
         }
         withoutActuallyEscaping(body) { body in
             job = body
-            participants = extra
-            running.store(extra, ordering: .relaxed)
-            generation.add(1, ordering: .sequentiallyConsistent)
+            participants.store(extra, ordering: .relaxed)
+            finished.store(0, ordering: .relaxed)
+            let generation = (state.load(ordering: .relaxed) & ~(Self.generationUnit - 1)) &+ Self.generationUnit
+            state.store(generation, ordering: .sequentiallyConsistent)
             for helper in helpers.prefix(extra) where helper.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
                 helper.wake.signal()
             }
             body(0)
-            while running.load(ordering: .acquiring) > 0 { ckernels_spin_pause() }
+            let joined = state.bitwiseOr(Self.closed, ordering: .acquiringAndReleasing).oldValue & (Self.closed - 1)
+            var spins = 0
+            while finished.load(ordering: .acquiring) < joined {
+                // a helper still in its last piece; if the OS took its core, give ours up meanwhile
+                spins += 1
+                if spins < 2_000 { ckernels_spin_pause() } else { sched_yield() }
+            }
             job = nil
         }
         busy.store(false, ordering: .releasing)
@@ -81,7 +94,7 @@ final class WorkerPool: @unchecked Sendable {
         var seen = 0
         while true {
             var deadline = 0.0
-            while generation.load(ordering: .acquiring) == seen {
+            while state.load(ordering: .acquiring) / Self.generationUnit == seen {
                 ckernels_spin_pause()
                 let now = Clock.now()
                 if deadline == 0 { deadline = now + Self.spinSeconds; continue }
@@ -89,16 +102,24 @@ final class WorkerPool: @unchecked Sendable {
                 // Sleep, unless a job arrived meanwhile; if its caller already claimed the
                 // wake-up (exchanged `sleeping` back), take its signal.
                 helper.sleeping.store(true, ordering: .sequentiallyConsistent)
-                if generation.load(ordering: .sequentiallyConsistent) == seen
+                if state.load(ordering: .sequentiallyConsistent) / Self.generationUnit == seen
                     || !helper.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
                     helper.wake.wait()
                 }
                 deadline = 0
             }
-            seen = generation.load(ordering: .acquiring)
-            if index <= participants {
-                job!(index)
-                running.subtract(1, ordering: .releasing)
+            var current = state.load(ordering: .acquiring)
+            seen = current / Self.generationUnit
+            guard index <= participants.load(ordering: .relaxed) else { continue }
+            // join, unless the caller has closed the job (or moved on to the next one)
+            while current & Self.closed == 0 && current / Self.generationUnit == seen {
+                let (joined, now) = state.compareExchange(expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
+                if joined {
+                    job!(index)
+                    finished.add(1, ordering: .releasing)
+                    break
+                }
+                current = now
             }
         }
     }
