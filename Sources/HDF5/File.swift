@@ -94,8 +94,17 @@ public final class File {
     /// libhdf5 itself keeps reading through its default sec2 driver: its core driver (h5py's
     /// `driver='core'`), which reads the whole file into memory too, measured no faster here.
     public func readWholeFileIntoMemory() throws {
-        guard image == nil, mode == .readOnly else { return }
-        image = try FileImage(path: path, file: handle, ErrorContext(file: path))
+        try readWholeFileIntoMemory {}
+    }
+
+    /// Reads the file's bytes into memory as `readWholeFileIntoMemory()` does, running `work` on one
+    /// of the threads that read (or on this one, when nothing is read), and returns its result.
+    public func readWholeFileIntoMemory<R>(alongside work: () -> R) throws -> R {
+        let context = ErrorContext(file: path)
+        guard image == nil, mode == .readOnly, let base = try FileImage.base(ofFile: handle, context) else { return work() }
+        let (bytes, result) = try FileImage.contents(of: path, context, alongside: work)
+        image = FileImage(bytes: bytes, base: base)
+        return result
     }
 
     /// Writes buffered data to disk (H5Fflush).

@@ -87,17 +87,17 @@ extension Model {
     public func loadWeightsAndOptimizer(from path: String, byName: Bool = false) throws
         -> (format: WeightFileFormat, optimizer: (config: AdamConfig, state: AdamState)?) {
         let (format, file) = try WeightFileFormat.detectOpening(path)
-        let tree = NamedLayerTree(model: root)
         switch format {
         case .safetensors:
             try SafetensorsWeightsFormat.load(SafetensorsWeightLayout(model: self), from: SafetensorsFile.read(path), path: path)
         case .keras: return (format, try KerasArchive.loadWeights(path, into: self))
         case .checkpoint: return (format, try Checkpoint.loadKeras(path, into: self))
         case .keras2:
-            // Its groups, name lists and float32 weights are then read from the file's bytes (`Group.stored`).
-            try file!.readWholeFileIntoMemory()
-            try LegacyWeightsFormat.load(LegacyWeightLayout(tree: tree), from: file!.root, file: path, byName: byName)
-        case .keras3: try Keras3WeightsFormat.load(Keras3WeightLayout(tree: tree), from: file!.root, file: path)
+            // Its groups, name lists and float32 weights are then read from the file's bytes (`Group.stored`);
+            // the model's layers are named while the file is read.
+            let layout = try file!.readWholeFileIntoMemory { LegacyWeightLayout(tree: NamedLayerTree(model: root)) }
+            try LegacyWeightsFormat.load(layout, from: file!.root, file: path, byName: byName)
+        case .keras3: try Keras3WeightsFormat.load(Keras3WeightLayout(tree: NamedLayerTree(model: root)), from: file!.root, file: path)
         }
         return (format, nil)
     }

@@ -123,6 +123,22 @@ import Testing
         }
     }
 
+    @Test func readsTheWholeFileInChunksAlongsideWork() throws {
+        try withTemporaryPath { path throws in
+            // 5 MB of data: several 2 MB chunks, the last one partial.
+            let count = 1_310_721
+            try File.withCreate(path) { try $0.root.createDataset("big", NDArray(shape: [count], scalars: (0..<count).map { Float($0) })) }
+            try File.withOpen(path) { file throws in
+                var runs = 0
+                #expect(try file.readWholeFileIntoMemory { runs += 1; return 42 } == 42 && runs == 1)
+                #expect(file.image?.bytes == (try Data(contentsOf: URL(fileURLWithPath: path))))
+                #expect(try file.readWholeFileIntoMemory { runs += 1; return 7 } == 7 && runs == 2, "already read: only the work runs")
+            }
+            let writable = try File.open(path, mode: .readWrite)
+            #expect(try writable.readWholeFileIntoMemory { 1 } == 1 && writable.image == nil, "read-only files only")
+        }
+    }
+
     @Test func declinesNewStyleGroups() throws {
         try withTemporaryPath { path throws in
             try File.withCreate(path) { file in
