@@ -45,6 +45,36 @@ import Testing
         #expect(weightBits(reloaded) == weightBits(model))
     }
 
+    /// `loadWeights` (the file read into memory, the weights copied on all cores) sets every variable
+    /// to exactly the values libhdf5 reads from its dataset; the models' layer names are the files'.
+    func expectLoadedVariablesEqualDatasets(_ model: Model, _ path: String) throws {
+        let before = weightBits(model)
+        try model.loadWeights(from: path)
+        #expect(weightBits(model) != before, "the values change")
+        let root = try File.open(path).root
+        var compared = 0
+        for layer in LegacyWeightLayout(tree: NamedLayerTree(model: model.root)).layers where !layer.weights.isEmpty {
+            let group = try root.group(layer.name)
+            for (weight, name) in zip(layer.weights, try group.attributes.stringArray("weight_names")) {
+                let stored = try group.dataset(name).read(as: Float.self).scalars
+                #expect(weight.variable.values.map(\.bitPattern) == stored.map(\.bitPattern), "\(layer.name): \(name)")
+                compared += 1
+            }
+        }
+        #expect(compared == model.weights.count)
+    }
+
+    @Test func loadedVariablesEqualTheFilesDatasets() throws {
+        try expectLoadedVariablesEqualDatasets(makeMiniModel(), Fixture.tfKerasWeights)
+    }
+
+    @Test(.enabled(if: DenseNetFixture.densenet121(.tfKeras).isPresent, Comment(rawValue: DenseNet121Tests.skipMessage)))
+    func loadedDenseNet121VariablesEqualTheFilesDatasets() throws {
+        let model = try Model(root: DenseNetApplication.densenet121(inputShape: [64, 64, 3], classes: 10, flavor: .tfKeras),
+                              inputShape: [64, 64, 3])
+        try expectLoadedVariablesEqualDatasets(model, DenseNetFixture.densenet121(.tfKeras).weightsFile)
+    }
+
     @Test func layerCountMismatchNamesBothSides() throws {
         let model = try Model(root: DenseNet(conv1: Conv2D(filters: 8, kernelSize: (3, 3), padding: .same),
                                              denseLayers: [DenseLayer(units: 2, growthRate: 4)], transitions: [],

@@ -81,11 +81,7 @@ public enum LegacyWeightsFormat {
         }
         // All or nothing: every weight is checked and located (or read) before any variable changes.
         let sources = try matched.flatMap { layer, saved in try reader.sources(of: layer, in: saved) }
-        for (variable, bytes) in sources {
-            bytes.withUnsafeBytes { raw in
-                if let base = raw.baseAddress { UnsafeMutableRawPointer(variable.data).copyMemory(from: base, byteCount: raw.count) }
-            }
-        }
+        VariableCopies(sources).run()
         return report
     }
 }
@@ -169,6 +165,26 @@ private struct GroupReader {
                                        expected: "float32", found: "\(found)")
             }
             return (variable, bytes)
+        }
+    }
+}
+
+/// The copies of checked weights into their variables, spread over the cores: with the file's read,
+/// copying tens of MB is most of a load. One variable per iteration, taken by whichever thread is
+/// free (a thread the OS delays leaves the rest to the others); each writes only its own variable.
+private struct VariableCopies: @unchecked Sendable {
+    let sources: [(Variable, Data)]
+
+    init(_ sources: [(Variable, Data)]) {
+        self.sources = sources
+    }
+
+    func run() {
+        DispatchQueue.concurrentPerform(iterations: sources.count) { index in
+            let (variable, bytes) = sources[index]
+            bytes.withUnsafeBytes { raw in
+                if let base = raw.baseAddress { UnsafeMutableRawPointer(variable.data).copyMemory(from: base, byteCount: raw.count) }
+            }
         }
     }
 }
