@@ -135,9 +135,9 @@ struct ImageReader {
         return address + base
     }
 
-    /// The product of `factors` (an element count), nil on overflow.
-    static func product(_ factors: [Int]) -> Int? {
-        var result = 1
+    /// The product of `factors` (an element count) and `initial`, nil on overflow.
+    static func product(_ factors: [Int], times initial: Int = 1) -> Int? {
+        var result = initial
         for factor in factors {
             let (product, overflow) = result.multipliedReportingOverflow(by: factor)
             guard !overflow else { return nil }

@@ -2,9 +2,9 @@
 /// with string values of fixed length (datatype class 3) or variable length (class 9, string),
 /// whose characters live in global heap collections ("GCOL").
 extension ImageReader {
-    /// One attribute message's name and where its datatype, dataspace and value lie.
+    /// Where one attribute message's name (up to its NUL), datatype, dataspace and value lie.
     struct AttributeMessage {
-        let name: String
+        let name: Range<Int>
         let datatype: Range<Int>
         let dataspace: Range<Int>
         let value: Range<Int>
@@ -42,9 +42,14 @@ extension ImageReader {
         let name = d + (version == 3 ? 9 : 8)
         let datatype = name + padded(nameSize), dataspace = datatype + padded(typeSize), value = dataspace + padded(spaceSize)
         guard value <= data.upperBound else { return nil }
-        let nameBytes = raw[name..<name + nameSize].prefix { $0 != 0 }
-        return AttributeMessage(name: String(decoding: nameBytes, as: UTF8.self), datatype: datatype..<datatype + typeSize,
+        let nameEnd = raw[name..<name + nameSize].firstIndex(of: 0) ?? name + nameSize
+        return AttributeMessage(name: name..<nameEnd, datatype: datatype..<datatype + typeSize,
                                 dataspace: dataspace..<dataspace + spaceSize, value: value..<data.upperBound)
+    }
+
+    /// The name of `attribute`.
+    func name(_ attribute: AttributeMessage) -> String {
+        String(decoding: raw[attribute.name], as: UTF8.self)
     }
 
     /// The shape of `attribute`, and its strings when its datatype is a string of either length form;
@@ -87,6 +92,8 @@ extension ImageReader {
         guard count <= value.count / 16 else { return nil }
         var strings: [String] = []
         strings.reserveCapacity(count)
+        // The strings of one attribute usually share a collection: asked of the shared index once.
+        var collection: (at: Int, objects: [Int: Range<Int>])?
         for i in 0..<count {
             let element = value.lowerBound + 16 * i
             guard let length = int(element, 4) else { return nil }
@@ -94,9 +101,12 @@ extension ImageReader {
                 strings.append("")
                 continue
             }
-            guard let collection = address(element + 4), let index = int(element + 12, 4),
-                  let object = heaps.objects(inCollectionAt: collection, index: { heapObjects(inCollectionAt: collection) })?[index],
-                  length <= object.count else { return nil }
+            guard let at = address(element + 4), let index = int(element + 12, 4) else { return nil }
+            if collection?.at != at {
+                guard let objects = heaps.objects(inCollectionAt: at, index: { heapObjects(inCollectionAt: at) }) else { return nil }
+                collection = (at, objects)
+            }
+            guard let object = collection?.objects[index], length <= object.count else { return nil }
             strings.append(String(decoding: raw[object.lowerBound..<object.lowerBound + length].prefix { $0 != 0 }, as: UTF8.self))
         }
         return strings

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Old-style groups in the file's bytes, as libhdf5 writes them by default: a symbol table message
 /// (0x0011) names a version-1 B-tree of type 0, whose leaves are symbol table nodes ("SNOD") of
 /// entries sorted by name, and a local heap ("HEAP") holding the NUL-terminated names.
@@ -23,7 +25,7 @@ extension ImageReader {
 
     /// The object header of the hard link `name` in `table`, descending the B-tree by its keys
     /// (child i holds the names after key i up to key i + 1); nil when absent, a soft link, or malformed.
-    func link<Name: Collection<UInt8>>(named name: Name, in table: SymbolTable) -> Int? {
+    func link(named name: UnsafeBufferPointer<UInt8>, in table: SymbolTable) -> Int? {
         var node = table.tree, expectedLevel: Int?
         while true {
             guard let (level, count) = treeNode(at: node, expectedLevel: expectedLevel) else { return nil }
@@ -77,7 +79,7 @@ extension ImageReader {
     }
 
     /// The object header of the entry `name` in the symbol table node at `at`.
-    private func entry<Name: Collection<UInt8>>(named name: Name, inNodeAt at: Int, _ table: SymbolTable) -> Int? {
+    private func entry(named name: UnsafeBufferPointer<UInt8>, inNodeAt at: Int, _ table: SymbolTable) -> Int? {
         guard has("SNOD", at: at), int(at + 4, 1) == 1, let count = int(at + 6, 2) else { return nil }
         for e in 0..<count {
             let entry = at + 8 + 40 * e
@@ -88,18 +90,17 @@ extension ImageReader {
         return nil
     }
 
-    /// strcmp of `name` with the NUL-terminated name at `offset` in the local heap: negative, zero or
-    /// positive; nil when that name runs outside the heap.
-    private func compare<Name: Collection<UInt8>>(_ name: Name, toNameAt offset: Int, in table: SymbolTable) -> Int? {
-        guard offset >= 0, offset < table.names.count else { return nil }
-        var p = table.names.lowerBound + offset
-        for byte in name {
-            guard p < table.names.upperBound else { return nil }
-            if byte != raw[p] { return raw[p] == 0 || byte > raw[p] ? 1 : -1 }
-            p += 1
-        }
-        guard p < table.names.upperBound else { return nil }
-        return raw[p] == 0 ? 0 : -1
+    /// strcmp of `name` (no NUL inside) with the NUL-terminated name at `offset` in the local heap:
+    /// negative, zero or positive; nil when that name runs outside the heap before they differ.
+    /// memcmp's sign is strcmp's: a heap name ending first has a NUL where `name` has a larger byte.
+    private func compare(_ name: UnsafeBufferPointer<UInt8>, toNameAt offset: Int, in table: SymbolTable) -> Int? {
+        guard offset >= 0, offset < table.names.count, let stored = raw.baseAddress else { return nil }
+        let start = table.names.lowerBound + offset, available = table.names.upperBound - start
+        let common = min(name.count, available)
+        let order = name.baseAddress.map { memcmp($0, stored + start, common) } ?? 0
+        if order != 0 { return order < 0 ? -1 : 1 }
+        guard name.count < available else { return nil }
+        return raw[start + name.count] == 0 ? 0 : -1
     }
 
     /// The NUL-terminated name at `offset` in the local heap.

@@ -43,7 +43,7 @@ extension ImageReader {
             return readable
         }
         guard parsed, readable, let shape, isFloat32, let storage,
-              Self.product(shape + [4]) == storage.size,
+              Self.product(shape, times: 4) == storage.size,
               storage.size <= raw.count - storage.at else { return nil }
         return (shape, storage.at..<storage.at + storage.size)
     }

@@ -12,29 +12,47 @@ public struct StoredGroup {
     let image: FileImage
     /// Where this group's object header lies in `image.bytes`.
     let header: Int
+    /// Its symbol table, parsed once: lookups in a layer group repeat for each of its weights.
+    let table: ImageReader.SymbolTable
+
+    /// The group whose object header is at `header`; nil unless it is an old-style group.
+    init?(image: FileImage, header: Int) {
+        guard let table = image.reading({ $0.symbolTable(ofGroupAt: header) }) else { return nil }
+        self.image = image
+        self.header = header
+        self.table = table
+    }
+
+    /// The root group of `image`; nil for a superblock or root group this reader does not parse.
+    static func root(of image: FileImage) -> StoredGroup? {
+        image.rootAddress.flatMap { StoredGroup(image: image, header: $0) }
+    }
 
     /// The group at `path`, relative to this one or absolute; nil when absent or not an old-style group.
     public func group(_ path: String) -> StoredGroup? {
-        image.reading { reader in
-            object(at: path, reader).flatMap { reader.symbolTable(ofGroupAt: $0) == nil ? nil : StoredGroup(image: image, header: $0) }
-        }
+        image.reading { object(at: path, $0) }.flatMap { StoredGroup(image: image, header: $0) }
     }
 
     /// The names of this group's links in name order, as `Group.childNames(order: .name)` lists them.
     public func childNames() -> [String]? {
-        image.reading { reader in reader.symbolTable(ofGroupAt: header).flatMap(reader.linkNames) }
+        image.reading { $0.linkNames(in: table) }
     }
 
     /// The names of this group's attributes in name order, as `Attributes.names()` lists them.
     public func attributeNames() -> [String]? {
-        image.reading { $0.attributeMessages(ofHeaderAt: header)?.map(\.name).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
+        image.reading { reader in
+            reader.attributeMessages(ofHeaderAt: header)?.map(reader.name).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        }
     }
 
     /// The attribute `name`; nil when absent or not readable here.
     public func attribute(_ name: String) -> StoredAttribute? {
-        image.reading { reader in
-            reader.attributeMessages(ofHeaderAt: header)?.first { $0.name == name }
-                .flatMap(reader.decode).map { StoredAttribute(shape: $0.shape, strings: $0.strings) }
+        var name = name
+        return name.withUTF8 { name in
+            image.reading { reader in
+                reader.attributeMessages(ofHeaderAt: header)?.first { reader.raw[$0.name].elementsEqual(name) }
+                    .flatMap(reader.decode).map { StoredAttribute(shape: $0.shape, strings: $0.strings) }
+            }
         }
     }
 
@@ -51,18 +69,28 @@ public struct StoredGroup {
 
     /// The object header at `path`, following hard links through old-style groups.
     private func object(at path: String, _ reader: ImageReader) -> Int? {
-        let slash = UInt8(ascii: "/")
-        var at = path.utf8.first == slash ? image.rootAddress : header
-        var rest = path.utf8[...]
-        while let start = at, !rest.isEmpty {
-            let end = rest.firstIndex(of: slash) ?? rest.endIndex
-            let component = rest[..<end]
-            rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
-            if component.isEmpty || component.elementsEqual(".".utf8) { continue }
-            guard !component.contains(0), let table = reader.symbolTable(ofGroupAt: start) else { return nil }
-            at = reader.link(named: component, in: table)
+        var path = path
+        return path.withUTF8 { path in
+            let slash = UInt8(ascii: "/")
+            var at = header, table: ImageReader.SymbolTable? = table
+            if path.first == slash {
+                guard let root = image.rootAddress else { return nil }
+                at = root
+                table = nil
+            }
+            var rest = path[...]
+            while !rest.isEmpty {
+                let end = rest.firstIndex(of: slash) ?? rest.endIndex
+                let component = UnsafeBufferPointer(rebasing: rest[..<end])
+                rest = rest[(end == rest.endIndex ? end : end + 1)...]
+                if component.isEmpty || (component.count == 1 && component[0] == UInt8(ascii: ".")) { continue }
+                guard !component.contains(0), let groupTable = table ?? reader.symbolTable(ofGroupAt: at),
+                      let next = reader.link(named: component, in: groupTable) else { return nil }
+                at = next
+                table = nil
+            }
+            return at
         }
-        return at
     }
 }
 
@@ -78,7 +106,6 @@ extension Group {
     /// This group as found in the file's in-memory bytes (see `StoredGroup`); nil unless
     /// `file.readWholeFileIntoMemory()` has run and the file's layout is the one it reads.
     public var stored: StoredGroup? {
-        guard let image = file.image, let root = image.rootAddress else { return nil }
-        return StoredGroup(image: image, header: root).group(path)
+        file.image.flatMap(StoredGroup.root)?.group(path)
     }
 }
