@@ -93,7 +93,7 @@ AVX2 void bias_activate(float *y, long ldy, long pixels, long cout, const float 
 AVX2 void forward_pixels(const float *xp, long q, long wp, long cin, long wo, long kh, long kw,
                          const float *w, long ldw, float *y, long ldy, int accumulate,
                          const int NV, const int masked, __m256i mask, const int P, const int fused) {
-    __m256 acc[12][2];
+    __m256 acc[8][2];
     for (int p = 0; p < P; p++)
         for (int v = 0; v < NV; v++) acc[p][v] = _mm256_setzero_ps();
     const long taps = kw * cin;
@@ -229,17 +229,18 @@ AVX2 void forward_all(const float *xp, long wp, long cin, long ho, long wo, long
     const __m256i all = lane_mask(8);
     // The last 8 or fewer channels: one channel vector takes a broadcast per product, so vectors
     // over pixels (4 channels at a time) are 1.5-3x faster -- except with one input channel, where
-    // 9 taps do not pay for the pixel blocks' scalar stores.
+    // 9 taps do not pay for the planar copy and the blocks' stores (2x slower, measured).
     const int narrow = scratch && cin > 1;
     long c0 = 0;
-    // 12 accumulators (+ weights and a broadcast) of the 16 ymm registers
+    // 16 channels x 6 pixels: 12 accumulators (+ weights and a broadcast) of the 16 ymm registers;
+    // 8 channels x 8 pixels (with 12 pixels the compiler spilled accumulators: 1.5x slower)
     for (; cout - c0 >= 16; c0 += 16) forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, ldy, accumulate, 2, 0, all, 6, fused);
     if (cout - c0 > 8 || (cout - c0 == 8 && !narrow)) {
-        forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, ldy, accumulate, 1, 0, all, 12, fused);
+        forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, ldy, accumulate, 1, 0, all, 8, fused);
         c0 += 8;
     }
     if (cout > c0 && !narrow) {
-        forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, ldy, accumulate, 1, 1, lane_mask(cout - c0), 12, fused);
+        forward_chunk(xp, wp, cin, ho, wo, kh, kw, w + c0, cout, y + c0, ldy, accumulate, 1, 1, lane_mask(cout - c0), 8, fused);
         c0 = cout;
     }
     if (bias || relu) bias_activate(y, ldy, ho * wo, c0, bias, relu);
