@@ -343,8 +343,10 @@ final class DenseBlockKernel: ImageKernel {
 
     // MARK: - image by image (inference, direct units only)
 
-    /// The BatchNormalizations' coefficients from their moving statistics, once per batch.
+    /// The BatchNormalizations' coefficients from their moving statistics, once per batch; and the
+    /// tails' NodeIOs, made here (on one thread) the first time.
     func prepareImages(_ io: NodeIO, batch: Int, mode: ForwardMode) {
+        _ = ios(training: false, workspace: io.workspace)
         lastForwardKept = false
         lastMode = mode
         for u in units { headStatistics(u, block: io.output, batch: batch, mode: mode) }
