@@ -1,5 +1,7 @@
 // Core value types: Tensor, Variable, errors and the engine's deterministic RNG.
 
+import CKernels
+
 /// Errors reported by the engine (never a crash for bad user-supplied values).
 public enum EngineError: Error, Equatable, CustomStringConvertible {
     case shapeMismatch(what: String, expected: [Int], got: [Int])
@@ -128,6 +130,15 @@ public final class Variable {
             throw EngineError.countMismatch(what: "variable \(name) \(self.shape)", expected: count, got: values.count)
         }
         values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
+    }
+
+    /// Sets the values from `bytes`: exactly `count` native float32 values, e.g. a weight file's dataset.
+    /// The copy bypasses the cache (a load writes tens of MB that no one reads right after).
+    public func setValues(bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count == count * MemoryLayout<Float>.size else {
+            throw EngineError.countMismatch(what: "bytes of variable \(name) \(shape)", expected: count * MemoryLayout<Float>.size, got: bytes.count)
+        }
+        if let source = bytes.baseAddress { ckernels_copy_streaming(data, source, bytes.count) }
     }
 
     public func setValue(_ tensor: Tensor) throws {

@@ -20,7 +20,7 @@ public final class File {
     public let mode: AccessMode
     let handle: Handle
     private let rootHandle: Handle
-    /// The file's bytes, once `readWholeFileIntoMemory` has run.
+    /// The file's bytes, once `mapIntoMemory` has run.
     private(set) var image: FileImage?
 
     private init(path: String, mode: AccessMode, handle: Handle) throws {
@@ -90,16 +90,17 @@ public final class File {
         try body(create(path, mode: mode, tracksCreationOrder: tracksCreationOrder))
     }
 
-    /// Reads the file's bytes into memory, once, for `Group.stored` (`StoredGroup`) of a read-only file.
+    /// Maps the file's bytes into memory, once, for `Group.stored` (`StoredGroup`) of a read-only file.
     /// libhdf5 itself keeps reading through its default sec2 driver: its core driver (h5py's
-    /// `driver='core'`), which reads the whole file into memory too, measured no faster here.
-    public func readWholeFileIntoMemory() throws {
-        try readWholeFileIntoMemory {}
+    /// `driver='core'`), which reads the whole file into memory, measured no faster here.
+    public func mapIntoMemory() throws {
+        try mapIntoMemory {}
     }
 
-    /// Reads the file's bytes into memory as `readWholeFileIntoMemory()` does, running `work` on one
-    /// of the threads that read (or on this one, when nothing is read), and returns its result.
-    public func readWholeFileIntoMemory<R>(alongside work: () -> R) throws -> R {
+    /// Maps the file's bytes into memory as `mapIntoMemory()` does, running `work` while another
+    /// thread fills the mapping's page tables (on this thread alone when nothing is mapped), and
+    /// returns its result.
+    public func mapIntoMemory<R>(alongside work: () -> R) throws -> R {
         let context = ErrorContext(file: path)
         guard image == nil, mode == .readOnly, let base = try FileImage.base(ofFile: handle, context) else { return work() }
         let (bytes, result) = try FileImage.contents(of: path, context, alongside: work)

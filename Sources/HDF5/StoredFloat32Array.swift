@@ -1,7 +1,7 @@
 import Foundation
 
 /// A float32 dataset's shape and bytes, found in the in-memory bytes of a file opened with
-/// `File.readWholeFileIntoMemory` (see `StoredGroup.float32Array`).
+/// `File.mapIntoMemory` (see `StoredGroup.float32Array`).
 public struct StoredFloat32Array {
     /// The extent of each dimension.
     public let shape: [Int]

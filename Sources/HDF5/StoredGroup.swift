@@ -1,5 +1,5 @@
 /// A group read straight from the in-memory bytes of a file opened read-only, after
-/// `File.readWholeFileIntoMemory`: path lookups, link names, string attributes and float32 datasets
+/// `File.mapIntoMemory`: path lookups, link names, string attributes and float32 datasets
 /// without opening each object through libhdf5 (H5Gopen2, H5Lget_info, H5Aopen/H5Aread and
 /// H5Dopen/H5Dread cost tens of µs each; here a lookup costs a few).
 ///
@@ -104,7 +104,7 @@ public struct StoredAttribute: Equatable {
 
 extension Group {
     /// This group as found in the file's in-memory bytes (see `StoredGroup`); nil unless
-    /// `file.readWholeFileIntoMemory()` has run and the file's layout is the one it reads.
+    /// `file.mapIntoMemory()` has run and the file's layout is the one it reads.
     public var stored: StoredGroup? {
         file.image.flatMap(StoredGroup.root)?.group(path)
     }

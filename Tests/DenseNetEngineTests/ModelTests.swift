@@ -106,6 +106,16 @@ func variablePaths(_ root: any Layer, _ list: [Variable]? = nil) -> [String] {
         #expect(throws: EngineError.self) { try net.setWeights([[1]]) }
     }
 
+    /// The streaming copy's head, 64-byte body and tail, from a source at an odd float offset.
+    @Test(arguments: [1, 7, 1_024, 4_099])
+    func setValuesFromBytesCopiesExactly(count: Int) throws {
+        let v = Variable(name: "kernel", shape: [count], trainable: true)
+        let source = (0..<count + 1).map { Float($0) * 0.5 - 3 }
+        try source.withUnsafeBytes { try v.setValues(bytes: UnsafeRawBufferPointer(rebasing: $0[4...])) }
+        #expect(v.values == Array(source.dropFirst()))
+        #expect(throws: EngineError.self) { try source.withUnsafeBytes { try v.setValues(bytes: $0) } }
+    }
+
     /// Whole-model finite-difference check: densenet-mini on 2 images, loss = sparse softmax CE,
     /// BN in training mode. The loss is genuinely kinky at this scale (relu and max-pool switches,
     /// amplified by batch-statistics BN: slopes change within 1e-3 of a parameter), so h = 1e-4

@@ -103,7 +103,7 @@ import Testing
             }
             let file = try File.open(path)
             #expect(file.root.stored?.float32Array("f32/1") == nil, "not read into memory yet")
-            try file.readWholeFileIntoMemory()
+            try file.mapIntoMemory()
             for (index, shape) in testShapes.enumerated() where !shape.contains(0) {
                 let stored = try #require(file.root.stored?.float32Array("f32/\(index)"))
                 #expect(stored.shape == shape)
@@ -120,7 +120,7 @@ import Testing
 
     @Test func readsWhatH5pyWrote() throws {
         let file = try File.open(fixturePath)
-        try file.readWholeFileIntoMemory()
+        try file.mapIntoMemory()
         for path in ["model/dense/kernel:0", "model/dense/bias:0"] {
             let expected = try file.root.dataset(path).read(as: Float.self)
             #expect(file.root.stored?.float32Array(path)?.shape == expected.shape)

@@ -73,7 +73,7 @@ import Testing
     private func compareWholeFile(_ path: String) throws -> Answers {
         let file = try File.open(path)
         #expect(file.root.stored == nil, "not read into memory yet")
-        try file.readWholeFileIntoMemory()
+        try file.mapIntoMemory()
         var answers = Answers()
         try compare(file.root, #require(file.root.stored, "\(path)"), &answers)
         return answers
@@ -113,7 +113,7 @@ import Testing
             let answers = try compareWholeFile(path)
             #expect(answers == Answers(groups: 5, attributes: 10, float32Datasets: 302))
             let file = try File.open(path)
-            try file.readWholeFileIntoMemory()
+            try file.mapIntoMemory()
             let root = try #require(file.root.stored)
             #expect(root.attribute("layer_names")?.strings?.strings == manyNames)
             #expect(root.group("a/b")?.float32Array("/a/b/c/kernel:0")?.shape == [2, 3], "absolute and nested paths")
@@ -123,19 +123,19 @@ import Testing
         }
     }
 
-    @Test func readsTheWholeFileInChunksAlongsideWork() throws {
+    @Test func mapsTheWholeFileAlongsideWork() throws {
         try withTemporaryPath { path throws in
-            // 5 MB of data: several 2 MB chunks, the last one partial.
+            // 5 MB of data, not a whole number of pages.
             let count = 1_310_721
             try File.withCreate(path) { try $0.root.createDataset("big", NDArray(shape: [count], scalars: (0..<count).map { Float($0) })) }
             try File.withOpen(path) { file throws in
                 var runs = 0
-                #expect(try file.readWholeFileIntoMemory { runs += 1; return 42 } == 42 && runs == 1)
+                #expect(try file.mapIntoMemory { runs += 1; return 42 } == 42 && runs == 1)
                 #expect(file.image?.bytes == (try Data(contentsOf: URL(fileURLWithPath: path))))
-                #expect(try file.readWholeFileIntoMemory { runs += 1; return 7 } == 7 && runs == 2, "already read: only the work runs")
+                #expect(try file.mapIntoMemory { runs += 1; return 7 } == 7 && runs == 2, "already mapped: only the work runs")
             }
             let writable = try File.open(path, mode: .readWrite)
-            #expect(try writable.readWholeFileIntoMemory { 1 } == 1 && writable.image == nil, "read-only files only")
+            #expect(try writable.mapIntoMemory { 1 } == 1 && writable.image == nil, "read-only files only")
         }
     }
 
@@ -146,7 +146,7 @@ import Testing
                 try file.root.createDataset("plain/x", NDArray([Float(1)]))
             }
             let file = try File.open(path)
-            try file.readWholeFileIntoMemory()
+            try file.mapIntoMemory()
             let root = try #require(file.root.stored)
             #expect(root.childNames() == ["plain", "tracked"])
             #expect(root.group("tracked") == nil && root.float32Array("tracked/x") == nil)
@@ -156,7 +156,7 @@ import Testing
         try withTemporaryPath { path throws in
             try File.withCreate(path, tracksCreationOrder: true) { try $0.root.createDataset("x", NDArray([Float(1)])) }
             let file = try File.open(path)
-            try file.readWholeFileIntoMemory()
+            try file.mapIntoMemory()
             #expect(file.root.stored == nil)
         }
     }

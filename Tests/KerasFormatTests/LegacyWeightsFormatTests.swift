@@ -75,6 +75,31 @@ import Testing
         try expectLoadedVariablesEqualDatasets(model, DenseNetFixture.densenet121(.tfKeras).weightsFile)
     }
 
+    /// A layer group the file's bytes cannot answer (one that tracks creation order: new-style links)
+    /// is read through libhdf5 while the other layers are checked from the bytes on all cores.
+    @Test func layersTheBytesCannotAnswerAreReadThroughLibhdf5() throws {
+        let source = try makeMiniModel()
+        try load(Fixture.tfKerasWeights, into: source)
+        let path = temporaryPath("mixed.h5")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try save(source, to: path)
+        let layers = LegacyWeightLayout(tree: NamedLayerTree(model: source.root)).layers.filter { !$0.weights.isEmpty }
+        let rewritten = layers[layers.count / 2]
+        try File.withOpen(path, mode: .readWrite) { file throws in
+            try file.root.unlink(rewritten.name)
+            let group = try file.root.createGroup(rewritten.name, tracksCreationOrder: true)
+            try group.attributes.write(StringArray(rewritten.weights.map(\.name), format: .variableASCII), named: "weight_names")
+            for weight in rewritten.weights {
+                _ = try group.createDataset(weight.name, NDArray(shape: weight.variable.shape, scalars: weight.variable.values))
+            }
+        }
+        try File.withOpen(path) { file throws in
+            try file.mapIntoMemory()
+            #expect(file.root.stored?.group(rewritten.name) == nil && file.root.stored?.group(layers[0].name) != nil)
+        }
+        try expectLoadedVariablesEqualDatasets(makeMiniModel(), path)
+    }
+
     @Test func layerCountMismatchNamesBothSides() throws {
         let model = try Model(root: DenseNet(conv1: Conv2D(filters: 8, kernelSize: (3, 3), padding: .same),
                                              denseLayers: [DenseLayer(units: 2, growthRate: 4)], transitions: [],

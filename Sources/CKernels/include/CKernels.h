@@ -3,6 +3,7 @@
 #ifndef CKERNELS_H
 #define CKERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /// 1/sqrt(x) exactly as TensorFlow's CPU kernels compute it (Eigen's packet rsqrt): the CPU's
@@ -48,5 +49,10 @@ void ckernels_conv_weight_grad_avx2(const float *xp, long wp, long cin, long ho,
 /// y[ho, wo, c] the first maximum in scan order (strict >, so NaN never replaces), argmax its pixel index.
 /// Only after ckernels_has_avx2_fma() returned 1.
 void ckernels_max_pool_2x2(const float *x, long w, long c, long ho, long wo, float *y, int32_t *argmax);
+
+/// memcpy with non-temporal stores for copies of 4 KiB and more: tens of MB copied once (weights
+/// loaded from a file) are not read again soon, and skipping the cache saves reading each destination
+/// line before writing it. The regions must not overlap.
+void ckernels_copy_streaming(void *destination, const void *source, size_t bytes);
 
 #endif

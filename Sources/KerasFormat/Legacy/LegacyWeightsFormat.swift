@@ -59,15 +59,14 @@ public enum LegacyWeightsFormat {
         var report = LoadReport()
         if byName {
             let modelLayers = Dictionary(layout.layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-            for name in fileLayers {
-                guard let layer = modelLayers[name] else { report.fileLayersNotInModel.append(name); continue }
-                matched.append((layer, try reader.savedLayer(name)))
-            }
+            let names = fileLayers.filter { modelLayers[$0] != nil }
+            report.fileLayersNotInModel = fileLayers.filter { modelLayers[$0] == nil }
+            matched = Array(zip(names.map { modelLayers[$0]! }, try reader.savedLayers(names)))
             let saved = Set(fileLayers)
             report.modelLayersNotInFile = layout.layers.filter { !$0.weights.isEmpty && !saved.contains($0.name) }.map(\.name)
         } else {
             let modelLayers = layout.layers.filter { !$0.weights.isEmpty }
-            let savedLayers = try fileLayers.map(reader.savedLayer).filter { !$0.weightNames.isEmpty }
+            let savedLayers = try reader.savedLayers(fileLayers).filter { !$0.weightNames.isEmpty }
             guard modelLayers.count == savedLayers.count else {
                 throw KerasFormatError(.layerCountMismatch, file: file,
                                        expected: "\(modelLayers.count) layers with weights (\(modelLayers.map(\.name).joined(separator: ", ")))",
@@ -80,7 +79,7 @@ public enum LegacyWeightsFormat {
             matched.append((topLevel, try reader.savedLayer("top_level_model_weights")))
         }
         // All or nothing: every weight is checked and located (or read) before any variable changes.
-        let sources = try matched.flatMap { layer, saved in try reader.sources(of: layer, in: saved) }
+        let sources = try reader.sources(of: matched)
         VariableCopies(sources).run()
         return report
     }
@@ -101,11 +100,41 @@ private struct GroupReader {
     let stored: StoredGroup?
     let file: String
 
-    func savedLayer(_ name: String) throws -> SavedLayer {
-        let storedLayer = stored?.group(name)
-        if let storedLayer, let weightNames = NameListAttribute.read("weight_names", from: storedLayer) {
-            return SavedLayer(name: name, stored: storedLayer, group: nil, weightNames: weightNames)
+    /// The layer groups `names`, found in the file's bytes on all cores; libhdf5 (not thread-safe)
+    /// opens the ones those cannot answer, on this thread.
+    func savedLayers(_ names: [String]) throws -> [SavedLayer] {
+        let found = concurrentMap(names, storedLayer)
+        return try zip(names, found).map { name, found in try found ?? savedLayer(name) }
+    }
+
+    /// Each weight of the `matched` layers with its values, checked as `sources(of:in:)` does; the
+    /// layers whose weights are all plain float32 datasets in the file's bytes are checked on all cores.
+    func sources(of matched: [(LegacyWeightLayout.LayerEntry, SavedLayer)]) throws -> [(Variable, Data)] {
+        let found = concurrentMap(matched) { layer, saved in storedSources(of: layer, in: saved) }
+        return try zip(matched, found).flatMap { pair, found in try found ?? sources(of: pair.0, in: pair.1) }
+    }
+
+    private func storedLayer(_ name: String) -> SavedLayer? {
+        guard let storedLayer = stored?.group(name),
+              let weightNames = NameListAttribute.read("weight_names", from: storedLayer) else { return nil }
+        return SavedLayer(name: name, stored: storedLayer, group: nil, weightNames: weightNames)
+    }
+
+    /// The weights of `layer`, when every one is a float32 dataset of the right shape in the file's
+    /// bytes; nil when anything needs libhdf5 or an error message (`sources(of:in:)` then decides).
+    private func storedSources(of layer: LegacyWeightLayout.LayerEntry, in saved: SavedLayer) -> [(Variable, Data)]? {
+        guard let stored = saved.stored, saved.weightNames.count == layer.weights.count else { return nil }
+        var sources: [(Variable, Data)] = []
+        for (weight, name) in zip(layer.weights, saved.weightNames) {
+            guard let array = stored.float32Array(name), array.shape == weight.variable.shape else { return nil }
+            sources.append((weight.variable, array.bytes))
         }
+        return sources
+    }
+
+    func savedLayer(_ name: String) throws -> SavedLayer {
+        if let found = storedLayer(name) { return found }
+        let storedLayer = stored?.group(name)
         let layerGroup = try openLayer(name)
         return SavedLayer(name: name, stored: storedLayer, group: layerGroup,
                           weightNames: try NameListAttribute.read("weight_names", from: layerGroup.attributes))
@@ -169,7 +198,7 @@ private struct GroupReader {
     }
 }
 
-/// The copies of checked weights into their variables, spread over the cores: with the file's read,
+/// The copies of checked weights into their variables, spread over the cores: with the file's mapping,
 /// copying tens of MB is most of a load. One variable per iteration, taken by whichever thread is
 /// free (a thread the OS delays leaves the rest to the others); each writes only its own variable.
 private struct VariableCopies: @unchecked Sendable {
@@ -182,9 +211,26 @@ private struct VariableCopies: @unchecked Sendable {
     func run() {
         DispatchQueue.concurrentPerform(iterations: sources.count) { index in
             let (variable, bytes) = sources[index]
-            bytes.withUnsafeBytes { raw in
-                if let base = raw.baseAddress { UnsafeMutableRawPointer(variable.data).copyMemory(from: base, byteCount: raw.count) }
-            }
+            // The sizes were checked with the shapes.
+            bytes.withUnsafeBytes { try! variable.setValues(bytes: $0) }
         }
     }
+}
+
+/// `transform` of each element, computed on all cores, in order. Only for work that reads the
+/// file's bytes: libhdf5 is not thread-safe.
+private func concurrentMap<Element, Result>(_ elements: [Element], _ transform: (Element) -> Result?) -> [Result?] {
+    let results = UnsafeMutableBufferPointer<Result?>.allocate(capacity: elements.count)
+    results.initialize(repeating: nil)
+    defer { results.deinitialize().deallocate() }
+    withoutActuallyEscaping(transform) { transform in
+        let work = UncheckedWork { index in results[index] = transform(elements[index]) }
+        DispatchQueue.concurrentPerform(iterations: elements.count) { work.run($0) }
+    }
+    return Array(results)
+}
+
+/// A closure each thread of `concurrentPerform` runs for its own indices.
+private struct UncheckedWork: @unchecked Sendable {
+    let run: (Int) -> Void
 }
