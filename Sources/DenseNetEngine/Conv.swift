@@ -1,5 +1,8 @@
 // Conv2D: NHWC input, HWIO kernel; im2col + OpenBLAS sgemm, per-image work pieces.
 
+import CKernels
+import Glibc
+
 public enum Padding: String, Sendable { case valid, same }
 
 public enum ActivationFunction: String, Sendable { case linear, relu, softmax }
@@ -157,6 +160,13 @@ final class ConvKernel: Kernel {
     /// Direct (Kernels/DirectConv.swift) instead of im2col + sgemm; `flipped` = backward-data kernel.
     let direct: Bool
     let flipped: UnsafeMutablePointer<Float>?
+    /// Inference by Winograd F(2×2, 3×3) (winograd_avx2.c) on the direct path: 3×3 stride-1 convolutions
+    /// with even output sizes and channel counts that are multiples of 8. The kernel's transform
+    /// [16, cin, cout], checked before each batch (`prepareInference`) against the weights it was made
+    /// from (`winogradSource`, [9, cin, cout]): training or loading may have changed them since.
+    let winogradKernel: UnsafeMutablePointer<Float>?
+    let winogradSource: UnsafeMutablePointer<Float>?
+    private var winogradIsCurrent = false
 
     init(layer: Conv2D, spec: KernelSpec) {
         g = ConvGeometry(input: spec.inputShapes[0], output: spec.outputShape, kernel: layer.kernelSize,
@@ -174,9 +184,16 @@ final class ConvKernel: Kernel {
         direct = ConvolutionPath.directEnabled && DirectConv.isProfitable(cin: g.cin, cout: cout, kernel: layer.kernelSize, strides: layer.strides,
                                                                               outputPixels: g.ho * g.wo)
         flipped = direct ? .allocate(capacity: g.k * cout) : nil
+        let winograd = direct && DirectConv.wideSIMD && ConvolutionPath.winogradEnabled && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1
+            && g.ho % 2 == 0 && g.wo % 2 == 0 && g.cin % 8 == 0 && cout % 8 == 0
+        winogradKernel = winograd ? .allocate(capacity: 16 * g.cin * cout) : nil
+        winogradSource = winograd ? .allocate(capacity: g.k * cout) : nil
     }
 
-    deinit { partialW.deallocate(); biasScratch.deallocate(); flipped?.deallocate() }
+    deinit {
+        partialW.deallocate(); biasScratch.deallocate(); flipped?.deallocate()
+        winogradKernel?.deallocate(); winogradSource?.deallocate()
+    }
 
     /// Padded buffers of the direct path: forward / weight-gradient input, and output gradient.
     var paddedInput: (hp: Int, wp: Int) { (g.ho + g.kh - 1, g.wo + g.kw - 1) }
@@ -191,7 +208,8 @@ final class ConvKernel: Kernel {
         if direct {
             let (hpI, wpI) = paddedInput, (hpG, wpG) = paddedGrad
             return paddedMax + Swift.max(DirectConv.forwardScratch(hp: hpI, wp: wpI, cin: g.cin),
-                                         DirectConv.forwardScratch(hp: hpG, wp: wpG, cin: cout))
+                                         DirectConv.forwardScratch(hp: hpG, wp: wpG, cin: cout),
+                                         winogradKernel == nil ? 0 : ckernels_winograd_scratch(g.cin, cout))
         }
         return is1x1 ? 0 : 2 * imagesPerChunk * pixOut * g.k
     }
@@ -207,6 +225,7 @@ final class ConvKernel: Kernel {
         let w = UnsafePointer(kernel.data), b = bias?.data
         let g = self.g, cout = self.cout, pixIn = self.pixIn, pixOut = self.pixOut, is1x1 = self.is1x1, relu = self.relu
         if direct {
+            prepareInference(mode)
             forwardDirect(io, batch: batch, mode: mode, into: y, stride: ldy) { n, xp in padInput(x, image: n, into: xp) }
             return
         }
@@ -281,6 +300,21 @@ final class ConvKernel: Kernel {
 extension ConvKernel: ImageKernel {
     func forwardsPerImage(_ mode: ForwardMode) -> Bool { direct }
 
+    func prepareImages(_ io: NodeIO, batch: Int, mode: ForwardMode) {
+        prepareInference(mode)
+    }
+
+    /// Before an inference batch on the Winograd path: the transform of the current weights. Comparing
+    /// them with the last transform's (a µs) spares batch-1 calls the transform (≈ 10 µs for 32 → 32).
+    func prepareInference(_ mode: ForwardMode) {
+        guard mode == .inference, let winogradKernel, let winogradSource else { return }
+        let bytes = g.k * cout * MemoryLayout<Float>.size
+        if winogradIsCurrent && memcmp(winogradSource, kernel.data, bytes) == 0 { return }
+        winogradSource.update(from: kernel.data, count: g.k * cout)
+        ckernels_winograd_kernel(kernel.data, g.cin, cout, winogradKernel)
+        winogradIsCurrent = true
+    }
+
     func forward(_ io: NodeIO, image n: Int, worker t: Int, mode: ForwardMode) {
         let x = io.inputs[0]
         forwardDirect(io, image: n, worker: t, mode: mode, into: io.output, stride: cout) { n, xp in padInput(x, image: n, into: xp) }
@@ -303,6 +337,11 @@ extension ConvKernel: ImageKernel {
                                stride ldy: Int, pad: (_ image: Int, _ into: UnsafeMutablePointer<Float>) -> Void) {
         let xp = io.workspace[t]
         pad(n, xp)
+        if mode == .inference, let winogradKernel {
+            ckernels_conv_winograd_avx2(xp, paddedInput.wp, g.cin, g.ho, g.wo, winogradKernel, cout, y + n * pixOut * ldy, ldy,
+                                        bias?.data, relu ? 1 : 0, xp + paddedMax)
+            return
+        }
         DirectConv.forwardImage(xp: xp, wp: paddedInput.wp, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
                                 w: kernel.data, cout: cout, y: y + n * pixOut * ldy, ldy: ldy, accumulate: false,
                                 bias: bias?.data, relu: relu, scratch: xp + paddedMax, fused: mode == .inference)
@@ -314,6 +353,7 @@ extension ConvKernel: ImageKernel {
     /// pixels `ldy` floats apart from `y`, as in `forward(_:batch:mode:into:stride:)`.
     func forwardDirect(_ io: NodeIO, batch: Int, mode: ForwardMode, normalizing x: UnsafePointer<Float>, stride: Int,
                        with normalization: BatchNormArithmetic, into y: UnsafeMutablePointer<Float>, stride ldy: Int) {
+        prepareInference(mode)
         parallel.forEachPiece(batch) { n, t in
             forwardDirect(io, image: n, worker: t, mode: mode, normalizing: x, stride: stride, with: normalization, into: y, stride: ldy)
         }

@@ -349,7 +349,10 @@ final class DenseBlockKernel: ImageKernel {
         _ = ios(training: false, workspace: io.workspace)
         lastForwardKept = false
         lastMode = mode
-        for u in units { headStatistics(u, block: io.output, batch: batch, mode: mode) }
+        for u in units {
+            headStatistics(u, block: io.output, batch: batch, mode: mode)
+            (u.kernels[0] as! ConvKernel).prepareInference(mode)
+        }
     }
 
     /// `forward` of image n alone: its rows of the block input, then each unit's normalised,

@@ -177,4 +177,32 @@ import Testing
             }
         }
     }
+
+    /// Inference of eligible 3×3 convolutions by Winograd F(2×2, 3×3): the reference sum up to rounding,
+    /// for one and two 16-channel output strips, tile counts below, at and beyond a block of 12, and
+    /// both `same` and `valid` padding; and the transform follows the weights when they change.
+    @Test(.enabled(if: DirectConv.wideSIMD && ConvolutionPath.winogradEnabled),
+          arguments: [(6, 10, 8, 8, Padding.same, true), (14, 14, 16, 24, .same, false), (10, 26, 24, 16, .same, true),
+                      (4, 2, 32, 24, .same, false), (8, 12, 8, 16, .valid, true)])
+    func winogradInference(h: Int, w: Int, cin: Int, cout: Int, pad: Padding, relu: Bool) throws {
+        var conv: Conv2D!
+        let gc = try GradientCheck(inputShape: [h, w, cin], batch: 3, mode: .inference) { g, x in
+            conv = Conv2D(filters: cout, kernelSize: (3, 3), padding: pad, activation: relu ? .relu : .linear)
+            return try conv.call([x], in: g)
+        }
+        let node = try #require(gc.ex.kernels.compactMap { $0 as? ConvKernel }.first)
+        #expect(node.winogradKernel != nil, "takes the Winograd path")
+        let xs = randomFloats(3 * h * w * cin, seed: 31)
+        gc.setInput(xs)
+        let bias = randomFloats(cout, seed: 32, range: -0.3...0.3)
+        try conv.bias!.setValues(bias)
+        for seed: UInt64 in [33, 34] {
+            try conv.kernel!.setValues(randomFloats(9 * cin * cout, seed: seed, range: -0.3...0.3))
+            gc.ex.forward(batch: 3, mode: .inference)
+            let reference = Reference.conv2d(input: xs, batch: 3, height: h, width: w, channels: cin, kernel: conv.kernel!.values,
+                                             kernelSize: (3, 3), filters: cout, bias: bias, strides: (1, 1), padding: pad, relu: relu)
+            let y = Array(UnsafeBufferPointer(start: gc.ex.outputs[gc.outID], count: reference.output.count))
+            #expect(maxAbsDiff(y, reference.output) <= 2e-6 * Float(cin).squareRoot(), "weights \(seed)")
+        }
+    }
 }

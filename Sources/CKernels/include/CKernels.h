@@ -50,6 +50,19 @@ void ckernels_conv_weight_grad_avx2(const float *xp, long wp, long cin, long ho,
 /// Only after ckernels_has_avx2_fma() returned 1.
 void ckernels_max_pool_2x2(const float *x, long w, long c, long ho, long wo, float *y, int32_t *argmax);
 
+/// Floats of ckernels_conv_winograd_avx2's scratch.
+long ckernels_winograd_scratch(long cin, long cout);
+
+/// The Winograd F(2x2, 3x3) transform u[16, cin, cout] of a 3x3 kernel w[3, 3, cin, cout].
+void ckernels_winograd_kernel(const float *w, long cin, long cout, float *u);
+
+/// A 3x3 stride-1 convolution by Winograd F(2x2, 3x3) (winograd_avx2.c): y[ho, wo, cout] (pixels ldy floats apart)
+/// of the padded image xp[ho + 2, wp, cin] with the kernel transformed by ckernels_winograd_kernel, then + bias[cout]
+/// (if not NULL) and max(y, 0) (if relu). ho and wo even; cin and cout multiples of 8. Inference only: it rounds
+/// differently from the direct kernels. Only after ckernels_has_avx2_fma() returned 1.
+void ckernels_conv_winograd_avx2(const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
+                                 float *y, long ldy, const float *bias, int relu, float *scratch);
+
 /// memcpy with non-temporal stores for copies of 4 KiB and more: tens of MB copied once (weights
 /// loaded from a file) are not read again soon, and skipping the cache saves reading each destination
 /// line before writing it. The regions must not overlap.
