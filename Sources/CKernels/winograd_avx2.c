@@ -158,8 +158,8 @@ void ckernels_conv_winograd_avx2(const float *xp, long wp, long cin, long ho, lo
 #else
 
 long ckernels_winograd_scratch(long cin, long cout) { return 0; }
-void ckernels_winograd_kernel(const float *w, long cin, long cout, float *u) {}
+void ckernels_winograd_kernel(const float *w, long cin, long cout, float *u) { __builtin_trap(); }
 void ckernels_conv_winograd_avx2(const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
-                                 float *y, long ldy, const float *bias, int relu, float *scratch) {}
+                                 float *y, long ldy, const float *bias, int relu, float *scratch) { __builtin_trap(); }
 
 #endif

@@ -344,7 +344,7 @@ extension ConvKernel: ImageKernel {
         }
         DirectConv.forwardImage(xp: xp, wp: paddedInput.wp, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
                                 w: kernel.data, cout: cout, y: y + n * pixOut * ldy, ldy: ldy, accumulate: false,
-                                bias: bias?.data, relu: relu, scratch: xp + paddedMax, fused: mode == .inference)
+                                bias: bias?.data, relu: relu, scratch: xp + paddedMax, fused: true)
     }
 
     /// Forward of the direct path on relu(BN(x)) of `g.cin` channels of rows `stride` floats apart
@@ -399,13 +399,13 @@ extension ConvKernel: ImageKernel {
                 if relu { reluMask(dyi, y + n * pixOut * cout, count: pixOut * cout) }
                 padInput(x, image: n, into: buf)
                 DirectConv.weightGradImage(xp: buf, wp: wpI, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
-                                           dy: dyi, cout: cout, dw: pW, first: n == imgs.lowerBound)
+                                           dy: dyi, cout: cout, dw: pW, first: n == imgs.lowerBound, fused: true)
                 if let dx {
                     DirectConv.pad(dyi, h: g.ho, w: g.wo, c: cout, top: g.kh - 1 - g.pt, left: g.kw - 1 - g.pl,
                                    hp: hpG, wp: wpG, into: buf)
                     DirectConv.forwardImage(xp: buf, wp: wpG, cin: cout, ho: g.h, wo: g.w, kh: g.kh, kw: g.kw,
                                             w: wf, cout: g.cin, y: dx + n * pixIn * g.cin, ldy: g.cin, accumulate: acc,
-                                            scratch: buf + paddedMax)
+                                            scratch: buf + paddedMax, fused: true)
                 }
             }
         }

@@ -39,11 +39,11 @@ void ckernels_normalize_rows(const float *x, long xs, float *y, long ys, long ro
 /// Floats of ckernels_conv_forward_avx2's scratch for a padded image of hp rows of wp pixels.
 static inline long ckernels_conv_forward_scratch(long hp, long wp, long cin) { return cin * (hp * wp + 16); }
 
-/// DirectConv.weightGradImage with AVX2, bit-identical to it: dw[kh, kw, cin, cout] (= if first, else +=) sum over
-/// output pixels of xp[oy+ky, ox+kx, ci] * dy[oy, ox, co]; any channel counts.
-/// Only after ckernels_has_avx2_fma() returned 1.
+/// DirectConv.weightGradImage with AVX2, bit-identical to it unless `fused`: dw[kh, kw, cin, cout] (= if first,
+/// else +=) sum over output pixels of xp[oy+ky, ox+kx, ci] * dy[oy, ox, co]; any channel counts. `fused`: each
+/// product added unrounded (FMA). Only after ckernels_has_avx2_fma() returned 1.
 void ckernels_conv_weight_grad_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
-                                    const float *dy, long cout, float *dw, int first);
+                                    const float *dy, long cout, float *dw, int first, int fused);
 
 /// PoolKernel's max pooling for 2x2 windows at stride 2 inside one image x[h, w, c] (c a multiple of 8):
 /// y[ho, wo, c] the first maximum in scan order (strict >, so NaN never replaces), argmax its pixel index.

@@ -12,9 +12,9 @@
 // `Reference.conv2D` stays the readable definition the tests compare with.
 //
 // On CPUs with AVX2 and FMA the same kernels run as C (Sources/CKernels/direct_conv_avx2.c: 8-lane
-// vectors, the same operations in the same order, so bit-identical results; inference forwards
-// alone use FMA); the Swift SIMD code below compiles to SSE for baseline x86-64 and is the fallback
-// elsewhere.
+// vectors, the same operations in the same order; unfused, bit-identical results, which the tests
+// check; the engine runs them fused, with FMA); the Swift SIMD code below compiles to SSE for baseline
+// x86-64 and is the fallback elsewhere (so results there differ from AVX2 machines' by rounding).
 
 import CKernels
 #if canImport(Glibc)
@@ -52,7 +52,7 @@ enum DirectConv {
         return n
     }()
 
-    /// The AVX2 kernels (bit-identical to the Swift ones, and inference forwards with FMA) are used:
+    /// The AVX2 kernels (bit-identical to the Swift ones when unfused; the engine runs them with FMA) are used:
     /// the CPU has AVX2 and FMA, and DENSENET_IO_SIMD is not `portable` (A/B runs).
     static let wideSIMD: Bool = {
         if let v = getenv("DENSENET_IO_SIMD"), String(cString: v) == "portable" { return false }
@@ -105,9 +105,9 @@ enum DirectConv {
     /// y[ho, wo, cout] (=, or += if accumulate; pixels `ldy` floats apart, so a dense block's conv
     /// writes straight into its channels of the block buffer) conv of the padded image
     /// xp[ho+kh-1, wp, cin] with w[kh, kw, cin, cout], then + bias and relu (`biasActivate`);
-    /// wp >= wo + kw - 1. `scratch` holds `forwardScratch` floats. `fused` (inference): the AVX2
-    /// kernels add each product unrounded (FMA), ~1.3× faster; training keeps the rounded products
-    /// TensorFlow's gradients are matched with.
+    /// wp >= wo + kw - 1. `scratch` holds `forwardScratch` floats. `fused` (what the engine runs): the
+    /// AVX2 kernels add each product unrounded (FMA), ~1.3× faster; unfused they round each product, as
+    /// the Swift kernels always do, which lets the tests compare the two bit for bit.
     static func forwardImage(xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int, kh: Int, kw: Int,
                              w: UnsafePointer<Float>, cout: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool,
                              bias: UnsafeMutablePointer<Float>? = nil, relu: Bool = false,
@@ -218,12 +218,12 @@ enum DirectConv {
     }
 
     /// dw[kh, kw, cin, cout] (= if first, else +=) sum over output pixels of
-    /// xp[oy+ky, ox+kx, ci] * dy[oy, ox, co], for one padded image xp[.., wp, cin].
+    /// xp[oy+ky, ox+kx, ci] * dy[oy, ox, co], for one padded image xp[.., wp, cin]. `fused`: as in `forwardImage`.
     static func weightGradImage(xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int, kh: Int, kw: Int,
                                 dy: UnsafePointer<Float>, cout: Int, dw: UnsafeMutablePointer<Float>, first: Bool,
-                                wide: Bool = wideSIMD) {
+                                fused: Bool = false, wide: Bool = wideSIMD) {
         if wide {
-            ckernels_conv_weight_grad_avx2(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, first ? 1 : 0)
+            ckernels_conv_weight_grad_avx2(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, first ? 1 : 0, fused ? 1 : 0)
             return
         }
         struct Chunk: ChannelChunk {
