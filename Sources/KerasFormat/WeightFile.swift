@@ -94,7 +94,7 @@ extension Model {
         case .checkpoint: return (format, try Checkpoint.loadKeras(path, into: self))
         case .keras2:
             // Its groups, name lists and float32 weights are then read from the file's bytes (`Group.stored`);
-            // the model's layers are named while the file is read.
+            // the model's layers are named while the file is mapped.
             let layout = try file!.mapIntoMemory { LegacyWeightLayout(tree: NamedLayerTree(model: root)) }
             try LegacyWeightsFormat.load(layout, from: file!.root, file: path, byName: byName)
         case .keras3: try Keras3WeightsFormat.load(Keras3WeightLayout(tree: NamedLayerTree(model: root)), from: file!.root, file: path)

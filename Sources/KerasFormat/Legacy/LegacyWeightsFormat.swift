@@ -104,7 +104,7 @@ private struct GroupReader {
     /// opens the ones those cannot answer, on this thread.
     func savedLayers(_ names: [String]) throws -> [SavedLayer] {
         let found = concurrentMap(names, storedLayer)
-        return try zip(names, found).map { name, found in try found ?? savedLayer(name) }
+        return try zip(names, found).map { name, found in try found ?? openedLayer(name) }
     }
 
     /// Each weight of the `matched` layers with its values, checked as `sources(of:in:)` does; the
@@ -133,7 +133,11 @@ private struct GroupReader {
     }
 
     func savedLayer(_ name: String) throws -> SavedLayer {
-        if let found = storedLayer(name) { return found }
+        try storedLayer(name) ?? openedLayer(name)
+    }
+
+    /// The layer group `name` opened through libhdf5, for what the file's bytes cannot answer.
+    private func openedLayer(_ name: String) throws -> SavedLayer {
         let storedLayer = stored?.group(name)
         let layerGroup = try openLayer(name)
         return SavedLayer(name: name, stored: storedLayer, group: layerGroup,
