@@ -92,7 +92,8 @@ public final class File {
 
     /// Maps the file's bytes into memory, once, for `Group.stored` (`StoredGroup`) of a read-only file.
     /// libhdf5 itself keeps reading through its default sec2 driver: its core driver (h5py's
-    /// `driver='core'`), which reads the whole file into memory, measured no faster here.
+    /// `driver='core'`), which reads the whole file into memory, measured no faster here. On a file
+    /// system that cannot map files nothing is mapped: `stored` stays nil and libhdf5 reads everything.
     public func mapIntoMemory() throws {
         try mapIntoMemory {}
     }
@@ -104,7 +105,7 @@ public final class File {
         let context = ErrorContext(file: path)
         guard image == nil, mode == .readOnly, let base = try FileImage.base(ofFile: handle, context) else { return work() }
         let (bytes, result) = try FileImage.contents(of: path, context, alongside: work)
-        image = FileImage(bytes: bytes, base: base)
+        image = bytes.map { FileImage(bytes: $0, base: base) }
         return result
     }
 

@@ -28,8 +28,9 @@ struct FileImage {
     /// the mapping's page tables are filled (MAP_POPULATE). Mapping, not reading, because the weights
     /// are then copied once, from the page cache into their variables, instead of twice.
     /// A file another process truncates while it is mapped would fault (SIGBUS) when the loader reads
-    /// past the new end; this toolkit replaces files by rename, which never does that.
-    static func contents<R>(of path: String, _ context: ErrorContext, alongside work: () -> R) throws -> (Data, R) {
+    /// past the new end; this toolkit replaces files by rename, which never does that. nil bytes when
+    /// the file system cannot map files (`mmap` fails): libhdf5 then reads everything, as without an image.
+    static func contents<R>(of path: String, _ context: ErrorContext, alongside work: () -> R) throws -> (Data?, R) {
         func failure(_ function: String, _ code: Int32) -> HDF5Error {
             HDF5Error(.library(function: function), operation: "open", context: context, detail: String(cString: strerror(code)))
         }
@@ -48,8 +49,7 @@ struct FileImage {
                 if index == 0 { first.run() } else { mapping.map(fd, size: size) }
             }
         }
-        guard let address = mapping.address else { throw failure("mmap", mapping.failure) }
-        return (Data(bytesNoCopy: address, count: size, deallocator: .unmap), result!)
+        return (mapping.address.map { Data(bytesNoCopy: $0, count: size, deallocator: .unmap) }, result!)
     }
 
     /// A closure handed to another thread that runs it while its caller waits (`concurrentPerform`).
@@ -60,11 +60,10 @@ struct FileImage {
     /// The outcome of mapping a file on another thread; read only after that thread finished.
     private final class Mapping: @unchecked Sendable {
         private(set) var address: UnsafeMutableRawPointer?
-        private(set) var failure: Int32 = 0
 
         func map(_ fd: Int32, size: Int) {
             let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0)
-            if mapped == MAP_FAILED { failure = errno } else { address = mapped }
+            if mapped != MAP_FAILED { address = mapped }
         }
     }
 
