@@ -7,9 +7,15 @@ import PackageDescription
 //   CZlibShim → Datasets (IDX image files)            └─ ZIPFoundation (.keras archives)
 //                                                                 ↓
 //                                                       densenet-io (CLI wiring only)
+//
+// Platform: Linux with glibc only, said here because SwiftPM has no way to exclude a platform. The
+// native libraries are Debian's (libhdf5-dev, libopenblas-dev for `openblas_set_num_threads`,
+// zlib1g-dev); the engine and Datasets call Glibc by name (sysconf, getrusage, clock_gettime, `Glibc.read`);
+// the fast kernels are x86-64 AVX2/FMA C chosen by a run-time CPU check (other CPUs run the portable
+// Swift kernels). Nothing was ever built or tested on macOS, so the manifest names no Apple platform
+// rather than a minimum version it cannot back (Synchronization's Atomic alone needs macOS 15).
 let package = Package(
     name: "densenet-io",
-    platforms: [.macOS(.v14)],
     products: [
         .library(name: "HDF5", targets: ["HDF5"]),
         .library(name: "DenseNetEngine", targets: ["DenseNetEngine"]),
@@ -28,7 +34,7 @@ let package = Package(
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "CKernels"),
         .target(name: "DenseNetEngine", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "Datasets", dependencies: ["CZlibShim", "DenseNetEngine"]),
+        .target(name: "Datasets", dependencies: ["CZlibShim"]),
         .target(name: "KerasFormat", dependencies: ["HDF5", "DenseNetEngine", "ZIPFoundation"]),
         .executableTarget(
             name: "densenet-io",

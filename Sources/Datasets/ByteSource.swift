@@ -1,11 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CZlibShim
+import Glibc
 
 /// A source of bytes read front to back. `read` returns 0 only at the end.
 protocol ByteSource: AnyObject {

@@ -1,10 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Which half of an MNIST-style dataset.
 public enum Split: String, Sendable, CaseIterable, CustomStringConvertible {

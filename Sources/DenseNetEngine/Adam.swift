@@ -1,5 +1,7 @@
 // Adam, tf-keras 2.21 / Keras 3 update rule, float32 arithmetic like TF.
 
+import Glibc
+
 public struct AdamConfig: Equatable, Sendable {
     public var learningRate: Double = 0.001
     public var beta1: Double = 0.9
@@ -94,7 +96,3 @@ public final class Adam {
         iterations = s.iterations
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

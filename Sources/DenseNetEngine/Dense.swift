@@ -1,5 +1,7 @@
 // Dense (fully connected) layer and the softmax op.
 
+import Glibc
+
 public final class Dense: Layer, Op {
     public let kerasClassName = "Dense"
     public let name: String?
@@ -159,7 +161,3 @@ func softmaxRow(_ z: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _
     for j in 0..<k { let e = expf(z[j] - mx); out[j] = e; s += e }
     for j in 0..<k { out[j] /= s }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

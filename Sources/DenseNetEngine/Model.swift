@@ -1,5 +1,7 @@
 // Model: a built layer tree plus its execution graph and preallocated executors.
 
+import Glibc
+
 public final class Model {
     /// The root of the model tree (e.g. a `DenseNet` or a `FunctionalModel`).
     public let root: any Layer
@@ -146,7 +148,3 @@ func countCorrect(probabilities p: UnsafePointer<Float>, labels: UnsafePointer<I
     }
     return correct
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

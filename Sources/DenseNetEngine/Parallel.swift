@@ -1,4 +1,5 @@
 import CBLAS
+import Glibc
 import Synchronization
 
 /// Fixed-size worker fan-out on `WorkerPool`'s threads.
@@ -54,19 +55,10 @@ public struct Parallel: Sendable {
     }
 }
 
+/// Processors online (sysconf: the engine does not link Foundation for ProcessInfo).
 enum ProcessInfoShim {
-    static var activeProcessorCount: Int {
-        #if canImport(Glibc)
-        return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        #else
-        return 2
-        #endif
-    }
+    static var activeProcessorCount: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// OpenBLAS thread control (the engine calls sgemm from its own workers, single-threaded each).
 public enum BLAS {

@@ -1,5 +1,7 @@
 // Training loop with complete, plain-value state (resumable mid-epoch, bit-identical).
 
+import Glibc
+
 /// Images (flat NHWC float32, already scaled) and integer labels.
 public struct LabeledImages: Sendable {
     public var images: [Float]
@@ -248,7 +250,3 @@ func probabilityCrossEntropy(_ p: UnsafePointer<Float>, _ labels: UnsafePointer<
     for i in 0..<n { total += -logf(Swift.min(Swift.max(p[i * k + labels[i]], 1e-7), 1 - 1e-7)) }
     return total / Float(n)
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -1,9 +1,7 @@
 import CKernels
 import Dispatch
-import Synchronization
-#if canImport(Glibc)
 import Glibc
-#endif
+import Synchronization
 
 /// The threads `Parallel` fans out to. A layer's work is often 20-100 µs; a sleeping thread takes
 /// about as long to wake (DispatchQueue.concurrentPerform on the 2-core machine ran two 20 µs

@@ -1,9 +1,7 @@
 // Measurement helpers for `densenet-io bench`: wall and CPU time of repeated runs (warm-up excluded),
 // median and spread, model FLOP counts, peak RSS. No speed claims live in tests; this is the judge.
 
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Median, min and max of a repeated measurement (seconds or any unit).
 public struct Spread: Sendable, Codable {

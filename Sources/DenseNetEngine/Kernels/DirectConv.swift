@@ -17,9 +17,7 @@
 // x86-64 and is the fallback elsewhere (so results there differ from AVX2 machines' by rounding).
 
 import CKernels
-#if canImport(Glibc)
 import Glibc
-#endif
 
 @inline(__always) private func load<V: SIMD>(_ p: UnsafePointer<Float>, _: V.Type) -> V where V.Scalar == Float {
     UnsafeRawPointer(p).loadUnaligned(as: V.self)
