@@ -159,6 +159,8 @@ final class ConvKernel: Kernel {
     let biasScratch: UnsafeMutablePointer<Float>   // [2, cout]
     /// Direct (Kernels/DirectConv.swift) instead of im2col + sgemm; `flipped` = backward-data kernel.
     let direct: Bool
+    /// The direct path runs the AVX2 kernels (`EngineConfiguration.usesAVX2`).
+    let wide: Bool
     let flipped: UnsafeMutablePointer<Float>?
     /// Inference by Winograd F(2×2, 3×3) (winograd_avx2.c) on the direct path: 3×3 stride-1 convolutions
     /// with even output sizes and channel counts that are multiples of 8. The kernel's transform
@@ -181,10 +183,11 @@ final class ConvKernel: Kernel {
         pixOut = g.ho * g.wo
         partialW = .allocate(capacity: 8 * g.k * cout)
         biasScratch = .allocate(capacity: 2 * cout)
-        direct = ConvolutionPath.directEnabled && DirectConv.isProfitable(cin: g.cin, cout: cout, kernel: layer.kernelSize, strides: layer.strides,
-                                                                              outputPixels: g.ho * g.wo)
+        direct = DirectConv.isProfitable(cin: g.cin, cout: cout, kernel: layer.kernelSize, strides: layer.strides,
+                                         outputPixels: g.ho * g.wo, configuration: spec.configuration)
+        wide = spec.configuration.usesAVX2
         flipped = direct ? .allocate(capacity: g.k * cout) : nil
-        let winograd = direct && DirectConv.wideSIMD && ConvolutionPath.winogradEnabled && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1
+        let winograd = direct && wide && spec.configuration.winograd && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1
             && g.ho % 2 == 0 && g.wo % 2 == 0 && g.cin % 8 == 0 && cout % 8 == 0
         winogradKernel = winograd ? .allocate(capacity: 16 * g.cin * cout) : nil
         winogradSource = winograd ? .allocate(capacity: g.k * cout) : nil
@@ -207,8 +210,8 @@ final class ConvKernel: Kernel {
     var workspacePerWorker: Int {
         if direct {
             let (hpI, wpI) = paddedInput, (hpG, wpG) = paddedGrad
-            return paddedMax + Swift.max(DirectConv.forwardScratch(hp: hpI, wp: wpI, cin: g.cin),
-                                         DirectConv.forwardScratch(hp: hpG, wp: wpG, cin: cout),
+            return paddedMax + Swift.max(DirectConv.forwardScratch(hp: hpI, wp: wpI, cin: g.cin, wide: wide),
+                                         DirectConv.forwardScratch(hp: hpG, wp: wpG, cin: cout, wide: wide),
                                          winogradKernel == nil ? 0 : ckernels_winograd_scratch(g.cin, cout))
         }
         return is1x1 ? 0 : 2 * imagesPerChunk * pixOut * g.k
@@ -344,7 +347,7 @@ extension ConvKernel: ImageKernel {
         }
         DirectConv.forwardImage(xp: xp, wp: paddedInput.wp, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
                                 w: kernel.data, cout: cout, y: y + n * pixOut * ldy, ldy: ldy, accumulate: false,
-                                bias: bias?.data, relu: relu, scratch: xp + paddedMax, fused: true)
+                                bias: bias?.data, relu: relu, scratch: xp + paddedMax, fused: true, wide: wide)
     }
 
     /// Forward of the direct path on relu(BN(x)) of `g.cin` channels of rows `stride` floats apart
@@ -399,13 +402,13 @@ extension ConvKernel: ImageKernel {
                 if relu { reluMask(dyi, y + n * pixOut * cout, count: pixOut * cout) }
                 padInput(x, image: n, into: buf)
                 DirectConv.weightGradImage(xp: buf, wp: wpI, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
-                                           dy: dyi, cout: cout, dw: pW, first: n == imgs.lowerBound, fused: true)
+                                           dy: dyi, cout: cout, dw: pW, first: n == imgs.lowerBound, fused: true, wide: wide)
                 if let dx {
                     DirectConv.pad(dyi, h: g.ho, w: g.wo, c: cout, top: g.kh - 1 - g.pt, left: g.kw - 1 - g.pl,
                                    hp: hpG, wp: wpG, into: buf)
                     DirectConv.forwardImage(xp: buf, wp: wpG, cin: cout, ho: g.h, wo: g.w, kh: g.kh, kw: g.kw,
                                             w: wf, cout: g.cin, y: dx + n * pixIn * g.cin, ldy: g.cin, accumulate: acc,
-                                            scratch: buf + paddedMax, fused: true)
+                                            scratch: buf + paddedMax, fused: true, wide: wide)
                 }
             }
         }

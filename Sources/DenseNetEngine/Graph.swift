@@ -20,6 +20,8 @@ public struct KernelSpec: Sendable {
     /// Maximum batch size; kernels may preallocate for it.
     public let capacity: Int
     public let parallel: Parallel
+    /// Which kernels to run (the model's configuration).
+    public let configuration: EngineConfiguration
 }
 
 public enum ForwardMode: Equatable, Sendable {
@@ -126,6 +128,7 @@ final class Executor {
     let nodes: [GraphNode]
     let capacity: Int
     let parallel: Parallel
+    let configuration: EngineConfiguration
     let sizes: [Int]          // per-sample floats per node
     let outputs: [UnsafeMutablePointer<Float>]
     let grads: [UnsafeMutablePointer<Float>?]
@@ -140,10 +143,12 @@ final class Executor {
 
     /// gradientForInputs: also compute gradients w.r.t. graph inputs (for tests and tools).
     /// chainImages: run chains of `ImageKernel`s image by image (off only to compare, in tests).
-    init(nodes: [GraphNode], capacity: Int, parallel: Parallel, gradientForInputs: Bool = false, chainImages: Bool = true) {
+    init(nodes: [GraphNode], capacity: Int, parallel: Parallel, configuration: EngineConfiguration,
+         gradientForInputs: Bool = false, chainImages: Bool = true) {
         self.nodes = nodes
         self.capacity = capacity
         self.parallel = parallel
+        self.configuration = configuration
         let sizes = nodes.map { product($0.shape) }
         self.sizes = sizes
         var ng = [Bool](repeating: false, count: nodes.count)
@@ -172,7 +177,7 @@ final class Executor {
         for n in nodes {
             guard let op = n.op else { ks.append(nil); continue }
             let k = op.makeKernel(KernelSpec(inputShapes: n.inputs.map { nodes[$0].shape }, outputShape: n.shape,
-                                             capacity: capacity, parallel: parallel))
+                                             capacity: capacity, parallel: parallel, configuration: configuration))
             maxWS = Swift.max(maxWS, k.workspacePerWorker)
             ks.append(k)
         }

@@ -10,6 +10,11 @@ public final class Model {
     /// Per-sample output shape, e.g. [10].
     public let outputShape: [Int]
     public let parallel: Parallel
+    /// Which kernels run (`.default`: the fastest this CPU has). Executors made after a change use the
+    /// new value, so set it before making a `Trainer`, which keeps the executor it was made with.
+    public var configuration: EngineConfiguration {
+        didSet { if configuration != oldValue { executors = [:] } }
+    }
     let nodes: [GraphNode]
     let inputID: Int
     let outputID: Int
@@ -21,11 +26,12 @@ public final class Model {
     /// from a SplitMix64 seeded with `seed`, zero biases, BN 1/0/0/1) in call order.
     /// `memoryEfficientDenseBlocks`: run dense blocks in shared buffers (`fuseDenseBlocks`; same results).
     public init(root: any Layer, inputShape: [Int], seed: UInt64 = 0, parallel: Parallel = .automatic(),
-                memoryEfficientDenseBlocks: Bool = true) throws {
+                configuration: EngineConfiguration = .default, memoryEfficientDenseBlocks: Bool = true) throws {
         BLAS.setThreads(1)
         self.root = root
         self.inputShape = inputShape
         self.parallel = parallel
+        self.configuration = configuration
         let g = GraphBuilder(seed: seed)
         let x = g.input(shape: inputShape)
         let y = try root.call([x], in: g)
@@ -47,7 +53,7 @@ public final class Model {
 
     func executor(capacity: Int) -> Executor {
         if let e = executors[capacity] { return e }
-        let e = Executor(nodes: nodes, capacity: capacity, parallel: parallel)
+        let e = Executor(nodes: nodes, capacity: capacity, parallel: parallel, configuration: configuration)
         executors[capacity] = e
         return e
     }

@@ -63,7 +63,7 @@ final class BatchNormKernel: Kernel {
 
     init(layer: BatchNormalization, spec: KernelSpec) {
         let c = spec.outputShape.last!
-        arithmetic = BatchNormArithmetic(layer: layer, channels: c, parallel: spec.parallel)
+        arithmetic = BatchNormArithmetic(layer: layer, channels: c, parallel: spec.parallel, usesAVX2: spec.configuration.usesAVX2)
         rows = product(spec.outputShape) / c
     }
 
@@ -90,6 +90,8 @@ final class BatchNormArithmetic {
     let layer: BatchNormalization
     let c: Int
     let parallel: Parallel
+    /// `normalizeRows` runs the AVX2 kernel (same bits as the loop).
+    let usesAVX2: Bool
     /// Per channel: the mean and biased variance normalised with, 1/sqrt(variance + epsilon) and
     /// that times gamma.
     let mean, variance, invStd, scaling: UnsafeMutablePointer<Float>
@@ -99,10 +101,11 @@ final class BatchNormArithmetic {
     let coefficients: UnsafeMutablePointer<Float>
     private(set) var lastWasTraining = false
 
-    init(layer: BatchNormalization, channels c: Int, parallel: Parallel) {
+    init(layer: BatchNormalization, channels c: Int, parallel: Parallel, usesAVX2: Bool) {
         self.layer = layer
         self.c = c
         self.parallel = parallel
+        self.usesAVX2 = usesAVX2
         mean = .allocate(capacity: c); variance = .allocate(capacity: c)
         invStd = .allocate(capacity: c); scaling = .allocate(capacity: c)
         gradientSums = .allocate(capacity: c); scratch = .allocate(capacity: c)
@@ -149,12 +152,12 @@ final class BatchNormArithmetic {
         }
     }
 
-    /// `normalize` of `rows` rows on the calling thread (the AVX2 kernel when the CPU has it: same bits).
+    /// `normalize` of `rows` rows on the calling thread (the AVX2 kernel when `usesAVX2`: same bits).
     @inline(__always)
     func normalizeRows(_ x: UnsafePointer<Float>, stride xs: Int, into y: UnsafeMutablePointer<Float>, stride ys: Int,
                        rows: Int, relu: Bool) {
         let c = self.c, mean = self.mean, scaling = self.scaling, beta = layer.beta!.data
-        if DirectConv.wideSIMD {
+        if usesAVX2 {
             ckernels_normalize_rows(x, xs, y, ys, rows, c, mean, scaling, beta, relu ? 1 : 0)
             return
         }

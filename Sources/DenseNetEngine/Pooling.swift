@@ -82,7 +82,7 @@ final class PoolKernel: Kernel {
         c = spec.outputShape[2]
         parallel = spec.parallel
         argmax = .allocate(capacity: max ? spec.capacity * product(spec.outputShape) : 1)
-        vectorTwoByTwo = max && DirectConv.wideSIMD && c % 8 == 0 && (g.kh, g.kw, g.sh, g.sw, g.pt, g.pl) == (2, 2, 2, 2, 0, 0)
+        vectorTwoByTwo = max && spec.configuration.usesAVX2 && c % 8 == 0 && (g.kh, g.kw, g.sh, g.sw, g.pt, g.pl) == (2, 2, 2, 2, 0, 0)
             && 2 * g.ho <= g.h && 2 * g.wo <= g.w
     }
 

@@ -74,8 +74,9 @@ import Testing
     @Test func imageChainsAreBitIdenticalToKernelByKernel() throws {
         let model = try twins({ DenseNet.mini() }, shape: [28, 28, 1]).fused
         let batch = 5
-        let chained = Executor(nodes: model.nodes, capacity: batch, parallel: model.parallel)
-        let plain = Executor(nodes: model.nodes, capacity: batch, parallel: model.parallel, chainImages: false)
+        let chained = Executor(nodes: model.nodes, capacity: batch, parallel: model.parallel, configuration: model.configuration)
+        let plain = Executor(nodes: model.nodes, capacity: batch, parallel: model.parallel, configuration: model.configuration,
+                             chainImages: false)
         // chains as run from node 0 on: each starts after the previous one's last node
         func lengths(_ chains: [ImageChain?]) -> [Int] {
             var out: [Int] = [], i = 0
@@ -84,7 +85,7 @@ import Testing
             }
             return out
         }
-        if DirectConv.wideSIMD && ConvolutionPath.directEnabled {   // (the SSE routing leaves the transitions to GEMM)
+        if model.configuration.usesAVX2 {   // (the SSE routing leaves the transitions to GEMM)
             #expect(lengths(chained.imageChains[0]) == [9], "inference")
             #expect(lengths(chained.imageChains[1]) == [2, 2], "training")
         }

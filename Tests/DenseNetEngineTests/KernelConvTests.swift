@@ -7,16 +7,21 @@ import Testing
 @Suite struct KernelConvTests {
     struct Case { let h, w, cin, cout: Int; let k: (Int, Int); let pad: Padding; let relu: Bool; let batch: Int }
 
+    /// `check` with the AVX2 kernels (where the CPU has them) and with the portable ones.
     func check(_ c: Case) throws {
+        for kernels in EngineConfiguration.Kernels.allCases { try check(c, EngineConfiguration(kernels: kernels)) }
+    }
+
+    func check(_ c: Case, _ configuration: EngineConfiguration) throws {
         var conv: Conv2D!
-        let gc = try GradientCheck(inputShape: [c.h, c.w, c.cin], batch: c.batch) { g, x in
+        let gc = try GradientCheck(inputShape: [c.h, c.w, c.cin], batch: c.batch, configuration: configuration) { g, x in
             conv = Conv2D(filters: c.cout, kernelSize: c.k, padding: c.pad, activation: c.relu ? .relu : .linear)
             return try conv.call([x], in: g)
         }
         let kernelNode = try #require(gc.ex.kernels.compactMap { $0 as? ConvKernel }.first)
-        if DirectConv.isProfitable(cin: c.cin, cout: c.cout, kernel: c.k, strides: (1, 1), outputPixels: c.h * c.w) && ConvolutionPath.directEnabled {
-            #expect(kernelNode.direct, "shape should take the direct path")
-        }
+        let profitable = DirectConv.isProfitable(cin: c.cin, cout: c.cout, kernel: c.k, strides: (1, 1), outputPixels: c.h * c.w,
+                                                 configuration: configuration)
+        #expect(kernelNode.direct == profitable, "the path its shape is routed to, \(configuration.kernels) kernels")
         let xs = randomFloats(c.batch * c.h * c.w * c.cin, seed: 21)
         gc.setInput(xs)
         let bias = randomFloats(c.cout, seed: 22, range: -0.3...0.3)
@@ -27,7 +32,7 @@ import Testing
                                    kernelSize: c.k, filters: c.cout, bias: bias, strides: (1, 1), padding: c.pad, relu: c.relu)
         let (ho, wo) = (ref.shape[1], ref.shape[2])
         let y = Array(UnsafeBufferPointer(start: gc.ex.outputs[gc.outID], count: ref.output.count))
-        #expect(maxAbsDiff(y, ref.output) <= 1e-5, "forward")
+        #expect(maxAbsDiff(y, ref.output) <= 1e-5, "forward, \(configuration.kernels) kernels")
 
         // dy = r masked by relu; dx, dW, db by direct Double loops
         let pt = convOutputGeometry(input: c.h, kernel: c.k.0, stride: 1, padding: c.pad).padBefore
@@ -48,9 +53,9 @@ import Testing
                 }
             } }
         } } } }
-        #expect(maxAbsDiff(ana, dx.map(Float.init)) <= 1e-4, "input gradient")
-        #expect(maxAbsDiff(params[0], dw.map(Float.init)) <= 1e-3, "kernel gradient")
-        #expect(maxAbsDiff(params[1], db.map(Float.init)) <= 1e-3, "bias gradient")
+        #expect(maxAbsDiff(ana, dx.map(Float.init)) <= 1e-4, "input gradient, \(configuration.kernels) kernels")
+        #expect(maxAbsDiff(params[0], dw.map(Float.init)) <= 1e-3, "kernel gradient, \(configuration.kernels) kernels")
+        #expect(maxAbsDiff(params[1], db.map(Float.init)) <= 1e-3, "bias gradient, \(configuration.kernels) kernels")
     }
 
     func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
@@ -81,7 +86,7 @@ import Testing
         let (hp, wp) = (h + 2, w + 2), ldy = ldy ?? cout
         var xp = [Float](repeating: 0, count: hp * wp * cin), y = [Float](repeating: gapFill, count: h * w * ldy)
         var dw = [Float](repeating: 0, count: 9 * cin * cout)
-        var scratch = [Float](repeating: .nan, count: DirectConv.forwardScratch(hp: hp, wp: wp, cin: cin))
+        var scratch = [Float](repeating: .nan, count: DirectConv.forwardScratch(hp: hp, wp: wp, cin: cin, wide: wide))
         var bias = randomFloats(cout, seed: 34)
         x.withUnsafeBufferPointer { xb in
             xp.withUnsafeMutableBufferPointer { pb in
@@ -117,7 +122,7 @@ import Testing
     /// Every output-channel chunk (16, 8 and the 4-lane or masked rest), of the Swift kernels and,
     /// where the CPU has them, the AVX2 ones (with channel counts only they take): forward and
     /// weight gradient of whole images against Double loops.
-    @Test(arguments: DirectConv.wideSIMD ? [false, true] : [false])
+    @Test(arguments: EngineConfiguration.cpuHasAVX2FMA ? [false, true] : [false])
     func outputChunks(wide: Bool) throws {
         let odd = wide ? [(4, 5, 1, 3), (5, 3, 7, 21), (3, 6, 3, 1), (7, 19, 5, 2)] : []
         for (h, w, cin, cout) in Self.chunkShapes + odd {
@@ -145,7 +150,7 @@ import Testing
 
     /// The AVX2 kernels round exactly as the Swift ones (no fused multiply-add, same order), so a
     /// machine without AVX2 computes the same bits.
-    @Test(.enabled(if: DirectConv.wideSIMD))
+    @Test(.enabled(if: EngineConfiguration.cpuHasAVX2FMA))
     func avx2MatchesSwiftBitForBit() {
         let bits = { (a: [Float]) in a.map(\.bitPattern) }
         for (h, w, cin, cout) in Self.chunkShapes {
@@ -162,7 +167,7 @@ import Testing
 
     /// Output pixels further apart than cout (a dense block's conv writing into the block buffer):
     /// the same bits in each pixel's first cout floats, the floats between them untouched.
-    @Test(arguments: DirectConv.wideSIMD ? [false, true] : [false])
+    @Test(arguments: EngineConfiguration.cpuHasAVX2FMA ? [false, true] : [false])
     func stridedOutput(wide: Bool) {
         let bits = { (a: [Float]) in a.map(\.bitPattern) }
         for (h, w, cin, cout) in Self.chunkShapes {
@@ -181,7 +186,7 @@ import Testing
     /// Inference of eligible 3×3 convolutions by Winograd F(2×2, 3×3): the reference sum up to rounding,
     /// for one and two 16-channel output strips, tile counts below, at and beyond a block of 12, and
     /// both `same` and `valid` padding; and the transform follows the weights when they change.
-    @Test(.enabled(if: DirectConv.wideSIMD && ConvolutionPath.winogradEnabled),
+    @Test(.enabled(if: EngineConfiguration.cpuHasAVX2FMA),
           arguments: [(6, 10, 8, 8, Padding.same, true), (14, 14, 16, 24, .same, false), (10, 26, 24, 16, .same, true),
                       (4, 2, 32, 24, .same, false), (8, 12, 8, 16, .valid, true)])
     func winogradInference(h: Int, w: Int, cin: Int, cout: Int, pad: Padding, relu: Bool) throws {

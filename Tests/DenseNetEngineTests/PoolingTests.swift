@@ -5,13 +5,18 @@ import Testing
 /// tie or a NaN never replaces the current winner), and that pixel as the argmax the backward
 /// pass routes the gradient to.
 @Suite struct PoolingTests {
-    /// 2×2 windows at stride 2 over 16 channels take the AVX2 kernel where the CPU has it; odd
-    /// sizes leave the last row and column out ('valid'). Inputs with ties, NaNs and signed zeros.
-    @Test func maxPool2x2MatchesScanOrderRule() throws {
+    /// 2×2 windows at stride 2 over 16 channels take the AVX2 kernel where the CPU has it (and the
+    /// configuration asks for it); odd sizes leave the last row and column out ('valid'). Inputs
+    /// with ties, NaNs and signed zeros.
+    @Test(arguments: EngineConfiguration.Kernels.allCases)
+    func maxPool2x2MatchesScanOrderRule(kernels: EngineConfiguration.Kernels) throws {
         let (h, w, c, batch) = (7, 9, 16, 3)
-        let gc = try GradientCheck(inputShape: [h, w, c], batch: batch) { g, x in try MaxPooling2D().call([x], in: g) }
+        let configuration = EngineConfiguration(kernels: kernels)
+        let gc = try GradientCheck(inputShape: [h, w, c], batch: batch, configuration: configuration) { g, x in
+            try MaxPooling2D().call([x], in: g)
+        }
         let pool = try #require(gc.ex.kernels.compactMap { $0 as? PoolKernel }.first)
-        #expect(pool.vectorTwoByTwo == DirectConv.wideSIMD)
+        #expect(pool.vectorTwoByTwo == configuration.usesAVX2)
         let choices: [Float] = [-1, 0, -0.0, 0.5, 0.5, 2, .nan, -.infinity]
         var rng = SplitMix64(seed: 5)
         let x = (0..<batch * h * w * c).map { _ in choices[Int(rng.next() % UInt64(choices.count))] }

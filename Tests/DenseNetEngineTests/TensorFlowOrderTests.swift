@@ -25,8 +25,8 @@ import Testing
 
     static let cases = ["packets_and_leftovers", "few_rows", "odd_rows", "split_halves", "wide", "tutorial_stem"]
 
-    @Test(arguments: cases)
-    func batchNormalizationAndBiasGradientsEqualTensorFlow(name: String) throws {
+    @Test(arguments: cases, EngineConfiguration.Kernels.allCases)
+    func batchNormalizationAndBiasGradientsEqualTensorFlow(name: String, kernels: EngineConfiguration.Kernels) throws {
         let g = try File.open(Self.file).root.group(name)
         let shape = try g.dataset("shape").read(as: Int64.self).scalars.map(Int.init)
         let c = shape.last!, rows = shape.dropLast().reduce(1, *)
@@ -37,7 +37,8 @@ import Testing
         try layer.beta!.setValues(try Self.floats(g, "beta"))
         try layer.movingMean!.setValues(try Self.floats(g, "moving_mean_before"))
         try layer.movingVariance!.setValues(try Self.floats(g, "moving_variance_before"))
-        let bn = BatchNormArithmetic(layer: layer, channels: c, parallel: Parallel(workers: 2))
+        let bn = BatchNormArithmetic(layer: layer, channels: c, parallel: Parallel(workers: 2),
+                                     usesAVX2: EngineConfiguration(kernels: kernels).usesAVX2)
 
         var y = [Float](repeating: 0, count: rows * c), dx = y
         x.withUnsafeBufferPointer { xp in

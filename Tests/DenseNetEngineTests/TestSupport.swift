@@ -28,7 +28,7 @@ final class GradientCheck {
     let mode: ForwardMode
 
     init(inputShape: [Int], batch: Int, mode: ForwardMode = .training(updateStatistics: false), seed: UInt64 = 7,
-         _ build: (GraphBuilder, SymbolicTensor) throws -> SymbolicTensor) throws {
+         configuration: EngineConfiguration = .default, _ build: (GraphBuilder, SymbolicTensor) throws -> SymbolicTensor) throws {
         let g = GraphBuilder(seed: seed)
         let x = g.input(shape: inputShape)
         let y = try build(g, x)
@@ -40,7 +40,8 @@ final class GradientCheck {
             }
         }
         variables = vars
-        ex = Executor(nodes: g.nodes, capacity: batch, parallel: Parallel(workers: 2), gradientForInputs: true)
+        ex = Executor(nodes: g.nodes, capacity: batch, parallel: Parallel(workers: 2), configuration: configuration,
+                      gradientForInputs: true)
         self.inputShape = inputShape
         self.batch = batch
         self.mode = mode

@@ -17,7 +17,6 @@
 // x86-64 and is the fallback elsewhere (so results there differ from AVX2 machines' by rounding).
 
 import CKernels
-import Glibc
 
 @inline(__always) private func load<V: SIMD>(_ p: UnsafePointer<Float>, _: V.Type) -> V where V.Scalar == Float {
     UnsafeRawPointer(p).loadUnaligned(as: V.self)
@@ -29,33 +28,22 @@ import Glibc
 }
 
 enum DirectConv {
-    /// Shapes routed to the direct kernels (stride 1, at most `maxOutputChannels` output channels),
+    /// Shapes routed to the direct kernels (stride 1, at most `maxDirectOutputChannels` output channels),
     /// from per-layer measurements against im2col + OpenBLAS (docs/performance.md). The AVX2 kernels
     /// take any channel counts and win wherever GEMM packing or a large im2col buffer dominates:
     /// reductions up to 9·64 taps (every densenet-mini layer), or large images; 1×1 convolutions
     /// (no im2col) and wide reductions on small images tie, and stay with OpenBLAS. The SSE-width
     /// Swift kernels need multiples of 4 and win only for cout <= 8, or 16 channels on larger images.
-    static func isProfitable(cin: Int, cout: Int, kernel: (Int, Int), strides: (Int, Int), outputPixels: Int) -> Bool {
-        guard strides == (1, 1), cout <= maxOutputChannels else { return false }
-        if wideSIMD {
+    static func isProfitable(cin: Int, cout: Int, kernel: (Int, Int), strides: (Int, Int), outputPixels: Int,
+                             configuration: EngineConfiguration) -> Bool {
+        guard configuration.convolutions == .automatic, strides == (1, 1),
+              cout <= configuration.maxDirectOutputChannels else { return false }
+        if configuration.usesAVX2 {
             let taps = kernel.0 * kernel.1
             return taps > 1 && (taps * cin <= 576 || outputPixels >= 784)
         }
         return cin % 4 == 0 && cout % 4 == 0 && (cout <= 8 || outputPixels >= 196)
     }
-
-    /// Widest layer (output channels) given to the direct kernels; DENSENET_IO_DIRECT_MAX_COUT overrides (A/B runs).
-    static let maxOutputChannels: Int = {
-        guard let v = getenv("DENSENET_IO_DIRECT_MAX_COUT"), let n = Int(String(cString: v)) else { return wideSIMD ? 32 : 8 }
-        return n
-    }()
-
-    /// The AVX2 kernels (bit-identical to the Swift ones when unfused; the engine runs them with FMA) are used:
-    /// the CPU has AVX2 and FMA, and DENSENET_IO_SIMD is not `portable` (A/B runs).
-    static let wideSIMD: Bool = {
-        if let v = getenv("DENSENET_IO_SIMD"), String(cString: v) == "portable" { return false }
-        return ckernels_has_avx2_fma() != 0
-    }()
 
     /// dst[hp, wp, c] = zero-padded copy of src[h, w, c] placed at (top, left).
     @inline(__always)
@@ -96,8 +84,8 @@ enum DirectConv {
 
     /// Floats of `forwardImage`'s scratch for a padded image of hp × wp pixels (the AVX2 kernel's
     /// channel-planar copy, for outputs whose last 1-8 channels run with vectors over pixels).
-    static func forwardScratch(hp: Int, wp: Int, cin: Int) -> Int {
-        wideSIMD ? ckernels_conv_forward_scratch(hp, wp, cin) : 0
+    static func forwardScratch(hp: Int, wp: Int, cin: Int, wide: Bool) -> Int {
+        wide ? ckernels_conv_forward_scratch(hp, wp, cin) : 0
     }
 
     /// y[ho, wo, cout] (=, or += if accumulate; pixels `ldy` floats apart, so a dense block's conv
@@ -105,11 +93,12 @@ enum DirectConv {
     /// xp[ho+kh-1, wp, cin] with w[kh, kw, cin, cout], then + bias and relu (`biasActivate`);
     /// wp >= wo + kw - 1. `scratch` holds `forwardScratch` floats. `fused` (what the engine runs): the
     /// AVX2 kernels add each product unrounded (FMA), ~1.3× faster; unfused they round each product, as
-    /// the Swift kernels always do, which lets the tests compare the two bit for bit.
+    /// the Swift kernels always do, which lets the tests compare the two bit for bit. `wide`: the AVX2
+    /// kernels (`EngineConfiguration.usesAVX2`), else the Swift ones.
     static func forwardImage(xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int, kh: Int, kw: Int,
                              w: UnsafePointer<Float>, cout: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool,
                              bias: UnsafeMutablePointer<Float>? = nil, relu: Bool = false,
-                             scratch: UnsafeMutablePointer<Float>?, fused: Bool = false, wide: Bool = wideSIMD) {
+                             scratch: UnsafeMutablePointer<Float>?, fused: Bool = false, wide: Bool) {
         if wide {
             ckernels_conv_forward_avx2(xp, wp, cin, ho, wo, kh, kw, w, cout, y, ldy, accumulate ? 1 : 0, bias, relu ? 1 : 0,
                                        scratch, fused ? 1 : 0)
@@ -216,10 +205,10 @@ enum DirectConv {
     }
 
     /// dw[kh, kw, cin, cout] (= if first, else +=) sum over output pixels of
-    /// xp[oy+ky, ox+kx, ci] * dy[oy, ox, co], for one padded image xp[.., wp, cin]. `fused`: as in `forwardImage`.
+    /// xp[oy+ky, ox+kx, ci] * dy[oy, ox, co], for one padded image xp[.., wp, cin]. `fused`, `wide`: as in `forwardImage`.
     static func weightGradImage(xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int, kh: Int, kw: Int,
                                 dy: UnsafePointer<Float>, cout: Int, dw: UnsafeMutablePointer<Float>, first: Bool,
-                                fused: Bool = false, wide: Bool = wideSIMD) {
+                                fused: Bool = false, wide: Bool) {
         if wide {
             ckernels_conv_weight_grad_avx2(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, first ? 1 : 0, fused ? 1 : 0)
             return

@@ -11,8 +11,9 @@ struct Bench: ParsableCommand {
         discussion: """
             Each figure is the median of --repeats timed runs after an untimed warm-up, with the spread \
             (min–max). Samples/s are given by wall clock and by process CPU time (user + system, all \
-            threads; on a loaded machine the CPU figure is the steadier one). Set DENSENET_IO_CONV=blas to \
-            force im2col + OpenBLAS for every convolution (A/B runs).
+            threads; on a loaded machine the CPU figure is the steadier one). For A/B runs DENSENET_IO_CONV=blas \
+            forces im2col + OpenBLAS for every convolution, DENSENET_IO_SIMD=portable the Swift SIMD kernels, \
+            DENSENET_IO_WINOGRAD=0 direct inference and DENSENET_IO_DIRECT_MAX_COUT=n the direct/BLAS threshold.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -54,6 +55,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         var report: [String: Any] = [:]
         let model = try modelOptions.build(seed: 0)
+        model.configuration = EngineConfiguration(environment: ProcessInfo.processInfo.environment)
         let flops = Double(model.forwardFLOPsPerSample)
         report["model"] = modelOptions.model
         report["batch_size"] = batchSize
@@ -61,7 +63,8 @@ struct Bench: ParsableCommand {
         report["repeats"] = repeats
         report["workers"] = model.parallel.workers
         report["forward_mflop_per_sample"] = flops / 1e6
-        report["conv_path"] = ProcessInfo.processInfo.environment["DENSENET_IO_CONV"] ?? "auto"
+        report["conv_path"] = model.configuration.convolutions.rawValue
+        report["kernels"] = model.configuration.usesAVX2 ? "avx2" : "portable"
         let samples = Double(batchSize * steps)
         func rates(_ t: [Timing]) -> [String: Any] {
             let wall = Spread(t.map { samples / $0.wall }), cpu = Spread(t.map { samples / $0.cpu })
@@ -139,7 +142,7 @@ struct Bench: ParsableCommand {
 
     private func printText(_ r: [String: Any]) {
         func f(_ x: Any?, _ d: Int = 1) -> String { String(format: "%.\(d)f", (x as? Double) ?? 0) }
-        print("model \(r["model"]!)  batch \(batchSize)  steps \(steps) x \(repeats) runs  workers \(r["workers"]!)  conv \(r["conv_path"]!)")
+        print("model \(r["model"]!)  batch \(batchSize)  steps \(steps) x \(repeats) runs  workers \(r["workers"]!)  conv \(r["conv_path"]!)  kernels \(r["kernels"]!)")
         print("forward \(f(r["forward_mflop_per_sample"], 2)) MFLOP/sample")
         if let t = r["training"] as? [String: Any] {
             print("training   \(f(t["samples_per_s"])) samples/s (min \(f(t["samples_per_s_min"])), max \(f(t["samples_per_s_max"]))), "

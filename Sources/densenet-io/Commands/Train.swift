@@ -77,6 +77,7 @@ struct Train: ParsableCommand {
         let test = try folder.load(.test, limit: testLimit ?? saved?.run.testLimit).engineImages()
         let run = RunDescription(batchSize: batchSize ?? saved?.run.batchSize ?? 32, trainData: DataFingerprint(train),
                                  trainLimit: trainLimit, testLimit: testLimit ?? saved?.run.testLimit)
+        let engineConfiguration = EngineConfiguration(environment: ProcessInfo.processInfo.environment)
         let description: ModelDescription
         let trainer: Trainer
         if let resume, let saved {
@@ -93,12 +94,14 @@ struct Train: ParsableCommand {
             }
             description = saved.model
             let model = try saved.model.build()
+            model.configuration = engineConfiguration
             trainer = try Trainer(model: model, optimizer: saved.optimizer, batchSize: saved.run.batchSize, shuffleSeed: saved.shuffleSeed,
                                   lossAveraging: saved.run.lossAveraging)
             try CheckpointFile.load(resume, into: trainer)
         } else {
             let seed = seed ?? 0
             let model = try modelOptions.build(seed: seed)
+            model.configuration = engineConfiguration
             description = ModelDescription(preset: modelOptions.model, inputShape: model.inputShape, classes: model.outputShape.last ?? 0,
                                            weightSeed: seed)
             trainer = try Trainer(model: model, batchSize: run.batchSize, shuffleSeed: seed)

@@ -80,22 +80,6 @@ extension Model {
     }
 }
 
-/// Which convolution path the engine uses (for A/B measurements): `DENSENET_IO_CONV=blas` forces
-/// im2col + OpenBLAS everywhere; the default picks direct kernels where they pay.
-public enum ConvolutionPath {
-    public static let directEnabled: Bool = {
-        guard let v = getenv("DENSENET_IO_CONV") else { return true }
-        return String(cString: v) != "blas"
-    }()
-
-    /// Inference of eligible 3×3 convolutions by Winograd F(2×2, 3×3) unless DENSENET_IO_WINOGRAD=0
-    /// (results then round as the direct kernels do).
-    public static let winogradEnabled: Bool = {
-        guard let v = getenv("DENSENET_IO_WINOGRAD") else { return true }
-        return String(cString: v) != "0"
-    }()
-}
-
 /// Throughput runs on synthetic data (uniform [0, 1) pixels, labels i mod classes).
 public enum ModelBenchmark {
     /// `repeats` timed runs of `steps` training steps (Trainer: shuffle-gather, forward, loss,

@@ -1,0 +1,54 @@
+// Which kernels the engine runs: a value given to the model by whoever builds it (the CLI maps its
+// DENSENET_IO_* switches onto it; tests pick paths with it). The engine reads no environment.
+
+import CKernels
+
+/// The engine's kernel choices. `.default` takes the fastest paths this CPU has; the others exist for
+/// A/B measurements and for tests of each path. The choices change speed and rounding, never the
+/// computation (docs/engine.md).
+public struct EngineConfiguration: Sendable, Equatable {
+    /// Which SIMD kernels run the direct convolutions, 2×2 max pooling and batch normalization.
+    public enum Kernels: String, Sendable, CaseIterable {
+        /// The AVX2 + FMA C kernels when the CPU has both (checked at run time), else `portable`.
+        case automatic
+        /// The Swift SIMD kernels (SSE on x86-64) whatever the CPU.
+        case portable
+    }
+
+    /// Which path convolutions take.
+    public enum Convolutions: String, Sendable, CaseIterable {
+        /// The direct kernels for the shapes where they were measured to pay, im2col + OpenBLAS for the rest.
+        case automatic
+        /// im2col + OpenBLAS for every convolution (the engine before the direct kernels).
+        case blas
+    }
+
+    public var kernels: Kernels
+    public var convolutions: Convolutions
+    /// The widest convolution (output channels) given to the direct kernels; nil: 32 with the AVX2
+    /// kernels, 8 with the portable ones (the measured break-even, docs/performance.md).
+    public var directMaxOutputChannels: Int?
+    /// Inference of eligible 3×3 convolutions by Winograd F(2×2, 3×3) (AVX2 kernels only); false
+    /// keeps them on the direct kernels.
+    public var winograd: Bool
+
+    public init(kernels: Kernels = .automatic, convolutions: Convolutions = .automatic, directMaxOutputChannels: Int? = nil,
+                winograd: Bool = true) {
+        self.kernels = kernels
+        self.convolutions = convolutions
+        self.directMaxOutputChannels = directMaxOutputChannels
+        self.winograd = winograd
+    }
+
+    /// The fastest paths this CPU has.
+    public static let `default` = EngineConfiguration()
+
+    /// The CPU has AVX2 and FMA (cpuid, asked once).
+    public static let cpuHasAVX2FMA = ckernels_has_avx2_fma() != 0
+
+    /// The AVX2 kernels run: `kernels` is `.automatic` and the CPU has them.
+    public var usesAVX2: Bool { kernels == .automatic && Self.cpuHasAVX2FMA }
+
+    /// `directMaxOutputChannels`, or the default of the kernels that run.
+    var maxDirectOutputChannels: Int { directMaxOutputChannels ?? (usesAVX2 ? 32 : 8) }
+}
