@@ -42,11 +42,12 @@ let package = Package(
                 "HDF5", "DenseNetEngine", "KerasFormat", "Datasets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        // Fixture paths and an h5dump-like structure listing, shared by the test targets.
-        .target(name: "TestSupport", dependencies: ["HDF5"], path: "Tests/TestSupport"),
-        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], resources: []),
-        .testTarget(name: "DenseNetEngineTests", dependencies: ["DenseNetEngine", "HDF5"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        // Every test target's helpers: fixture paths, temporary files, HDF5 structure listings, IDX
+        // files, model values, the built binary's runner.
+        .target(name: "TestSupport", dependencies: ["HDF5", "DenseNetEngine", "Datasets"], path: "Tests/TestSupport"),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
+        .testTarget(name: "DenseNetEngineTests", dependencies: ["DenseNetEngine", "HDF5", "TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(name: "KerasFormatTests", dependencies: ["KerasFormat", "HDF5", "DenseNetEngine", "ZIPFoundation", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["densenet-io", "HDF5", "KerasFormat", "TestSupport"]),
     ]

@@ -47,6 +47,7 @@ import Testing
         #expect(try CLI.run(["diff", Fixture.tfKerasWeights]).status == 2)
         #expect(try CLI.run(["diff", Fixture.tfKerasWeights, Fixture.tfKerasWeights, "--atol", "-1"]).status == 2)
         let result = try CLI.run(["diff", Fixture.tfKerasWeights, Fixture.tfKerasReference])
-        #expect(result.status == 2 && result.stderr.contains("tutorial_tfkeras_io.h5"))
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("tutorial_tfkeras_io.h5"))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HDF5
 import KerasFormat
+import TestSupport
 import Testing
 
 /// `densenet-io train --checkpoint / --resume`: exact resume across processes, crash safety, refusals.
@@ -97,7 +98,9 @@ func checkpointContents(_ path: String) throws -> [String: Data] {
         let first = try w.train(["--epochs", "1", "--checkpoint", w.path("split.h5")])
         #expect(first.status == 0, "\(first.stderr)")
         let info = try Checkpoint.readInfo(w.path("split.h5"))
-        #expect(info.epoch == 1 && info.stepInEpoch == 0 && info.iterations == 5)
+        #expect(info.epoch == 1)
+        #expect(info.stepInEpoch == 0)
+        #expect(info.iterations == 5)
         // A new process: only the checkpoint carries the run on.
         let second = try TrainCLI.run(["train", "--data", w.data, "--resume", w.path("split.h5"), "--epochs", "2",
                                        "--save", w.path("split-weights.h5")])
@@ -119,7 +122,9 @@ func checkpointContents(_ path: String) throws -> [String: Data] {
         #expect(first.epochLines.isEmpty)
         #expect(first.stdout.contains("Stopped at epoch 1, step 3 of 5"))
         let info = try CheckpointFile.readInfo(checkpoint)
-        #expect(info.epoch == 0 && info.stepInEpoch == 3 && info.metrics.seen == 24)
+        #expect(info.epoch == 0)
+        #expect(info.stepInEpoch == 3)
+        #expect(info.metrics.seen == 24)
         let second = try TrainCLI.run(["train", "--data", w.data, "--resume", checkpoint, "--epochs", "2", "--stop-after", "4"])
         #expect(second.status == 0, "\(second.stderr)")
         let third = try TrainCLI.run(["train", "--data", w.data, "--resume", checkpoint, "--epochs", "2", "--save", w.path("split.h5")])

@@ -1,4 +1,6 @@
 import Datasets
+import Foundation
+import TestSupport
 import Testing
 
 @Suite struct IDXTests {
@@ -17,10 +19,10 @@ import Testing
         #expect(!Gzip.isGzip(bytes))
         #expect(try IDX.decode(gz).data == .uint8([9, 8, 7, 6]))
         // A gzip file without .gz and a raw file with .gz both read.
-        let folder = try TempFolder()
-        defer { folder.cleanup() }
-        let a = try folder.write("compressed-no-suffix", gz)
-        let b = try folder.write("raw-with-suffix.gz", bytes)
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let a = try folder.writeFile("compressed-no-suffix", gz)
+        let b = try folder.writeFile("raw-with-suffix.gz", bytes)
         #expect(try IDX.read(path: a).data == .uint8([9, 8, 7, 6]))
         #expect(try IDX.read(path: b).data == .uint8([9, 8, 7, 6]))
     }
@@ -60,10 +62,10 @@ import Testing
             "double": .float64(values.map { Double($0) }),
         ]
         for (name, data) in expected {
-            let array = try IDX.read(path: "\(fixturesIDX)/dtypes/\(name).idx")
+            let array = try IDX.read(path: "\(Fixture.idxFolder)/dtypes/\(name).idx")
             #expect(array.shape == [2, 3], "\(name)")
             #expect(array.data == data, "\(name)")
-            #expect(IDX.encode(array) == Array(try Gzip.readFile(path: "\(fixturesIDX)/dtypes/\(name).idx")), "\(name)")
+            #expect(IDX.encode(array) == Array(try Gzip.readFile(path: "\(Fixture.idxFolder)/dtypes/\(name).idx")), "\(name)")
         }
     }
 
@@ -94,9 +96,9 @@ import Testing
     }
 
     @Test func header() throws {
-        let folder = try TempFolder()
-        defer { folder.cleanup() }
-        let path = try folder.write("h.gz", Gzip.compress(idxBytes(type: 0x0C, shape: [5, 2], payload: Array(repeating: 0, count: 40))))
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = try folder.writeFile("h.gz", Gzip.compress(idxBytes(type: 0x0C, shape: [5, 2], payload: Array(repeating: 0, count: 40))))
         let header = try IDX.readHeader(path: path)
         #expect(header == IDXHeader(dataType: .int32, shape: [5, 2]))
         #expect(header.headerByteCount == 12)

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct NormalizationTests {
@@ -39,7 +40,7 @@ import Testing
 
     /// The Python-written folder: gzip with FNAME header, raw, dotted names, concatenated members.
     @Test func pythonWrittenTinyFolder() throws {
-        let folder = MNISTFolder(fixturesIDX + "/tiny")
+        let folder = MNISTFolder(Fixture.idxFolder + "/tiny")
         let train = try folder.load(.train)
         #expect(train.shape == [5, 4, 3, 1])
         #expect(train.labels == [1, 4, 7, 0, 3])
@@ -57,15 +58,19 @@ import Testing
     }
 
     @Test(arguments: [false, true]) func limits(gzip: Bool) throws {
-        let temp = try TempFolder()
-        defer { temp.cleanup() }
+        let temp = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: temp) }
         try writeMNISTFolder(temp, trainCount: 6, testCount: 2, gzip: gzip)
         let folder = MNISTFolder(temp.path)
         let all = try folder.load(.train)
-        #expect(all.count == 6 && all.pixels.count == 6 * 12 && all.labels == [0, 1, 2, 3, 4, 5])
+        #expect(all.count == 6)
+        #expect(all.pixels.count == 6 * 12)
+        #expect(all.labels == [0, 1, 2, 3, 4, 5])
         let two = try folder.load(.train, limit: 2)
         #expect(two == all.prefix(2))
-        #expect(two.count == 2 && two.pixels.count == 24 && two.labels == [0, 1])
+        #expect(two.count == 2)
+        #expect(two.pixels.count == 24)
+        #expect(two.labels == [0, 1])
         #expect(try folder.load(.train, limit: 0).count == 0)
         #expect(try folder.load(.train, limit: 100) == all)
         #expect(try folder.load(.test).labels == [0, 1])
@@ -73,10 +78,10 @@ import Testing
     }
 
     @Test func prefersRawOverGzipWhenBothExist() throws {
-        let temp = try TempFolder()
-        defer { temp.cleanup() }
+        let temp = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: temp) }
         try writeMNISTFolder(temp)
-        try temp.write("train-images-idx3-ubyte.gz", [1, 2, 3])  // never read
+        try temp.writeFile("train-images-idx3-ubyte.gz", [1, 2, 3])  // never read
         #expect(try MNISTFolder(temp.path).locate(.train, .images) == temp.path + "/train-images-idx3-ubyte")
         #expect(try MNISTFolder(temp.path + "/").load(.train).count == 6)
     }

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 @testable import DenseNetEngine
 
@@ -12,9 +13,11 @@ import Testing
         #expect(Array(names.prefix(10)) == ["input_layer", "zero_padding2d", "conv1_conv", "conv1_bn", "conv1_relu",
                                             "zero_padding2d_1", "pool1", "conv2_block1_0_bn", "conv2_block1_0_relu",
                                             "conv2_block1_1_conv"])
-        #expect(names.contains("pool2_conv") && names.contains("conv5_block16_concat"))
+        #expect(names.contains("pool2_conv"))
+        #expect(names.contains("conv5_block16_concat"))
         #expect(Array(names.suffix(4)) == ["bn", "relu", "avg_pool", "predictions"])
-        #expect(net.name == "densenet121" && net.kerasClassName == "Functional")
+        #expect(net.name == "densenet121")
+        #expect(net.kerasClassName == "Functional")
         let model = try Model(root: net, inputShape: [224, 224, 3])
         #expect(model.outputShape == [1000])
         // Keras: Total params 8,062,504 (trainable 7,978,856).
@@ -22,16 +25,19 @@ import Testing
         #expect(model.trainableVariables.reduce(0) { $0 + $1.count } == 7_978_856)
         #expect(model.fusedDenseBlocks == 4)
         let bn = try #require(net.nodes.first { $0.layer.name == "conv1_bn" }?.layer as? BatchNormalization)
-        #expect(bn.epsilon == Float(1.001e-5) && bn.movingVarianceUpdate == .biased)
+        #expect(bn.epsilon == Float(1.001e-5))
+        #expect(bn.movingVarianceUpdate == .biased)
         let conv = try #require(net.nodes.first { $0.layer.name == "pool4_conv" }?.layer as? Conv2D)
-        #expect(!conv.useBias && conv.filters == 512)
+        #expect(!conv.useBias)
+        #expect(conv.filters == 512)
     }
 
     @Test(arguments: [("densenet169", 14_307_880), ("densenet201", 20_242_984)])
     func largerPresets(name: String, parameters: Int) throws {
         let model = try ModelPreset.named(name).build()
         #expect(model.weights.reduce(0) { $0 + $1.count } == parameters)
-        #expect(model.inputShape == [224, 224, 3] && model.outputShape == [1000])
+        #expect(model.inputShape == [224, 224, 3])
+        #expect(model.outputShape == [1000])
     }
 
     @Test func tfKerasFlavorNamesAndOptions() throws {
@@ -39,7 +45,8 @@ import Testing
                                                                 pooling: .max, flavor: .tfKeras))
         let names = layerNames(net)
         #expect(names.prefix(4) == ["input_1", "zero_padding2d", "conv1/conv", "conv1/bn"])
-        #expect(names.last == "max_pool" && net.name == "densenet")
+        #expect(names.last == "max_pool")
+        #expect(net.name == "densenet")
         let model = try Model(root: net, inputShape: [64, 64, 3])
         #expect(model.outputShape == [128])
         let noPool = try Model(root: DenseNetApplication.build(DenseNetOptions(blocks: [1, 1, 1, 1], includeTop: false,
@@ -157,7 +164,8 @@ import Testing
     @Test func presetsAreRegistered() throws {
         for name in ["densenet121", "densenet169", "densenet201"] {
             let preset = try ModelPreset.named(name)
-            #expect(preset.defaultInputShape == [224, 224, 3] && preset.defaultClasses == 1000)
+            #expect(preset.defaultInputShape == [224, 224, 3])
+            #expect(preset.defaultClasses == 1000)
         }
         let small = try ModelPreset.named("densenet121").build(inputShape: [64, 64, 3], classes: 10)
         #expect(small.outputShape == [10])

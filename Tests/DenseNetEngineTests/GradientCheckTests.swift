@@ -197,4 +197,5 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 @testable import DenseNetEngine
 
@@ -32,7 +33,7 @@ import Testing
                                    kernelSize: c.k, filters: c.cout, bias: bias, strides: (1, 1), padding: c.pad, relu: c.relu)
         let (ho, wo) = (ref.shape[1], ref.shape[2])
         let y = Array(UnsafeBufferPointer(start: gc.ex.outputs[gc.outID], count: ref.output.count))
-        #expect(maxAbsDiff(y, ref.output) <= 1e-5, "forward, \(configuration.kernels) kernels")
+        #expect(maxAbsDifference(y, ref.output) <= 1e-5, "forward, \(configuration.kernels) kernels")
 
         // dy = r masked by relu; dx, dW, db by direct Double loops
         let pt = convOutputGeometry(input: c.h, kernel: c.k.0, stride: 1, padding: c.pad).padBefore
@@ -53,13 +54,9 @@ import Testing
                 }
             } }
         } } } }
-        #expect(maxAbsDiff(ana, dx.map(Float.init)) <= 1e-4, "input gradient, \(configuration.kernels) kernels")
-        #expect(maxAbsDiff(params[0], dw.map(Float.init)) <= 1e-3, "kernel gradient, \(configuration.kernels) kernels")
-        #expect(maxAbsDiff(params[1], db.map(Float.init)) <= 1e-3, "bias gradient, \(configuration.kernels) kernels")
-    }
-
-    func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
-        zip(a, b).reduce(0) { Swift.max($0, abs($1.0 - $1.1)) }
+        #expect(maxAbsDifference(ana, dx.map(Float.init)) <= 1e-4, "input gradient, \(configuration.kernels) kernels")
+        #expect(maxAbsDifference(params[0], dw.map(Float.init)) <= 1e-3, "kernel gradient, \(configuration.kernels) kernels")
+        #expect(maxAbsDifference(params[1], db.map(Float.init)) <= 1e-3, "bias gradient, \(configuration.kernels) kernels")
     }
 
     @Test func same3x3Cout4() throws { try check(Case(h: 9, w: 7, cin: 8, cout: 4, k: (3, 3), pad: .same, relu: false, batch: 3)) }
@@ -129,10 +126,10 @@ import Testing
             let (x, k, dy, y, dw) = directImage(h: h, w: w, cin: cin, cout: cout, wide: wide)
             let ref = Reference.conv2d(input: x, batch: 1, height: h, width: w, channels: cin, kernel: k, kernelSize: (3, 3),
                                        filters: cout, bias: nil, strides: (1, 1), padding: .same).output
-            #expect(maxAbsDiff(y, ref) <= 1e-5, "forward \((h, w, cin, cout))")
+            #expect(maxAbsDifference(y, ref) <= 1e-5, "forward \((h, w, cin, cout))")
             if wide {
                 let fused = directImage(h: h, w: w, cin: cin, cout: cout, wide: true, fused: true).y
-                #expect(maxAbsDiff(fused, ref) <= 1e-5, "inference forward (FMA) \((h, w, cin, cout))")
+                #expect(maxAbsDifference(fused, ref) <= 1e-5, "inference forward (FMA) \((h, w, cin, cout))")
             }
             var worst: Float = 0
             for ky in 0..<3 { for kx in 0..<3 { for ci in 0..<cin { for co in 0..<cout {
@@ -207,7 +204,7 @@ import Testing
             let reference = Reference.conv2d(input: xs, batch: 3, height: h, width: w, channels: cin, kernel: conv.kernel!.values,
                                              kernelSize: (3, 3), filters: cout, bias: bias, strides: (1, 1), padding: pad, relu: relu)
             let y = Array(UnsafeBufferPointer(start: gc.ex.outputs[gc.outID], count: reference.output.count))
-            #expect(maxAbsDiff(y, reference.output) <= 2e-6 * Float(cin).squareRoot(), "weights \(seed)")
+            #expect(maxAbsDifference(y, reference.output) <= 2e-6 * Float(cin).squareRoot(), "weights \(seed)")
         }
     }
 }

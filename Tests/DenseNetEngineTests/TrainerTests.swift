@@ -37,14 +37,16 @@ func makeTrainer(seed: UInt64 = 1, workers: Int = 2) throws -> Trainer {
         #expect(steps == [1, 2, 3, 4])
         #expect(r1 == r2)
         #expect(t1.state == t2.state)
-        #expect(t1.state.epoch == 1 && t1.state.stepInEpoch == 0)
+        #expect(t1.state.epoch == 1)
+        #expect(t1.state.stepInEpoch == 0)
         #expect(t1.optimizer.iterations == 4)
         // a few more epochs learn the synthetic task
         var last = r1
         for _ in 0..<5 { last = try #require(try t1.trainEpoch(data)) }
         #expect(last.loss < r1.loss)
         let (testLoss, testAcc) = try t1.evaluate(try syntheticDigits(count: 64, seed: 4))
-        #expect(testLoss.isFinite && testAcc > 0.5)
+        #expect(testLoss.isFinite)
+        #expect(testAcc > 0.5)
     }
 
     @Test func workerCountDoesNotChangeBits() throws {
@@ -68,7 +70,9 @@ func makeTrainer(seed: UInt64 = 1, workers: Int = 2) throws -> Trainer {
         let stopped = try firstSeeded.trainEpoch(data) { ev in ev.step == 2 ? .stop : .continue }
         #expect(stopped == nil)
         let saved = firstSeeded.state
-        #expect(saved.epoch == 1 && saved.stepInEpoch == 2 && saved.metrics.seen == 64)
+        #expect(saved.epoch == 1)
+        #expect(saved.stepInEpoch == 2)
+        #expect(saved.metrics.seen == 64)
         try first.restore(saved)
         #expect(first.state == saved)
         let resumed = try #require(try first.trainEpoch(data))

@@ -1,4 +1,5 @@
 import HDF5
+import TestSupport
 import Testing
 
 @Suite struct DatasetTests {
@@ -31,7 +32,8 @@ import Testing
         try withTemporaryFile { file throws in
             let values = NDArray(shape: [2, 2], scalars: [Float.nan, -0.0, .infinity, .leastNonzeroMagnitude])
             let raw = try file.root.createDataset("a", values).readRawBytes()
-            #expect(raw.dataType == .float32 && raw.shape == [2, 2])
+            #expect(raw.dataType == .float32)
+            #expect(raw.shape == [2, 2])
             let copy = try file.root.createDataset("copy/a", raw: raw)
             #expect(try copy.readRawBytes() == raw)
             #expect(try copy.read(as: Float.self).scalars.map(\.bitPattern) == values.scalars.map(\.bitPattern))
@@ -60,7 +62,8 @@ import Testing
             #expect(hdf5Error { try short.withUnsafeMutableBufferPointer { try dataset.read(into: $0) } }?.reason == .invalidArgument)
             #expect(hdf5Error { try doubles.withUnsafeMutableBufferPointer { try dataset.read(into: $0) } }?.reason
                 == .typeMismatch(expected: .float64, found: .float32))
-            #expect(short == Array(repeating: 0, count: 5) && doubles == Array(repeating: 0, count: 6))
+            #expect(short == Array(repeating: 0, count: 5))
+            #expect(doubles == Array(repeating: 0, count: 6))
         }
     }
 
@@ -119,7 +122,7 @@ import Testing
     }
 
     @Test func readsWhatH5pyWrote() throws {
-        let file = try File.open(fixturePath)
+        let file = try File.open(Fixture.h5pyWritten)
         try file.mapIntoMemory()
         for path in ["model/dense/kernel:0", "model/dense/bias:0"] {
             let expected = try file.root.dataset(path).read(as: Float.self)

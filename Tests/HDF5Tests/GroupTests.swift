@@ -1,4 +1,5 @@
 import HDF5
+import TestSupport
 import Testing
 
 @Suite struct GroupTests {
@@ -62,7 +63,7 @@ import Testing
     }
 
     @Test func creationOrderFallsBackToNamesInH5pyFiles() throws {
-        try File.withOpen(fixturePath) { file throws in
+        try File.withOpen(Fixture.h5pyWritten) { file throws in
             #expect(try file.root.group("ordered").childNames(order: .creation) == ["zeta", "alpha", "mid"])
             #expect(try file.root.group("data").childNames(order: .creation)
                 == ["bool", "f16", "f64_scalar", "i32_rank3", "i64", "u8"])

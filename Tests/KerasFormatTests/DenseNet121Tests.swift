@@ -15,7 +15,8 @@ import Testing
     func tfKerasDenseNet121() throws {
         let fixture = DenseNetFixture.densenet121(.tfKeras)
         let config = try KerasModelConfig(contentsOf: fixture.modelFile)
-        #expect(config.name == "densenet121" && config.layers.count == 429)
+        #expect(config.name == "densenet121")
+        #expect(config.layers.count == 429)
         try fixture.checkAgainstKeras(try fixture.loadedModel(), signFlips: 1e-3)
     }
 
@@ -23,7 +24,8 @@ import Testing
     func keras3DenseNet121() throws {
         let fixture = DenseNetFixture.densenet121(.keras3)
         let config = try KerasModelConfig(contentsOf: fixture.modelFile)
-        #expect(config.name == "densenet121" && config.layers.count == 429)
+        #expect(config.name == "densenet121")
+        #expect(config.layers.count == 429)
         try fixture.checkAgainstKeras(try fixture.loadedModel(), signFlips: 1e-3)
     }
 

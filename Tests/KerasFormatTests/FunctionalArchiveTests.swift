@@ -43,8 +43,11 @@ import Testing
         let config = try KerasModelConfig(contentsOf: path)
         // Keras 3 names have no `/`: tf-keras' conv1/conv is written conv1_conv.
         let rename = { (name: String) in name.replacingOccurrences(of: "/", with: "_") }
-        #expect(config.flavor == .keras3 && config.name == "densenet" && config.inputShape == [64, 64, 3])
-        #expect(config.inputName == rename(functional.inputName) && config.outputName == rename(functional.outputName))
+        #expect(config.flavor == .keras3)
+        #expect(config.name == "densenet")
+        #expect(config.inputShape == [64, 64, 3])
+        #expect(config.inputName == rename(functional.inputName))
+        #expect(config.outputName == rename(functional.outputName))
         #expect(config.layers.map { [$0.className, $0.name] + $0.inbound }
                 == functional.nodes.map { [$0.layer.kerasClassName, rename($0.layer.name!)] + ($0.layer is InputLayer ? [] : $0.inbound.map(rename)) })
         #expect(config.layers.contains { $0.name == "predictions" } == includeTop)

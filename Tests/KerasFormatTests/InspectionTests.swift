@@ -12,13 +12,6 @@ func brokenCopy(of fixture: String, _ name: String) throws -> String {
     return path
 }
 
-/// Replaces the dataset at `path` of an HDF5 file with `array` (same name, new values or shape).
-func replaceDataset(in file: String, at path: String, with array: NDArray<Float>) throws {
-    let root = try File.open(file, mode: .readWrite).root
-    try root.unlink(path)
-    try root.createDataset(path, array)
-}
-
 @Suite struct InspectionTests {
     /// The tutorial model's totals: BatchNorm moving statistics are the non-trainable values.
     static func modelTotals() throws -> (trainable: Int, nonTrainable: Int, arrays: Int) {
@@ -40,15 +33,21 @@ func replaceDataset(in file: String, at path: String, with array: NDArray<Float>
         #expect(report.totals["non-trainable"]!.parameters == 2 * (8 + 12 + 16 + 24 + 32 + 48))
         #expect(report.totals["optimizer"]!.arrays == 0)
         let gamma = try #require(listing.weights.first { $0.path.hasSuffix("batch_normalization_1/moving_mean:0") })
-        #expect(gamma.group == "dense_layer" && gamma.layer == "batch_normalization_1" && gamma.index == 2)
-        #expect(gamma.kind == .nonTrainable && gamma.shape == [12] && gamma.dataType == "float32")
+        #expect(gamma.group == "dense_layer")
+        #expect(gamma.layer == "batch_normalization_1")
+        #expect(gamma.index == 2)
+        #expect(gamma.kind == .nonTrainable)
+        #expect(gamma.shape == [12])
+        #expect(gamma.dataType == "float32")
     }
 
     @Test func keras3WeightsAndArchiveAreListed() throws {
         let weights = try WeightListing.read(Fixture.keras3Weights)
         #expect(weights.format == .keras3Weights)
         let bn = try #require(weights.weights.first { $0.path == "dl1/layers/dense_unit_1/bn/vars/3" })
-        #expect(bn.layer == "batch_normalization_1" && bn.weight == "moving_variance" && bn.kind == .nonTrainable)
+        #expect(bn.layer == "batch_normalization_1")
+        #expect(bn.weight == "moving_variance")
+        #expect(bn.kind == .nonTrainable)
         let report = try InspectionReport(weights, statistics: false)
         let totals = try Self.modelTotals()
         #expect(report.totals["trainable"]!.parameters == totals.trainable)
@@ -72,13 +71,19 @@ func replaceDataset(in file: String, at path: String, with array: NDArray<Float>
         #expect(report.totals["optimizer"]!.arrays == listing.weights.filter { $0.path.hasPrefix("optimizer_weights/") }.count)
         #expect(report.totals["optimizer"]!.arrays > 0)
         let kernel = try #require(listing.weights.first { $0.path == "conv/conv/kernel:0" })
-        #expect(kernel.layer == "conv" && kernel.index == 0)
+        #expect(kernel.layer == "conv")
+        #expect(kernel.index == 0)
     }
 
     @Test func statisticsCountZerosNaNsAndInfinities() {
         let stats = WeightStatistics([1, 0, -3, .nan, .infinity, 0, 2])
-        #expect(stats.min == -3 && stats.max == 2 && stats.mean == 0)
-        #expect(stats.zeros == 2 && stats.nans == 1 && stats.infinities == 1 && stats.count == 7)
+        #expect(stats.min == -3)
+        #expect(stats.max == 2)
+        #expect(stats.mean == 0)
+        #expect(stats.zeros == 2)
+        #expect(stats.nans == 1)
+        #expect(stats.infinities == 1)
+        #expect(stats.count == 7)
         #expect(abs(stats.std! - (14.0 / 5).squareRoot()) < 1e-12)
         #expect(WeightStatistics([.nan]).mean == nil)
     }
@@ -91,7 +96,8 @@ func replaceDataset(in file: String, at path: String, with array: NDArray<Float>
         let report = try InspectionReport(WeightListing.read(path), statistics: true)
         #expect(report.nonFinite == ["dense_1/dense_net/dense_1/bias:0"])
         let bias = report.groups.flatMap(\.weights).first { $0.path == "dense_1/dense_net/dense_1/bias:0" }
-        #expect(bias?.stats?.nans == 1 && bias?.stats?.infinities == 1)
+        #expect(bias?.stats?.nans == 1)
+        #expect(bias?.stats?.infinities == 1)
     }
 
     @Test func missingLayerGroupIsNamed() throws {
@@ -133,7 +139,10 @@ func replaceDataset(in file: String, at path: String, with array: NDArray<Float>
         let listing = try WeightListing.read(path)
         #expect(listing.format == .safetensors)
         let kernel = try #require(listing.weights.first { $0.path == "conv1.weight" })
-        #expect(kernel.layer == "conv2d" && kernel.weight == "kernel" && kernel.shape == [8, 1, 3, 3] && kernel.kerasShape == [3, 3, 1, 8])
+        #expect(kernel.layer == "conv2d")
+        #expect(kernel.weight == "kernel")
+        #expect(kernel.shape == [8, 1, 3, 3])
+        #expect(kernel.kerasShape == [3, 3, 1, 8])
         #expect(try kernel.kerasValues() == model.weights[0].values.map(Double.init))
         let report = try InspectionReport(listing, statistics: false)
         let totals = try Self.modelTotals()

@@ -95,7 +95,8 @@ import Testing
         }
         try File.withOpen(path) { file throws in
             try file.mapIntoMemory()
-            #expect(file.root.stored?.group(rewritten.name) == nil && file.root.stored?.group(layers[0].name) != nil)
+            #expect(file.root.stored?.group(rewritten.name) == nil)
+            #expect(file.root.stored?.group(layers[0].name) != nil)
         }
         try expectLoadedVariablesEqualDatasets(makeMiniModel(), path)
     }
@@ -119,8 +120,10 @@ import Testing
         let before = weightBits(other)
         let error = try #require(throws: KerasFormatError.self) { try load(Fixture.tfKerasWeights, into: other) }
         #expect(error.reason == .shapeMismatch)
-        #expect(error.layer == "dense" && error.weight == "dense_net/dense/kernel:0")
-        #expect(error.expected == "[3136, 64]" && error.found == "[3136, 128]")
+        #expect(error.layer == "dense")
+        #expect(error.weight == "dense_net/dense/kernel:0")
+        #expect(error.expected == "[3136, 64]")
+        #expect(error.found == "[3136, 128]")
         #expect(weightBits(other) == before, "nothing is loaded when any weight does not fit")
     }
 

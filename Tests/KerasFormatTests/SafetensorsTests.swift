@@ -64,7 +64,9 @@ import Testing
         #expect(layout.counterNames.first == "dl1.sequence.0.bn.num_batches_tracked")
         let dense1 = try #require(layout.entries.first { $0.name == "dense1.weight" })
         #expect(dense1.transform == .init(view: [7, 7, 64, 128], axes: [3, 2, 0, 1]))
-        #expect(dense1.kerasLayer == "dense" && dense1.kerasWeight == "kernel" && dense1.kerasIndex == 0)
+        #expect(dense1.kerasLayer == "dense")
+        #expect(dense1.kerasWeight == "kernel")
+        #expect(dense1.kerasIndex == 0)
     }
 
     /// PyTorch flattens NCHW maps channel-first; the reordered Dense weight must give Keras' result.
@@ -120,7 +122,8 @@ import Testing
             Issue.record("loaded without tr2.conv.weight")
         } catch let error as KerasFormatError {
             #expect(error.reason == .missingLayer)
-            #expect(error.description.contains("conv2d_6") && error.description.contains("tr2.conv.weight"))
+            #expect(error.description.contains("conv2d_6"))
+            #expect(error.description.contains("tr2.conv.weight"))
         }
     }
 

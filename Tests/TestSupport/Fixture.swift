@@ -13,4 +13,8 @@ public enum Fixture {
     public static let keras3Weights = path("keras/tutorial_keras3.weights.h5")
     public static let keras3Reference = path("keras/tutorial_keras3_io.h5")
     public static let keras3Archive = path("keras/tutorial_keras3.keras")
+    /// Written by h5py (Fixtures/hdf5/make_h5py_fixture.py).
+    public static let h5pyWritten = path("hdf5/h5py_written.h5")
+    /// The small MNIST-format IDX files (raw and gzip).
+    public static let idxFolder = path("idx")
 }

@@ -1,18 +1,17 @@
 import Foundation
-import HDF5
 
 /// The result of running the built `densenet-io` binary.
-struct RunResult {
-    let status: Int32
-    let stdout: String
-    let stderr: String
+public struct RunResult {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
     /// The tutorial's per-epoch lines.
-    var epochLines: [String] { stdout.split(separator: "\n").map(String.init).filter { $0.hasPrefix("Epoch ") } }
+    public var epochLines: [String] { stdout.split(separator: "\n").map(String.init).filter { $0.hasPrefix("Epoch ") } }
 }
 
-enum CLI {
+public enum CLI {
     /// `densenet-io`, built next to the test bundle in the build products folder.
-    static let binary: URL = {
+    public static let binary: URL = {
         var candidates: [URL] = []
         if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             candidates.append(URL(fileURLWithPath: executable).deletingLastPathComponent())
@@ -34,7 +33,7 @@ enum CLI {
     }()
 
     /// Runs `densenet-io arguments…` to completion, capturing both streams.
-    static func run(_ arguments: [String]) throws -> RunResult {
+    public static func run(_ arguments: [String]) throws -> RunResult {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -58,22 +57,8 @@ enum CLI {
     }
 }
 
-/// A fresh temporary folder for one test, removed by the caller.
-func temporaryFolder() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("densenet-io-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
-/// Replaces the dataset at `path` of an HDF5 file with `array` (same name, new values or shape).
-func replaceDataset(in file: String, at path: String, with array: NDArray<Float>) throws {
-    let root = try File.open(file, mode: .readWrite).root
-    try root.unlink(path)
-    try root.createDataset(path, array)
-}
-
 /// A copy of `fixture` in `folder`, for a deliberately broken variant.
-func copy(_ fixture: String, to folder: URL, as name: String) throws -> String {
+public func copy(_ fixture: String, to folder: URL, as name: String) throws -> String {
     let path = folder.appendingPathComponent(name).path
     try FileManager.default.copyItem(atPath: fixture, toPath: path)
     return path

@@ -1,20 +1,5 @@
 @testable import DenseNetEngine
-
-func randomFloats(_ count: Int, seed: UInt64, range: ClosedRange<Float> = -1...1) -> [Float] {
-    var g = SplitMix64(seed: seed)
-    return (0..<count).map { _ in range.lowerBound + g.nextUnitFloat() * (range.upperBound - range.lowerBound) }
-}
-
-/// Random values whose magnitudes are at least `gap` (keeps relu kinks away from finite-difference steps).
-func awayFromZero(_ count: Int, seed: UInt64, gap: Float = 0.1) -> [Float] {
-    randomFloats(count, seed: seed).map { $0 >= 0 ? $0 + gap : $0 - gap }
-}
-
-/// Distinct values spaced `gap` apart, shuffled (max-pool windows have clear winners).
-func distinctValues(_ count: Int, seed: UInt64, gap: Float = 0.05) -> [Float] {
-    let perm = Trainer.permutation(count: count, seed: seed, epoch: 0)
-    return perm.map { Float($0 - count / 2) * gap }
-}
+import TestSupport
 
 /// Gradient checker: a graph built from `build`, f = sum(r * y) in Double with fixed random r,
 /// compared against central finite differences.
