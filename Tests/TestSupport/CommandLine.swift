@@ -32,11 +32,13 @@ public enum CLI {
         fatalError("densenet-io binary not found near \(candidates.map(\.path))")
     }()
 
-    /// Runs `densenet-io arguments…` to completion, capturing both streams.
-    public static func run(_ arguments: [String]) throws -> RunResult {
+    /// Runs `densenet-io arguments…` to completion, capturing both streams; `environment` adds to
+    /// (or replaces in) this process's environment.
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> RunResult {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         // Both streams go to files, so a full pipe can never block the process.
         let folder = FileManager.default.temporaryDirectory
         let outURL = folder.appendingPathComponent("densenet-io-out-\(UUID().uuidString)")

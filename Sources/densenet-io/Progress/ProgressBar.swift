@@ -1,11 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
+import Glibc
 
 /// One named number shown after the bar, e.g. `loss: 0.4321`.
 struct ProgressMetric: Equatable, Sendable {

@@ -1,0 +1,22 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `densenet-io bench`: the DENSENET_IO_* switches reach the engine's configuration (the engine
+/// itself reads no environment), and the report names the paths that ran.
+@Suite struct BenchCommandTests {
+    func report(_ environment: [String: String]) throws -> [String: Any] {
+        let result = try CLI.run(["bench", "--json", "--no-training", "--steps", "1", "--repeats", "1", "--batch-size", "2",
+                                  "--load-model", ""], environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    }
+
+    @Test func switchesChooseThePaths() throws {
+        let switched = try report(["DENSENET_IO_CONV": "blas", "DENSENET_IO_SIMD": "portable"])
+        #expect(switched["conv_path"] as? String == "blas")
+        #expect(switched["kernels"] as? String == "portable")
+        let plain = try report(["DENSENET_IO_CONV": "", "DENSENET_IO_SIMD": ""])
+        #expect(plain["conv_path"] as? String == "automatic")
+    }
+}
