@@ -1,5 +1,3 @@
-import Foundation
-
 /// A JSON value whose objects keep their key order, written the way Python's `json.dumps` writes
 /// (`", "` and `": "` separators, `null`, floats as `repr`), so configs read like Keras' own.
 public indirect enum JSON: Equatable, Sendable, CustomStringConvertible {
@@ -24,20 +22,6 @@ public indirect enum JSON: Equatable, Sendable, CustomStringConvertible {
             // Key order is presentation, not meaning.
             return Dictionary(x, uniquingKeysWith: { a, _ in a }) == Dictionary(y, uniquingKeysWith: { a, _ in a })
         default: return false
-        }
-    }
-
-    /// `json.dumps(value)`.
-    public var description: String {
-        switch self {
-        case .null: return "null"
-        case let .bool(b): return b ? "true" : "false"
-        case let .int(i): return String(i)
-        case let .double(d): return JSON.pythonRepr(d)
-        case let .string(s): return JSON.quoted(s)
-        case let .array(items): return "[" + items.map(\.description).joined(separator: ", ") + "]"
-        case let .object(members):
-            return "{" + members.map { "\(JSON.quoted($0.0)): \($0.1.description)" }.joined(separator: ", ") + "}"
         }
     }
 
@@ -74,45 +58,5 @@ public indirect enum JSON: Equatable, Sendable, CustomStringConvertible {
     public static func parse(_ utf8: [UInt8], file: String = "JSON") throws -> JSON {
         var parser = JSONParser(utf8, file: file)
         return try parser.parseDocument()
-    }
-
-    /// Python's `repr(float)`: shortest round-trip digits, exponent form below 1e-4 or from 1e16.
-    static func pythonRepr(_ d: Double) -> String {
-        if d.isNaN { return "NaN" }
-        if d.isInfinite { return d < 0 ? "-Infinity" : "Infinity" }
-        // Swift's description is also shortest round-trip; only the layout differs from Python's.
-        var text = "\(d)"
-        if let e = text.firstIndex(of: "e") {
-            var mantissa = String(text[..<e])
-            var exponent = String(text[text.index(after: e)...])
-            if mantissa.hasSuffix(".0") { mantissa.removeLast(2) }
-            let negative = exponent.hasPrefix("-")
-            if exponent.hasPrefix("-") || exponent.hasPrefix("+") { exponent.removeFirst() }
-            if exponent.count < 2 { exponent = "0" + exponent }
-            text = "\(mantissa)e\(negative ? "-" : "+")\(exponent)"
-        }
-        return text
-    }
-
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value > 0x7E:
-                if scalar.value > 0xFFFF {
-                    let v = scalar.value - 0x10000
-                    out += String(format: "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF))
-                } else {
-                    out += String(format: "\\u%04x", scalar.value)
-                }
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
