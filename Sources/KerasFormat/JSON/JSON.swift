@@ -47,6 +47,9 @@ public indirect enum JSON: Equatable, Sendable, CustomStringConvertible {
         }
     }
     public var arrayValue: [JSON]? { if case let .array(a) = self { return a } else { return nil } }
+    public var boolValue: Bool? { if case let .bool(b) = self { return b } else { return nil } }
+    /// The members of an object, in order.
+    public var objectValue: [(String, JSON)]? { if case let .object(m) = self { return m } else { return nil } }
 
     /// Parses JSON text (member order kept); `file` names it in errors.
     public static func parse(_ text: String, file: String = "JSON") throws -> JSON {
