@@ -31,7 +31,9 @@ public indirect enum JSON: Equatable, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// The text of a string, nil otherwise.
     public var stringValue: String? { if case let .string(s) = self { return s } else { return nil } }
+    /// A number as a Double, nil for anything else.
     public var doubleValue: Double? {
         switch self {
         case let .double(d): return d
@@ -39,6 +41,7 @@ public indirect enum JSON: Equatable, Sendable, CustomStringConvertible {
         default: return nil
         }
     }
+    /// An integer, or a float with an integral value below 9e15 (JSON writers may write `3.0`); nil otherwise.
     public var intValue: Int? {
         switch self {
         case let .int(i): return i
@@ -46,7 +49,9 @@ public indirect enum JSON: Equatable, Sendable, CustomStringConvertible {
         default: return nil
         }
     }
+    /// The items of an array, nil otherwise.
     public var arrayValue: [JSON]? { if case let .array(a) = self { return a } else { return nil } }
+    /// `true` or `false`, nil for anything else (numbers included).
     public var boolValue: Bool? { if case let .bool(b) = self { return b } else { return nil } }
     /// The members of an object, in order.
     public var objectValue: [(String, JSON)]? { if case let .object(m) = self { return m } else { return nil } }
