@@ -7,9 +7,10 @@ import ZIPFoundation
 /// tf-keras full-model `.h5`, or `config.json` of a Keras 3 `.keras` archive — and the
 /// `FunctionalModel` it builds.
 ///
-/// Any graph of these layers builds: InputLayer, ZeroPadding2D, Conv2D, BatchNormalization,
-/// Activation, ReLU, MaxPooling2D, AveragePooling2D, Concatenate, GlobalAveragePooling2D,
-/// GlobalMaxPooling2D, Flatten, Dense (linear, relu or softmax). Layer names, order and options
+/// Any graph of these layers builds (`supportedLayers`, one codec each in `Config/Layers/`):
+/// InputLayer, ZeroPadding2D, Conv2D, BatchNormalization, Activation, ReLU, MaxPooling2D,
+/// AveragePooling2D, Concatenate, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Dense
+/// (linear, relu or softmax). Layer names, order and options
 /// are the file's, so the built model writes weight files laid out as Keras lays them out. Any
 /// other layer, or an option the engine does not implement (dilation, channels_first, …), is a
 /// `KerasFormatError` naming the layer.
@@ -39,57 +40,54 @@ public struct KerasModelConfig {
     /// Where the config came from, for error messages.
     public let file: String
     /// Each layer's `config` object, as parsed.
-    private let options: [[String: Any]]
+    private let options: [JSON]
 
-    /// Layer classes the toolkit builds.
-    public static let supportedLayers = ["InputLayer", "ZeroPadding2D", "Conv2D", "BatchNormalization", "Activation", "ReLU",
-                                         "MaxPooling2D", "AveragePooling2D", "Concatenate", "GlobalAveragePooling2D",
-                                         "GlobalMaxPooling2D", "Flatten", "Dense"]
+    /// Layer classes the toolkit builds (and writes): those of `KerasLayerCodecs`.
+    public static var supportedLayers: [String] { KerasLayerCodecs.all.map { $0.configClassName } }
 
     /// Parses a config JSON text: tf-keras `model_config` or Keras 3 `config.json` (told apart by
     /// their shape: Keras 3 layers carry `module` and `inbound_nodes` with `args`).
     public init(json: String, file: String = "model config") throws {
-        try self.init(data: Data(json.utf8), file: file)
+        try self.init(utf8: Array(json.utf8), file: file)
     }
 
+    /// Parses config JSON bytes (UTF-8), as read from a file or archive entry.
     public init(data: Data, file: String = "model config") throws {
+        try self.init(utf8: [UInt8](data), file: file)
+    }
+
+    private init(utf8: [UInt8], file: String) throws {
         self.file = file
-        let top: [String: Any]
-        do {
-            guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw KerasFormatError(.malformed, file: file, expected: "a JSON object", found: "another JSON value")
-            }
-            top = object
-        } catch let error as KerasFormatError {
-            throw error
-        } catch {
-            throw KerasFormatError(.malformed, file: file, expected: "JSON", found: "\(error.localizedDescription)")
+        let top = try JSON.parse(utf8, file: file)
+        guard top.objectValue != nil else {
+            throw KerasFormatError(.malformed, file: file, expected: "a JSON object", found: "another JSON value")
         }
-        let className = top["class_name"] as? String ?? "?"
+        let className = top["class_name"]?.stringValue ?? "?"
         guard ["Functional", "Model"].contains(className) else {
-            throw KerasFormatError(.wrongFormat, file: file, layer: top["name"] as? String ?? "",
+            throw KerasFormatError(.wrongFormat, file: file, layer: top["name"]?.stringValue ?? "",
                                    expected: "a functional model (class Functional)", found: "class \(className)")
         }
-        guard let config = top["config"] as? [String: Any], let layerList = config["layers"] as? [[String: Any]] else {
+        guard let config = top["config"], let layerList = config["layers"]?.arrayValue,
+              layerList.allSatisfy({ $0.objectValue != nil }) else {
             throw KerasFormatError(.malformed, file: file, expected: "config.layers, a list of layer objects", found: "none")
         }
         let isKeras3 = top["module"] != nil || layerList.contains { $0["module"] != nil }
-            || layerList.contains { (($0["inbound_nodes"] as? [Any])?.first as? [String: Any]) != nil }
+            || layerList.contains { $0["inbound_nodes"]?.arrayValue?.first?.objectValue != nil }
         flavor = isKeras3 ? .keras3 : .tfKeras
-        name = config["name"] as? String ?? "model"
+        name = config["name"]?.stringValue ?? "model"
 
         var entries: [LayerEntry] = []
-        var options: [[String: Any]] = []
+        var options: [JSON] = []
         var seen = Set<String>()
         var input: (name: String, shape: [Int])?
         for layer in layerList {
-            guard let cls = layer["class_name"] as? String,
-                  let layerConfig = layer["config"] as? [String: Any],
-                  let layerName = layer["name"] as? String ?? layerConfig["name"] as? String else {
-                throw KerasFormatError(.malformed, file: file, layer: layer["name"] as? String ?? "",
-                                       expected: "class_name, name and config", found: "\(layer.keys.sorted())")
+            guard let cls = layer["class_name"]?.stringValue,
+                  let layerConfig = layer["config"], layerConfig.objectValue != nil,
+                  let layerName = layer["name"]?.stringValue ?? layerConfig["name"]?.stringValue else {
+                throw KerasFormatError(.malformed, file: file, layer: layer["name"]?.stringValue ?? "",
+                                       expected: "class_name, name and config", found: "\((layer.objectValue ?? []).map(\.0).sorted())")
             }
-            let nodes = layer["inbound_nodes"] as? [Any] ?? []
+            let nodes = layer["inbound_nodes"]?.arrayValue ?? []
             guard nodes.count <= 1 else {
                 throw KerasFormatError(.wrongFormat, file: file, layer: layerName,
                                        expected: "each layer called once", found: "a layer shared by \(nodes.count) calls")
@@ -98,17 +96,12 @@ public struct KerasModelConfig {
             if let node = nodes.first {
                 inbound = try Self.inboundNames(node, layer: layerName, file: file)
             }
-            if cls == "InputLayer" {
+            if cls == InputLayer.configClassName {
                 guard input == nil else {
                     throw KerasFormatError(.wrongFormat, file: file, layer: layerName, expected: "one input", found: "a second InputLayer")
                 }
-                let batchShape = (layerConfig["batch_shape"] ?? layerConfig["batch_input_shape"]) as? [Any] ?? []
-                let dims = batchShape.dropFirst().map { jsonInt($0) ?? -1 }
-                guard !dims.isEmpty, dims.allSatisfy({ $0 > 0 }) else {
-                    throw KerasFormatError(.wrongFormat, file: file, layer: layerName,
-                                           expected: "a fixed input shape", found: "batch shape \(batchShape)")
-                }
-                input = (layerName, dims)
+                let shape = try InputLayer.shape(from: LayerConfig(json: layerConfig, name: layerName, file: file, flavor: flavor))
+                input = (layerName, shape)
             } else if inbound.isEmpty {
                 throw KerasFormatError(.malformed, file: file, layer: layerName, expected: "inbound layers", found: "none")
             }
@@ -180,10 +173,14 @@ public struct KerasModelConfig {
 
     /// The functional model the config describes (variables are created when a `Model` is built).
     public func makeFunctionalModel() throws -> FunctionalModel {
-        var nodes: [FunctionalModel.Node] = []
-        for (entry, config) in zip(layers, options) {
-            let layer = try makeLayer(entry, config)
-            nodes.append(FunctionalModel.Node(layer, entry.className == "InputLayer" ? [inputName] : entry.inbound))
+        let nodes = try zip(layers, options).map { entry, options in
+            guard let codec = KerasLayerCodecs.codec(named: entry.className) else {
+                throw KerasFormatError(.wrongFormat, file: file, layer: entry.name,
+                                       expected: "a layer densenet-io builds (\(Self.supportedLayers.joined(separator: ", ")))",
+                                       found: "class \(entry.className)")
+            }
+            let layer = try codec.make(from: LayerConfig(json: options, name: entry.name, file: file, flavor: flavor))
+            return FunctionalModel.Node(layer, entry.className == InputLayer.configClassName ? [inputName] : entry.inbound)
         }
         return FunctionalModel(name: name, inputName: inputName, nodes: nodes, outputName: outputName)
     }
@@ -202,26 +199,29 @@ public struct KerasModelConfig {
 
     /// Inbound layer names of one node: tf-keras `[["name", 0, 0, {}], …]`, Keras 3
     /// `{"args": [...], "kwargs": {...}}` with `__keras_tensor__` objects (nested lists allowed).
-    private static func inboundNames(_ node: Any, layer: String, file: String) throws -> [String] {
+    private static func inboundNames(_ node: JSON, layer: String, file: String) throws -> [String] {
         var names: [String] = []
-        func history(_ h: [Any]) throws {
-            guard let source = h.first as? String else { return }
-            let indices = h.dropFirst().prefix(2).map { jsonInt($0) ?? 0 }
+        func history(_ h: [JSON]) throws {
+            guard let source = h.first?.stringValue else { return }
+            let indices = h.dropFirst().prefix(2).map { $0.intValue ?? 0 }
             guard indices.allSatisfy({ $0 == 0 }) else {
                 throw KerasFormatError(.wrongFormat, file: file, layer: layer,
                                        expected: "inputs from single-output layers called once", found: "\(source) node/tensor \(indices)")
             }
             names.append(source)
         }
-        func visit(_ value: Any) throws {
-            if let object = value as? [String: Any] {
-                if let config = object["config"] as? [String: Any], let h = config["keras_history"] as? [Any] {
+        func visit(_ value: JSON) throws {
+            switch value {
+            case .object:
+                if let h = value["config"]?["keras_history"]?.arrayValue {
                     try history(h)
-                } else {
-                    for key in ["args"] { if let v = object[key] { try visit(v) } }
+                } else if let args = value["args"] {
+                    try visit(args)
                 }
-            } else if let list = value as? [Any] {
-                if list.first is String { try history(list) } else { for item in list { try visit(item) } }
+            case let .array(list):
+                if list.first?.stringValue != nil { try history(list) } else { for item in list { try visit(item) } }
+            default:
+                break
             }
         }
         try visit(node)
@@ -229,150 +229,9 @@ public struct KerasModelConfig {
     }
 
     /// `input_layers` / `output_layers`: `[["name", 0, 0], …]` or Keras 3's single `["name", 0, 0]`.
-    private static func endpointNames(_ value: Any?) -> [String] {
-        guard let list = value as? [Any] else { return [] }
-        if let single = list.first as? String { return [single] }
-        return list.compactMap { ($0 as? [Any])?.first as? String }
+    private static func endpointNames(_ value: JSON?) -> [String] {
+        guard let list = value?.arrayValue else { return [] }
+        if let single = list.first?.stringValue { return [single] }
+        return list.compactMap { $0.arrayValue?.first?.stringValue }
     }
-
-    // MARK: - layers
-
-    private func makeLayer(_ entry: LayerEntry, _ c: [String: Any]) throws -> any Layer {
-        let name = entry.name
-        func fail(_ what: String, _ found: Any?) -> KerasFormatError {
-            KerasFormatError(.wrongFormat, file: file, layer: name, expected: what, found: "\(found.map { "\($0)" } ?? "none")")
-        }
-        func int(_ key: String) throws -> Int {
-            guard let n = jsonInt(c[key]) else { throw fail("an integer \(key)", c[key]) }
-            return n
-        }
-        func double(_ key: String, _ fallback: Double) throws -> Double {
-            guard let v = c[key] else { return fallback }
-            guard let n = jsonDouble(v) else { throw fail("a number \(key)", v) }
-            return n
-        }
-        func bool(_ key: String, _ fallback: Bool) -> Bool { jsonBool(c[key]) ?? fallback }
-        func pair(_ key: String, _ fallback: (Int, Int)? = nil) throws -> (Int, Int) {
-            if let n = jsonInt(c[key]) { return (n, n) }
-            if let l = jsonInts(c[key]), l.count == 2 { return (l[0], l[1]) }
-            if let fallback, c[key] == nil || c[key] is NSNull { return fallback }
-            throw fail("\(key) as one or two integers", c[key])
-        }
-        func padding() throws -> Padding {
-            let text = (c["padding"] as? String ?? "valid").lowercased()
-            guard let p = Padding(rawValue: text) else { throw fail("padding valid or same", text) }
-            return p
-        }
-        func channelsLast() throws {
-            if let format = c["data_format"] as? String, format != "channels_last" {
-                throw fail("data_format channels_last (NHWC)", format)
-            }
-        }
-        func activation(_ allowed: [ActivationFunction]) throws -> ActivationFunction {
-            let raw = c["activation"] ?? "linear"
-            let text: String
-            if let s = raw as? String { text = s } else if raw is NSNull { text = "linear" }
-            else if let object = raw as? [String: Any], let s = (object["config"] as? [String: Any])?["name"] as? String ?? object["class_name"] as? String {
-                text = s
-            } else { throw fail("an activation name", raw) }
-            guard let f = ActivationFunction(rawValue: text == "None" ? "linear" : text), allowed.contains(f) else {
-                throw fail("activation \(allowed.map(\.rawValue).joined(separator: ", "))", text)
-            }
-            return f
-        }
-        func channelAxis() throws {
-            let raw = c["axis"] ?? -1
-            let axes = jsonInts(raw) ?? [jsonInt(raw) ?? 0]
-            let rank = 4  // image layers: batch, H, W, C
-            guard axes.count == 1, axes[0] == -1 || axes[0] == rank - 1 else { throw fail("the channel axis (-1 or 3)", raw) }
-        }
-
-        switch entry.className {
-        case "InputLayer":
-            return InputLayer(shape: inputShape, name: name)
-        case "ZeroPadding2D":
-            try channelsLast()
-            let p = c["padding"]
-            if let n = jsonInt(p) { return ZeroPadding2D(padding: n, name: name) }
-            if let l = jsonInts(p), l.count == 2 { return ZeroPadding2D(padding: ((l[0], l[0]), (l[1], l[1])), name: name) }
-            if let l = (p as? [Any])?.compactMap(jsonInts), l.count == 2, l.allSatisfy({ $0.count == 2 }) {
-                return ZeroPadding2D(padding: ((l[0][0], l[0][1]), (l[1][0], l[1][1])), name: name)
-            }
-            throw fail("padding as an integer, two integers or two pairs", p)
-        case "Conv2D":
-            try channelsLast()
-            guard try pair("dilation_rate", (1, 1)) == (1, 1) else { throw fail("dilation_rate 1", c["dilation_rate"]) }
-            if let groups = jsonInt(c["groups"]), groups != 1 { throw fail("groups 1", groups) }
-            return Conv2D(filters: try int("filters"), kernelSize: try pair("kernel_size"), strides: try pair("strides", (1, 1)),
-                          padding: try padding(), useBias: bool("use_bias", true), activation: try activation([.linear, .relu]),
-                          name: name)
-        case "BatchNormalization":
-            try channelAxis()
-            guard bool("center", true), bool("scale", true) else { throw fail("center and scale (beta and gamma)", "center/scale off") }
-            if bool("renorm", false) { throw fail("no batch renormalization", "renorm") }
-            return BatchNormalization(momentum: try double("momentum", 0.99), epsilon: try double("epsilon", 1e-3),
-                                      movingVarianceUpdate: flavor.movingVarianceUpdate, name: name)
-        case "Activation":
-            return Activation(try activation([.linear, .relu, .softmax]), name: name)
-        case "ReLU":
-            let maxValue = c["max_value"]
-            guard maxValue == nil || maxValue is NSNull, try double("negative_slope", 0) == 0, try double("threshold", 0) == 0 else {
-                throw fail("a plain ReLU (no max_value, negative_slope or threshold)", "\(c)")
-            }
-            return ReLU(name: name)
-        case "MaxPooling2D", "AveragePooling2D":
-            try channelsLast()
-            let size = try pair("pool_size", (2, 2))
-            let strides = try pair("strides", size)
-            return entry.className == "MaxPooling2D"
-                ? MaxPooling2D(poolSize: size, strides: strides, padding: try padding(), name: name)
-                : AveragePooling2D(poolSize: size, strides: strides, padding: try padding(), name: name)
-        case "Concatenate":
-            try channelAxis()
-            return Concatenate(name: name)
-        case "GlobalAveragePooling2D", "GlobalMaxPooling2D":
-            try channelsLast()
-            guard !bool("keepdims", false) else { throw fail("keepdims false", "keepdims true") }
-            return entry.className == "GlobalAveragePooling2D" ? GlobalAveragePooling2D(name: name) : GlobalMaxPooling2D(name: name)
-        case "Flatten":
-            try channelsLast()
-            return Flatten(name: name)
-        case "Dense":
-            return Dense(units: try int("units"), activation: try activation([.linear, .relu, .softmax]),
-                         useBias: bool("use_bias", true), name: name)
-        default:
-            throw KerasFormatError(.wrongFormat, file: file, layer: name,
-                                   expected: "a layer densenet-io builds (\(Self.supportedLayers.joined(separator: ", ")))",
-                                   found: "class \(entry.className)")
-        }
-    }
-}
-
-// JSONSerialization gives NSNumber for numbers and booleans alike (on Linux an NSNumber 1 `is Bool`):
-// keys decide how a value is read.
-
-private func jsonInt(_ v: Any?) -> Int? {
-    if let i = v as? Int { return i }
-    if let d = v as? Double, d.rounded() == d { return Int(d) }
-    if let n = v as? NSNumber { return n.intValue }
-    return nil
-}
-
-private func jsonDouble(_ v: Any?) -> Double? {
-    if let d = v as? Double { return d }
-    if let i = v as? Int { return Double(i) }
-    if let n = v as? NSNumber { return n.doubleValue }
-    return nil
-}
-
-private func jsonBool(_ v: Any?) -> Bool? {
-    if let b = v as? Bool { return b }
-    if let n = v as? NSNumber { return n.boolValue }
-    return nil
-}
-
-private func jsonInts(_ v: Any?) -> [Int]? {
-    guard let list = v as? [Any] else { return nil }
-    let ints = list.compactMap(jsonInt)
-    return ints.count == list.count ? ints : nil
 }

@@ -280,8 +280,8 @@ public struct WeightListing: Sendable {
         if let metadata = archive["metadata.json"] {
             var data = Data()
             _ = try? archive.extract(metadata) { data.append($0) }
-            if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
-                attributes = object.keys.sorted().map { ($0, "\(object[$0]!)") }
+            if case let .object(members)? = try? JSON.parse([UInt8](data), file: "metadata.json") {
+                attributes = members.map { key, value in (key, value.stringValue ?? value.description) }.sorted { $0.0 < $1.0 }
             }
         }
         let temporary = FileManager.default.temporaryDirectory

@@ -143,41 +143,41 @@ public struct SafetensorsFile: Equatable, Sendable {
         guard length <= UInt64(maximumHeaderSize), 8 + Int(length) <= bytes.count else {
             throw malformed("a header of at most \(bytes.count - 8) bytes (file size \(bytes.count))", "header length \(length)")
         }
-        let headerBytes = Data(bytes[8..<(8 + Int(length))])
-        guard let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any] else {
-            throw malformed("a JSON object header", "\(length) bytes that are not one")
+        let header: JSON
+        do { header = try JSON.parse(Array(bytes[8..<(8 + Int(length))]), file: file) } catch let error as KerasFormatError {
+            throw malformed("a JSON header", "\(error.found) of the header")
         }
+        guard case let .object(members) = header else { throw malformed("a JSON object header", "\(header)") }
         let dataStart = 8 + Int(length)
         let dataCount = bytes.count - dataStart
         var result = SafetensorsFile()
         var ranges: [(Int, Int, String)] = []
-        for (name, value) in header {
+        for (name, value) in members {
             if name == "__metadata__" {
-                guard let metadata = value as? [String: Any] else { throw malformed("__metadata__ an object of strings", "\(value)") }
+                guard case let .object(metadata) = value else { throw malformed("__metadata__ an object of strings", "\(value)") }
                 for (key, item) in metadata {
-                    guard let text = item as? String else { throw malformed("string metadata values", "\(key): \(item)") }
+                    guard let text = item.stringValue else { throw malformed("string metadata values", "\(key): \(item)") }
                     result.metadata[key] = text
                 }
                 continue
             }
-            guard let entry = value as? [String: Any],
-                  let typeName = entry["dtype"] as? String,
-                  let shapeValues = entry["shape"] as? [Any],
-                  let offsetValues = entry["data_offsets"] as? [Any], offsetValues.count == 2 else {
+            guard let typeName = value["dtype"]?.stringValue,
+                  let shapeValues = value["shape"]?.arrayValue,
+                  let offsetValues = value["data_offsets"]?.arrayValue, offsetValues.count == 2 else {
                 throw malformed("dtype, shape and data_offsets [begin, end]", "\(value)", tensor: name)
             }
             guard let dtype = DType(rawValue: typeName) else {
                 throw malformed("a dtype of \(DType.allCases.map(\.rawValue).joined(separator: ", "))", typeName, tensor: name)
             }
             let shape = try shapeValues.map { item -> Int in
-                guard let number = item as? NSNumber, let extent = Int(exactly: number.doubleValue), extent >= 0 else {
-                    throw malformed("non-negative integer extents", "\(shapeValues)", tensor: name)
+                guard let extent = item.intValue, extent >= 0 else {
+                    throw malformed("non-negative integer extents", "\(JSON.array(shapeValues))", tensor: name)
                 }
                 return extent
             }
             let offsets = try offsetValues.map { item -> Int in
-                guard let number = item as? NSNumber, let offset = Int(exactly: number.doubleValue), offset >= 0 else {
-                    throw malformed("non-negative integer offsets", "\(offsetValues)", tensor: name)
+                guard let offset = item.intValue, offset >= 0 else {
+                    throw malformed("non-negative integer offsets", "\(JSON.array(offsetValues))", tensor: name)
                 }
                 return offset
             }
@@ -209,23 +209,31 @@ public struct SafetensorsFile: Equatable, Sendable {
     /// The file's bytes: header keys sorted, data in tensor-name order, header padded with
     /// spaces to a multiple of 8 bytes.
     public func serialized() throws -> [UInt8] {
-        var header: [String: Any] = [:]
+        var entries: [(String, JSON)] = []
         var offset = 0
         let names = tensors.keys.sorted()
         for name in names {
             let tensor = tensors[name]!
-            header[name] = ["dtype": tensor.dtype.rawValue, "shape": tensor.shape,
-                            "data_offsets": [offset, offset + tensor.bytes.count]] as [String: Any]
+            entries.append((name, .object([("data_offsets", .array([.int(offset), .int(offset + tensor.bytes.count)])),
+                                           ("dtype", .string(tensor.dtype.rawValue)), ("shape", .array(tensor.shape.map(JSON.int)))])))
             offset += tensor.bytes.count
         }
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
-        var json = [UInt8](try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes]))
+        if !metadata.isEmpty { entries.append(("__metadata__", .object(metadata.map { ($0.key, .string($0.value)) }.sorted(by: Self.headerOrder)))) }
+        var json = Array(JSON.object(entries.sorted(by: Self.headerOrder)).compactDescription.utf8)
         while json.count % 8 != 0 { json.append(UInt8(ascii: " ")) }
         var out = withUnsafeBytes(of: UInt64(json.count).littleEndian) { Array($0) }
         out.reserveCapacity(8 + json.count + offset)
         out += json
         for name in names { out += tensors[name]!.bytes }
         return out
+    }
+
+    /// The header's key order: `JSONSerialization`'s `.sortedKeys` order (Foundation's numeric,
+    /// case-insensitive comparison: `conv_2` before `Conv_3` before `conv_10`), which the files
+    /// written so far have, so the same tensors keep giving the same bytes.
+    private static func headerOrder(_ a: (String, JSON), _ b: (String, JSON)) -> Bool {
+        a.0.compare(b.0, options: [.numeric, .caseInsensitive, .forcedOrdering], range: a.0.startIndex..<a.0.endIndex,
+                    locale: NSLocale.system) == .orderedAscending
     }
 
     /// Writes the file atomically.

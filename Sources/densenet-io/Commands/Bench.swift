@@ -106,10 +106,20 @@ struct Bench: ParsableCommand {
         }
 
         if json {
-            let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(try jsonValue(report).description)
         } else {
             printText(report)
+        }
+    }
+
+    /// The report as JSON, keys sorted.
+    private func jsonValue(_ value: Any) throws -> JSON {
+        switch value {
+        case let dictionary as [String: Any]: return .object(try dictionary.sorted { $0.key < $1.key }.map { ($0.key, try jsonValue($0.value)) })
+        case let text as String: return .string(text)
+        case let integer as Int: return .int(integer)
+        case let number as Double: return .double(number)
+        default: throw ValidationError("bench report value \(value) has no JSON form")
         }
     }
 
