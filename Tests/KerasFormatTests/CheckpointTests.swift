@@ -260,7 +260,7 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
         // A weights-only file.
         let weights = temporaryPath("w.h5")
         defer { try? FileManager.default.removeItem(atPath: weights) }
-        try trainer.model.saveWeights(to: weights, format: .keras2)
+        try trainer.model.saveWeights(to: weights, format: .tfKerasWeights)
         try expectRefusal(weights, into: trainer, mentioning: ["model_config"])
     }
 
@@ -285,21 +285,21 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
     }
 
     @Test func weightFilesDetectCheckpointsAndArchivesByContent() throws {
-        #expect(try WeightFileFormat.detect(CheckpointFixture.tfKeras) == .checkpoint)
-        #expect(try WeightFileFormat.detect(CheckpointFixture.keras3) == .keras)
-        #expect(WeightFileFormat(fileName: "m.keras") == .keras)
+        #expect(try WeightFile(CheckpointFixture.tfKeras).format == .tfKerasModel)
+        #expect(try WeightFile(CheckpointFixture.keras3).format == .kerasArchive)
+        #expect(WeightFileFormat(fileName: "m.keras") == .kerasArchive)
         let model = try makeMiniModel()
-        #expect(try model.loadWeights(from: CheckpointFixture.tutorialKeras3) == .keras)
+        #expect(try model.loadWeights(from: CheckpointFixture.tutorialKeras3) == .kerasArchive)
         let tiny = try makeTinyFunctional()
-        #expect(try tiny.loadWeights(from: CheckpointFixture.tfKeras) == .checkpoint)
+        #expect(try tiny.loadWeights(from: CheckpointFixture.tfKeras) == .tfKerasModel)
         #expect(maxAbsDifference(try tiny.predict(CheckpointFixture.array("inputs")), try CheckpointFixture.array("outputs_tfkeras")) <= 1e-5)
         // Names that hide the content do not matter.
         let disguised = temporaryPath("archive.h5"), full = temporaryPath("full.weights.h5")
         defer { [disguised, full].forEach { try? FileManager.default.removeItem(atPath: $0) } }
-        try model.saveWeights(to: disguised, format: .keras)
-        try tiny.saveWeights(to: full, format: .checkpoint)
-        #expect(try WeightFileFormat.detect(disguised) == .keras)
-        #expect(try WeightFileFormat.detect(full) == .checkpoint)
+        try model.saveWeights(to: disguised, format: .kerasArchive)
+        try tiny.saveWeights(to: full, format: .tfKerasModel)
+        #expect(try WeightFile(disguised).format == .kerasArchive)
+        #expect(try WeightFile(full).format == .tfKerasModel)
         let again = try makeMiniModel(), tinyAgain = try makeTinyFunctional(seed: 5)
         try again.loadWeights(from: disguised)
         try tinyAgain.loadWeights(from: full)

@@ -75,7 +75,7 @@ struct DenseNetFixture {
 
         let written = temporaryPath(flavor == .tfKeras ? "w.h5" : "w.weights.h5")
         defer { try? FileManager.default.removeItem(atPath: written) }
-        try model.saveWeights(to: written, format: flavor == .tfKeras ? .keras2 : .keras3)
+        try model.saveWeights(to: written, format: flavor == .tfKeras ? .tfKerasWeights : .keras3Weights)
         #expect(try fileStructure(written) == fileStructure(weightsFile))
 
         let learningRate: Float = 1e-3
@@ -161,7 +161,7 @@ struct DenseNetFixture {
         let source = try tf.loadedModel()
         let path = temporaryPath("converted.weights.h5")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try source.saveWeights(to: path, format: .keras3)
+        try source.saveWeights(to: path, format: .keras3Weights)
         let target = try KerasModelConfig(contentsOf: k3.modelFile).makeModel()
         try target.loadWeights(from: path)
         #expect(target.weights.map { $0.values.map(\.bitPattern) } == source.weights.map { $0.values.map(\.bitPattern) })

@@ -65,13 +65,16 @@ public enum Checkpoint {
         guard FileManager.default.fileExists(atPath: path) else {
             throw KerasFormatError(.io, file: path, found: "no such file")
         }
-        let root: Group
         do {
-            root = try File.open(path).root
+            return try fullModel(File.open(path).root, file: path)
         } catch let error as HDF5Error {
             throw KerasFormatError(.unknownFormat, file: path, expected: "a checkpoint (tf-keras full-model HDF5 file)",
                                    found: "unreadable: \(error.description) (corrupted or truncated?)")
         }
+    }
+
+    /// `root`, once it is checked to be a full-model file's.
+    static func fullModel(_ root: Group, file path: String) throws -> Group {
         do {
             guard try isFullModel(root) else {
                 throw KerasFormatError(.wrongFormat, file: path, expected: "a checkpoint (model_config attribute and model_weights group)",
@@ -101,8 +104,12 @@ public enum Checkpoint {
     /// check the run before loading. Refuses files that are not densenet-io checkpoints, training
     /// configurations with another optimizer than Adam, and malformed training state.
     public static func readInfo(_ path: String) throws -> CheckpointInfo {
-        let root = try openFullModel(path)
-        return try wrapHDF5(path) {
+        try readInfo(openFullModel(path), file: path)
+    }
+
+    /// `readInfo` for a full-model file already open and checked (`fullModel`).
+    static func readInfo(_ root: Group, file path: String) throws -> CheckpointInfo {
+        try wrapHDF5(path) {
             let training = try jsonAttribute("training_config", of: root, file: path)
             _ = try ModelConfig.adam(fromTraining: training, file: path)
             _ = try jsonAttribute("model_config", of: root, file: path)
@@ -122,8 +129,13 @@ public enum Checkpoint {
     /// Everything is read and checked first; on any error the trainer is unchanged.
     @discardableResult
     public static func load(_ path: String, into trainer: Trainer) throws -> CheckpointInfo {
-        let info = try readInfo(path)
-        let root = try openFullModel(path)
+        try load(openFullModel(path), file: path, into: trainer)
+    }
+
+    /// `load` from a full-model file already open and checked (`fullModel`).
+    @discardableResult
+    static func load(_ root: Group, file path: String, into trainer: Trainer) throws -> CheckpointInfo {
+        let info = try readInfo(root, file: path)
         return try wrapHDF5(path) {
             try checkArchitecture(of: root, against: trainer.model, file: path)
             let optimizer = try OptimizerWeights.readTFKeras(from: root, variables: trainer.optimizer.variables, file: path)
@@ -143,8 +155,12 @@ public enum Checkpoint {
     /// `model`, and returns its Adam configuration and state when it has them.
     @discardableResult
     public static func loadKeras(_ path: String, into model: Model) throws -> (config: AdamConfig, state: AdamState)? {
-        let root = try openFullModel(path)
-        return try wrapHDF5(path) {
+        try loadKeras(openFullModel(path), file: path, into: model)
+    }
+
+    /// `loadKeras` for a full-model file already open and checked (`fullModel`).
+    static func loadKeras(_ root: Group, file path: String, into model: Model) throws -> (config: AdamConfig, state: AdamState)? {
+        try wrapHDF5(path) {
             try checkArchitecture(of: root, against: model, file: path)
             var optimizer: (AdamConfig, AdamState)?
             if try root.contains("optimizer_weights") {

@@ -1,21 +1,11 @@
 import DenseNetEngine
-import Foundation
+import HDF5
 
 /// A training checkpoint in either container, chosen by the file name when writing (`.keras`: the
 /// Keras 3 archive, anything else: the tf-keras full-model HDF5 file) and by content when reading.
 public enum CheckpointFile {
-    /// Whether a new checkpoint at `path` is a `.keras` archive.
-    public static func isArchive(fileName path: String) -> Bool { path.hasSuffix(".keras") }
-
-    /// Whether the existing file at `path` starts like a zip (`PK\x03\x04`).
-    public static func isArchive(contentsOf path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? handle.close() }
-        return (try? handle.read(upToCount: 4)) == Data([0x50, 0x4B, 0x03, 0x04])
-    }
-
     public static func write(_ trainer: Trainer, model: ModelDescription, run: RunDescription, to path: String) throws {
-        if isArchive(fileName: path) {
+        if WeightFileFormat(fileName: path) == .kerasArchive {
             try KerasArchive.write(trainer, model: model, run: run, to: path)
         } else {
             try Checkpoint.write(trainer, model: model, run: run, to: path)
@@ -23,12 +13,33 @@ public enum CheckpointFile {
     }
 
     public static func readInfo(_ path: String) throws -> CheckpointInfo {
-        isArchive(contentsOf: path) ? try KerasArchive.readInfo(path) : try Checkpoint.readInfo(path)
+        try readInfo(WeightFile(path))
+    }
+
+    /// The training state of an already detected file; refuses files that are not training checkpoints.
+    public static func readInfo(_ file: WeightFile) throws -> CheckpointInfo {
+        file.format == .kerasArchive ? try KerasArchive.readInfo(file.path) : try Checkpoint.readInfo(fullModel(file), file: file.path)
     }
 
     @discardableResult
     public static func load(_ path: String, into trainer: Trainer) throws -> CheckpointInfo {
-        isArchive(contentsOf: path) ? try KerasArchive.load(path, into: trainer) : try Checkpoint.load(path, into: trainer)
+        try load(WeightFile(path), into: trainer)
+    }
+
+    /// Restores `trainer` from an already detected file; everything is checked first.
+    @discardableResult
+    public static func load(_ file: WeightFile, into trainer: Trainer) throws -> CheckpointInfo {
+        file.format == .kerasArchive
+            ? try KerasArchive.load(file.path, into: trainer) : try Checkpoint.load(fullModel(file), file: file.path, into: trainer)
+    }
+
+    /// The root of a file that is not an archive, once it is checked to be a tf-keras full-model file.
+    private static func fullModel(_ file: WeightFile) throws -> Group {
+        guard let hdf5 = file.hdf5 else {
+            throw KerasFormatError(.wrongFormat, file: file.path, expected: "a checkpoint (tf-keras full-model HDF5 file or .keras archive)",
+                                   found: "a \(file.format) file")
+        }
+        return try Checkpoint.fullModel(hdf5.root, file: file.path)
     }
 }
 

@@ -54,7 +54,7 @@ struct Train: ParsableCommand {
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if let checkpoint, !CheckpointFile.isArchive(fileName: checkpoint), WeightFileFormat(fileName: checkpoint) != .keras2 {
+        if let checkpoint, ![.kerasArchive, .tfKerasWeights].contains(WeightFileFormat(fileName: checkpoint)) {
             throw ValidationError("--checkpoint needs a .h5 (tf-keras full model) or .keras (Keras 3 archive) file name, got \(checkpoint)")
         }
         if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
@@ -145,7 +145,7 @@ struct Train: ParsableCommand {
         }
         if let save, let format = WeightFileFormat(fileName: save) {
             try model.saveWeights(to: save, format: format)
-            print("Saved \(format.rawValue) weights to \(save)")
+            print("Saved \(format.name) weights to \(save)")
         }
     }
 }
