@@ -81,7 +81,7 @@ extension Model {
         switch format {
         case .safetensors: try SafetensorsWeightsFormat.file(for: SafetensorsWeightLayout(model: self)).write(to: path)
         case .kerasArchive: try KerasArchive.write(self, to: path)
-        case .tfKerasModel: try Checkpoint.writeModel(self, to: path)
+        case .tfKerasModel: try TFKerasModelFile.write(self, to: path)
         case .tfKerasWeights: try writeHDF5(to: path) { try LegacyWeightsFormat.write(LegacyWeightLayout(tree: $0), to: $1) }
         case .keras3Weights: try writeHDF5(to: path) { try Keras3WeightsFormat.write(Keras3WeightLayout(tree: $0), to: $1) }
         }
@@ -113,7 +113,7 @@ extension Model {
         case .safetensors:
             try SafetensorsWeightsFormat.load(SafetensorsWeightLayout(model: self), from: SafetensorsFile.read(path), path: path)
         case .kerasArchive: return try KerasArchive.loadWeights(path, into: self)
-        case .tfKerasModel: return try Checkpoint.loadKeras(Checkpoint.fullModel(file.hdf5!.root, file: path), file: path, into: self)
+        case .tfKerasModel: return try TFKerasModelFile.loadWeights(TFKerasModelFile.fullModel(file.hdf5!.root, file: path), file: path, into: self)
         case .tfKerasWeights:
             // Its groups, name lists and float32 weights are then read from the file's bytes (`Group.stored`);
             // the model's layers are named while the file is mapped.

@@ -12,7 +12,7 @@ public enum WeightFileFormat: String, CaseIterable, Sendable, CustomStringConver
     case safetensors
     /// Keras 3 `.keras` archive (`KerasArchive`): config.json, metadata.json, model.weights.h5.
     case kerasArchive = "keras"
-    /// tf-keras full-model `.h5` (`Checkpoint`, `model.save("m.h5")`): model_config and
+    /// tf-keras full-model `.h5` (`TFKerasModelFile`, `model.save("m.h5")`): model_config and
     /// model_weights; the command line calls it `checkpoint`, as tf-keras' ModelCheckpoint writes it.
     case tfKerasModel = "checkpoint"
 

@@ -52,7 +52,7 @@ struct ModelOptions: ParsableArguments {
     /// else the default preset (a subclassed model's config names only its class).
     func build(for file: WeightFile, seed: UInt64 = 0) throws -> (model: Model, name: String) {
         if modelName == nil, [.tfKerasModel, .kerasArchive].contains(file.format) {
-            if let info = try? CheckpointFile.readInfo(file) {
+            if let info = try? TrainingCheckpoint.readInfo(file) {
                 return (try info.model.build(), info.model.preset ?? "the checkpoint's model_config")
             }
             do {

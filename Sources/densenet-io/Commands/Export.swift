@@ -25,16 +25,16 @@ struct Export: ParsableCommand {
     func run() throws {
         let format = try outputFormat(named: to, for: output)
         let file = try WeightFile(checkpoint)
-        let info = try CheckpointFile.readInfo(file)
+        let info = try TrainingCheckpoint.readInfo(file)
         let trainer = try Trainer(model: info.model.build(), optimizer: info.optimizer, batchSize: info.run.batchSize,
                                   shuffleSeed: info.shuffleSeed, lossAveraging: info.run.lossAveraging)
-        try CheckpointFile.load(file, into: trainer)
+        try TrainingCheckpoint.load(file, into: trainer)
         let model = trainer.model
         switch format {
         case .kerasArchive:
             try KerasArchive.write(trainer, model: info.model, run: info.run, to: output)
         case .tfKerasModel:
-            try Checkpoint.write(trainer, model: info.model, run: info.run, to: output)
+            try TFKerasModelFile.write(trainer, model: info.model, run: info.run, to: output)
         case .tfKerasWeights, .keras3Weights, .safetensors:
             let values = try saveVerified(model, to: output, format: format, fresh: info.model.build())
             print("Exported \(checkpoint) (\(info.progress)) to \(output) (\(format.name)): "

@@ -51,7 +51,7 @@ struct Import: ParsableCommand {
         let description = ModelDescription(preset: modelOptions.model, inputShape: model.inputShape,
                                            classes: model.outputShape.last ?? 0, weightSeed: seed)
         let run = RunDescription(batchSize: batchSize, trainData: DataFingerprint(train), trainLimit: limit)
-        try CheckpointFile.write(trainer, model: description, run: run, to: checkpoint)
+        try TrainingCheckpoint.write(trainer, model: description, run: run, to: checkpoint)
         let state = optimizer.map { "Adam state restored (iteration \($0.state.iterations))" }
             ?? "fresh Adam state (\(file) holds no optimizer state)"
         print("Imported \(file) (\(input.format.name)) into \(checkpoint) as \(modelOptions.model): \(state); "

@@ -71,7 +71,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let folder = MNISTFolder(data)
-        let saved = try resume.map(CheckpointFile.readInfo)
+        let saved = try resume.map(TrainingCheckpoint.readInfo)
         let trainLimit = limit ?? saved?.run.trainLimit
         let train = try folder.load(.train, limit: trainLimit).engineImages()
         let test = try folder.load(.test, limit: testLimit ?? saved?.run.testLimit).engineImages()
@@ -95,7 +95,7 @@ struct Train: ParsableCommand {
             let model = try saved.model.build()
             trainer = try Trainer(model: model, optimizer: saved.optimizer, batchSize: saved.run.batchSize, shuffleSeed: saved.shuffleSeed,
                                   lossAveraging: saved.run.lossAveraging)
-            try CheckpointFile.load(resume, into: trainer)
+            try TrainingCheckpoint.load(resume, into: trainer)
         } else {
             let seed = seed ?? 0
             let model = try modelOptions.build(seed: seed)
@@ -106,7 +106,7 @@ struct Train: ParsableCommand {
         let model = trainer.model
         let checkpointPath = checkpoint ?? resume
         func writeCheckpoint() throws {
-            if let checkpointPath { try CheckpointFile.write(trainer, model: description, run: run, to: checkpointPath) }
+            if let checkpointPath { try TrainingCheckpoint.write(trainer, model: description, run: run, to: checkpointPath) }
         }
         let steps = trainer.stepsPerEpoch(samples: train.count)
         var stepsTaken = 0

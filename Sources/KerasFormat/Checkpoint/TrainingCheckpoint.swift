@@ -1,26 +1,31 @@
 import DenseNetEngine
 import HDF5
 
-/// A training checkpoint in either container, chosen by the file name when writing (`.keras`: the
-/// Keras 3 archive, anything else: the tf-keras full-model HDF5 file) and by content when reading.
-public enum CheckpointFile {
+/// densenet-io's training checkpoint: a model, Adam's state and the run's progress (`CheckpointInfo`)
+/// in either container, chosen by the file name when writing (`.keras`: the Keras 3 archive,
+/// `KerasArchive`; anything else: the tf-keras full-model HDF5 file, `TFKerasModelFile`) and by
+/// content when reading. Both stay files Keras itself loads.
+public enum TrainingCheckpoint {
+    /// Writes `trainer`'s complete state to `path`, atomically.
     public static func write(_ trainer: Trainer, model: ModelDescription, run: RunDescription, to path: String) throws {
         if WeightFileFormat(fileName: path) == .kerasArchive {
             try KerasArchive.write(trainer, model: model, run: run, to: path)
         } else {
-            try Checkpoint.write(trainer, model: model, run: run, to: path)
+            try TFKerasModelFile.write(trainer, model: model, run: run, to: path)
         }
     }
 
+    /// The training state of the checkpoint at `path` (no weights read).
     public static func readInfo(_ path: String) throws -> CheckpointInfo {
         try readInfo(WeightFile(path))
     }
 
     /// The training state of an already detected file; refuses files that are not training checkpoints.
     public static func readInfo(_ file: WeightFile) throws -> CheckpointInfo {
-        file.format == .kerasArchive ? try KerasArchive.readInfo(file.path) : try Checkpoint.readInfo(fullModel(file), file: file.path)
+        file.format == .kerasArchive ? try KerasArchive.readInfo(file.path) : try TFKerasModelFile.readInfo(fullModel(file), file: file.path)
     }
 
+    /// Restores `trainer` from the checkpoint at `path`; everything is checked first.
     @discardableResult
     public static func load(_ path: String, into trainer: Trainer) throws -> CheckpointInfo {
         try load(WeightFile(path), into: trainer)
@@ -30,7 +35,7 @@ public enum CheckpointFile {
     @discardableResult
     public static func load(_ file: WeightFile, into trainer: Trainer) throws -> CheckpointInfo {
         file.format == .kerasArchive
-            ? try KerasArchive.load(file.path, into: trainer) : try Checkpoint.load(fullModel(file), file: file.path, into: trainer)
+            ? try KerasArchive.load(file.path, into: trainer) : try TFKerasModelFile.load(fullModel(file), file: file.path, into: trainer)
     }
 
     /// The root of a file that is not an archive, once it is checked to be a tf-keras full-model file.
@@ -39,7 +44,7 @@ public enum CheckpointFile {
             throw KerasFormatError(.wrongFormat, file: file.path, expected: "a checkpoint (tf-keras full-model HDF5 file or .keras archive)",
                                    found: "a \(file.format) file")
         }
-        return try Checkpoint.fullModel(hdf5.root, file: file.path)
+        return try TFKerasModelFile.fullModel(hdf5.root, file: file.path)
     }
 }
 

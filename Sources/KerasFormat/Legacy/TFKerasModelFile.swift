@@ -2,8 +2,9 @@ import DenseNetEngine
 import Foundation
 import HDF5
 
-/// Training checkpoints as tf-keras full-model HDF5 files (what `model.save("x.h5")` writes), plus
-/// one extra group with what exact resume needs:
+/// tf-keras full-model HDF5 files, what `model.save("x.h5")` writes (`WeightFileFormat.tfKerasModel`),
+/// and densenet-io's training checkpoints in them: the same file plus one extra group with what
+/// exact resume needs:
 ///
 ///     /  @keras_version "2.21.0"  @backend "tensorflow"  @model_config {json}  @training_config {json}
 ///     /model_weights                 exactly `save_weights` (BatchNorm moving statistics included)
@@ -13,7 +14,7 @@ import HDF5
 /// Files are written atomically (temporary file in the same folder, fsync, rename): a reader, or
 /// a run killed mid-write, sees the previous checkpoint or the new one, never a part.
 /// See docs/checkpoints.md.
-public enum Checkpoint {
+public enum TFKerasModelFile {
     /// The extra group's name.
     public static let trainingStateGroup = TrainingStateGroup.name
 
@@ -33,7 +34,7 @@ public enum Checkpoint {
     }
 
     /// Writes a full-model file without optimizer or training state (`model.save(…, include_optimizer=False)`).
-    public static func writeModel(_ model: Model, modelConfig: String? = nil, to path: String) throws {
+    public static func write(_ model: Model, modelConfig: String? = nil, to path: String) throws {
         let config = try modelConfig ?? ModelConfig.tfKeras(model).description
         try writeAtomically(to: path) { temporary in
             try writeFullModel(model, modelConfig: config, trainingConfig: nil, to: temporary) { _ in }
@@ -116,7 +117,7 @@ public enum Checkpoint {
             guard try root.contains(TrainingStateGroup.name) else {
                 throw KerasFormatError(.wrongFormat, file: path, layer: TrainingStateGroup.name,
                                        expected: "a densenet-io training checkpoint (a \(TrainingStateGroup.name) group)",
-                                       found: "a Keras model file without one (its weights and optimizer load with Checkpoint.loadKeras)")
+                                       found: "a Keras model file without one (its weights and optimizer load with TFKerasModelFile.loadWeights)")
             }
             var info = try TrainingStateGroup.read(from: root, file: path)
             let config = try jsonAttribute("model_config", of: root, file: path)
@@ -154,12 +155,12 @@ public enum Checkpoint {
     /// Loads the weights of any full-model file (densenet-io's or tf-keras' `model.save`) into
     /// `model`, and returns its Adam configuration and state when it has them.
     @discardableResult
-    public static func loadKeras(_ path: String, into model: Model) throws -> (config: AdamConfig, state: AdamState)? {
-        try loadKeras(openFullModel(path), file: path, into: model)
+    public static func loadWeights(_ path: String, into model: Model) throws -> (config: AdamConfig, state: AdamState)? {
+        try loadWeights(openFullModel(path), file: path, into: model)
     }
 
-    /// `loadKeras` for a full-model file already open and checked (`fullModel`).
-    static func loadKeras(_ root: Group, file path: String, into model: Model) throws -> (config: AdamConfig, state: AdamState)? {
+    /// `loadWeights` for a full-model file already open and checked (`fullModel`).
+    static func loadWeights(_ root: Group, file path: String, into model: Model) throws -> (config: AdamConfig, state: AdamState)? {
         try wrapHDF5(path) {
             try checkArchitecture(of: root, against: model, file: path)
             var optimizer: (AdamConfig, AdamState)?
