@@ -82,7 +82,7 @@ extension Model {
         case .safetensors: try SafetensorsWeightsFormat.file(for: SafetensorsWeightLayout(model: self)).write(to: path)
         case .kerasArchive: try KerasArchive.write(self, to: path)
         case .tfKerasModel: try TFKerasModelFile.write(self, to: path)
-        case .tfKerasWeights: try writeHDF5(to: path) { try LegacyWeightsFormat.write(LegacyWeightLayout(tree: $0), to: $1) }
+        case .tfKerasWeights: try writeHDF5(to: path) { try TFKerasWeightsFormat.write(TFKerasWeightLayout(tree: $0), to: $1) }
         case .keras3Weights: try writeHDF5(to: path) { try Keras3WeightsFormat.write(Keras3WeightLayout(tree: $0), to: $1) }
         }
     }
@@ -118,8 +118,8 @@ extension Model {
             // Its groups, name lists and float32 weights are then read from the file's bytes (`Group.stored`);
             // the model's layers are named while the file is mapped.
             let hdf5 = file.hdf5!
-            let layout = try hdf5.mapIntoMemory { LegacyWeightLayout(tree: NamedLayerTree(model: root)) }
-            try LegacyWeightsFormat.load(layout, from: hdf5.root, file: path, byName: byName)
+            let layout = try hdf5.mapIntoMemory { TFKerasWeightLayout(tree: NamedLayerTree(model: root)) }
+            try TFKerasWeightsFormat.load(layout, from: hdf5.root, file: path, byName: byName)
         case .keras3Weights: try Keras3WeightsFormat.load(Keras3WeightLayout(tree: NamedLayerTree(model: root)), from: file.hdf5!.root, file: path)
         }
         return nil

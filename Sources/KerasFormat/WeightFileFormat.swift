@@ -4,7 +4,7 @@
 /// A file's format is told from its name when it is written (`init?(fileName:)`) and from its
 /// contents when it is read (`WeightFile`).
 public enum WeightFileFormat: String, CaseIterable, Sendable, CustomStringConvertible {
-    /// tf-keras HDF5 weights (`model.save_weights("w.h5")`, `LegacyWeightsFormat`).
+    /// tf-keras HDF5 weights (`model.save_weights("w.h5")`, `TFKerasWeightsFormat`).
     case tfKerasWeights = "keras2"
     /// Keras 3 weights (`model.save_weights("w.weights.h5")`, `Keras3WeightsFormat`).
     case keras3Weights = "keras3"

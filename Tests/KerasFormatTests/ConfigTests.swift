@@ -148,8 +148,8 @@ struct DenseNetFixture {
     @Test func fullModelH5WeightsLoadFromModelWeightsGroup() throws {
         let fixture = DenseNetFixture.small(.tfKeras)
         let model = try KerasModelConfig(contentsOf: fixture.modelFile).makeModel()
-        let layout = LegacyWeightLayout(tree: NamedLayerTree(model: model.root))
-        try LegacyWeightsFormat.load(layout, from: File.open(fixture.modelFile).root.group("model_weights"), file: fixture.modelFile)
+        let layout = TFKerasWeightLayout(tree: NamedLayerTree(model: model.root))
+        try TFKerasWeightsFormat.load(layout, from: File.open(fixture.modelFile).root.group("model_weights"), file: fixture.modelFile)
         let reference = try fixture.reference()
         #expect(maxAbsDifference(try model.predict(reference.inputs, batchSize: 4), reference.outputs) <= 1e-4)
     }

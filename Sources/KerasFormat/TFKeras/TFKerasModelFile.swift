@@ -45,13 +45,13 @@ public enum TFKerasModelFile {
                                        extra: (Group) throws -> Void) throws {
         let file = try File.create(path)
         let root = file.root
-        try root.attributes.write(StringArray(scalar: LegacyWeightsFormat.kerasVersion, format: .variableUTF8), named: "keras_version")
-        try root.attributes.write(StringArray(scalar: LegacyWeightsFormat.backend, format: .variableUTF8), named: "backend")
+        try root.attributes.write(StringArray(scalar: TFKerasWeightsFormat.kerasVersion, format: .variableUTF8), named: "keras_version")
+        try root.attributes.write(StringArray(scalar: TFKerasWeightsFormat.backend, format: .variableUTF8), named: "backend")
         try root.attributes.write(StringArray(scalar: modelConfig, format: .variableASCII), named: "model_config")
         if let trainingConfig {
             try root.attributes.write(StringArray(scalar: trainingConfig, format: .variableASCII), named: "training_config")
         }
-        try LegacyWeightsFormat.write(LegacyWeightLayout(tree: NamedLayerTree(model: model.root)), to: root.createGroup("model_weights"))
+        try TFKerasWeightsFormat.write(TFKerasWeightLayout(tree: NamedLayerTree(model: model.root)), to: root.createGroup("model_weights"))
         try extra(root)
         try file.flush()
     }
@@ -144,7 +144,7 @@ public enum TFKerasModelFile {
                 throw KerasFormatError(.malformed, file: path, layer: "optimizer_weights", weight: "iteration:0",
                                        expected: "\(info.iterations) (the training state's count)", found: "\(optimizer.iterations)")
             }
-            try LegacyWeightsFormat.load(LegacyWeightLayout(tree: NamedLayerTree(model: trainer.model.root)),
+            try TFKerasWeightsFormat.load(TFKerasWeightLayout(tree: NamedLayerTree(model: trainer.model.root)),
                                          from: root.group("model_weights"), file: path)
             trainer.optimizer.config = info.optimizer
             try trainer.restore(info.trainerState(optimizer: optimizer, weights: trainer.model.root.getWeights(), base: trainer.state))
@@ -169,7 +169,7 @@ public enum TFKerasModelFile {
                 let config = try ModelConfig.adam(fromTraining: training, file: path)
                 optimizer = (config, try OptimizerWeights.readTFKeras(from: root, variables: model.trainableVariables, file: path))
             }
-            try LegacyWeightsFormat.load(LegacyWeightLayout(tree: NamedLayerTree(model: model.root)),
+            try TFKerasWeightsFormat.load(TFKerasWeightLayout(tree: NamedLayerTree(model: model.root)),
                                          from: root.group("model_weights"), file: path)
             return optimizer
         }
