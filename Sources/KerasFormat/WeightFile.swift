@@ -15,14 +15,17 @@ import HDF5
 /// try model.loadWeights(from: input)
 /// ```
 public struct WeightFile {
+    /// Where the file is, as given.
     public let path: String
+    /// The format its contents have.
     public let format: WeightFileFormat
     /// The HDF5 file opened to tell the format (the `.h5` formats); nil for zip and safetensors files.
     public let hdf5: File?
 
     /// Tells the format of the file at `path` from its contents, never its name: the first bytes
     /// tell a zip (`.keras` archive) and a safetensors header; any other file is opened as HDF5
-    /// and told by its structure.
+    /// (libhdf5 checks the signature, which a user block may move to byte 512, 1024, …) and told
+    /// by its structure.
     public init(_ path: String) throws {
         self.path = path
         var isDirectory: ObjCBool = false
