@@ -71,7 +71,8 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let folder = MNISTFolder(data)
-        let saved = try resume.map(TrainingCheckpoint.readInfo)
+        let resumed = try resume.map(WeightFile.init)
+        let saved = try resumed.map(TrainingCheckpoint.readInfo)
         let trainLimit = limit ?? saved?.run.trainLimit
         let train = try folder.load(.train, limit: trainLimit).engineImages()
         let test = try folder.load(.test, limit: testLimit ?? saved?.run.testLimit).engineImages()
@@ -79,7 +80,7 @@ struct Train: ParsableCommand {
                                  trainLimit: trainLimit, testLimit: testLimit ?? saved?.run.testLimit)
         let description: ModelDescription
         let trainer: Trainer
-        if let resume, let saved {
+        if let resume, let resumed, let saved {
             // Everything is checked before the first step; the checkpoint is not touched until then.
             if let problem = run.mismatch(resuming: saved.run) { throw ResumeRefusal("cannot resume \(resume): \(problem)") }
             if let seed, seed != saved.shuffleSeed {
@@ -95,7 +96,7 @@ struct Train: ParsableCommand {
             let model = try saved.model.build()
             trainer = try Trainer(model: model, optimizer: saved.optimizer, batchSize: saved.run.batchSize, shuffleSeed: saved.shuffleSeed,
                                   lossAveraging: saved.run.lossAveraging)
-            try TrainingCheckpoint.load(resume, into: trainer)
+            try TrainingCheckpoint.load(resumed, into: trainer)
         } else {
             let seed = seed ?? 0
             let model = try modelOptions.build(seed: seed)
