@@ -2,59 +2,79 @@ import DenseNetEngine
 import Foundation
 import HDF5
 
-/// The file formats a model's weights go to and come from.
-public enum WeightFileFormat: String, CaseIterable, Sendable {
-    /// tf-keras legacy HDF5 weights (`model.save_weights("w.h5")`).
-    case keras2
-    /// Keras 3 weights (`model.save_weights("w.weights.h5")`).
-    case keras3
-    /// safetensors for PyTorch (`SafetensorsWeightsFormat`): torchvision names and layouts.
-    case safetensors
-    /// Keras 3 `.keras` archive (`KerasArchive`): config.json, metadata.json, model.weights.h5.
-    case keras
-    /// tf-keras full-model `.h5` (`Checkpoint`, `model.save("m.h5")`): model_config and model_weights.
-    case checkpoint
+/// An existing weight file and its format, told once from its contents.
+///
+/// Loading (`Model.loadWeights(from:)`), listing (`WeightListing.read`), config reading
+/// (`KerasModelConfig(contentsOf:)`) and training checkpoints take this value, so a command opens
+/// and detects its input once and passes the result on; an HDF5 file stays open in it for the
+/// next reader.
+///
+/// ```swift
+/// let input = try WeightFile("densenet121.h5")      // .tfKerasModel
+/// let model = try KerasModelConfig(contentsOf: input).makeModel()
+/// try model.loadWeights(from: input)
+/// ```
+public struct WeightFile {
+    /// Where the file is, as given.
+    public let path: String
+    /// The format its contents have.
+    public let format: WeightFileFormat
+    /// The HDF5 file opened to tell the format (the `.h5` formats); nil for zip and safetensors files.
+    public let hdf5: File?
 
-    /// The format a new file gets from its name: `.weights.h5` is Keras 3, any other `.h5` tf-keras.
-    public init?(fileName: String) {
-        if fileName.hasSuffix(".safetensors") {
-            self = .safetensors
-        } else if fileName.hasSuffix(".keras") {
-            self = .keras
-        } else if fileName.hasSuffix(".weights.h5") {
-            self = .keras3
-        } else if fileName.hasSuffix(".h5") || fileName.hasSuffix(".hdf5") {
-            self = .keras2
-        } else {
-            return nil
-        }
-    }
-
-    /// The format of an existing file, told from its contents, not its name.
-    public static func detect(_ path: String) throws -> WeightFileFormat {
-        try detectOpening(path).format
-    }
-
-    /// The format of an existing file, and for HDF5 files the file as opened to tell, so loading
-    /// need not open it again.
-    static func detectOpening(_ path: String) throws -> (format: WeightFileFormat, file: File?) {
-        guard FileManager.default.fileExists(atPath: path) else {
+    /// Tells the format of the file at `path` from its contents, never its name: the first bytes
+    /// tell a zip (`.keras` archive) and a safetensors header; any other file is opened as HDF5
+    /// (libhdf5 checks the signature, which a user block may move to byte 512, 1024, …) and told
+    /// by its structure.
+    public init(_ path: String) throws {
+        self.path = path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw KerasFormatError(.io, file: path, found: "no such file")
         }
-        if SafetensorsFile.looksLikeSafetensors(path) { return (.safetensors, nil) }
-        if CheckpointFile.isArchive(contentsOf: path) { return (.keras, nil) }
-        let file: File
-        do {
-            file = try File.open(path)
-        } catch let error as HDF5Error {
-            throw KerasFormatError(.unknownFormat, file: path, found: error.description)
+        guard !isDirectory.boolValue else { throw KerasFormatError(.io, file: path, found: "a directory, not a file") }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size > 0 else { throw KerasFormatError(.unknownFormat, file: path, found: "an empty file (0 bytes)") }
+        let head = Self.leadingBytes(of: path)
+        if SafetensorsFile.looksLikeSafetensors(head) {
+            (format, hdf5) = (.safetensors, nil)
+        } else if Self.isZip(head) {
+            (format, hdf5) = (.kerasArchive, nil)
+        } else {
+            let file: File
+            do { file = try File.open(path) } catch let error as HDF5Error {
+                throw KerasFormatError(.unknownFormat, file: path, found: error.description)
+            }
+            guard let format = try Self.hdf5Format(of: file.root, path: path) else {
+                throw KerasFormatError(.unknownFormat, file: path,
+                                       expected: "tf-keras weights (layer_names), a tf-keras model (model_weights) or Keras 3 weights (vars groups)",
+                                       found: "an HDF5 file with none of them")
+            }
+            (self.format, hdf5) = (format, file)
         }
-        let root = file.root
-        if try root.attributes.contains("layer_names") || root.attributes.contains("layer_names0") { return (.keras2, file) }
-        if try root.contains("vars"), try root.kind(of: "vars") == .group { return (.keras3, file) }
-        if try root.contains("model_weights"), try root.kind(of: "model_weights") == .group { return (.checkpoint, file) }
-        throw KerasFormatError(.unknownFormat, file: path, expected: "tf-keras weights (layer_names) or Keras 3 weights (vars groups)",
-                               found: "an HDF5 file with neither")
+    }
+
+    /// The `.h5` format whose structure `root` has: a `layer_names` attribute (tf-keras weights), a
+    /// `model_weights` group (tf-keras full model) or a `vars` group (Keras 3 weights); nil for none.
+    static func hdf5Format(of root: Group, path: String) throws -> WeightFileFormat? {
+        do {
+            if try root.attributes.contains("layer_names") || root.attributes.contains("layer_names0") { return .tfKerasWeights }
+            if try root.contains("model_weights"), try root.kind(of: "model_weights") == .group { return .tfKerasModel }
+            if try root.contains("vars"), try root.kind(of: "vars") == .group { return .keras3Weights }
+            return nil
+        } catch let error as HDF5Error {
+            throw KerasFormatError(error, file: path)
+        }
+    }
+
+    /// Every zip, and so every `.keras` archive, starts with a local file header, `PK\x03\x04`.
+    private static func isZip(_ head: [UInt8]) -> Bool { head.starts(with: [0x50, 0x4B, 0x03, 0x04]) }
+
+    /// The first bytes, enough for every signature the detector checks; fewer for a short or unreadable file.
+    private static func leadingBytes(of path: String) -> [UInt8] {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
+        defer { try? handle.close() }
+        return [UInt8]((try? handle.read(upToCount: SafetensorsFile.signatureLength)) ?? Data())
     }
 }
 
@@ -63,10 +83,10 @@ extension Model {
     public func saveWeights(to path: String, format: WeightFileFormat) throws {
         switch format {
         case .safetensors: try SafetensorsWeightsFormat.file(for: SafetensorsWeightLayout(model: self)).write(to: path)
-        case .keras: try KerasArchive.write(self, to: path)
-        case .checkpoint: try Checkpoint.writeModel(self, to: path)
-        case .keras2: try writeHDF5(to: path) { try LegacyWeightsFormat.write(LegacyWeightLayout(tree: $0), to: $1) }
-        case .keras3: try writeHDF5(to: path) { try Keras3WeightsFormat.write(Keras3WeightLayout(tree: $0), to: $1) }
+        case .kerasArchive: try KerasArchive.write(self, to: path)
+        case .tfKerasModel: try TFKerasModelFile.write(self, to: path)
+        case .tfKerasWeights: try writeHDF5(to: path) { try TFKerasWeightsFormat.write(TFKerasWeightLayout(tree: $0), to: $1) }
+        case .keras3Weights: try writeHDF5(to: path) { try Keras3WeightsFormat.write(Keras3WeightLayout(tree: $0), to: $1) }
         }
     }
 
@@ -75,30 +95,36 @@ extension Model {
         try writeAtomically(to: path) { try body(tree, File.create($0).root) }
     }
 
-    /// Loads weights from `path`, whatever its format; all or nothing.
+    /// Loads weights from `path`, whatever its format (told from its contents); all or nothing.
     /// - Parameter byName: tf-keras files only: match layers by name instead of position.
+    /// - Returns: the file's format.
     @discardableResult
     public func loadWeights(from path: String, byName: Bool = false) throws -> WeightFileFormat {
-        try loadWeightsAndOptimizer(from: path, byName: byName).format
+        let file = try WeightFile(path)
+        try loadWeights(from: file, byName: byName)
+        return file.format
     }
 
-    /// Loads weights from `path`, and returns Adam's configuration and state when the file holds
-    /// them (tf-keras full-model files and `.keras` archives of a compiled model).
-    public func loadWeightsAndOptimizer(from path: String, byName: Bool = false) throws
-        -> (format: WeightFileFormat, optimizer: (config: AdamConfig, state: AdamState)?) {
-        let (format, file) = try WeightFileFormat.detectOpening(path)
-        switch format {
+    /// Loads weights from an already detected `file`; all or nothing.
+    /// - Parameter byName: tf-keras files only: match layers by name instead of position.
+    /// - Returns: Adam's configuration and state when the file holds them (tf-keras full-model
+    ///   files and `.keras` archives of a compiled model).
+    @discardableResult
+    public func loadWeights(from file: WeightFile, byName: Bool = false) throws -> (config: AdamConfig, state: AdamState)? {
+        let path = file.path
+        switch file.format {
         case .safetensors:
             try SafetensorsWeightsFormat.load(SafetensorsWeightLayout(model: self), from: SafetensorsFile.read(path), path: path)
-        case .keras: return (format, try KerasArchive.loadWeights(path, into: self))
-        case .checkpoint: return (format, try Checkpoint.loadKeras(path, into: self))
-        case .keras2:
+        case .kerasArchive: return try KerasArchive.loadWeights(path, into: self)
+        case .tfKerasModel: return try TFKerasModelFile.loadWeights(TFKerasModelFile.fullModel(file.hdf5!.root, file: path), file: path, into: self)
+        case .tfKerasWeights:
             // Its groups, name lists and float32 weights are then read from the file's bytes (`Group.stored`);
             // the model's layers are named while the file is mapped.
-            let layout = try file!.mapIntoMemory { LegacyWeightLayout(tree: NamedLayerTree(model: root)) }
-            try LegacyWeightsFormat.load(layout, from: file!.root, file: path, byName: byName)
-        case .keras3: try Keras3WeightsFormat.load(Keras3WeightLayout(tree: NamedLayerTree(model: root)), from: file!.root, file: path)
+            let hdf5 = file.hdf5!
+            let layout = try hdf5.mapIntoMemory { TFKerasWeightLayout(tree: NamedLayerTree(model: root)) }
+            try TFKerasWeightsFormat.load(layout, from: hdf5.root, file: path, byName: byName)
+        case .keras3Weights: try Keras3WeightsFormat.load(Keras3WeightLayout(tree: NamedLayerTree(model: root)), from: file.hdf5!.root, file: path)
         }
-        return (format, nil)
+        return nil
     }
 }

@@ -50,9 +50,9 @@ struct ModelOptions: ParsableArguments {
     /// The model for the weights in `file`: the `--model` preset when given; else the model a
     /// densenet-io checkpoint records, or the functional graph of a Keras file's own config;
     /// else the default preset (a subclassed model's config names only its class).
-    func build(for file: String, seed: UInt64 = 0) throws -> (model: Model, name: String) {
-        if modelName == nil, [.checkpoint, .keras].contains(try WeightFileFormat.detect(file)) {
-            if let info = try? CheckpointFile.readInfo(file) {
+    func build(for file: WeightFile, seed: UInt64 = 0) throws -> (model: Model, name: String) {
+        if modelName == nil, [.tfKerasModel, .kerasArchive].contains(file.format) {
+            if let info = try? TrainingCheckpoint.readInfo(file) {
                 return (try info.model.build(), info.model.preset ?? "the checkpoint's model_config")
             }
             do {

@@ -18,9 +18,9 @@ func saveVerified(_ model: Model, to output: String, format: WeightFileFormat, f
 
 /// The output format named by `--to`, else told from the file name.
 func outputFormat(named name: String?, for output: String) throws -> WeightFileFormat {
-    let known = WeightFileFormat.allCases.map(\.rawValue).joined(separator: ", ")
+    let known = WeightFileFormat.allCases.map(\.name).joined(separator: ", ")
     if let name {
-        guard let format = WeightFileFormat(rawValue: name) else { throw ValidationError("--to takes one of \(known), got \(name)") }
+        guard let format = WeightFileFormat(name: name) else { throw ValidationError("--to takes one of \(known), got \(name)") }
         return format
     }
     guard let format = WeightFileFormat(fileName: output) else {

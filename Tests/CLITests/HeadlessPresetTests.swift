@@ -13,7 +13,7 @@ import Testing
     /// of it is committed; `Fixtures/check_keras_functional_archive.py` checks such models in Keras).
     func headlessWeights(_ path: String, pooling: DenseNetPooling?) throws -> String {
         try ModelPreset.named("densenet121").build(inputShape: [32, 32, 3], includeTop: false, pooling: pooling, seed: 3)
-            .saveWeights(to: path, format: .keras3)
+            .saveWeights(to: path, format: .keras3Weights)
         return path
     }
 

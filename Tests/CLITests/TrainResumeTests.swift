@@ -97,7 +97,7 @@ func checkpointContents(_ path: String) throws -> [String: Data] {
 
         let first = try w.train(["--epochs", "1", "--checkpoint", w.path("split.h5")])
         #expect(first.status == 0, "\(first.stderr)")
-        let info = try Checkpoint.readInfo(w.path("split.h5"))
+        let info = try TFKerasModelFile.readInfo(w.path("split.h5"))
         #expect(info.epoch == 1)
         #expect(info.stepInEpoch == 0)
         #expect(info.iterations == 5)
@@ -121,7 +121,7 @@ func checkpointContents(_ path: String) throws -> [String: Data] {
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.epochLines.isEmpty)
         #expect(first.stdout.contains("Stopped at epoch 1, step 3 of 5"))
-        let info = try CheckpointFile.readInfo(checkpoint)
+        let info = try TrainingCheckpoint.readInfo(checkpoint)
         #expect(info.epoch == 0)
         #expect(info.stepInEpoch == 3)
         #expect(info.metrics.seen == 24)
@@ -138,7 +138,7 @@ func checkpointContents(_ path: String) throws -> [String: Data] {
         let result = try w.train(["--epochs", "1", "--checkpoint", w.path("c.h5"), "--checkpoint-every", "2", "--stop-after", "3"])
         #expect(result.status == 0, "\(result.stderr)")
         // Written at step 2 (every 2) and at step 3 (the stop).
-        #expect(try Checkpoint.readInfo(w.path("c.h5")).stepInEpoch == 3)
+        #expect(try TFKerasModelFile.readInfo(w.path("c.h5")).stepInEpoch == 3)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: w.folder).filter { $0.hasSuffix(".tmp") }
         #expect(leftovers.isEmpty)
     }
@@ -169,7 +169,7 @@ func checkpointContents(_ path: String) throws -> [String: Data] {
             temporaries.forEach { try? FileManager.default.removeItem(atPath: w.path($0)) }
             guard FileManager.default.fileExists(atPath: checkpoint) else { continue }  // killed before the first write
             withCheckpoint += 1
-            let info = try Checkpoint.readInfo(checkpoint)
+            let info = try TFKerasModelFile.readInfo(checkpoint)
             let resumed = try TrainCLI.run(["train", "--data", w.data, "--resume", checkpoint, "--epochs", "2",
                                             "--save", w.path("resumed-\(iteration).h5")])
             #expect(resumed.status == 0, "iteration \(iteration) (epoch \(info.epoch), step \(info.stepInEpoch)): \(resumed.stderr)")

@@ -75,7 +75,7 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
 
     @Test func tfKerasFullModelFileLoadsWithOptimizerState() throws {
         let model = try makeTinyFunctional()
-        let optimizer = try #require(try Checkpoint.loadKeras(CheckpointFixture.tfKeras, into: model))
+        let optimizer = try #require(try TFKerasModelFile.loadWeights(CheckpointFixture.tfKeras, into: model))
         #expect(maxAbsDifference(try model.predict(CheckpointFixture.array("inputs")), try CheckpointFixture.array("outputs_tfkeras")) <= 1e-5)
         #expect(optimizer.state.iterations == 3)
         #expect(optimizer.config == AdamConfig(learningRate: Double(Float(0.001))))
@@ -86,7 +86,7 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
     @Test func reloadedSlotNamesLoadByOrder() throws {
         // After load_model tf-keras names the slots m/…, v/…: same positions, same meaning.
         let model = try makeTinyFunctional()
-        let optimizer = try #require(try Checkpoint.loadKeras(CheckpointFixture.tfKerasReloaded, into: model))
+        let optimizer = try #require(try TFKerasModelFile.loadWeights(CheckpointFixture.tfKerasReloaded, into: model))
         #expect(optimizer.state.iterations == 4)
         #expect(maxAbsDifference(try model.predict(CheckpointFixture.array("inputs")), try CheckpointFixture.array("outputs_reloaded")) <= 1e-5)
         let v = try File.open(CheckpointFixture.tfKerasReloaded).root.dataset("optimizer_weights/v/bn/beta:0").read(as: Float.self).scalars
@@ -123,19 +123,19 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
 
     @Test func writtenCheckpointHasTfKerasLayout() throws {
         let model = try makeTinyFunctional()
-        try Checkpoint.loadKeras(CheckpointFixture.tfKeras, into: model)
+        try TFKerasModelFile.loadWeights(CheckpointFixture.tfKeras, into: model)
         let data = try CheckpointFixture.data()
         let trainer = try trainedTrainer(model, data: data, steps: 3)
         let path = temporaryPath("ckpt.h5")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try Checkpoint.write(trainer, model: ModelDescription(preset: nil, inputShape: [8, 8, 1], classes: 10), run: runDescription(data), to: path)
+        try TFKerasModelFile.write(trainer, model: ModelDescription(preset: nil, inputShape: [8, 8, 1], classes: 10), run: runDescription(data), to: path)
         func lines(_ file: String, under prefix: String) throws -> [String] { try fileStructure(file).filter { $0.hasPrefix(prefix) } }
         #expect(try lines(path, under: "/optimizer_weights") == lines(CheckpointFixture.tfKeras, under: "/optimizer_weights"))
         let datasets = { (file: String) in try fileStructure(file).filter { $0.hasPrefix("/model_weights/") && $0.contains(" dataset ") } }
         #expect(try datasets(path) == datasets(CheckpointFixture.tfKeras))
         let rootAttributes = { (file: String) in try fileStructure(file).filter { $0.hasPrefix("/ @") }.map { $0.components(separatedBy: " [").first! } }
         #expect(try rootAttributes(path) == rootAttributes(CheckpointFixture.tfKeras))
-        #expect(try File.open(path).root.contains(Checkpoint.trainingStateGroup))
+        #expect(try File.open(path).root.contains(TFKerasModelFile.trainingStateGroup))
     }
 
     // MARK: round trips
@@ -147,15 +147,15 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
         let path = temporaryPath("ckpt.h5")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let description = ModelDescription(preset: "densenet-mini", inputShape: [28, 28, 1], classes: 10, weightSeed: 3)
-        try Checkpoint.write(trainer, model: description, run: runDescription(data), to: path)
+        try TFKerasModelFile.write(trainer, model: description, run: runDescription(data), to: path)
 
         let restored = try Trainer(model: try makeMiniModel(), batchSize: 8)
-        let info = try Checkpoint.load(path, into: restored)
+        let info = try TFKerasModelFile.load(path, into: restored)
         #expect(info.model == description)
         #expect(info.run == runDescription(data))
         #expect(restored.state == trainer.state)
         #expect(weightBits(restored.model) == weightBits(trainer.model))
-        #expect(try Checkpoint.readInfo(path) == info)
+        #expect(try TFKerasModelFile.readInfo(path) == info)
 
         // And both continue identically.
         _ = try trainer.trainEpoch(data)
@@ -170,8 +170,8 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
         let path = temporaryPath("ckpt.h5")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let run = RunDescription(batchSize: 8, lossAveraging: .perBatch, trainData: DataFingerprint(data), trainLimit: 20, testLimit: nil)
-        try Checkpoint.write(trainer, model: ModelDescription(preset: nil, inputShape: [8, 8, 1], classes: 10), run: run, to: path)
-        let info = try Checkpoint.readInfo(path)
+        try TFKerasModelFile.write(trainer, model: ModelDescription(preset: nil, inputShape: [8, 8, 1], classes: 10), run: run, to: path)
+        let info = try TFKerasModelFile.readInfo(path)
         #expect(info.epoch == 0)
         #expect(info.stepInEpoch == 2)
         #expect(info.iterations == 2)
@@ -187,7 +187,7 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
         let data = try syntheticData(count: 16, shape: [28, 28, 1])
         let trainer = try trainedTrainer(try makeMiniModel(), data: data, steps: 1)
         let path = temporaryPath("ckpt.h5")
-        try Checkpoint.write(trainer, model: ModelDescription(preset: "densenet-mini", inputShape: [28, 28, 1], classes: 10),
+        try TFKerasModelFile.write(trainer, model: ModelDescription(preset: "densenet-mini", inputShape: [28, 28, 1], classes: 10),
                              run: runDescription(data), to: path)
         return (path, trainer)
     }
@@ -195,7 +195,7 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
     /// Loading must fail with an error mentioning `words`, leave the trainer unchanged and the file untouched.
     func expectRefusal(_ path: String, into trainer: Trainer, mentioning words: [String]) throws {
         let before = trainer.state, bytes = try? fileBytes(path)
-        let error = #expect(throws: KerasFormatError.self) { try Checkpoint.load(path, into: trainer) }
+        let error = #expect(throws: KerasFormatError.self) { try TFKerasModelFile.load(path, into: trainer) }
         let message = error.map { "\($0)" } ?? ""
         for word in words { #expect(message.contains(word), "\(message)") }
         #expect(trainer.state == before)
@@ -252,9 +252,9 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let trainer = try Trainer(model: try makeMiniModel(), batchSize: 8)
         // A plain Keras model file (no training state) is not a resumable checkpoint.
-        let plain = try editedCopy(of: path, name: "plain.h5") { try $0.unlink(Checkpoint.trainingStateGroup) }
+        let plain = try editedCopy(of: path, name: "plain.h5") { try $0.unlink(TFKerasModelFile.trainingStateGroup) }
         defer { try? FileManager.default.removeItem(atPath: plain) }
-        try expectRefusal(plain, into: trainer, mentioning: [Checkpoint.trainingStateGroup])
+        try expectRefusal(plain, into: trainer, mentioning: [TFKerasModelFile.trainingStateGroup])
         // Optimizer slots missing.
         let noSlots = try editedCopy(of: path, name: "noslots.h5") { try $0.unlink("optimizer_weights") }
         defer { try? FileManager.default.removeItem(atPath: noSlots) }
@@ -262,7 +262,7 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
         // A weights-only file.
         let weights = temporaryPath("w.h5")
         defer { try? FileManager.default.removeItem(atPath: weights) }
-        try trainer.model.saveWeights(to: weights, format: .keras2)
+        try trainer.model.saveWeights(to: weights, format: .tfKerasWeights)
         try expectRefusal(weights, into: trainer, mentioning: ["model_config"])
     }
 
@@ -272,36 +272,36 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
         let folder = ProcessInfo.processInfo.environment["DENSENET_IO_CHECKPOINT_EXPORT"]
         let out = { (name: String) in folder.map { "\($0)/\(name)" } ?? temporaryPath(name) }
         let model = try makeTinyFunctional()
-        try Checkpoint.loadKeras(CheckpointFixture.tfKeras, into: model)
+        try TFKerasModelFile.loadWeights(CheckpointFixture.tfKeras, into: model)
         let data = try CheckpointFixture.data()
         let trainer = try trainedTrainer(model, data: data, steps: 2)
         let checkpoint = out("densenet_io_tiny_functional.h5"), io = out("densenet_io_tiny_functional_io.h5")
         defer { if folder == nil { [checkpoint, io].forEach { try? FileManager.default.removeItem(atPath: $0) } } }
-        try Checkpoint.write(trainer, model: ModelDescription(preset: nil, inputShape: [8, 8, 1], classes: 10), run: runDescription(data), to: checkpoint)
+        try TFKerasModelFile.write(trainer, model: ModelDescription(preset: nil, inputShape: [8, 8, 1], classes: 10), run: runDescription(data), to: checkpoint)
         let file = try File.create(io)
         _ = try file.root.createDataset("inputs", NDArray(shape: [data.count, 8, 8, 1], scalars: data.images))
         _ = try file.root.createDataset("outputs", NDArray(shape: [data.count, 10], scalars: try model.predict(data.images)))
         let restored = try Trainer(model: try makeTinyFunctional(seed: 9), batchSize: 8)
-        try Checkpoint.load(checkpoint, into: restored)
+        try TFKerasModelFile.load(checkpoint, into: restored)
         #expect(restored.state == trainer.state)
     }
 
     @Test func weightFilesDetectCheckpointsAndArchivesByContent() throws {
-        #expect(try WeightFileFormat.detect(CheckpointFixture.tfKeras) == .checkpoint)
-        #expect(try WeightFileFormat.detect(CheckpointFixture.keras3) == .keras)
-        #expect(WeightFileFormat(fileName: "m.keras") == .keras)
+        #expect(try WeightFile(CheckpointFixture.tfKeras).format == .tfKerasModel)
+        #expect(try WeightFile(CheckpointFixture.keras3).format == .kerasArchive)
+        #expect(WeightFileFormat(fileName: "m.keras") == .kerasArchive)
         let model = try makeMiniModel()
-        #expect(try model.loadWeights(from: CheckpointFixture.tutorialKeras3) == .keras)
+        #expect(try model.loadWeights(from: CheckpointFixture.tutorialKeras3) == .kerasArchive)
         let tiny = try makeTinyFunctional()
-        #expect(try tiny.loadWeights(from: CheckpointFixture.tfKeras) == .checkpoint)
+        #expect(try tiny.loadWeights(from: CheckpointFixture.tfKeras) == .tfKerasModel)
         #expect(maxAbsDifference(try tiny.predict(CheckpointFixture.array("inputs")), try CheckpointFixture.array("outputs_tfkeras")) <= 1e-5)
         // Names that hide the content do not matter.
         let disguised = temporaryPath("archive.h5"), full = temporaryPath("full.weights.h5")
         defer { [disguised, full].forEach { try? FileManager.default.removeItem(atPath: $0) } }
-        try model.saveWeights(to: disguised, format: .keras)
-        try tiny.saveWeights(to: full, format: .checkpoint)
-        #expect(try WeightFileFormat.detect(disguised) == .keras)
-        #expect(try WeightFileFormat.detect(full) == .checkpoint)
+        try model.saveWeights(to: disguised, format: .kerasArchive)
+        try tiny.saveWeights(to: full, format: .tfKerasModel)
+        #expect(try WeightFile(disguised).format == .kerasArchive)
+        #expect(try WeightFile(full).format == .tfKerasModel)
         let again = try makeMiniModel(), tinyAgain = try makeTinyFunctional(seed: 5)
         try again.loadWeights(from: disguised)
         try tinyAgain.loadWeights(from: full)

@@ -33,8 +33,8 @@ import Testing
             let trainer = try Trainer(model: model, batchSize: reference.labels.count)
             try trainer.trainStep(images: reference.inputs, labels: reference.labels)
             let base = URL(fileURLWithPath: folder).appendingPathComponent(name).path
-            try model.saveWeights(to: base + ".h5", format: .keras2)
-            try model.saveWeights(to: base + ".weights.h5", format: .keras3)
+            try model.saveWeights(to: base + ".h5", format: .tfKerasWeights)
+            try model.saveWeights(to: base + ".weights.h5", format: .keras3Weights)
             let outputs = try model.predict(reference.inputs, batchSize: reference.labels.count)
             try? FileManager.default.removeItem(atPath: base + "_io.h5")
             let io = try File.create(base + "_io.h5")

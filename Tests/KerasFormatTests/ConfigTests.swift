@@ -75,7 +75,7 @@ struct DenseNetFixture {
 
         let written = temporaryPath(flavor == .tfKeras ? "w.h5" : "w.weights.h5")
         defer { try? FileManager.default.removeItem(atPath: written) }
-        try model.saveWeights(to: written, format: flavor == .tfKeras ? .keras2 : .keras3)
+        try model.saveWeights(to: written, format: flavor == .tfKeras ? .tfKerasWeights : .keras3Weights)
         #expect(try fileStructure(written) == fileStructure(weightsFile))
 
         let learningRate: Float = 1e-3
@@ -150,8 +150,8 @@ struct DenseNetFixture {
     @Test func fullModelH5WeightsLoadFromModelWeightsGroup() throws {
         let fixture = DenseNetFixture.small(.tfKeras)
         let model = try KerasModelConfig(contentsOf: fixture.modelFile).makeModel()
-        let layout = LegacyWeightLayout(tree: NamedLayerTree(model: model.root))
-        try LegacyWeightsFormat.load(layout, from: File.open(fixture.modelFile).root.group("model_weights"), file: fixture.modelFile)
+        let layout = TFKerasWeightLayout(tree: NamedLayerTree(model: model.root))
+        try TFKerasWeightsFormat.load(layout, from: File.open(fixture.modelFile).root.group("model_weights"), file: fixture.modelFile)
         let reference = try fixture.reference()
         #expect(maxAbsDifference(try model.predict(reference.inputs, batchSize: 4), reference.outputs) <= 1e-4)
     }
@@ -163,7 +163,7 @@ struct DenseNetFixture {
         let source = try tf.loadedModel()
         let path = temporaryPath("converted.weights.h5")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try source.saveWeights(to: path, format: .keras3)
+        try source.saveWeights(to: path, format: .keras3Weights)
         let target = try KerasModelConfig(contentsOf: k3.modelFile).makeModel()
         try target.loadWeights(from: path)
         #expect(target.weights.map { $0.values.map(\.bitPattern) } == source.weights.map { $0.values.map(\.bitPattern) })

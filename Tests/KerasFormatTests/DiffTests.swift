@@ -24,7 +24,7 @@ import Testing
         #expect(diff.entries.count == count)
     }
 
-    @Test(arguments: [WeightFileFormat.keras3, .safetensors])
+    @Test(arguments: [WeightFileFormat.keras3Weights, .safetensors])
     func crossFormatCopiesAreEqual(format: WeightFileFormat) throws {
         let path = try Self.converted(Fixture.tfKerasWeights, to: format, "copy.\(format)")
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -73,7 +73,7 @@ import Testing
         #expect(entry.shapeB == [10, 128])
 
         // A Keras 3 copy without one layer's vars: missing on one side, extra on the other.
-        let keras3 = try Self.converted(Fixture.tfKerasWeights, to: .keras3, "missing.weights.h5")
+        let keras3 = try Self.converted(Fixture.tfKerasWeights, to: .keras3Weights, "missing.weights.h5")
         defer { try? FileManager.default.removeItem(atPath: keras3) }
         try File.open(keras3, mode: .readWrite).root.unlink("dense2")
         let missing = try WeightDiff.compare(WeightListing.read(Fixture.tfKerasWeights), WeightListing.read(keras3))

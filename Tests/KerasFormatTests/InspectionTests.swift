@@ -54,7 +54,7 @@ func brokenCopy(of fixture: String, _ name: String) throws -> String {
         #expect(report.totals["non-trainable"]!.parameters == totals.nonTrainable)
 
         let archive = try WeightListing.read(Fixture.path("keras/tutorial_keras3.keras"))
-        #expect(archive.format == .keras3Archive)
+        #expect(archive.format == .kerasArchive)
         #expect(archive.attributes.contains { $0.name == "keras_version" && $0.value == "3.15.1" })
         let archiveReport = try InspectionReport(archive, statistics: true)
         #expect(archiveReport.totals["trainable"]!.parameters == totals.trainable)

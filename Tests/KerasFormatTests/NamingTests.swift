@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func legacyLayoutMatchesWhatTfKerasWrote() throws {
-        let layout = LegacyWeightLayout(tree: NamedLayerTree(model: try makeMiniModel().root))
+        let layout = TFKerasWeightLayout(tree: NamedLayerTree(model: try makeMiniModel().root))
         let file = try File.open(Fixture.tfKerasWeights)
         #expect(layout.layers.map(\.name) == (try file.root.attributes.readStrings("layer_names")))
         for layer in layout.layers {

@@ -95,7 +95,7 @@ import Testing
         let path = temporaryPath("w.safetensors")
         defer { try? FileManager.default.removeItem(atPath: path) }
         try model.saveWeights(to: path, format: .safetensors)
-        #expect(try WeightFileFormat.detect(path) == .safetensors)
+        #expect(try WeightFile(path).format == .safetensors)
         #expect(WeightFileFormat(fileName: path) == .safetensors)
         let copy = try makeMiniModel()
         #expect(try copy.loadWeights(from: path) == .safetensors)

@@ -30,7 +30,7 @@ public enum OptimizerWeights {
 
     /// Full tf-keras variable names (`dense_net/conv2d/kernel:0`, `conv/kernel:0`).
     private static func variablePaths(_ model: Model) -> [ObjectIdentifier: String] {
-        let layout = LegacyWeightLayout(tree: NamedLayerTree(model: model.root))
+        let layout = TFKerasWeightLayout(tree: NamedLayerTree(model: model.root))
         var paths: [ObjectIdentifier: String] = [:]
         for weight in layout.layers.flatMap(\.weights) + layout.topLevelWeights {
             paths[ObjectIdentifier(weight.variable)] = weight.name

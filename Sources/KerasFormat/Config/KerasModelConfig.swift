@@ -136,9 +136,13 @@ public struct KerasModelConfig {
     /// Reads the config of a tf-keras full-model `.h5` (`model_config` attribute) or of a Keras 3
     /// `.keras` archive (`config.json`), told apart by content.
     public init(contentsOf path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else { throw KerasFormatError(.io, file: path, found: "no such file") }
-        let head = (try? FileHandle(forReadingFrom: URL(fileURLWithPath: path)).read(upToCount: 4)) ?? Data()
-        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
+        try self.init(contentsOf: WeightFile(path))
+    }
+
+    /// Reads the config of an already detected tf-keras full-model `.h5` or `.keras` archive.
+    public init(contentsOf file: WeightFile) throws {
+        let path = file.path
+        if file.format == .kerasArchive {
             let archive: Archive
             do {
                 archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
@@ -159,14 +163,13 @@ public struct KerasModelConfig {
         }
         let text: String
         do {
-            let root = try File.open(path).root
-            guard try root.attributes.contains("model_config") else {
+            guard let root = file.hdf5?.root, try root.attributes.contains("model_config") else {
                 throw KerasFormatError(.wrongFormat, file: path, expected: "a full-model file with a model_config attribute",
-                                       found: "no model_config (a weights-only file?)")
+                                       found: "no model_config (a \(file.format) file)")
             }
             text = try root.attributes.string("model_config")
         } catch let error as HDF5Error {
-            throw KerasFormatError(.unknownFormat, file: path, expected: "a tf-keras .h5 or a .keras archive", found: error.description)
+            throw KerasFormatError(error, file: path)
         }
         try self.init(json: text, file: path)
     }

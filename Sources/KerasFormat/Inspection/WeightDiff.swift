@@ -60,7 +60,7 @@ public struct WeightDiff: Codable, Sendable {
             for weight in listing.weights {
                 let comparable = weight.kind != .optimizer || optimizerInBoth
                 guard comparable, let key = sameFamily ? weight.path : weight.crossFormatIdentity else {
-                    skipped.append("\(label) \(weight.path): \(weight.kind == .optimizer ? "optimizer state" : "PyTorch-only counter"), no counterpart in \(label == "A" ? b.format.rawValue : a.format.rawValue)")
+                    skipped.append("\(label) \(weight.path): \(weight.kind == .optimizer ? "optimizer state" : "PyTorch-only counter"), no counterpart in \(label == "A" ? b.format.description : a.format.description)")
                     continue
                 }
                 if table[key] == nil { order.append(key) }
@@ -107,7 +107,7 @@ public struct WeightDiff: Codable, Sendable {
             let y = tableB[key]!
             entries.append(Entry(name: y.path, layer: y.layer, status: .extra, shapeB: y.kerasShape, dtypeB: y.dataType))
         }
-        return WeightDiff(fileA: a.path, fileB: b.path, formatA: a.format.rawValue, formatB: b.format.rawValue,
+        return WeightDiff(fileA: a.path, fileB: b.path, formatA: a.format.description, formatB: b.format.description,
                           identity: sameFamily ? "stored path" : "Keras layer name and position", atol: atol, rtol: rtol,
                           entries: entries, skipped: skipped)
     }

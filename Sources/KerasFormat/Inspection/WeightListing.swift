@@ -71,24 +71,8 @@ public struct StoredWeight: Sendable {
 
 /// A weight file's format, root attributes and stored arrays, as found in the file.
 public struct WeightListing: Sendable {
-    public enum Format: String, Codable, Sendable {
-        case tfKerasWeights = "tf-keras weights (.h5)"
-        case tfKerasModel = "tf-keras full model / checkpoint (.h5)"
-        case keras3Weights = "Keras 3 weights (.weights.h5)"
-        case keras3Archive = "Keras 3 archive (.keras)"
-        case safetensors = "safetensors"
-
-        public var family: NamingFamily {
-            switch self {
-            case .tfKerasWeights, .tfKerasModel: .tfKeras
-            case .keras3Weights, .keras3Archive: .keras3
-            case .safetensors: .safetensors
-            }
-        }
-    }
-
     public let path: String
-    public let format: Format
+    public let format: WeightFileFormat
     /// Root attributes (tf-keras `keras_version`, `backend`; `.keras` metadata.json entries;
     /// safetensors `__metadata__` entries), as text, in name order.
     public let attributes: [(name: String, value: String)]
@@ -96,59 +80,48 @@ public struct WeightListing: Sendable {
 
     /// Reads the file's structure (not its values), detecting the format from the contents.
     public static func read(_ path: String) throws -> WeightListing {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw KerasFormatError(.io, file: path, found: "no such file")
-        }
-        guard !isDirectory.boolValue else { throw KerasFormatError(.io, file: path, found: "a directory, not a file") }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        guard size > 0 else {
-            throw KerasFormatError(.unknownFormat, file: path, found: "an empty file (0 bytes)")
-        }
-        if SafetensorsFile.looksLikeSafetensors(path) { return try readSafetensors(path) }
-        if isZip(path) { return try readArchive(path) }
-        let file: File
-        do { file = try File.open(path) } catch let error as HDF5Error {
-            throw KerasFormatError(.unknownFormat, file: path, found: error.description)
-        }
-        return try readHDF5(file.root, path: path, archiveAttributes: nil)
+        try read(WeightFile(path))
     }
 
-    private static func isZip(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? handle.close() }
-        return (try? handle.read(upToCount: 4)) == Data([0x50, 0x4B, 0x03, 0x04])
+    /// Reads the structure (not the values) of an already detected file.
+    public static func read(_ file: WeightFile) throws -> WeightListing {
+        switch file.format {
+        case .safetensors: try readSafetensors(file.path)
+        case .kerasArchive: try readArchive(file.path)
+        case .tfKerasWeights, .tfKerasModel, .keras3Weights:
+            try readHDF5(file.hdf5!.root, format: file.format, path: file.path, archiveAttributes: nil)
+        }
     }
 
     // MARK: HDF5
 
-    private static func readHDF5(_ root: Group, path: String, archiveAttributes: [(String, String)]?) throws -> WeightListing {
+    /// The listing of an `.h5` file of `format`, or of a `.keras` archive's `model.weights.h5` (with
+    /// `archiveAttributes`, from metadata.json).
+    private static func readHDF5(_ root: Group, format: WeightFileFormat, path: String,
+                                 archiveAttributes: [(String, String)]?) throws -> WeightListing {
         do {
             let attributes = try archiveAttributes ?? textAttributes(root.attributes)
-            if try root.attributes.contains("layer_names") || root.attributes.contains("layer_names0") {
-                return WeightListing(path: path, format: .tfKerasWeights, attributes: attributes,
+            switch format {
+            case .tfKerasWeights:
+                return WeightListing(path: path, format: format, attributes: attributes,
                                      weights: try tfKerasWeights(root, prefix: "", path: path))
-            }
-            if try root.contains("model_weights"), try root.kind(of: "model_weights") == .group {
+            case .tfKerasModel:
                 var weights = try tfKerasWeights(root.group("model_weights"), prefix: "", path: path)
                 if try root.contains("optimizer_weights") {
                     weights += try tfKerasOptimizer(root.group("optimizer_weights"), path: path)
                 }
-                return WeightListing(path: path, format: .tfKerasModel,
+                return WeightListing(path: path, format: format,
                                      attributes: attributes.filter { !["model_config", "training_config"].contains($0.0) }
                                         + attributes.filter { ["model_config", "training_config"].contains($0.0) }.map { ($0.0, "(\($0.1.utf8.count) bytes of JSON)") },
                                      weights: weights)
-            }
-            if try root.contains("vars"), try root.kind(of: "vars") == .group {
-                return WeightListing(path: path, format: archiveAttributes == nil ? .keras3Weights : .keras3Archive,
-                                     attributes: attributes, weights: try keras3Weights(root, path: path))
+            case .keras3Weights, .kerasArchive:
+                return WeightListing(path: path, format: format, attributes: attributes, weights: try keras3Weights(root, path: path))
+            case .safetensors:
+                preconditionFailure("safetensors files are not HDF5")
             }
         } catch let error as HDF5Error {
             throw KerasFormatError(error, file: path)
         }
-        throw KerasFormatError(.unknownFormat, file: path,
-                               expected: "tf-keras weights (layer_names), a tf-keras model (model_weights) or Keras 3 weights (vars groups)",
-                               found: "an HDF5 file with none of them")
     }
 
     private static func textAttributes(_ attributes: Attributes) throws -> [(String, String)] {
@@ -294,8 +267,13 @@ public struct WeightListing: Sendable {
         do { file = try File.open(temporary.path) } catch let error as HDF5Error {
             throw KerasFormatError(.malformed, file: path, weight: "model.weights.h5", found: error.description)
         }
+        guard let weightsFormat = try WeightFile.hdf5Format(of: file.root, path: path) else {
+            throw KerasFormatError(.unknownFormat, file: path, weight: "model.weights.h5", expected: "Keras 3 weights (vars groups)",
+                                   found: "an HDF5 file without them")
+        }
         // The open file stays readable after its name is removed (POSIX), so values load lazily.
-        return try readHDF5(file.root, path: path, archiveAttributes: attributes)
+        return try readHDF5(file.root, format: weightsFormat == .keras3Weights ? .kerasArchive : weightsFormat, path: path,
+                            archiveAttributes: attributes)
     }
 
     // MARK: safetensors

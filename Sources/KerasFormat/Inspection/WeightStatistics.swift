@@ -80,7 +80,7 @@ public struct InspectionReport: Codable, Sendable {
 
     public init(_ listing: WeightListing, statistics: Bool) throws {
         file = listing.path
-        format = listing.format.rawValue
+        format = listing.format.description
         attributes = Dictionary(listing.attributes.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
         var groups: [GroupEntry] = []
         var totals = Dictionary(uniqueKeysWithValues: WeightKind.allCases.map { ($0.rawValue, Total(arrays: 0, parameters: 0)) })

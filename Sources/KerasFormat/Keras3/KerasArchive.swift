@@ -209,7 +209,7 @@ public enum KerasArchive {
     @discardableResult
     public static func loadWeights(_ path: String, into model: Model) throws -> (config: AdamConfig, state: AdamState)? {
         let opened = try Opened(path)
-        return try Checkpoint.wrapHDF5(path) {
+        return try TFKerasModelFile.wrapHDF5(path) {
             try opened.checkArchitecture(model)
             let optimizer = try opened.optimizer(for: model)
             try Keras3WeightsFormat.load(Keras3WeightLayout(tree: NamedLayerTree(model: model.root)), from: opened.weights, file: path)
@@ -220,7 +220,7 @@ public enum KerasArchive {
     /// The training state of a densenet-io `.keras` checkpoint (no weights read).
     public static func readInfo(_ path: String) throws -> CheckpointInfo {
         let opened = try Opened(path)
-        return try Checkpoint.wrapHDF5(path) { try info(of: opened) }
+        return try TFKerasModelFile.wrapHDF5(path) { try info(of: opened) }
     }
 
     private static func info(of opened: Opened) throws -> CheckpointInfo {
@@ -239,7 +239,7 @@ public enum KerasArchive {
     @discardableResult
     public static func load(_ path: String, into trainer: Trainer) throws -> CheckpointInfo {
         let opened = try Opened(path)
-        return try Checkpoint.wrapHDF5(path) {
+        return try TFKerasModelFile.wrapHDF5(path) {
             let info = try info(of: opened)
             try opened.checkArchitecture(trainer.model)
             guard let optimizer = try opened.optimizer(for: trainer.model) else {

@@ -109,13 +109,14 @@ public struct SafetensorsFile: Equatable, Sendable {
     /// The header's byte limit `safetensors` itself enforces (100 MB).
     static let maximumHeaderSize = 100_000_000
 
-    /// Whether `path` starts like a safetensors file: a plausible header length followed by `{`.
-    public static func looksLikeSafetensors(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? handle.close() }
-        guard let prefix = try? handle.read(upToCount: 9), prefix.count == 9 else { return false }
-        let length = prefix.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        return length >= 2 && length <= UInt64(maximumHeaderSize) && prefix[prefix.startIndex + 8] == UInt8(ascii: "{")
+    /// How many leading bytes `looksLikeSafetensors` needs: the header length and the header's `{`.
+    static let signatureLength = 9
+
+    /// Whether a file's first bytes start like safetensors: a plausible header length followed by `{`.
+    static func looksLikeSafetensors(_ head: [UInt8]) -> Bool {
+        guard head.count >= signatureLength else { return false }
+        let length = head.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return length >= 2 && length <= UInt64(maximumHeaderSize) && head[8] == UInt8(ascii: "{")
     }
 
     /// Reads and checks a whole file: header JSON, known dtypes, offsets inside the data and

@@ -126,7 +126,7 @@ struct Bench: ParsableCommand {
     /// Save (tf-keras .h5) and load times, and the time to read the file's bytes.
     private func weightTimes(_ model: Model, name: String, dir: URL) throws -> [String: Any] {
         let path = dir.appendingPathComponent("\(name).h5").path
-        let save = Spread(try Clock.measure(warmup: 1, repeats: repeats) { try model.saveWeights(to: path, format: .keras2) }.map(\.wall))
+        let save = Spread(try Clock.measure(warmup: 1, repeats: repeats) { try model.saveWeights(to: path, format: .tfKerasWeights) }.map(\.wall))
         return try loadTimes(model, path: path).merging(["save_ms": save.median * 1e3]) { $1 }
     }
 

@@ -20,7 +20,7 @@ struct Convert: ParsableCommand {
     @Argument(help: "The file to write (replaced atomically).")
     var output: String
 
-    @Option(help: ArgumentHelp("Output format: \(WeightFileFormat.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "format"))
+    @Option(help: ArgumentHelp("Output format: \(WeightFileFormat.allCases.map(\.name).joined(separator: ", ")).", valueName: "format"))
     var to: String?
 
     @OptionGroup var modelOptions: ModelOptions
@@ -29,10 +29,11 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         let format = try outputFormat(named: to, for: output)
-        let (model, name) = try modelOptions.build(for: input)
-        let inputFormat = try model.loadWeights(from: input)
-        let values = try saveVerified(model, to: output, format: format, fresh: modelOptions.build(for: input, seed: 1).model)
-        print("Converted \(input) (\(inputFormat.rawValue)) to \(output) (\(format.rawValue)) as \(name): "
+        let file = try WeightFile(input)
+        let (model, name) = try modelOptions.build(for: file)
+        try model.loadWeights(from: file)
+        let values = try saveVerified(model, to: output, format: format, fresh: modelOptions.build(for: file, seed: 1).model)
+        print("Converted \(input) (\(file.format.name)) to \(output) (\(format.name)) as \(name): "
               + "\(model.weights.count) weights, \(grouped(values)) values; read back bit-identical")
     }
 }

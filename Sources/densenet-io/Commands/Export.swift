@@ -17,30 +17,31 @@ struct Export: ParsableCommand {
     @Argument(help: "The file to write (replaced atomically).")
     var output: String
 
-    @Option(help: ArgumentHelp("Output format: \(WeightFileFormat.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "format"))
+    @Option(help: ArgumentHelp("Output format: \(WeightFileFormat.allCases.map(\.name).joined(separator: ", ")).", valueName: "format"))
     var to: String?
 
     func validate() throws { _ = try outputFormat(named: to, for: output) }
 
     func run() throws {
         let format = try outputFormat(named: to, for: output)
-        let info = try CheckpointFile.readInfo(checkpoint)
+        let file = try WeightFile(checkpoint)
+        let info = try TrainingCheckpoint.readInfo(file)
         let trainer = try Trainer(model: info.model.build(), optimizer: info.optimizer, batchSize: info.run.batchSize,
                                   shuffleSeed: info.shuffleSeed, lossAveraging: info.run.lossAveraging)
-        try CheckpointFile.load(checkpoint, into: trainer)
+        try TrainingCheckpoint.load(file, into: trainer)
         let model = trainer.model
         switch format {
-        case .keras:
+        case .kerasArchive:
             try KerasArchive.write(trainer, model: info.model, run: info.run, to: output)
-        case .checkpoint:
-            try Checkpoint.write(trainer, model: info.model, run: info.run, to: output)
-        case .keras2, .keras3, .safetensors:
+        case .tfKerasModel:
+            try TFKerasModelFile.write(trainer, model: info.model, run: info.run, to: output)
+        case .tfKerasWeights, .keras3Weights, .safetensors:
             let values = try saveVerified(model, to: output, format: format, fresh: info.model.build())
-            print("Exported \(checkpoint) (\(info.progress)) to \(output) (\(format.rawValue)): "
+            print("Exported \(checkpoint) (\(info.progress)) to \(output) (\(format.name)): "
                   + "\(model.weights.count) weights, \(grouped(values)) values; read back bit-identical")
             return
         }
-        print("Exported \(checkpoint) to \(output) (\(format.rawValue)) with its whole training state: "
+        print("Exported \(checkpoint) to \(output) (\(format.name)) with its whole training state: "
               + "\(info.progress), Adam iteration \(trainer.optimizer.iterations)")
     }
 }

@@ -36,24 +36,25 @@ struct Import: ParsableCommand {
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
-        guard CheckpointFile.isArchive(fileName: checkpoint) || WeightFileFormat(fileName: checkpoint) == .keras2 else {
+        guard [.kerasArchive, .tfKerasWeights].contains(WeightFileFormat(fileName: checkpoint)) else {
             throw ValidationError("the checkpoint needs a .h5 or .keras file name, got \(checkpoint)")
         }
     }
 
     func run() throws {
         let model = try modelOptions.build(seed: seed)
-        let (format, optimizer) = try model.loadWeightsAndOptimizer(from: file)
+        let input = try WeightFile(file)
+        let optimizer = try model.loadWeights(from: input)
         let train = try MNISTFolder(data).load(.train, limit: limit).engineImages()
         let trainer = try Trainer(model: model, optimizer: optimizer?.config ?? AdamConfig(), batchSize: batchSize, shuffleSeed: seed)
         if let optimizer { try trainer.optimizer.setState(optimizer.state) }
         let description = ModelDescription(preset: modelOptions.model, inputShape: model.inputShape,
                                            classes: model.outputShape.last ?? 0, weightSeed: seed)
         let run = RunDescription(batchSize: batchSize, trainData: DataFingerprint(train), trainLimit: limit)
-        try CheckpointFile.write(trainer, model: description, run: run, to: checkpoint)
+        try TrainingCheckpoint.write(trainer, model: description, run: run, to: checkpoint)
         let state = optimizer.map { "Adam state restored (iteration \($0.state.iterations))" }
             ?? "fresh Adam state (\(file) holds no optimizer state)"
-        print("Imported \(file) (\(format.rawValue)) into \(checkpoint) as \(modelOptions.model): \(state); "
+        print("Imported \(file) (\(input.format.name)) into \(checkpoint) as \(modelOptions.model): \(state); "
               + "continue with: densenet-io train --resume \(checkpoint) --epochs N")
     }
 }

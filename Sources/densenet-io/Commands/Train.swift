@@ -54,7 +54,7 @@ struct Train: ParsableCommand {
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if let checkpoint, !CheckpointFile.isArchive(fileName: checkpoint), WeightFileFormat(fileName: checkpoint) != .keras2 {
+        if let checkpoint, ![.kerasArchive, .tfKerasWeights].contains(WeightFileFormat(fileName: checkpoint)) {
             throw ValidationError("--checkpoint needs a .h5 (tf-keras full model) or .keras (Keras 3 archive) file name, got \(checkpoint)")
         }
         if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
@@ -71,7 +71,8 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let folder = MNISTFolder(data)
-        let saved = try resume.map(CheckpointFile.readInfo)
+        let resumed = try resume.map(WeightFile.init)
+        let saved = try resumed.map(TrainingCheckpoint.readInfo)
         let trainLimit = limit ?? saved?.run.trainLimit
         let train = try folder.load(.train, limit: trainLimit).engineImages()
         let test = try folder.load(.test, limit: testLimit ?? saved?.run.testLimit).engineImages()
@@ -80,7 +81,7 @@ struct Train: ParsableCommand {
         let engineConfiguration = EngineConfiguration(environment: ProcessInfo.processInfo.environment)
         let description: ModelDescription
         let trainer: Trainer
-        if let resume, let saved {
+        if let resume, let resumed, let saved {
             // Everything is checked before the first step; the checkpoint is not touched until then.
             if let problem = run.mismatch(resuming: saved.run) { throw ResumeRefusal("cannot resume \(resume): \(problem)") }
             if let seed, seed != saved.shuffleSeed {
@@ -97,7 +98,7 @@ struct Train: ParsableCommand {
             model.configuration = engineConfiguration
             trainer = try Trainer(model: model, optimizer: saved.optimizer, batchSize: saved.run.batchSize, shuffleSeed: saved.shuffleSeed,
                                   lossAveraging: saved.run.lossAveraging)
-            try CheckpointFile.load(resume, into: trainer)
+            try TrainingCheckpoint.load(resumed, into: trainer)
         } else {
             let seed = seed ?? 0
             let model = try modelOptions.build(seed: seed)
@@ -109,7 +110,7 @@ struct Train: ParsableCommand {
         let model = trainer.model
         let checkpointPath = checkpoint ?? resume
         func writeCheckpoint() throws {
-            if let checkpointPath { try CheckpointFile.write(trainer, model: description, run: run, to: checkpointPath) }
+            if let checkpointPath { try TrainingCheckpoint.write(trainer, model: description, run: run, to: checkpointPath) }
         }
         let steps = trainer.stepsPerEpoch(samples: train.count)
         var stepsTaken = 0
@@ -148,7 +149,7 @@ struct Train: ParsableCommand {
         }
         if let save, let format = WeightFileFormat(fileName: save) {
             try model.saveWeights(to: save, format: format)
-            print("Saved \(format.rawValue) weights to \(save)")
+            print("Saved \(format.name) weights to \(save)")
         }
     }
 }

@@ -32,20 +32,18 @@ struct Verify: ParsableCommand {
     var verbose = false
 
     func run() throws {
-        let (model, modelName) = try modelOptions.build(for: file)
-        let listing = try WeightListing.read(file)
-        print("\(file): \(listing.format.rawValue); model \(modelName), input \(model.inputShape), output \(model.outputShape)")
+        let input = try WeightFile(file)
+        let (model, modelName) = try modelOptions.build(for: input)
+        let listing = try WeightListing.read(input)
+        print("\(file): \(listing.format.description); model \(modelName), input \(model.inputShape), output \(model.outputShape)")
         var failures = 0
 
         // 1. Per-layer report against what this model writes in the file's format.
-        if let format = Self.weightFormat(of: listing) {
+        do {
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("densenet-io-verify-\(getpid())-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: scratch) }
-            try model.saveWeights(to: scratch, format: format)
-            let expected = try WeightListing.read(scratch)
-            failures += try report(expected: expected, found: listing)
-        } else {
-            print("(no per-weight report for \(listing.format.rawValue); checking by loading)")
+            try model.saveWeights(to: scratch, format: listing.format)
+            failures += try report(expected: WeightListing.read(scratch), found: listing)
         }
         if failures > 0 {
             print("\nverify: FAILED — \(failures) problem(s) in \(file)")
@@ -54,7 +52,7 @@ struct Verify: ParsableCommand {
 
         // 2. Load, then every format's round trip.
         do {
-            try model.loadWeights(from: file)
+            try model.loadWeights(from: input)
         } catch let error as KerasFormatError {
             print("load: FAILED — \(error)")
             print("\nverify: FAILED — \(file) does not load into \(modelName)")
@@ -63,9 +61,9 @@ struct Verify: ParsableCommand {
         let original = model.weights.map { $0.values.map(\.bitPattern) }
         print("\nRound trips (write, read back, compare bits):")
         for format in WeightFileFormat.allCases {
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("densenet-io-verify-\(getpid())-\(format.rawValue)-\(UUID().uuidString)").path
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("densenet-io-verify-\(getpid())-\(format.name)-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: scratch) }
-            let label = format.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
+            let label = format.name.padding(toLength: 12, withPad: " ", startingAt: 0)
             do {
                 try model.saveWeights(to: scratch, format: format)
             } catch let error as KerasFormatError where error.reason == .wrongFormat {
@@ -79,7 +77,7 @@ struct Verify: ParsableCommand {
                 continue
             }
             do {
-                let copy = try modelOptions.build(for: file, seed: 1).model
+                let copy = try modelOptions.build(for: input, seed: 1).model
                 try copy.loadWeights(from: scratch)
                 let differing = zip(model.weights, copy.weights).filter { $0.0.values.map(\.bitPattern) != $0.1.values.map(\.bitPattern) }
                 if differing.isEmpty && copy.weights.map({ $0.values.map(\.bitPattern) }) == original {
@@ -111,17 +109,6 @@ struct Verify: ParsableCommand {
         }
         print(failures == 0 ? "\nverify: OK" : "\nverify: FAILED — \(failures) check(s) failed")
         if failures > 0 { throw ExitCode(1) }
-    }
-
-    /// The writable format whose layout a listing's file has, if any.
-    static func weightFormat(of listing: WeightListing) -> WeightFileFormat? {
-        switch listing.format {
-        case .tfKerasWeights: .keras2
-        case .keras3Weights: .keras3
-        case .safetensors: .safetensors
-        case .tfKerasModel: .checkpoint
-        case .keras3Archive: .keras
-        }
     }
 
     /// Prints the per-layer report; returns the number of problems.

@@ -2,8 +2,9 @@ import DenseNetEngine
 import Foundation
 import HDF5
 
-/// Training checkpoints as tf-keras full-model HDF5 files (what `model.save("x.h5")` writes), plus
-/// one extra group with what exact resume needs:
+/// tf-keras full-model HDF5 files, what `model.save("x.h5")` writes (`WeightFileFormat.tfKerasModel`),
+/// and densenet-io's training checkpoints in them: the same file plus one extra group with what
+/// exact resume needs:
 ///
 ///     /  @keras_version "2.21.0"  @backend "tensorflow"  @model_config {json}  @training_config {json}
 ///     /model_weights                 exactly `save_weights` (BatchNorm moving statistics included)
@@ -13,7 +14,7 @@ import HDF5
 /// Files are written atomically (temporary file in the same folder, fsync, rename): a reader, or
 /// a run killed mid-write, sees the previous checkpoint or the new one, never a part.
 /// See docs/checkpoints.md.
-public enum Checkpoint {
+public enum TFKerasModelFile {
     /// The extra group's name.
     public static let trainingStateGroup = TrainingStateGroup.name
 
@@ -33,7 +34,7 @@ public enum Checkpoint {
     }
 
     /// Writes a full-model file without optimizer or training state (`model.save(…, include_optimizer=False)`).
-    public static func writeModel(_ model: Model, modelConfig: String? = nil, to path: String) throws {
+    public static func write(_ model: Model, modelConfig: String? = nil, to path: String) throws {
         let config = try modelConfig ?? ModelConfig.tfKeras(model).description
         try writeAtomically(to: path) { temporary in
             try writeFullModel(model, modelConfig: config, trainingConfig: nil, to: temporary) { _ in }
@@ -44,13 +45,13 @@ public enum Checkpoint {
                                        extra: (Group) throws -> Void) throws {
         let file = try File.create(path)
         let root = file.root
-        try root.attributes.write(StringArray(scalar: LegacyWeightsFormat.kerasVersion, format: .variableUTF8), named: "keras_version")
-        try root.attributes.write(StringArray(scalar: LegacyWeightsFormat.backend, format: .variableUTF8), named: "backend")
+        try root.attributes.write(StringArray(scalar: TFKerasWeightsFormat.kerasVersion, format: .variableUTF8), named: "keras_version")
+        try root.attributes.write(StringArray(scalar: TFKerasWeightsFormat.backend, format: .variableUTF8), named: "backend")
         try root.attributes.write(StringArray(scalar: modelConfig, format: .variableASCII), named: "model_config")
         if let trainingConfig {
             try root.attributes.write(StringArray(scalar: trainingConfig, format: .variableASCII), named: "training_config")
         }
-        try LegacyWeightsFormat.write(LegacyWeightLayout(tree: NamedLayerTree(model: model.root)), to: root.createGroup("model_weights"))
+        try TFKerasWeightsFormat.write(TFKerasWeightLayout(tree: NamedLayerTree(model: model.root)), to: root.createGroup("model_weights"))
         try extra(root)
         try file.flush()
     }
@@ -65,13 +66,16 @@ public enum Checkpoint {
         guard FileManager.default.fileExists(atPath: path) else {
             throw KerasFormatError(.io, file: path, found: "no such file")
         }
-        let root: Group
         do {
-            root = try File.open(path).root
+            return try fullModel(File.open(path).root, file: path)
         } catch let error as HDF5Error {
             throw KerasFormatError(.unknownFormat, file: path, expected: "a checkpoint (tf-keras full-model HDF5 file)",
                                    found: "unreadable: \(error.description) (corrupted or truncated?)")
         }
+    }
+
+    /// `root`, once it is checked to be a full-model file's.
+    static func fullModel(_ root: Group, file path: String) throws -> Group {
         do {
             guard try isFullModel(root) else {
                 throw KerasFormatError(.wrongFormat, file: path, expected: "a checkpoint (model_config attribute and model_weights group)",
@@ -101,15 +105,19 @@ public enum Checkpoint {
     /// check the run before loading. Refuses files that are not densenet-io checkpoints, training
     /// configurations with another optimizer than Adam, and malformed training state.
     public static func readInfo(_ path: String) throws -> CheckpointInfo {
-        let root = try openFullModel(path)
-        return try wrapHDF5(path) {
+        try readInfo(openFullModel(path), file: path)
+    }
+
+    /// `readInfo` for a full-model file already open and checked (`fullModel`).
+    static func readInfo(_ root: Group, file path: String) throws -> CheckpointInfo {
+        try wrapHDF5(path) {
             let training = try jsonAttribute("training_config", of: root, file: path)
             _ = try ModelConfig.adam(fromTraining: training, file: path)
             _ = try jsonAttribute("model_config", of: root, file: path)
             guard try root.contains(TrainingStateGroup.name) else {
                 throw KerasFormatError(.wrongFormat, file: path, layer: TrainingStateGroup.name,
                                        expected: "a densenet-io training checkpoint (a \(TrainingStateGroup.name) group)",
-                                       found: "a Keras model file without one (its weights and optimizer load with Checkpoint.loadKeras)")
+                                       found: "a Keras model file without one (its weights and optimizer load with TFKerasModelFile.loadWeights)")
             }
             var info = try TrainingStateGroup.read(from: root, file: path)
             let config = try jsonAttribute("model_config", of: root, file: path)
@@ -122,8 +130,13 @@ public enum Checkpoint {
     /// Everything is read and checked first; on any error the trainer is unchanged.
     @discardableResult
     public static func load(_ path: String, into trainer: Trainer) throws -> CheckpointInfo {
-        let info = try readInfo(path)
-        let root = try openFullModel(path)
+        try load(openFullModel(path), file: path, into: trainer)
+    }
+
+    /// `load` from a full-model file already open and checked (`fullModel`).
+    @discardableResult
+    static func load(_ root: Group, file path: String, into trainer: Trainer) throws -> CheckpointInfo {
+        let info = try readInfo(root, file: path)
         return try wrapHDF5(path) {
             try checkArchitecture(of: root, against: trainer.model, file: path)
             let optimizer = try OptimizerWeights.readTFKeras(from: root, variables: trainer.optimizer.variables, file: path)
@@ -131,7 +144,7 @@ public enum Checkpoint {
                 throw KerasFormatError(.malformed, file: path, layer: "optimizer_weights", weight: "iteration:0",
                                        expected: "\(info.iterations) (the training state's count)", found: "\(optimizer.iterations)")
             }
-            try LegacyWeightsFormat.load(LegacyWeightLayout(tree: NamedLayerTree(model: trainer.model.root)),
+            try TFKerasWeightsFormat.load(TFKerasWeightLayout(tree: NamedLayerTree(model: trainer.model.root)),
                                          from: root.group("model_weights"), file: path)
             trainer.optimizer.config = info.optimizer
             try trainer.restore(info.trainerState(optimizer: optimizer, weights: trainer.model.root.getWeights(), base: trainer.state))
@@ -142,9 +155,13 @@ public enum Checkpoint {
     /// Loads the weights of any full-model file (densenet-io's or tf-keras' `model.save`) into
     /// `model`, and returns its Adam configuration and state when it has them.
     @discardableResult
-    public static func loadKeras(_ path: String, into model: Model) throws -> (config: AdamConfig, state: AdamState)? {
-        let root = try openFullModel(path)
-        return try wrapHDF5(path) {
+    public static func loadWeights(_ path: String, into model: Model) throws -> (config: AdamConfig, state: AdamState)? {
+        try loadWeights(openFullModel(path), file: path, into: model)
+    }
+
+    /// `loadWeights` for a full-model file already open and checked (`fullModel`).
+    static func loadWeights(_ root: Group, file path: String, into model: Model) throws -> (config: AdamConfig, state: AdamState)? {
+        try wrapHDF5(path) {
             try checkArchitecture(of: root, against: model, file: path)
             var optimizer: (AdamConfig, AdamState)?
             if try root.contains("optimizer_weights") {
@@ -152,7 +169,7 @@ public enum Checkpoint {
                 let config = try ModelConfig.adam(fromTraining: training, file: path)
                 optimizer = (config, try OptimizerWeights.readTFKeras(from: root, variables: model.trainableVariables, file: path))
             }
-            try LegacyWeightsFormat.load(LegacyWeightLayout(tree: NamedLayerTree(model: model.root)),
+            try TFKerasWeightsFormat.load(TFKerasWeightLayout(tree: NamedLayerTree(model: model.root)),
                                          from: root.group("model_weights"), file: path)
             return optimizer
         }

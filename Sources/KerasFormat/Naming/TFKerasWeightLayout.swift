@@ -8,7 +8,7 @@ import DenseNetEngine
 /// name, the name scopes of the layers that created it: `dense_net/dense_layer/dense_unit/
 /// batch_normalization/gamma:0` in a subclassed model, `conv1/conv/kernel:0` in a functional one
 /// (whose layers are built outside the model's scope).
-public struct LegacyWeightLayout {
+public struct TFKerasWeightLayout {
     /// A weight and the full name tf-keras gives it.
     public struct Weight {
         public let name: String

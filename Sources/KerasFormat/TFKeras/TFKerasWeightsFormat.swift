@@ -7,13 +7,13 @@ import HDF5
 ///
 /// Mirrors `save_weights_to_hdf5_group`, `load_weights_from_hdf5_group` (topological) and
 /// `load_weights_from_hdf5_group_by_name` in `tf_keras/src/saving/legacy/hdf5_format.py`.
-public enum LegacyWeightsFormat {
+public enum TFKerasWeightsFormat {
     /// The tf-keras release whose files these mirror, written as `keras_version`.
     public static let kerasVersion = "2.21.0"
     public static let backend = "tensorflow"
 
     /// Writes every layer's weights into `group` (the file's root, or `model_weights`).
-    public static func write(_ layout: LegacyWeightLayout, to group: Group) throws {
+    public static func write(_ layout: TFKerasWeightLayout, to group: Group) throws {
         try NameListAttribute.write(layout.layers.map(\.name), named: "layer_names", to: group.attributes)
         try group.attributes.write(StringArray(scalar: backend, format: .variableASCII), named: "backend")
         try group.attributes.write(StringArray(scalar: kerasVersion, format: .variableASCII), named: "keras_version")
@@ -23,7 +23,7 @@ public enum LegacyWeightsFormat {
         try writeWeights(layout.topLevelWeights, to: group.createGroup("top_level_model_weights"))
     }
 
-    private static func writeWeights(_ weights: [LegacyWeightLayout.Weight], to group: Group) throws {
+    private static func writeWeights(_ weights: [TFKerasWeightLayout.Weight], to group: Group) throws {
         try NameListAttribute.write(weights.map(\.name), named: "weight_names", to: group.attributes)
         for weight in weights {
             let variable = weight.variable
@@ -44,7 +44,7 @@ public enum LegacyWeightsFormat {
     /// topological loading); `byName` matches them by name and skips unmatched layers, as
     /// `load_weights(by_name=True)` does — the report lists them.
     @discardableResult
-    public static func load(_ layout: LegacyWeightLayout, from group: Group, file: String,
+    public static func load(_ layout: TFKerasWeightLayout, from group: Group, file: String,
                             byName: Bool = false) throws -> LoadReport {
         // The file's bytes answer what they can (`StoredGroup`: no libhdf5 object opened), libhdf5 the rest.
         let stored = group.stored
@@ -55,7 +55,7 @@ public enum LegacyWeightsFormat {
             throw KerasFormatError(.wrongFormat, file: file, expected: "a tf-keras weights group with a layer_names attribute",
                                    found: "none at \(group.path)")
         }
-        var matched: [(LegacyWeightLayout.LayerEntry, GroupReader.SavedLayer)] = []
+        var matched: [(TFKerasWeightLayout.LayerEntry, GroupReader.SavedLayer)] = []
         var report = LoadReport()
         if byName {
             let modelLayers = Dictionary(layout.layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -75,7 +75,7 @@ public enum LegacyWeightsFormat {
             matched = Array(zip(modelLayers, savedLayers))
         }
         if try stored?.childNames()?.contains("top_level_model_weights") ?? group.contains("top_level_model_weights") {
-            let topLevel = LegacyWeightLayout.LayerEntry(name: "top_level_model_weights", weights: layout.topLevelWeights)
+            let topLevel = TFKerasWeightLayout.LayerEntry(name: "top_level_model_weights", weights: layout.topLevelWeights)
             matched.append((topLevel, try reader.savedLayer("top_level_model_weights")))
         }
         // All or nothing: every weight is checked and located (or read) before any variable changes.
@@ -109,7 +109,7 @@ private struct GroupReader {
 
     /// Each weight of the `matched` layers with its values, checked as `sources(of:in:)` does; the
     /// layers whose weights are all plain float32 datasets in the file's bytes are checked on all cores.
-    func sources(of matched: [(LegacyWeightLayout.LayerEntry, SavedLayer)]) throws -> [(Variable, Data)] {
+    func sources(of matched: [(TFKerasWeightLayout.LayerEntry, SavedLayer)]) throws -> [(Variable, Data)] {
         let found = concurrentMap(matched) { layer, saved in storedSources(of: layer, in: saved) }
         return try zip(matched, found).flatMap { pair, found in try found ?? sources(of: pair.0, in: pair.1) }
     }
@@ -122,7 +122,7 @@ private struct GroupReader {
 
     /// The weights of `layer`, when every one is a float32 dataset of the right shape in the file's
     /// bytes; nil when anything needs libhdf5 or an error message (`sources(of:in:)` then decides).
-    private func storedSources(of layer: LegacyWeightLayout.LayerEntry, in saved: SavedLayer) -> [(Variable, Data)]? {
+    private func storedSources(of layer: TFKerasWeightLayout.LayerEntry, in saved: SavedLayer) -> [(Variable, Data)]? {
         guard let stored = saved.stored, saved.weightNames.count == layer.weights.count else { return nil }
         var sources: [(Variable, Data)] = []
         for (weight, name) in zip(layer.weights, saved.weightNames) {
@@ -159,7 +159,7 @@ private struct GroupReader {
     /// Each weight of `layer` with its values from `saved`, in the layer's order, after checking each
     /// dataset's presence, shape and type: a slice of the file's bytes when the file was read into memory
     /// and the dataset is plain float32 (no libhdf5 open), else read through libhdf5.
-    func sources(of layer: LegacyWeightLayout.LayerEntry, in saved: SavedLayer) throws -> [(Variable, Data)] {
+    func sources(of layer: TFKerasWeightLayout.LayerEntry, in saved: SavedLayer) throws -> [(Variable, Data)] {
         let names = saved.weightNames
         let layerLabel = saved.name == layer.name ? layer.name : "\(layer.name) (saved as \(saved.name))"
         guard names.count == layer.weights.count else {

@@ -5,15 +5,15 @@ import KerasFormat
 import TestSupport
 import Testing
 
-@Suite struct LegacyWeightsFormatTests {
+@Suite struct TFKerasWeightsFormatTests {
     func load(_ path: String, into model: Model, byName: Bool = false) throws {
-        let layout = LegacyWeightLayout(tree: NamedLayerTree(model: model.root))
-        try LegacyWeightsFormat.load(layout, from: File.open(path).root, file: path, byName: byName)
+        let layout = TFKerasWeightLayout(tree: NamedLayerTree(model: model.root))
+        try TFKerasWeightsFormat.load(layout, from: File.open(path).root, file: path, byName: byName)
     }
 
     func save(_ model: Model, to path: String) throws {
-        let layout = LegacyWeightLayout(tree: NamedLayerTree(model: model.root))
-        try writeAtomically(to: path) { try LegacyWeightsFormat.write(layout, to: File.create($0).root) }
+        let layout = TFKerasWeightLayout(tree: NamedLayerTree(model: model.root))
+        try writeAtomically(to: path) { try TFKerasWeightsFormat.write(layout, to: File.create($0).root) }
     }
 
     @Test(arguments: [false, true])
@@ -53,7 +53,7 @@ import Testing
         #expect(weightBits(model) != before, "the values change")
         let root = try File.open(path).root
         var compared = 0
-        for layer in LegacyWeightLayout(tree: NamedLayerTree(model: model.root)).layers where !layer.weights.isEmpty {
+        for layer in TFKerasWeightLayout(tree: NamedLayerTree(model: model.root)).layers where !layer.weights.isEmpty {
             let group = try root.group(layer.name)
             for (weight, name) in zip(layer.weights, try group.attributes.stringArray("weight_names")) {
                 let stored = try group.dataset(name).read(as: Float.self).scalars
@@ -83,7 +83,7 @@ import Testing
         let path = temporaryPath("mixed.h5")
         defer { try? FileManager.default.removeItem(atPath: path) }
         try save(source, to: path)
-        let layers = LegacyWeightLayout(tree: NamedLayerTree(model: source.root)).layers.filter { !$0.weights.isEmpty }
+        let layers = TFKerasWeightLayout(tree: NamedLayerTree(model: source.root)).layers.filter { !$0.weights.isEmpty }
         let rewritten = layers[layers.count / 2]
         try File.withOpen(path, mode: .readWrite) { file throws in
             try file.root.unlink(rewritten.name)

@@ -1,0 +1,59 @@
+/// The file formats a model's weights go to and come from: the one list of them, with the name
+/// the command line uses, the description it prints, and the naming family each belongs to.
+///
+/// A file's format is told from its name when it is written (`init?(fileName:)`) and from its
+/// contents when it is read (`WeightFile`).
+public enum WeightFileFormat: String, CaseIterable, Sendable, CustomStringConvertible {
+    /// tf-keras HDF5 weights (`model.save_weights("w.h5")`, `TFKerasWeightsFormat`).
+    case tfKerasWeights = "keras2"
+    /// Keras 3 weights (`model.save_weights("w.weights.h5")`, `Keras3WeightsFormat`).
+    case keras3Weights = "keras3"
+    /// safetensors for PyTorch (`SafetensorsWeightsFormat`): torchvision names and layouts.
+    case safetensors
+    /// Keras 3 `.keras` archive (`KerasArchive`): config.json, metadata.json, model.weights.h5.
+    case kerasArchive = "keras"
+    /// tf-keras full-model `.h5` (`TFKerasModelFile`, `model.save("m.h5")`): model_config and
+    /// model_weights; the command line calls it `checkpoint`, as tf-keras' ModelCheckpoint writes it.
+    case tfKerasModel = "checkpoint"
+
+    /// The name the command line takes (`--to keras2`) and prints: the raw value.
+    public var name: String { rawValue }
+
+    /// The format named `name` on the command line (`keras2`, `keras3`, `safetensors`, `keras`, `checkpoint`).
+    public init?(name: String) { self.init(rawValue: name) }
+
+    /// What `inspect` and `diff` print, e.g. "tf-keras weights (.h5)".
+    public var description: String {
+        switch self {
+        case .tfKerasWeights: "tf-keras weights (.h5)"
+        case .tfKerasModel: "tf-keras full model / checkpoint (.h5)"
+        case .keras3Weights: "Keras 3 weights (.weights.h5)"
+        case .kerasArchive: "Keras 3 archive (.keras)"
+        case .safetensors: "safetensors"
+        }
+    }
+
+    /// The naming family whose stored paths the format's files share.
+    public var family: NamingFamily {
+        switch self {
+        case .tfKerasWeights, .tfKerasModel: .tfKeras
+        case .keras3Weights, .kerasArchive: .keras3
+        case .safetensors: .safetensors
+        }
+    }
+
+    /// The format a new file gets from its name: `.weights.h5` is Keras 3, any other `.h5` tf-keras weights.
+    public init?(fileName: String) {
+        if fileName.hasSuffix(".safetensors") {
+            self = .safetensors
+        } else if fileName.hasSuffix(".keras") {
+            self = .kerasArchive
+        } else if fileName.hasSuffix(".weights.h5") {
+            self = .keras3Weights
+        } else if fileName.hasSuffix(".h5") || fileName.hasSuffix(".hdf5") {
+            self = .tfKerasWeights
+        } else {
+            return nil
+        }
+    }
+}

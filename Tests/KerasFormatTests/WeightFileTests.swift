@@ -1,0 +1,58 @@
+import DenseNetEngine
+import Foundation
+import KerasFormat
+import Testing
+import TestSupport
+
+/// The one format detector (`WeightFile`) and the one format list (`WeightFileFormat`).
+@Suite struct WeightFileTests {
+    @Test func formatsHaveOneCommandLineNameAndOneDescriptionEach() {
+        #expect(WeightFileFormat.allCases.map(\.name) == ["keras2", "keras3", "safetensors", "keras", "checkpoint"])
+        #expect(WeightFileFormat.allCases.allSatisfy { WeightFileFormat(name: $0.name) == $0 })
+        #expect(WeightFileFormat(name: "tfKerasWeights") == nil)
+        #expect(WeightFileFormat.tfKerasModel.description == "tf-keras full model / checkpoint (.h5)")
+        #expect(WeightFileFormat.kerasArchive.description == "Keras 3 archive (.keras)")
+        #expect(WeightFileFormat.allCases.map(\.family) == [.tfKeras, .keras3, .safetensors, .keras3, .tfKeras])
+        #expect(["w.h5", "w.hdf5", "w.weights.h5", "w.keras", "w.safetensors", "w.pt"].map(WeightFileFormat.init(fileName:))
+                == [.tfKerasWeights, .tfKerasWeights, .keras3Weights, .kerasArchive, .safetensors, nil])
+    }
+
+    @Test func everyFormatIsToldFromItsContents() throws {
+        let model = try makeMiniModel()
+        for format in WeightFileFormat.allCases {
+            let path = temporaryPath("no-telling-name.bin")
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try model.saveWeights(to: path, format: format)
+            let file = try WeightFile(path)
+            #expect(file.format == format)
+            #expect((file.hdf5 != nil) == [.tfKerasWeights, .keras3Weights, .tfKerasModel].contains(format))
+        }
+    }
+
+    @Test func oneDetectionServesListingConfigAndLoading() throws {
+        let file = try WeightFile(Fixture.keras3Weights)
+        #expect(try WeightListing.read(file).format == .keras3Weights)
+        let model = try makeMiniModel()
+        #expect(try model.loadWeights(from: file) == nil)
+        #expect(throws: KerasFormatError.self) { try KerasModelConfig(contentsOf: file) }
+        let archive = try WeightFile(Fixture.keras3Archive)
+        #expect(try WeightListing.read(archive).format == .kerasArchive)
+        #expect(try model.loadWeights(from: archive) != nil)   // the archive of a compiled model holds Adam's state
+    }
+
+    @Test func unusableFilesAreRefusedWithTheReason() throws {
+        let empty = temporaryPath("empty.h5")
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        let cases: [(String, KerasFormatError.Reason, String)] = [
+            (empty, .unknownFormat, "an empty file (0 bytes)"),
+            (FileManager.default.temporaryDirectory.path, .io, "a directory, not a file"),
+            (temporaryPath("absent.h5"), .io, "no such file"),
+            (Fixture.tfKerasReference, .unknownFormat, "an HDF5 file with none of them"),
+        ]
+        for (path, reason, found) in cases {
+            let error = #expect(throws: KerasFormatError.self) { try WeightFile(path) }
+            #expect(error?.reason == reason && error?.file == path && error?.found == found, "\(String(describing: error))")
+        }
+    }
+}
