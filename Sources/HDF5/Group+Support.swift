@@ -35,7 +35,7 @@ extension Group {
     ) throws -> (Handle, String, ErrorContext) {
         let absolute = absolutePath(path)
         let context = ErrorContext(file: file.path, object: "\(kind) \(absolute)")
-        let id = handle.id
+        let id = try handle.id
         do {
             return (try Library.open(handleKind, function, context) { open(id) }, absolute, context)
         } catch {
@@ -68,8 +68,9 @@ extension Group {
 
     /// The kind of the object at `path`, which must exist (H5Oopen, H5Iget_type).
     func kind(at path: String) throws -> ObjectKind {
+        let id = try handle.id
         let object = try Library.open(.object, "H5Oopen", context) {
-            H5Oopen(handle.id, path, chdf5_p_default())
+            H5Oopen(id, path, chdf5_p_default())
         }
         switch Library.locked({ H5Iget_type(object.id) }) {
         case H5I_GROUP: return .group
