@@ -5,10 +5,14 @@ extension Group {
     /// `path` made absolute against this group, with empty components removed.
     func absolutePath(_ path: String) -> String {
         // The usual relative path ("conv1/conv/kernel:0", no empty component) needs no splitting:
-        // this group's path is already clean. Checked on UTF-8 bytes, cheaper than Foundation's search.
+        // this group's path is already clean. Checked on the UTF-8 bytes in one pass: this runs for
+        // every layer and weight of a load.
         let slash = UInt8(ascii: "/")
-        if path.utf8.first.map({ $0 != slash }) ?? false, path.utf8.last != slash,
-           !zip(path.utf8, path.utf8.dropFirst()).contains(where: { $0 == slash && $1 == slash }) {
+        let isClean = path.utf8.withContiguousStorageIfAvailable { bytes in
+            guard let first = bytes.first, first != slash, bytes.last != slash else { return false }
+            return !(1..<bytes.count).contains { bytes[$0] == slash && bytes[$0 - 1] == slash }
+        }
+        if isClean == true {
             return self.path == "/" ? "/" + path : self.path + "/" + path
         }
         let base = path.hasPrefix("/") ? [] : self.path.split(separator: "/")

@@ -7,7 +7,7 @@ import CHDF5
 /// `dataset(_:)`, `contains(_:)`, `childNames(order: .name)`, `attributes`): a group found there is
 /// not opened through libhdf5 until a call needs it (docs/hdf5.md, "Fast path"). Answers and errors
 /// are libhdf5's either way.
-public final class Group {
+public final class Group: AttributeOwner {
     /// The order `childNames(order:)` lists links in.
     public enum Order: Sendable {
         /// Alphabetical by name (H5_INDEX_NAME), as h5py iterates.
@@ -35,11 +35,7 @@ public final class Group {
 
     /// A group found in the mapped bytes at absolute `path`, opened (H5Gopen2) when a call needs libhdf5.
     private init(stored: StoredGroup, file: File, path: String) {
-        opened = OnDemand {
-            try Library.open(.group, "H5Gopen2", ErrorContext(file: file.path, object: "group \(path)")) {
-                H5Gopen2(file.handle.id, path, chdf5_p_default())
-            }
-        }
+        opened = OnDemand()
         self.file = file
         self.path = path
         self.stored = stored
@@ -47,14 +43,19 @@ public final class Group {
 
     /// The libhdf5 identifier, opened now if this group came from the mapped bytes.
     var handle: Handle {
-        get throws { try opened.get() }
+        get throws {
+            try opened.get {
+                let fileID = file.handle.id
+                return try Library.open(.group, "H5Gopen2", context) { H5Gopen2(fileID, path, chdf5_p_default()) }
+            }
+        }
     }
 
     var context: ErrorContext { ErrorContext(file: file.path, object: "group \(path)") }
 
     /// The attributes of this group.
     public var attributes: Attributes {
-        Attributes(owner: opened, stored: stored, file: file, ownerDescription: "group \(path)")
+        Attributes(owner: self, stored: stored, file: file, ownerKind: "group", ownerPath: path)
     }
 
     /// The existing group at `path`: found in the mapped bytes, else opened (H5Gopen2).

@@ -1,32 +1,32 @@
-/// A libhdf5 object (a `Handle`, a `DataObject`) that is opened the first time a call needs it.
+/// A libhdf5 object (a `Handle`, a `DataObject`) opened the first time a call needs it.
 ///
 /// Groups, datasets and attributes found in the file's mapped bytes (`StoredGroup`) open nothing
 /// until asked something only libhdf5 answers: opening them costs more than the bytes' answers.
 /// The open runs under the library lock, so threads sharing the object open it once.
-final class OnDemand<Object>: @unchecked Sendable {
-    /// nil once opened at creation; otherwise how to open, called at most once.
-    private let open: (() throws -> Object)?
-    private var object: Object?
+final class OnDemand<Object> {
+    /// The object when it was open at creation; read without the lock, as it never changes.
+    private let initial: Object?
+    /// The object once opened on demand; read and written under the library lock.
+    private var opened: Object?
 
-    /// An object that is already open.
-    init(_ object: Object) {
-        self.object = object
-        open = nil
+    /// An object already open, or (nil) one to open on first use.
+    init(_ object: Object? = nil) {
+        initial = object
     }
 
-    /// An object that `open` opens on first use.
-    init(open: @escaping () throws -> Object) {
-        self.open = open
-    }
-
-    /// The object, opened now if it was not yet.
-    func get() throws -> Object {
-        guard let open else { return object! }  // opened at creation, never written again
+    /// The object, opened now with `open` if it was not yet.
+    func get(opening open: () throws -> Object) throws -> Object {
+        if let initial { return initial }
         return try Library.locked {
-            if let object { return object }
-            let opened = try open()
-            object = opened
-            return opened
+            if let opened { return opened }
+            let object = try open()
+            opened = object
+            return object
         }
     }
+}
+
+/// A group or dataset, whose libhdf5 identifier its `Attributes` use (opening it on demand).
+protocol AttributeOwner: AnyObject {
+    var handle: Handle { get throws }
 }

@@ -93,7 +93,7 @@ extension Model {
         case .keras: return (format, try KerasArchive.loadWeights(path, into: self))
         case .checkpoint: return (format, try Checkpoint.loadKeras(path, into: self))
         case .keras2:
-            // Its groups, name lists and float32 weights are then read from the file's bytes (`Group.stored`);
+            // HDF5 then answers its groups, name lists and float32 weights from the mapped bytes where it can;
             // the model's layers are named while the file is mapped.
             let layout = try file!.mapIntoMemory { LegacyWeightLayout(tree: NamedLayerTree(model: root)) }
             try LegacyWeightsFormat.load(layout, from: file!.root, file: path, byName: byName)

@@ -34,14 +34,26 @@ enum NameListAttribute {
 
     /// The names, whole or gathered from chunks; empty when absent or stored as an empty array.
     static func read(_ name: String, from attributes: Attributes) throws -> [String] {
-        if try attributes.contains(name) { return try strings(of: attributes.attribute(name)) }
+        if let whole = try strings(of: name, in: attributes) { return whole }
         var names: [String] = []
         var index = 0
-        while try attributes.contains("\(name)\(index)") {
-            names += try strings(of: attributes.attribute("\(name)\(index)"))
+        while let chunk = try strings(of: "\(name)\(index)", in: attributes) {
+            names += chunk
             index += 1
         }
         return names
+    }
+
+    /// The strings of attribute `name`; nil when absent. Opened without asking first whether it exists:
+    /// these attributes are nearly always there, and the open tells when not.
+    private static func strings(of name: String, in attributes: Attributes) throws -> [String]? {
+        let attribute: Attribute
+        do {
+            attribute = try attributes.attribute(name)
+        } catch let error as HDF5Error where error.reason == .notFound {
+            return nil
+        }
+        return try strings(of: attribute)
     }
 
     private static func strings(of attribute: Attribute) throws -> [String] {
