@@ -1,12 +1,21 @@
 import CHDF5
 
 /// The attributes of one group or dataset (the file's are the root group's, as in h5py).
-/// Writing an existing name replaces that attribute.
+/// Writing an existing name replaces that attribute. The attributes of a group found in the file's
+/// mapped bytes are read from there first (`names()`, `contains(_:)`, `attribute(_:)` and the reads
+/// built on it), as `Group` describes.
 public struct Attributes {
-    let owner: Handle
+    let owner: any AttributeOwner
+    /// The owning group in the mapped bytes, if found there.
+    let stored: StoredGroup?
     let file: File
-    /// The owner's kind and path, e.g. "dataset /dense/kernel:0".
-    let ownerDescription: String
+    /// The owner's kind ("group", "dataset") and path, named in errors.
+    let ownerKind: String
+    let ownerPath: String
+
+    /// The owner's kind and path, e.g. "dataset /dense/kernel:0" (built only for errors: the mapped
+    /// bytes answer most reads without one).
+    private var ownerDescription: String { "\(ownerKind) \(ownerPath)" }
 
     private var context: ErrorContext {
         ErrorContext(file: file.path, object: ownerDescription)
@@ -16,8 +25,10 @@ public struct Attributes {
         ErrorContext(file: file.path, object: "attribute \(name) of \(ownerDescription)")
     }
 
-    /// The attribute names in name order (H5Aiterate2).
+    /// The attribute names in name order (from the mapped bytes, else H5Aiterate2).
     public func names() throws -> [String] {
+        if let names = stored?.attributeNames() { return names }
+        let owner = try owner.handle
         var names: [String] = []
         try withUnsafeMutablePointer(to: &names) { names in
             _ = try Library.call("H5Aiterate2", context) {
@@ -30,23 +41,32 @@ public struct Attributes {
         return names
     }
 
-    /// Whether an attribute named `name` exists (H5Aexists).
+    /// Whether an attribute named `name` exists (from the mapped bytes, else H5Aexists).
     public func contains(_ name: String) throws -> Bool {
-        try Library.call("H5Aexists", context(name)) { H5Aexists(owner.id, name) } > 0
+        if let found = stored?.containsAttribute(name) { return found }
+        let id = try owner.handle.id
+        return try Library.call("H5Aexists", context(name)) { H5Aexists(id, name) } > 0
     }
 
-    /// Opens the attribute named `name` (H5Aopen); H5Aexists only tells a missing one from a failure.
+    /// The attribute named `name`: found in the mapped bytes when they can decode it (opened through
+    /// libhdf5 only when a call needs it), else opened (H5Aopen); H5Aexists only tells a missing
+    /// one from a failure.
     public func attribute(_ name: String) throws -> Attribute {
-        let context = context(name)
-        let handle: Handle
+        if let found = stored?.attribute(name) { return Attribute(stored: found, owner: self, file: file, name: name) }
         do {
-            handle = try Library.open(.attribute, "H5Aopen", context) { H5Aopen(owner.id, name, chdf5_p_default()) }
+            return Attribute(object: try open(name), file: file, name: name)
         } catch {
-            guard try contains(name) else { throw HDF5Error(.notFound, operation: "open", context: context) }
+            guard try contains(name) else { throw HDF5Error(.notFound, operation: "open", context: context(name)) }
             throw error
         }
-        return Attribute(object: DataObject(handle: handle, kind: .attribute, context: context),
-                         file: file, name: name)
+    }
+
+    /// Opens the attribute named `name` (H5Aopen).
+    func open(_ name: String) throws -> DataObject {
+        let context = context(name)
+        let id = try owner.handle.id
+        let handle = try Library.open(.attribute, "H5Aopen", context) { H5Aopen(id, name, chdf5_p_default()) }
+        return DataObject(handle: handle, kind: .attribute, context: context)
     }
 
     /// The elements of attribute `name` as `T` (H5Aopen, H5Aread).
@@ -88,7 +108,7 @@ public struct Attributes {
         let context = context(name)
         try file.requireWritable("write attribute", context)
         if try contains(name) { try delete(name) }
-        _ = try DataObject.create(.attribute, named: name, in: owner, linkCreation: nil,
+        _ = try DataObject.create(.attribute, named: name, in: owner.handle, linkCreation: nil,
                                   value: encode(context), context: context)
     }
 
@@ -96,6 +116,7 @@ public struct Attributes {
     public func delete(_ name: String) throws {
         let context = context(name)
         try file.requireWritable("delete attribute", context)
-        try Library.call("H5Adelete", context) { H5Adelete(owner.id, name) }
+        let id = try owner.handle.id
+        try Library.call("H5Adelete", context) { H5Adelete(id, name) }
     }
 }

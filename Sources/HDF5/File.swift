@@ -22,6 +22,8 @@ public final class File {
     private let rootHandle: Handle
     /// The file's bytes, once `mapIntoMemory` has run.
     private(set) var image: FileImage?
+    /// The root group in `image`, when its layout is the one `StoredGroup` reads.
+    private var storedRoot: StoredGroup?
 
     private init(path: String, mode: AccessMode, handle: Handle) throws {
         self.path = path
@@ -34,7 +36,7 @@ public final class File {
 
     /// The root group "/", whose attributes are the file's attributes (as in h5py).
     public var root: Group {
-        Group(handle: rootHandle, file: self, path: "/")
+        Group(handle: rootHandle, file: self, path: "/", stored: storedRoot)
     }
 
     /// Opens an existing file (H5Fopen), after checking it exists, is a regular non-empty
@@ -90,10 +92,14 @@ public final class File {
         try body(create(path, mode: mode, tracksCreationOrder: tracksCreationOrder))
     }
 
-    /// Maps the file's bytes into memory, once, for `Group.stored` (`StoredGroup`) of a read-only file.
+    /// Maps the bytes of a read-only file into memory, once, so that the groups, attributes and
+    /// datasets reached from `root` afterwards are read from them where their layout allows, without
+    /// opening each object through libhdf5 (see `Group`; groups taken before keep reading through
+    /// libhdf5). Call it before sharing the file between threads.
+    ///
     /// libhdf5 itself keeps reading through its default sec2 driver: its core driver (h5py's
     /// `driver='core'`), which reads the whole file into memory, measured no faster here. On a file
-    /// system that cannot map files nothing is mapped: `stored` stays nil and libhdf5 reads everything.
+    /// system that cannot map files nothing is mapped and libhdf5 reads everything.
     public func mapIntoMemory() throws {
         try mapIntoMemory {}
     }
@@ -106,6 +112,7 @@ public final class File {
         guard image == nil, mode == .readOnly, let base = try FileImage.base(ofFile: handle, context) else { return work() }
         let (bytes, result) = try FileImage.contents(of: path, context, alongside: work)
         image = bytes.map { FileImage(bytes: $0, base: base) }
+        storedRoot = image.flatMap(StoredGroup.root)
         return result
     }
 

@@ -5,10 +5,14 @@ extension Group {
     /// `path` made absolute against this group, with empty components removed.
     func absolutePath(_ path: String) -> String {
         // The usual relative path ("conv1/conv/kernel:0", no empty component) needs no splitting:
-        // this group's path is already clean. Checked on UTF-8 bytes, cheaper than Foundation's search.
+        // this group's path is already clean. Checked on the UTF-8 bytes in one pass: this runs for
+        // every layer and weight of a load.
         let slash = UInt8(ascii: "/")
-        if path.utf8.first.map({ $0 != slash }) ?? false, path.utf8.last != slash,
-           !zip(path.utf8, path.utf8.dropFirst()).contains(where: { $0 == slash && $1 == slash }) {
+        let isClean = path.utf8.withContiguousStorageIfAvailable { bytes in
+            guard let first = bytes.first, first != slash, bytes.last != slash else { return false }
+            return !(1..<bytes.count).contains { bytes[$0] == slash && bytes[$0 - 1] == slash }
+        }
+        if isClean == true {
             return self.path == "/" ? "/" + path : self.path + "/" + path
         }
         let base = path.hasPrefix("/") ? [] : self.path.split(separator: "/")
@@ -35,7 +39,7 @@ extension Group {
     ) throws -> (Handle, String, ErrorContext) {
         let absolute = absolutePath(path)
         let context = ErrorContext(file: file.path, object: "\(kind) \(absolute)")
-        let id = handle.id
+        let id = try handle.id
         do {
             return (try Library.open(handleKind, function, context) { open(id) }, absolute, context)
         } catch {
@@ -68,8 +72,9 @@ extension Group {
 
     /// The kind of the object at `path`, which must exist (H5Oopen, H5Iget_type).
     func kind(at path: String) throws -> ObjectKind {
+        let id = try handle.id
         let object = try Library.open(.object, "H5Oopen", context) {
-            H5Oopen(handle.id, path, chdf5_p_default())
+            H5Oopen(id, path, chdf5_p_default())
         }
         switch Library.locked({ H5Iget_type(object.id) }) {
         case H5I_GROUP: return .group

@@ -2,11 +2,11 @@ import Foundation
 
 /// A float32 dataset's shape and bytes, found in the in-memory bytes of a file opened with
 /// `File.mapIntoMemory` (see `StoredGroup.float32Array`).
-public struct StoredFloat32Array {
+struct StoredFloat32Array {
     /// The extent of each dimension.
-    public let shape: [Int]
+    let shape: [Int]
     /// The elements, little-endian IEEE float32 in row-major order: a slice of the file's bytes.
-    public let bytes: Data
+    let bytes: Data
 }
 
 extension ImageReader {

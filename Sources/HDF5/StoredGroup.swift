@@ -6,9 +6,12 @@
 /// It reads the layout h5py and libhdf5 1.10 write by default: a version 0 or 1 superblock,
 /// version-1 object headers, old-style groups (symbol table, B-tree, local heap) and attributes in the
 /// object header. Every answer is nil where that layout is not found (new-style or compact links,
-/// version-2 headers, dense attributes, shared messages, malformed offsets): the caller then uses the
-/// libhdf5 API (`Group`, `Attributes`, `Dataset`), which reads every layout and reports errors.
-public struct StoredGroup {
+/// version-2 headers, dense attributes, shared messages, malformed offsets): `Group`, `Attributes`
+/// and `Dataset` then ask libhdf5, which reads every layout and reports errors.
+///
+/// Safe to use from several threads: it reads immutable bytes (the global heap index it fills has
+/// its own lock).
+struct StoredGroup {
     let image: FileImage
     /// Where this group's object header lies in `image.bytes`.
     let header: Int
@@ -29,24 +32,34 @@ public struct StoredGroup {
     }
 
     /// The group at `path`, relative to this one or absolute; nil when absent or not an old-style group.
-    public func group(_ path: String) -> StoredGroup? {
+    func group(_ path: String) -> StoredGroup? {
         image.reading { object(at: path, $0) }.flatMap { StoredGroup(image: image, header: $0) }
     }
 
     /// The names of this group's links in name order, as `Group.childNames(order: .name)` lists them.
-    public func childNames() -> [String]? {
+    func childNames() -> [String]? {
         image.reading { $0.linkNames(in: table) }
     }
 
     /// The names of this group's attributes in name order, as `Attributes.names()` lists them.
-    public func attributeNames() -> [String]? {
+    func attributeNames() -> [String]? {
         image.reading { reader in
             reader.attributeMessages(ofHeaderAt: header)?.map(reader.name).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         }
     }
 
+    /// Whether this group has an attribute `name`; nil when its attributes are not all in its header.
+    func containsAttribute(_ name: String) -> Bool? {
+        var name = name
+        return name.withUTF8 { name in
+            image.reading { reader in
+                reader.attributeMessages(ofHeaderAt: header)?.contains { reader.raw[$0.name].elementsEqual(name) }
+            }
+        }
+    }
+
     /// The attribute `name`; nil when absent or not readable here.
-    public func attribute(_ name: String) -> StoredAttribute? {
+    func attribute(_ name: String) -> StoredAttribute? {
         var name = name
         return name.withUTF8 { name in
             image.reading { reader in
@@ -59,7 +72,7 @@ public struct StoredGroup {
     /// The float32 dataset at `path` (relative or absolute) when it is contiguous, allocated,
     /// unfiltered little-endian IEEE float32 with a version-1 object header; nil otherwise
     /// (open it with `Group.dataset(_:)` then, which also reports what is wrong).
-    public func float32Array(_ path: String) -> StoredFloat32Array? {
+    func float32Array(_ path: String) -> StoredFloat32Array? {
         image.reading { reader in
             object(at: path, reader).flatMap(reader.float32Array).map {
                 StoredFloat32Array(shape: $0.shape, bytes: image.bytes[$0.bytes])
@@ -95,17 +108,9 @@ public struct StoredGroup {
 }
 
 /// An attribute read from the file's bytes (`StoredGroup.attribute(_:)`).
-public struct StoredAttribute: Equatable {
+struct StoredAttribute: Equatable {
     /// The extent of each dimension, empty for a scalar.
-    public let shape: [Int]
+    let shape: [Int]
     /// The strings with their stored format, when the attribute holds strings; nil for other types.
-    public let strings: StringArray?
-}
-
-extension Group {
-    /// This group as found in the file's in-memory bytes (see `StoredGroup`); nil unless
-    /// `file.mapIntoMemory()` has run and the file's layout is the one it reads.
-    public var stored: StoredGroup? {
-        file.image.flatMap(StoredGroup.root)?.group(path)
-    }
+    let strings: StringArray?
 }

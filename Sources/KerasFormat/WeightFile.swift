@@ -118,7 +118,7 @@ extension Model {
         case .kerasArchive: return try KerasArchive.loadWeights(path, into: self)
         case .tfKerasModel: return try TFKerasModelFile.loadWeights(TFKerasModelFile.fullModel(file.hdf5!.root, file: path), file: path, into: self)
         case .tfKerasWeights:
-            // Its groups, name lists and float32 weights are then read from the file's bytes (`Group.stored`);
+            // HDF5 then answers its groups, name lists and float32 weights from the mapped bytes where it can;
             // the model's layers are named while the file is mapped.
             let hdf5 = file.hdf5!
             let layout = try hdf5.mapIntoMemory { TFKerasWeightLayout(tree: NamedLayerTree(model: root)) }

@@ -1,6 +1,6 @@
 import DenseNetEngine
 import Foundation
-import HDF5
+@testable import HDF5
 import KerasFormat
 import TestSupport
 import Testing

@@ -34,44 +34,33 @@ enum NameListAttribute {
 
     /// The names, whole or gathered from chunks; empty when absent or stored as an empty array.
     static func read(_ name: String, from attributes: Attributes) throws -> [String] {
-        try gather(name) { try attributes.contains($0) ? strings(of: attributes.attribute($0)) : nil }
-    }
-
-    /// The same names read from the file's bytes; nil where those cannot answer (then read `Attributes`).
-    static func read(_ name: String, from group: StoredGroup) -> [String]? {
-        struct Unreadable: Error {}
-        return try? gather(name) { attributeName in
-            guard let attribute = group.attribute(attributeName) else {
-                // Absent, or present in a form the bytes reader declines: only the names tell.
-                guard let names = group.attributeNames(), !names.contains(attributeName) else { throw Unreadable() }
-                return nil
-            }
-            guard let strings = attribute.strings?.strings ?? (attribute.shape.contains(0) ? [] : nil) else { throw Unreadable() }
-            return strings
-        }
-    }
-
-    /// The strings of attribute `name`, else of `name0`, `name1`, … while present; `strings` answers
-    /// nil for an absent attribute.
-    private static func gather(_ name: String, strings: (String) throws -> [String]?) throws -> [String] {
-        if let whole = try strings(name) { return whole }
+        if let whole = try strings(of: name, in: attributes) { return whole }
         var names: [String] = []
         var index = 0
-        while let chunk = try strings("\(name)\(index)") {
+        while let chunk = try strings(of: "\(name)\(index)", in: attributes) {
             names += chunk
             index += 1
         }
         return names
     }
 
-    private static func strings(of attribute: Attribute) throws -> [String] {
+    /// The strings of attribute `name`; nil when absent. Opened without asking first whether it exists:
+    /// these attributes are nearly always there, and the open tells when not.
+    private static func strings(of name: String, in attributes: Attributes) throws -> [String]? {
+        let attribute: Attribute
         do {
-            return try attribute.readStrings().strings
-        } catch let error as HDF5Error {
-            // An empty list is stored as an empty float64 array; asked only then, to save library calls.
-            guard case .typeMismatch = error.reason, try attribute.shape().reduce(1, *) == 0 else { throw error }
-            return []
+            attribute = try attributes.attribute(name)
+        } catch let error as HDF5Error where error.reason == .notFound {
+            return nil
         }
+        return try strings(of: attribute)
+    }
+
+    private static func strings(of attribute: Attribute) throws -> [String] {
+        // An empty list is stored as an empty float64 array. The shape is asked first because a mapped
+        // file answers it from its bytes; asking for strings first would open the attribute through libhdf5.
+        if try attribute.shape().contains(0) { return [] }
+        return try attribute.readStrings().strings
     }
 
     /// `np.array_split(n items, k)`: the first `n % k` parts hold one item more.
