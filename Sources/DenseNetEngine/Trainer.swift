@@ -51,7 +51,7 @@ public struct TrainerState: Equatable, Sendable {
     /// The shuffle permutation is a pure function of (shuffleSeed, epoch).
     public var shuffleSeed: UInt64
     public var metrics: MetricState
-    public var optimizer: AdamState
+    public var optimizer: OptimizerState
     /// All model weights in Keras `model.weights` order (includes BN moving stats).
     public var weights: [[Float]]
 }
@@ -77,7 +77,7 @@ public struct EpochResult: Equatable, Sendable {
 
 public final class Trainer {
     public let model: Model
-    public let optimizer: Adam
+    public let optimizer: Optimizer
     public let batchSize: Int
     public let lossAveraging: LossAveraging
     public private(set) var epoch = 0
@@ -88,20 +88,27 @@ public final class Trainer {
     let labelBuffer: UnsafeMutablePointer<Int>
     private var cachedPermutation: (epoch: Int, seed: UInt64, count: Int, perm: [Int])?
 
-    public init(model: Model, optimizer: AdamConfig = AdamConfig(), batchSize: Int = 32, shuffleSeed: UInt64 = 0,
+    public init(model: Model, optimizer: OptimizerConfig = .adam(AdamConfig()), batchSize: Int = 32, shuffleSeed: UInt64 = 0,
                 lossAveraging: LossAveraging = .perBatch) throws {
         guard model.logitsID != nil else {
             throw EngineError.invalidArgument("training needs a softmax output (loss is fused on its logits)")
         }
         guard batchSize >= 1 else { throw EngineError.invalidArgument("batch size must be >= 1") }
         self.model = model
-        self.optimizer = Adam(variables: model.trainableVariables, config: optimizer, parallel: model.parallel)
+        self.optimizer = Optimizer(variables: model.trainableVariables, config: optimizer, parallel: model.parallel)
         self.batchSize = batchSize
         self.shuffleSeed = shuffleSeed
         self.lossAveraging = lossAveraging
         executor = model.executor(capacity: batchSize)
         labelBuffer = .allocate(capacity: batchSize)
         labelBuffer.initialize(repeating: 0, count: batchSize)
+    }
+
+    /// A trainer with Adam (what the Keras format layer still builds).
+    public convenience init(model: Model, optimizer: AdamConfig, batchSize: Int = 32, shuffleSeed: UInt64 = 0,
+                            lossAveraging: LossAveraging = .perBatch) throws {
+        try self.init(model: model, optimizer: .adam(optimizer), batchSize: batchSize, shuffleSeed: shuffleSeed,
+                      lossAveraging: lossAveraging)
     }
 
     deinit { labelBuffer.deallocate() }

@@ -1,60 +1,153 @@
 import Testing
 @testable import DenseNetEngine
 
+/// Every update rule against a Double reference written from Keras' formulas, and the
+/// optimizer's state handling.
 @Suite struct OptimizerTests {
-    /// Hand-computed Adam (tf-keras rule) for two steps on a 2-element variable, in Double.
-    @Test func adamMatchesHandComputation() throws {
-        let v = Variable(name: "kernel", shape: [2], trainable: true)
-        try v.setValues([0.5, -1.0])
-        let adam = Adam(variables: [v], parallel: Parallel(workers: 1))
-        let grads: [[Double]] = [[0.1, -0.2], [0.3, 0.05]]
-        var w = [0.5, -1.0], m = [0.0, 0.0], vv = [0.0, 0.0]
-        for (t, g) in grads.enumerated() {
-            for i in 0..<2 { v.grad[i] = Float(g[i]) }
-            adam.step()
-            let step = Double(t + 1)
-            let alpha = 0.001 * (1 - pow(0.999, step)).squareRoot() / (1 - pow(0.9, step))
-            for i in 0..<2 {
-                m[i] += (g[i] - m[i]) * 0.1
-                vv[i] += (g[i] * g[i] - vv[i]) * 0.001
-                w[i] -= m[i] * alpha / (vv[i].squareRoot() + 1e-7)
-            }
-            for i in 0..<2 {
-                #expect(abs(Double(v.data[i]) - w[i]) < 1e-7)
-                #expect(abs(Double(adam.state.m[0][i]) - m[i]) < 1e-8)
-                #expect(abs(Double(adam.state.v[0][i]) - vv[i]) < 1e-9)
+    static let start: [Double] = [0.5, -1.0, 2.0, 0.0]
+    static let gradients: [[Double]] = [[0.1, -0.2, 0.0, 3.0], [0.3, 0.05, -1e-6, -2.0], [-0.4, 0.2, 0.5, 1e-3]]
+
+    /// The reference: one step of `config` in Double on (weights, slots by name), at 1-based step `t`.
+    /// Hyperparameters are first rounded to float32 as Keras casts them (`f`): with β₂ = 0.999,
+    /// 1 − float32(β₂) is 1.3e-5 off 0.001, which moves Adam's first step by 6e-6 of itself.
+    static func referenceStep(_ config: OptimizerConfig, _ w: inout [Double], _ slots: inout [String: [Double]],
+                              gradient g: [Double], t: Double) {
+        func f(_ x: Double) -> Double { Double(Float(x)) }
+        let zeros = [Double](repeating: 0, count: w.count)
+        for i in w.indices {
+            switch config {
+            case let .sgd(c):
+                guard c.momentum != 0 else { w[i] -= f(c.learningRate) * g[i]; continue }
+                let m = f(c.momentum) * slots["momentum", default: zeros][i] - f(c.learningRate) * g[i]
+                slots["momentum", default: zeros][i] = m
+                w[i] += c.nesterov ? f(c.momentum) * m - f(c.learningRate) * g[i] : m
+            case let .rmsprop(c):
+                let velocity = f(c.rho) * slots["velocity", default: zeros][i] + f(1 - c.rho) * g[i] * g[i]
+                slots["velocity", default: zeros][i] = velocity
+                var denominator = velocity + f(c.epsilon)
+                if c.centered {
+                    let average = f(c.rho) * slots["average_gradient", default: zeros][i] + f(1 - c.rho) * g[i]
+                    slots["average_gradient", default: zeros][i] = average
+                    denominator -= average * average
+                }
+                let increment = f(c.learningRate) * g[i] / denominator.squareRoot()
+                if c.momentum > 0 {
+                    let m = f(c.momentum) * slots["momentum", default: zeros][i] + increment
+                    slots["momentum", default: zeros][i] = m
+                    w[i] -= m
+                } else {
+                    w[i] -= increment
+                }
+            case .adam, .adamW:
+                let (c, decay) = { if case let .adamW(c) = config { return (c.adam, c.weightDecay) }
+                                   if case let .adam(c) = config { return (c, 0.0) }; fatalError() }()
+                w[i] -= w[i] * f(decay) * f(c.learningRate)
+                let m0 = slots["momentum", default: zeros][i], v0 = slots["velocity", default: zeros][i]
+                let m = m0 + (g[i] - m0) * f(1 - c.beta1)
+                let v = v0 + (g[i] * g[i] - v0) * f(1 - c.beta2)
+                slots["momentum", default: zeros][i] = m
+                slots["velocity", default: zeros][i] = v
+                let alpha = f(c.learningRate) * (1 - pow(f(c.beta2), t)).squareRoot() / (1 - pow(f(c.beta1), t))
+                w[i] -= m * alpha / (v.squareRoot() + f(c.epsilon))
             }
         }
-        #expect(adam.iterations == 2)
-        // first step moves each weight by ~lr * sign(g)
-        #expect(abs(0.5 - 0.001 - (0.5 - 0.001)) < 1e-9)
     }
 
-    @Test func adamFirstStepIsLearningRateTimesSign() throws {
+    static let configs: [OptimizerConfig] = [
+        .sgd(SGDConfig()), .sgd(SGDConfig(learningRate: 0.1, momentum: 0.9)), .sgd(SGDConfig(momentum: 0.5, nesterov: true)),
+        .rmsprop(RMSpropConfig()), .rmsprop(RMSpropConfig(momentum: 0.9, centered: true)), .rmsprop(RMSpropConfig(centered: true)),
+        .adam(AdamConfig()), .adamW(AdamWConfig()), .adamW(AdamWConfig(learningRate: 0.01, weightDecay: 0.1)),
+    ]
+
+    /// Three steps of each rule agree with the Double reference to float32 rounding (2e-6 of the
+    /// distance travelled plus 4 ulp of the weight); the slots hold what the reference holds, under
+    /// Keras 3's names.
+    @Test(arguments: configs)
+    func ruleMatchesDoubleReference(_ config: OptimizerConfig) throws {
+        let variable = Variable(name: "kernel", shape: [4], trainable: true)
+        try variable.setValues(Self.start.map { Float($0) })
+        let optimizer = Optimizer(variables: [variable], config: config, parallel: Parallel(workers: 1))
+        var w = Self.start, slots: [String: [Double]] = [:], travelled = [Double](repeating: 0, count: 4)
+        for (t, g) in Self.gradients.enumerated() {
+            let before = w
+            for i in 0..<4 { variable.grad[i] = Float(g[i]) }
+            optimizer.step()
+            Self.referenceStep(config, &w, &slots, gradient: g, t: Double(t + 1))
+            for i in 0..<4 {
+                travelled[i] += abs(w[i] - before[i])
+                let tolerance = 2e-6 * travelled[i] + 4 * Double(Float(w[i]).ulp)
+                #expect(abs(Double(variable.data[i]) - w[i]) <= tolerance, "\(config) step \(t + 1) element \(i)")
+            }
+            let state = optimizer.state
+            #expect(state.slots.map(\.name) == config.slotNames)
+            #expect(Set(slots.keys) == Set(config.slotNames))
+            for (name, values) in slots {
+                for i in 0..<4 { #expect(abs(Double(state[name]![0][i]) - values[i]) <= 1e-6 * Swift.max(1, abs(values[i]))) }
+            }
+        }
+        #expect(optimizer.iterations == 3)
+    }
+
+    /// Keras' slot kinds per configuration, and their order in `optimizer.variables`.
+    @Test func slotNamesAndKerasOrder() {
+        #expect(OptimizerConfig.sgd(SGDConfig()).slotNames == [])
+        #expect(OptimizerConfig.sgd(SGDConfig(momentum: 0.9)).slotNames == ["momentum"])
+        #expect(OptimizerConfig.rmsprop(RMSpropConfig()).slotNames == ["velocity"])
+        #expect(OptimizerConfig.rmsprop(RMSpropConfig(momentum: 0.5, centered: true)).slotNames == ["velocity", "momentum", "average_gradient"])
+        #expect(OptimizerConfig.adamW(AdamWConfig()).slotNames == ["momentum", "velocity"])
+        let adamOrder = OptimizerConfig.adam(AdamConfig()).kerasSlotOrder.pairs(slots: 2, variables: 2)
+        #expect(adamOrder.map { [$0.slot, $0.variable] } == [[0, 0], [1, 0], [0, 1], [1, 1]])
+        let rmspropOrder = OptimizerConfig.rmsprop(RMSpropConfig()).kerasSlotOrder.pairs(slots: 2, variables: 2)
+        #expect(rmspropOrder.map { [$0.slot, $0.variable] } == [[0, 0], [0, 1], [1, 0], [1, 1]])
+    }
+
+    @Test(arguments: configs)
+    func stateRoundTripContinuesIdentically(_ config: OptimizerConfig) throws {
+        let v = Variable(name: "kernel", shape: [4], trainable: true)
+        let optimizer = Optimizer(variables: [v], config: config)
+        for i in 0..<4 { v.grad[i] = Float(i) - 1.5 }
+        optimizer.step(); optimizer.step()
+        let v2 = Variable(name: "kernel", shape: [4], trainable: true)
+        try v2.setValues(v.values)
+        let restored = Optimizer(variables: [v2], config: config)
+        try restored.setState(optimizer.state)
+        #expect(restored.state == optimizer.state)
+        for i in 0..<4 { v2.grad[i] = 0.3; v.grad[i] = 0.3 }
+        optimizer.step(); restored.step()
+        #expect(v.values == v2.values)
+    }
+
+    @Test func setStateAndReconfigureRejectOtherSlots() throws {
+        let v = Variable(name: "kernel", shape: [4], trainable: true)
+        let rmsprop = Optimizer(variables: [v], config: .rmsprop(RMSpropConfig()))
+        let adamState = OptimizerState(AdamState(iterations: 1, m: [[0, 0, 0, 0]], v: [[0, 0, 0, 0]]))
+        #expect(throws: EngineError.self) { try rmsprop.setState(adamState) }
+        #expect(throws: EngineError.self) { try rmsprop.adam() }
+        #expect(throws: EngineError.self) {
+            try rmsprop.setState(OptimizerState(iterations: 1, slots: [OptimizerSlot(name: "velocity", values: [[0]])]))
+        }
+        #expect(throws: EngineError.self) { try rmsprop.setState(OptimizerState(iterations: -1, slots: [])) }
+        #expect(throws: EngineError.self) { try rmsprop.reconfigure(.rmsprop(RMSpropConfig(momentum: 0.9))) }
+        try rmsprop.reconfigure(.rmsprop(RMSpropConfig(learningRate: 0.01)))
+        #expect(rmsprop.config.learningRate == 0.01)
+        #expect(rmsprop.state.iterations == 0)
+    }
+
+    @Test func adamViewRoundTrip() throws {
         let v = Variable(name: "bias", shape: [3], trainable: true)
-        let adam = Adam(variables: [v])
+        let adam = Optimizer(variables: [v], config: .adam(AdamConfig()))
         v.grad[0] = 2; v.grad[1] = -0.01; v.grad[2] = 0
         adam.step()
+        // the first step moves each weight by lr·sign(g)
         #expect(abs(v.data[0] + 0.001) < 1e-6)
         #expect(abs(v.data[1] - 0.001) < 1e-6)
         #expect(v.data[2] == 0)
-    }
-
-    @Test func adamStateRoundTrip() throws {
-        let v = Variable(name: "kernel", shape: [4], trainable: true)
-        let adam = Adam(variables: [v])
-        for i in 0..<4 { v.grad[i] = Float(i) - 1.5 }
-        adam.step(); adam.step()
-        let s = adam.state
-        let v2 = Variable(name: "kernel", shape: [4], trainable: true)
-        try v2.setValues(v.values)
-        let adam2 = Adam(variables: [v2])
-        try adam2.setState(s)
-        #expect(adam2.state == s)
-        for i in 0..<4 { v2.grad[i] = 0.3; v.grad[i] = 0.3 }
-        adam.step(); adam2.step()
-        #expect(v.values == v2.values)
-        #expect(throws: EngineError.self) { try adam2.setState(AdamState(iterations: 1, m: [[0]], v: [[0]])) }
+        let view = try adam.adam()
+        #expect(view.config == AdamConfig())
+        #expect(view.state.m == adam.state["momentum"] && view.state.v == adam.state["velocity"] && view.state.iterations == 1)
+        try adam.setState(AdamState(iterations: 7, m: [[1, 2, 3]], v: [[4, 5, 6]]))
+        #expect(adam.state == OptimizerState(iterations: 7, slots: [OptimizerSlot(name: "momentum", values: [[1, 2, 3]]),
+                                                                     OptimizerSlot(name: "velocity", values: [[4, 5, 6]])]))
     }
 
     /// Moving statistics: moving = momentum * moving + (1 - momentum) * batch_stat, with the

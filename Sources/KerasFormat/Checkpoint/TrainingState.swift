@@ -100,7 +100,7 @@ public struct CheckpointInfo: Equatable, Sendable {
 
     /// The info of `trainer`'s current state.
     public init(trainer: Trainer, model: ModelDescription, run: RunDescription) {
-        self.init(model: model, run: run, optimizer: trainer.optimizer.config, epoch: trainer.epoch,
+        self.init(model: model, run: run, optimizer: (try? trainer.optimizer.adam().config) ?? AdamConfig(), epoch: trainer.epoch,
                   stepInEpoch: trainer.stepInEpoch, shuffleSeed: trainer.shuffleSeed, metrics: trainer.metrics,
                   iterations: trainer.optimizer.iterations)
     }
@@ -217,7 +217,7 @@ extension CheckpointInfo {
         state.stepInEpoch = stepInEpoch
         state.shuffleSeed = shuffleSeed
         state.metrics = metrics
-        state.optimizer = optimizer
+        state.optimizer = OptimizerState(optimizer)
         state.weights = weights
         return state
     }

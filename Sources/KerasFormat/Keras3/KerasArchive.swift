@@ -58,7 +58,7 @@ public enum KerasArchive {
 
     /// Writes `trainer`'s complete state as a `.keras` archive (a training checkpoint).
     public static func write(_ trainer: Trainer, model description: ModelDescription, run: RunDescription, to path: String) throws {
-        try write(trainer.model, optimizer: (trainer.optimizer.config, trainer.optimizer.state),
+        try write(trainer.model, optimizer: try trainer.optimizer.adam(),
                   trainingState: CheckpointInfo(trainer: trainer, model: description, run: run), to: path)
     }
 
@@ -250,7 +250,7 @@ public enum KerasArchive {
                                        expected: "\(info.iterations) (the training state's count)", found: "\(optimizer.state.iterations)")
             }
             try Keras3WeightsFormat.load(Keras3WeightLayout(tree: NamedLayerTree(model: trainer.model.root)), from: opened.weights, file: path)
-            trainer.optimizer.config = info.optimizer
+            try trainer.optimizer.reconfigure(.adam(info.optimizer))
             try trainer.restore(info.trainerState(optimizer: optimizer.state, weights: trainer.model.root.getWeights(), base: trainer.state))
             return info
         }

@@ -23,8 +23,8 @@ public enum TFKerasModelFile {
         let model = trainer.model
         let info = CheckpointInfo(trainer: trainer, model: description, run: run)
         let modelConfig = try description.modelConfig ?? ModelConfig.tfKeras(model).description
-        let trainingConfig = ModelConfig.tfKerasTraining(trainer.optimizer.config).description
-        let optimizer = trainer.optimizer.state
+        let (adam, optimizer) = try trainer.optimizer.adam()
+        let trainingConfig = ModelConfig.tfKerasTraining(adam).description
         try writeAtomically(to: path) { temporary in
             try writeFullModel(model, modelConfig: modelConfig, trainingConfig: trainingConfig, to: temporary) { root in
                 try OptimizerWeights.writeTFKeras(optimizer, model: model, to: root)
@@ -146,7 +146,7 @@ public enum TFKerasModelFile {
             }
             try TFKerasWeightsFormat.load(TFKerasWeightLayout(tree: NamedLayerTree(model: trainer.model.root)),
                                          from: root.group("model_weights"), file: path)
-            trainer.optimizer.config = info.optimizer
+            try trainer.optimizer.reconfigure(.adam(info.optimizer))
             try trainer.restore(info.trainerState(optimizer: optimizer, weights: trainer.model.root.getWeights(), base: trainer.state))
             return info
         }

@@ -27,6 +27,12 @@ struct Train: ParsableCommand {
     @Option(help: "Seeds the initial weights and each epoch's shuffle (default: 0, or the checkpoint's).")
     var seed: UInt64?
 
+    @Option(help: "The optimizer, with Keras' defaults (default: adam, or the checkpoint's).")
+    var optimizer: OptimizerChoice?
+
+    @Option(help: "The optimizer's learning rate (default: Keras' — 0.01 for sgd, 0.001 for the others).")
+    var learningRate: Double?
+
     @Option(help: "Train on the first N training images only.")
     var limit: Int?
 
@@ -61,6 +67,13 @@ struct Train: ParsableCommand {
         if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be at least 1") }
         if checkpointEvery != nil || stopAfter != nil, checkpoint == nil, resume == nil {
             throw ValidationError("--checkpoint-every and --stop-after need --checkpoint (or --resume)")
+        }
+        if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
+        if resume != nil, optimizer != nil || learningRate != nil {
+            throw ValidationError("--optimizer and --learning-rate start a run; --resume continues with the checkpoint's optimizer")
+        }
+        if let optimizer, optimizer != .adam, checkpoint != nil {
+            throw ValidationError("--checkpoint stores Adam's state only so far, not \(optimizer.rawValue)'s")
         }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1") }
@@ -105,7 +118,8 @@ struct Train: ParsableCommand {
             model.configuration = engineConfiguration
             description = ModelDescription(preset: modelOptions.model, inputShape: model.inputShape, classes: model.outputShape.last ?? 0,
                                            weightSeed: seed)
-            trainer = try Trainer(model: model, batchSize: run.batchSize, shuffleSeed: seed)
+            trainer = try Trainer(model: model, optimizer: (optimizer ?? .adam).config(learningRate: learningRate),
+                                  batchSize: run.batchSize, shuffleSeed: seed)
         }
         let model = trainer.model
         let checkpointPath = checkpoint ?? resume
@@ -150,6 +164,20 @@ struct Train: ParsableCommand {
         if let save, let format = WeightFileFormat(fileName: save) {
             try model.saveWeights(to: save, format: format)
             print("Saved \(format.name) weights to \(save)")
+        }
+    }
+}
+
+/// `--optimizer`: Keras' optimizers, with Keras' defaults but for the learning rate given.
+enum OptimizerChoice: String, ExpressibleByArgument, CaseIterable {
+    case adam, adamw, sgd, rmsprop
+
+    func config(learningRate: Double?) -> OptimizerConfig {
+        switch self {
+        case .adam: .adam(AdamConfig(learningRate: learningRate ?? AdamConfig().learningRate))
+        case .adamw: .adamW(AdamWConfig(learningRate: learningRate ?? AdamWConfig().adam.learningRate))
+        case .sgd: .sgd(SGDConfig(learningRate: learningRate ?? SGDConfig().learningRate))
+        case .rmsprop: .rmsprop(RMSpropConfig(learningRate: learningRate ?? RMSpropConfig().learningRate))
         }
     }
 }

@@ -1,0 +1,81 @@
+// Adam, Keras 3.15 / tf-keras 2.21 update rule, float32 arithmetic like TF.
+
+/// `keras.optimizers.Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)` (amsgrad is not supported).
+public struct AdamConfig: Equatable, Sendable {
+    public var learningRate: Double = 0.001
+    public var beta1: Double = 0.9
+    public var beta2: Double = 0.999
+    public var epsilon: Double = 1e-7
+    public init(learningRate: Double = 0.001, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-7) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+    }
+
+    /// Keras 3's names; tf-keras calls them `m` and `v`.
+    static let slotNames = ["momentum", "velocity"]
+
+    /// With AdamW's `weightDecay` first var -= var·wd·lr, then:
+    /// t = iterations+1; alpha = lr·sqrt(1-b2^t)/(1-b1^t); m += (g-m)(1-b1); v += (g²-v)(1-b2);
+    /// var -= m·alpha/(sqrt(v)+eps).
+    func rule(iterations: Int64, weightDecay: Double?) -> UpdateRule {
+        let t = Float(iterations + 1)
+        let lr = Float(learningRate)
+        let b1p = powf(Float(beta1), t), b2p = powf(Float(beta2), t)
+        let alpha = lr * (1 - b2p).squareRoot() / (1 - b1p)
+        let c1 = Float(1.0 - beta1), c2 = Float(1.0 - beta2), eps = Float(epsilon)
+        let decay = weightDecay.map { Float($0) }
+        return { w, g, slots, range in
+            let m = slots[0], v = slots[1]
+            for e in range {
+                if let decay { w[e] -= w[e] * decay * lr }
+                let ge = g[e]
+                m[e] += (ge - m[e]) * c1
+                v[e] += (ge * ge - v[e]) * c2
+                w[e] -= (m[e] * alpha) / (v[e].squareRoot() + eps)
+            }
+        }
+    }
+}
+
+/// Adam's state under tf-keras' names: iterations, m and v, one array per trainable variable in
+/// `trainableVariables` order. The Keras format layer reads and writes this view until it maps
+/// every optimizer's slots.
+public struct AdamState: Equatable, Sendable {
+    public var iterations: Int64
+    public var m: [[Float]]
+    public var v: [[Float]]
+    public init(iterations: Int64, m: [[Float]], v: [[Float]]) {
+        self.iterations = iterations
+        self.m = m
+        self.v = v
+    }
+}
+
+extension OptimizerState {
+    /// The general state of an Adam view.
+    public init(_ adam: AdamState) {
+        self.init(iterations: adam.iterations, slots: [OptimizerSlot(name: "momentum", values: adam.m),
+                                                      OptimizerSlot(name: "velocity", values: adam.v)])
+    }
+}
+
+extension Optimizer {
+    /// This optimizer as Adam (configuration and state), for the Keras format layer, which maps
+    /// only Adam's slots so far; throws for the other optimizers.
+    public func adam() throws -> (config: AdamConfig, state: AdamState) {
+        guard case let .adam(config) = config else {
+            throw EngineError.invalidArgument("the Keras formats store only Adam's state so far, not \(self.config.kerasClassName)'s")
+        }
+        let s = state
+        return (config, AdamState(iterations: s.iterations, m: s["momentum"]!, v: s["velocity"]!))
+    }
+
+    /// Restores an Adam state (the optimizer must be Adam).
+    public func setState(_ adam: AdamState) throws { try setState(OptimizerState(adam)) }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

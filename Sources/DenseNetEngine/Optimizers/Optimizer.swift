@@ -1,0 +1,177 @@
+// The optimizers of Keras (SGD, RMSprop, Adam, AdamW) behind one class, with state as plain values.
+
+/// Which optimizer, with its hyperparameters (Keras' defaults).
+public enum OptimizerConfig: Equatable, Sendable {
+    case sgd(SGDConfig)
+    case rmsprop(RMSpropConfig)
+    case adam(AdamConfig)
+    case adamW(AdamWConfig)
+
+    /// The Keras 3 class name (`SGD`, `RMSprop`, `Adam`, `AdamW`; tf-keras' too).
+    public var kerasClassName: String {
+        switch self {
+        case .sgd: "SGD"
+        case .rmsprop: "RMSprop"
+        case .adam: "Adam"
+        case .adamW: "AdamW"
+        }
+    }
+
+    public var learningRate: Double {
+        switch self {
+        case let .sgd(c): c.learningRate
+        case let .rmsprop(c): c.learningRate
+        case let .adam(c): c.learningRate
+        case let .adamW(c): c.adam.learningRate
+        }
+    }
+
+    /// The slot kinds this configuration keeps, under Keras 3's names, in `OptimizerState.slots` order.
+    public var slotNames: [String] {
+        switch self {
+        case let .sgd(c): c.slotNames
+        case let .rmsprop(c): c.slotNames
+        case .adam, .adamW: AdamConfig.slotNames
+        }
+    }
+
+    /// How Keras lists the slots in `optimizer.variables` (after `iterations`, and in Keras 3 the
+    /// learning rate): Adam and AdamW interleave them per variable, SGD and RMSprop group them per slot.
+    /// tf-keras 2.21 and Keras 3.15 agree.
+    public var kerasSlotOrder: SlotOrder {
+        switch self {
+        case .adam, .adamW: .perVariable
+        case .sgd, .rmsprop: .perSlot
+        }
+    }
+
+    /// The update rule, its per-step constants fixed for the step after `iterations` steps.
+    func rule(iterations: Int64) -> UpdateRule {
+        switch self {
+        case let .sgd(c): c.rule()
+        case let .rmsprop(c): c.rule()
+        case let .adam(c): c.rule(iterations: iterations, weightDecay: nil)
+        case let .adamW(c): c.adam.rule(iterations: iterations, weightDecay: c.weightDecay)
+        }
+    }
+}
+
+/// The order of slot variables in Keras' `optimizer.variables`.
+public enum SlotOrder: Sendable {
+    /// All slots of variable 0, then of variable 1, … (Adam: m0, v0, m1, v1, …).
+    case perVariable
+    /// Slot 0 of every variable, then slot 1 of every variable, … (RMSprop: velocities, momentums, …).
+    case perSlot
+
+    /// (slot, variable) pairs in Keras' order.
+    public func pairs(slots: Int, variables: Int) -> [(slot: Int, variable: Int)] {
+        switch self {
+        case .perVariable: (0..<variables).flatMap { v in (0..<slots).map { (slot: $0, variable: v) } }
+        case .perSlot: (0..<slots).flatMap { s in (0..<variables).map { (slot: s, variable: $0) } }
+        }
+    }
+}
+
+/// One kind of slot: its Keras 3 name and one array per trainable variable.
+public struct OptimizerSlot: Equatable, Sendable {
+    public var name: String
+    public var values: [[Float]]
+    public init(name: String, values: [[Float]]) {
+        self.name = name
+        self.values = values
+    }
+}
+
+/// Optimizer state as plain values: the step count and the slots, in `OptimizerConfig.slotNames` order.
+public struct OptimizerState: Equatable, Sendable {
+    public var iterations: Int64
+    public var slots: [OptimizerSlot]
+    public init(iterations: Int64, slots: [OptimizerSlot]) {
+        self.iterations = iterations
+        self.slots = slots
+    }
+
+    /// The arrays of the slot called `name` (nil when this optimizer keeps no such slot).
+    public subscript(name: String) -> [[Float]]? { slots.first { $0.name == name }?.values }
+}
+
+/// One optimizer over a fixed list of variables, updating them from their `grad`.
+public final class Optimizer {
+    public private(set) var config: OptimizerConfig
+    public private(set) var iterations: Int64 = 0
+    public let variables: [Variable]
+    /// slots[kind][variable], zero-initialised like Keras' slot variables.
+    let slots: [[UnsafeMutablePointer<Float>]]
+    let parallel: Parallel
+
+    public init(variables: [Variable], config: OptimizerConfig, parallel: Parallel = .automatic()) {
+        self.variables = variables
+        self.config = config
+        self.parallel = parallel
+        slots = config.slotNames.map { _ in
+            variables.map { v in
+                let p = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, v.count))
+                p.initialize(repeating: 0, count: Swift.max(1, v.count))
+                return p
+            }
+        }
+    }
+
+    deinit { for kind in slots { for p in kind { p.deallocate() } } }
+
+    /// Changes hyperparameters; the new configuration must keep the same slots.
+    public func reconfigure(_ newConfig: OptimizerConfig) throws {
+        guard newConfig.kerasClassName == config.kerasClassName, newConfig.slotNames == config.slotNames else {
+            throw EngineError.invalidArgument("cannot reconfigure \(config.kerasClassName) with slots \(config.slotNames) "
+                                              + "as \(newConfig.kerasClassName) with slots \(newConfig.slotNames)")
+        }
+        config = newConfig
+    }
+
+    /// Applies one update to every variable from its `grad`, then counts the step.
+    public func step() {
+        let rule = config.rule(iterations: iterations)
+        for (i, variable) in variables.enumerated() {
+            let weights = variable.data, gradient = UnsafePointer(variable.grad)
+            let variableSlots = slots.map { $0[i] }
+            parallel.forEachRange(variable.count, minChunk: 32768) { range in
+                rule(weights, gradient, variableSlots, range)
+            }
+        }
+        iterations += 1
+    }
+
+    public var state: OptimizerState {
+        OptimizerState(iterations: iterations, slots: zip(config.slotNames, slots).map { name, kind in
+            OptimizerSlot(name: name, values: variables.indices.map { Array(UnsafeBufferPointer(start: kind[$0], count: variables[$0].count)) })
+        })
+    }
+
+    /// Restores a state captured by `state`; checked whole before anything changes.
+    public func setState(_ s: OptimizerState) throws {
+        guard s.iterations >= 0 else { throw EngineError.invalidArgument("negative iterations") }
+        guard s.slots.map(\.name) == config.slotNames else {
+            throw EngineError.invalidArgument("\(config.kerasClassName) keeps slots \(config.slotNames), the state has \(s.slots.map(\.name))")
+        }
+        for slot in s.slots {
+            guard slot.values.count == variables.count else {
+                throw EngineError.countMismatch(what: "\(config.kerasClassName) \(slot.name) slots", expected: variables.count, got: slot.values.count)
+            }
+            for (values, variable) in zip(slot.values, variables) where values.count != variable.count {
+                throw EngineError.countMismatch(what: "\(config.kerasClassName) \(slot.name) slot of \(variable.name)",
+                                                expected: variable.count, got: values.count)
+            }
+        }
+        for (slot, kind) in zip(s.slots, slots) {
+            for (values, pointer) in zip(slot.values, kind) {
+                values.withUnsafeBufferPointer { if let base = $0.baseAddress { pointer.update(from: base, count: $0.count) } }
+            }
+        }
+        iterations = s.iterations
+    }
+}
+
+/// One step of an update rule on elements `range` of one variable: its weights, its gradient and its
+/// slots (in `slotNames` order). Float32 throughout, each operation rounded as TensorFlow rounds it.
+typealias UpdateRule = (_ weights: UnsafeMutablePointer<Float>, _ gradient: UnsafePointer<Float>,
+                        _ slots: [UnsafeMutablePointer<Float>], _ range: Range<Int>) -> Void
