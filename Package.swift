@@ -5,6 +5,7 @@ import PackageDescription
 //   CHDF5 (C shim) → HDF5 (h5py's nouns, no Keras) ───┐
 //   CBLAS, CKernels → DenseNetEngine (math, no files) ─┼→ KerasFormat (Keras names and layouts)
 //   CZlibShim → Datasets (IDX image files)            └─ ZIPFoundation (.keras archives)
+//   TrainingRecords (CSV, history, TensorBoard files)
 //                                                                 ↓
 //                                                       densenet-io (CLI wiring only)
 let package = Package(
@@ -15,6 +16,7 @@ let package = Package(
         .library(name: "DenseNetEngine", targets: ["DenseNetEngine"]),
         .library(name: "KerasFormat", targets: ["KerasFormat"]),
         .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "TrainingRecords", targets: ["TrainingRecords"]),
         .executable(name: "densenet-io", targets: ["densenet-io"]),
     ],
     dependencies: [
@@ -30,10 +32,12 @@ let package = Package(
         .target(name: "DenseNetEngine", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "Datasets", dependencies: ["CZlibShim", "DenseNetEngine"]),
         .target(name: "KerasFormat", dependencies: ["HDF5", "DenseNetEngine", "ZIPFoundation"]),
+        // Keras' CSVLogger, History and TensorBoard records of a run, and their plot; Foundation only.
+        .target(name: "TrainingRecords"),
         .executableTarget(
             name: "densenet-io",
             dependencies: [
-                "HDF5", "DenseNetEngine", "KerasFormat", "Datasets",
+                "HDF5", "DenseNetEngine", "KerasFormat", "Datasets", "TrainingRecords",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Fixture paths and an h5dump-like structure listing, shared by the test targets.
@@ -42,6 +46,7 @@ let package = Package(
         .testTarget(name: "DenseNetEngineTests", dependencies: ["DenseNetEngine", "HDF5"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "KerasFormatTests", dependencies: ["KerasFormat", "HDF5", "DenseNetEngine", "ZIPFoundation", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["densenet-io", "HDF5", "KerasFormat", "TestSupport"]),
+        .testTarget(name: "TrainingRecordsTests", dependencies: ["TrainingRecords", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["densenet-io", "HDF5", "KerasFormat", "TrainingRecords", "TestSupport"]),
     ]
 )
