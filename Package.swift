@@ -5,6 +5,7 @@ import PackageDescription
 //   CHDF5 (C shim) → HDF5 (h5py's nouns, no Keras) ───┐
 //   CBLAS, CKernels → DenseNetEngine (math, no files) ─┼→ KerasFormat (Keras names and layouts)
 //   CZlibShim → Datasets (IDX image files)            └─ ZIPFoundation (.keras archives)
+//   TrainingRecords (CSV, history, TensorBoard files)
 //                                                                 ↓
 //                                                       densenet-io (CLI wiring only)
 //
@@ -21,6 +22,7 @@ let package = Package(
         .library(name: "DenseNetEngine", targets: ["DenseNetEngine"]),
         .library(name: "KerasFormat", targets: ["KerasFormat"]),
         .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "TrainingRecords", targets: ["TrainingRecords"]),
         .executable(name: "densenet-io", targets: ["densenet-io"]),
     ],
     dependencies: [
@@ -36,10 +38,12 @@ let package = Package(
         .target(name: "DenseNetEngine", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "Datasets", dependencies: ["CZlibShim"]),
         .target(name: "KerasFormat", dependencies: ["HDF5", "DenseNetEngine", "ZIPFoundation"]),
+        // Keras' CSVLogger, History and TensorBoard records of a run, and their plot; Foundation only.
+        .target(name: "TrainingRecords"),
         .executableTarget(
             name: "densenet-io",
             dependencies: [
-                "HDF5", "DenseNetEngine", "KerasFormat", "Datasets",
+                "HDF5", "DenseNetEngine", "KerasFormat", "Datasets", "TrainingRecords",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Every test target's helpers: fixture paths, temporary files, HDF5 structure listings, IDX
@@ -49,6 +53,7 @@ let package = Package(
         .testTarget(name: "DenseNetEngineTests", dependencies: ["DenseNetEngine", "HDF5", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(name: "KerasFormatTests", dependencies: ["KerasFormat", "HDF5", "DenseNetEngine", "ZIPFoundation", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["densenet-io", "HDF5", "KerasFormat", "TestSupport"]),
+        .testTarget(name: "TrainingRecordsTests", dependencies: ["TrainingRecords", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["densenet-io", "HDF5", "KerasFormat", "TrainingRecords", "TestSupport"]),
     ]
 )

@@ -11,7 +11,7 @@ struct DenseNetIO: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "densenet-io",
         abstract: "Train DenseNets on the CPU and move their weights in and out of Keras and PyTorch files.",
-        subcommands: [Train.self, Inspect.self, Diff.self, Convert.self, Verify.self, Export.self, Import.self, Bench.self])
+        subcommands: [Train.self, Inspect.self, Diff.self, Convert.self, Verify.self, Export.self, Import.self, Bench.self, Plot.self])
 
     static func main() {
         do {

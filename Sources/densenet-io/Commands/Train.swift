@@ -3,6 +3,7 @@ import Datasets
 import DenseNetEngine
 import Foundation
 import KerasFormat
+import TrainingRecords
 
 /// `densenet-io train`: the tutorial's training loop, printing its line per epoch.
 struct Train: ParsableCommand {
@@ -11,6 +12,9 @@ struct Train: ParsableCommand {
         discussion: """
             Prints the tutorial's line per epoch: `Epoch 1, Loss: …, Accuracy: …, Test Loss: …, Test Accuracy: …`, \
             and on a terminal a live progress bar. The same seed on the same machine gives a bit-identical run.
+            Records as Keras' callbacks write them: --csv (CSVLogger), --history (History as JSON), --tensorboard \
+            (TensorBoard's train/ and validation/ event files); a resumed run continues them without repeating an epoch.
+            Ctrl-C or SIGTERM finishes the current step, writes the checkpoint and exits 130 or 143; a second one exits at once.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -56,6 +60,16 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Stop after N training steps in this process, writing the checkpoint first (resume with --resume).",
                                valueName: "n"))
     var stopAfter: Int?
+
+    @Option(help: ArgumentHelp("Log each epoch's loss and accuracy here, as Keras' CSVLogger does.", valueName: "file.csv"))
+    var csv: String?
+
+    @Option(help: ArgumentHelp("Write the run's history (Keras' History.history, with epochs) here as JSON.", valueName: "file.json"))
+    var history: String?
+
+    @Option(help: ArgumentHelp("Write TensorBoard event files here (train/ and validation/, as Keras' TensorBoard callback).",
+                               valueName: "dir"))
+    var tensorboard: String?
 
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
@@ -123,6 +137,12 @@ struct Train: ParsableCommand {
         }
         let model = trainer.model
         let checkpointPath = checkpoint ?? resume
+        let resumedEpoch = resume == nil ? nil : trainer.epoch
+        var records: [any EpochLog] = []
+        if let csv { records.append(try CSVLog(path: csv, resumingAt: resumedEpoch)) }
+        if let history { records.append(try HistoryLog(path: history, resumingAt: resumedEpoch)) }
+        if let tensorboard { records.append(try TensorBoardLog(directory: tensorboard, resumingAt: resumedEpoch)) }
+        let interruption = Interruption()
         func writeCheckpoint() throws {
             if let checkpointPath { try TrainingCheckpoint.write(trainer, model: description, run: run, to: checkpointPath) }
         }
@@ -140,6 +160,7 @@ struct Train: ParsableCommand {
                 ])
                 stepsTaken += 1
                 if let stopAfter, stepsTaken >= stopAfter { stopped = true }
+                if interruption.received != nil { stopped = true }
                 // Mid-epoch checkpoints only: the epoch's last step is saved once the epoch is closed.
                 if event.step < event.stepsPerEpoch, stopped || checkpointEvery.map({ stepsTaken % $0 == 0 }) == true {
                     do { try writeCheckpoint() } catch { failure = error; return .stop }
@@ -154,6 +175,15 @@ struct Train: ParsableCommand {
                             testLoss: evaluation.loss, testAccuracy: evaluation.accuracy))
             fflush(nil)  // one line per epoch, also when standard output is a file or a pipe
             try writeCheckpoint()
+            let record = EpochRecord(epoch: result.epoch, loss: result.loss, accuracy: result.accuracy, validationLoss: evaluation.loss,
+                                     validationAccuracy: evaluation.accuracy, learningRate: Double(Float(trainer.optimizer.config.learningRate)),
+                                     iterations: Int(trainer.optimizer.iterations))
+            for index in records.indices { try records[index].append(record) }
+        }
+        if let signal = interruption.received {
+            print("\(Interruption.name(signal).capitalizedFirst) at epoch \(trainer.epoch + 1), step \(trainer.stepInEpoch) of \(steps)"
+                  + (checkpointPath.map { "; checkpoint written, resume with --resume \($0)" } ?? "; no checkpoint (pass --checkpoint to resume runs)"))
+            throw ExitCode(Interruption.exitStatus(signal))
         }
         if stopped, trainer.epoch < epochs {
             print("Stopped at epoch \(trainer.epoch + 1), step \(trainer.stepInEpoch) of \(steps)"
@@ -199,6 +229,11 @@ extension Datasets.LabeledImages {
     func engineImages() throws -> DenseNetEngine.LabeledImages {
         try DenseNetEngine.LabeledImages(images: pixels, labels: labels.map(Int.init), sampleShape: [height, width, channels])
     }
+}
+
+extension String {
+    /// The text with its first letter in upper case (a message fragment starting a sentence).
+    var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
 }
 
 /// A resume that does not fit the checkpoint; reported as one line, exit status 2.
