@@ -26,7 +26,7 @@ import Testing
         let checkpoint = w.path("c.h5")
         let first = try w.train(["--epochs", "1", "--learning-rate", "0.002", "--checkpoint", checkpoint])
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(try CheckpointFile.readInfo(checkpoint).optimizer.learningRate == 0.002)
+        #expect(try TrainingCheckpoint.readInfo(checkpoint).optimizer.learningRate == 0.002)
         let refusedCheckpoint = try w.train(["--epochs", "1", "--optimizer", "sgd", "--checkpoint", w.path("s.h5")])
         #expect(refusedCheckpoint.status != 0 && refusedCheckpoint.stderr.contains("Adam's state only"), "\(refusedCheckpoint.stderr)")
         #expect(!FileManager.default.fileExists(atPath: w.path("s.h5")))

@@ -1,6 +1,7 @@
 import Foundation
 import HDF5
 import Testing
+import TestSupport
 
 /// `Group`, `Attributes` and `Dataset` of a mapped file (reading the bytes first, libhdf5 second)
 /// against the same file unmapped (libhdf5 only): every answer and every error must be the same.

@@ -1,5 +1,6 @@
 @testable import HDF5
 import Testing
+import TestSupport
 
 @Suite struct StoredFloat32ArrayTests {
     private func storedValues(_ file: File, _ path: String) -> [Float]? {
@@ -35,7 +36,7 @@ import Testing
     }
 
     @Test func readsWhatH5pyWrote() throws {
-        let file = try File.open(fixturePath)
+        let file = try File.open(Fixture.h5pyWritten)
         try file.mapIntoMemory()
         for path in ["model/dense/kernel:0", "model/dense/bias:0"] {
             let expected = try file.root.dataset(path).read(as: Float.self)
