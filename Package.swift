@@ -48,7 +48,7 @@ let package = Package(
             ]),
         // Every test target's helpers: fixture paths, temporary files, HDF5 structure listings, IDX
         // files, model values, the built binary's runner.
-        .target(name: "TestSupport", dependencies: ["HDF5", "DenseNetEngine", "Datasets"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["HDF5", "DenseNetEngine", "Datasets", "CKernels"], path: "Tests/TestSupport"),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
         .testTarget(name: "DenseNetEngineTests", dependencies: ["DenseNetEngine", "HDF5", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),

@@ -1,6 +1,7 @@
 import Foundation
 import HDF5
 import Testing
+import TestSupport
 @testable import DenseNetEngine
 
 /// BatchNormalization and bias gradients equal TensorFlow 2.21's CPU kernels bit for bit
@@ -64,12 +65,27 @@ import Testing
         dy.withUnsafeBufferPointer { TensorFlowOrder.addColumnSums(of: $0.baseAddress!, rows: rows, columns: c, to: bias.grad, scratch: scratch) }
         #expect(bits(bias.gradient) == bits(try Self.floats(g, "bias_grad")))
 
-        // TensorFlow's rsqrt refines the CPU's estimate (rsqrtss): x86-64 CPUs of one family agree.
-        #expect(bits(Array(UnsafeBufferPointer(start: bn.invStd, count: c))) == bits(try Self.floats(g, "rsqrt")))
+        // TensorFlow's rsqrt refines the CPU's estimate (rsqrtss): x86-64 CPUs of one vendor agree, so
+        // what depends on it is bit-exact on a CPU like the fixture's and within float32 rounding elsewhere.
+        let invStd = Array(UnsafeBufferPointer(start: bn.invStd, count: c))
+        guard RecordingCPU.reproducesTensorFlowRsqrt else {
+            #expect(maxRelativeDifference(invStd, try Self.floats(g, "rsqrt")) <= 1e-6)
+            #expect(maxRelativeDifference(Array(y.prefix(64)), try Self.floats(g, "y_head")) <= 1e-5)
+            #expect(maxRelativeDifference(Array(dx.prefix(64)), try Self.floats(g, "dx_head")) <= 1e-4)
+            #expect(maxRelativeDifference(layer.gamma!.gradient, try Self.floats(g, "dgamma")) <= 1e-4)
+            return
+        }
+        #expect(bits(invStd) == bits(try Self.floats(g, "rsqrt")))
         #expect(Self.checksum(y) == (try g.dataset("y_checksum").read(as: UInt32.self).scalars[0]))
         #expect(bits(Array(y.prefix(64))) == bits(try Self.floats(g, "y_head")))
         #expect(Self.checksum(dx) == (try g.dataset("dx_checksum").read(as: UInt32.self).scalars[0]))
         #expect(bits(Array(dx.prefix(64))) == bits(try Self.floats(g, "dx_head")))
         #expect(bits(layer.gamma!.gradient) == bits(try Self.floats(g, "dgamma")))
+    }
+
+    /// The largest |a − b| / max(|b|, 1e-3) over the elements (a count mismatch is infinite).
+    func maxRelativeDifference(_ a: [Float], _ b: [Float]) -> Double {
+        guard a.count == b.count else { return .infinity }
+        return zip(a, b).map { abs(Double($0) - Double($1)) / max(abs(Double($1)), 1e-3) }.max() ?? 0
     }
 }

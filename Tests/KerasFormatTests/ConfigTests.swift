@@ -101,7 +101,10 @@ struct DenseNetFixture {
               + "weights max |diff| \(worst.1) (\(worst.0)), \(beyond) of \(elements) elements beyond 1e-4")
         #expect(abs(loss - reference.loss) <= 1e-4)
         #expect(worstStatistic <= 1e-4)
-        #expect(Double(beyond) <= signFlips * Double(elements), "\(beyond) elements beyond 1e-4, worst \(worst.0)")
+        // Noise-sized gradients flip Adam's first step (±lr): TensorFlow's BatchNorm bits hold only on a CPU
+        // whose rsqrt estimate is the fixtures' (RecordingCPU); elsewhere a few in a hundred thousand flip.
+        let allowed = RecordingCPU.reproducesTensorFlowRsqrt ? signFlips : max(signFlips, 1e-5)
+        #expect(Double(beyond) <= allowed * Double(elements), "\(beyond) elements beyond 1e-4, worst \(worst.0)")
         #expect(worst.1 <= 2 * learningRate * 1.001 + 1e-4, "worst weight \(worst.0)")
     }
 }
