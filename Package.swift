@@ -23,11 +23,11 @@ let package = Package(
         .library(name: "KerasFormat", targets: ["KerasFormat"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "TrainingRecords", targets: ["TrainingRecords"]),
-        .executable(name: "densenet-io", targets: ["densenet-io"]),
+        .executable(name: "densenet-io", targets: ["densenet-io"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20")
     ],
     targets: [
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
@@ -44,7 +44,7 @@ let package = Package(
             name: "densenet-io",
             dependencies: [
                 "HDF5", "DenseNetEngine", "KerasFormat", "Datasets", "TrainingRecords",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]),
         // Every test target's helpers: fixture paths, temporary files, HDF5 structure listings, IDX
         // files, model values, the built binary's runner.
@@ -54,6 +54,6 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(name: "KerasFormatTests", dependencies: ["KerasFormat", "HDF5", "DenseNetEngine", "ZIPFoundation", "TestSupport"]),
         .testTarget(name: "TrainingRecordsTests", dependencies: ["TrainingRecords", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["densenet-io", "HDF5", "KerasFormat", "TrainingRecords", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["densenet-io", "HDF5", "KerasFormat", "TrainingRecords", "TestSupport"])
     ]
 )

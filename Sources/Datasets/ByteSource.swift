@@ -54,11 +54,11 @@ final class FileSource: ByteSource {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         while true {
             #if canImport(Darwin)
-            let n = Darwin.read(fd, base, min(buffer.count, 1 << 30))
+                let n = Darwin.read(fd, base, min(buffer.count, 1 << 30))
             #elseif canImport(Musl)
-            let n = Musl.read(fd, base, min(buffer.count, 1 << 30))
+                let n = Musl.read(fd, base, min(buffer.count, 1 << 30))
             #else
-            let n = Glibc.read(fd, base, min(buffer.count, 1 << 30))
+                let n = Glibc.read(fd, base, min(buffer.count, 1 << 30))
             #endif
             if n >= 0 { return n }
             let code = errno
@@ -240,8 +240,11 @@ public enum Gzip {
             stream.deinitialize(count: 1)
             stream.deallocate()
         }
-        guard deflateInit2_(stream, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
-                            zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return [] }
+        guard
+            deflateInit2_(
+                stream, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
+                zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK
+        else { return [] }
         defer { deflateEnd(stream) }
         var output = [UInt8](repeating: 0, count: Int(deflateBound(stream, uLong(bytes.count))) + 64)
         var produced = 0

@@ -18,14 +18,15 @@ public enum IDXDataType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     }
 
     public var description: String {
-        let name = switch self {
-        case .uint8: "ubyte"
-        case .int8: "byte"
-        case .int16: "short"
-        case .int32: "int"
-        case .float32: "float"
-        case .float64: "double"
-        }
+        let name =
+            switch self {
+            case .uint8: "ubyte"
+            case .int8: "byte"
+            case .int16: "short"
+            case .int32: "int"
+            case .float32: "float"
+            case .float64: "double"
+            }
         let hex = String(rawValue, radix: 16)
         return "\(name) (0x\(hex.count == 1 ? "0" + hex : hex))"
     }
@@ -118,8 +119,8 @@ public enum IDX {
     /// Returns nil when the shape does not match the element count or does not fit the format.
     public static func encode(_ array: IDXArray) -> [UInt8]? {
         guard array.shape.count <= 255,
-              array.shape.allSatisfy({ $0 >= 0 && $0 <= Int(UInt32.max) }),
-              array.shape.reduce(1, { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }) == array.data.count
+            array.shape.allSatisfy({ $0 >= 0 && $0 <= Int(UInt32.max) }),
+            array.shape.reduce(1, { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }) == array.data.count
         else { return nil }
         var out: [UInt8] = [0, 0, array.dataType.rawValue, UInt8(array.shape.count)]
         for d in array.shape { appendBigEndian(UInt32(d), to: &out) }
@@ -215,15 +216,17 @@ struct IDXReader {
             let n = try source.readFully(into: &bytes, range: start..<(start + chunk))
             filled += n
             if n < chunk {
-                throw .truncated(path: path, expectedBytes: header.headerByteCount + byteCount,
-                                 foundBytes: header.headerByteCount + filled)
+                throw .truncated(
+                    path: path, expectedBytes: header.headerByteCount + byteCount,
+                    foundBytes: header.headerByteCount + filled)
             }
         }
         if byteCount == fullByteCount {
             let extra = try source.drain()
             if extra > 0 {
-                throw .trailingBytes(path: path, expectedBytes: header.headerByteCount + byteCount,
-                                     foundBytes: header.headerByteCount + byteCount + extra)
+                throw .trailingBytes(
+                    path: path, expectedBytes: header.headerByteCount + byteCount,
+                    foundBytes: header.headerByteCount + byteCount + extra)
             }
         }
         return (items, bytes)
@@ -233,14 +236,15 @@ struct IDXReader {
         let (items, bytes) = try readPayload(limit: limit)
         var shape = header.shape
         if !shape.isEmpty { shape[0] = items }
-        let data: IDXData = switch header.dataType {
-        case .uint8: .uint8(bytes)
-        case .int8: .int8(bytes.map { Int8(bitPattern: $0) })
-        case .int16: .int16(Self.bigEndian(bytes, as: UInt16.self).map { Int16(bitPattern: $0) })
-        case .int32: .int32(Self.bigEndian(bytes, as: UInt32.self).map { Int32(bitPattern: $0) })
-        case .float32: .float32(Self.bigEndian(bytes, as: UInt32.self).map { Float(bitPattern: $0) })
-        case .float64: .float64(Self.bigEndian(bytes, as: UInt64.self).map { Double(bitPattern: $0) })
-        }
+        let data: IDXData =
+            switch header.dataType {
+            case .uint8: .uint8(bytes)
+            case .int8: .int8(bytes.map { Int8(bitPattern: $0) })
+            case .int16: .int16(Self.bigEndian(bytes, as: UInt16.self).map { Int16(bitPattern: $0) })
+            case .int32: .int32(Self.bigEndian(bytes, as: UInt32.self).map { Int32(bitPattern: $0) })
+            case .float32: .float32(Self.bigEndian(bytes, as: UInt32.self).map { Float(bitPattern: $0) })
+            case .float64: .float64(Self.bigEndian(bytes, as: UInt64.self).map { Double(bitPattern: $0) })
+            }
         return IDXArray(shape: shape, data: data)
     }
 

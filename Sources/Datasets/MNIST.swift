@@ -50,8 +50,9 @@ public struct LabeledImages: Equatable, Sendable {
     /// The first `n` samples (all of them when `n >= count`).
     public func prefix(_ n: Int) -> LabeledImages {
         let k = max(0, min(n, count))
-        return LabeledImages(count: k, height: height, width: width, channels: channels,
-                             pixels: Array(pixels[0..<(k * sampleSize)]), labels: Array(labels[0..<k]))
+        return LabeledImages(
+            count: k, height: height, width: width, channels: channels,
+            pixels: Array(pixels[0..<(k * sampleSize)]), labels: Array(labels[0..<k]))
     }
 
     /// A ubyte pixel scaled to 0…1 exactly as NumPy's `(x / 255.0).astype(np.float32)` does:
@@ -135,8 +136,9 @@ public struct MNISTFolder: Equatable, Sendable {
         var labels = try IDXReader(source: openFile(path: labelsPath), path: labelsPath)
         try labels.expect(type: .uint8, rank: 1)
         guard images.header.shape[0] == labels.header.shape[0] else {
-            throw .countMismatch(imagesPath: imagesPath, images: images.header.shape[0],
-                                 labelsPath: labelsPath, labels: labels.header.shape[0])
+            throw .countMismatch(
+                imagesPath: imagesPath, images: images.header.shape[0],
+                labelsPath: labelsPath, labels: labels.header.shape[0])
         }
         let (labelCount, labelBytes) = try labels.readPayload(limit: limit)
         let (count, pixelBytes) = try images.readPayload(limit: limit)

@@ -9,8 +9,10 @@ public final class DenseUnit: Layer {
     public let conv: Conv2D
     public let concat: Concatenate
 
-    public init(filters: Int, kernelSize: (Int, Int) = (3, 3), bnMomentum: Double = 0.99, bnEpsilon: Double = 1e-3,
-                movingVarianceUpdate: MovingVarianceUpdate = .besselCorrected, name: String? = nil) {
+    public init(
+        filters: Int, kernelSize: (Int, Int) = (3, 3), bnMomentum: Double = 0.99, bnEpsilon: Double = 1e-3,
+        movingVarianceUpdate: MovingVarianceUpdate = .besselCorrected, name: String? = nil
+    ) {
         self.name = name
         bn = BatchNormalization(momentum: bnMomentum, epsilon: bnEpsilon, movingVarianceUpdate: movingVarianceUpdate)
         conv = Conv2D(filters: filters, kernelSize: kernelSize, padding: .same)
@@ -34,8 +36,10 @@ public final class DenseLayer: Layer {
     public let name: String?
     public let sequence: [DenseUnit]
 
-    public init(units: Int, growthRate: Int, kernelSize: (Int, Int) = (3, 3), bnEpsilon: Double = 1e-3,
-                movingVarianceUpdate: MovingVarianceUpdate = .besselCorrected, name: String? = nil) {
+    public init(
+        units: Int, growthRate: Int, kernelSize: (Int, Int) = (3, 3), bnEpsilon: Double = 1e-3,
+        movingVarianceUpdate: MovingVarianceUpdate = .besselCorrected, name: String? = nil
+    ) {
         self.name = name
         sequence = (0..<units).map { _ in
             DenseUnit(filters: growthRate, kernelSize: kernelSize, bnEpsilon: bnEpsilon, movingVarianceUpdate: movingVarianceUpdate)
@@ -130,7 +134,7 @@ public final class DenseNet: Layer {
             denseLayers: [
                 DenseLayer(units: 2, growthRate: 4, movingVarianceUpdate: movingVarianceUpdate),
                 DenseLayer(units: 2, growthRate: 8, movingVarianceUpdate: movingVarianceUpdate),
-                DenseLayer(units: 2, growthRate: 16, movingVarianceUpdate: movingVarianceUpdate),
+                DenseLayer(units: 2, growthRate: 16, movingVarianceUpdate: movingVarianceUpdate)
             ],
             transitions: [TransitionLayer(filters: 16), TransitionLayer(filters: 32)],
             heads: [Dense(units: 128, activation: .relu), Dense(units: 10, activation: .softmax)])

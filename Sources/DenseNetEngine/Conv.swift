@@ -40,8 +40,10 @@ public final class Conv2D: Layer, Op {
     public private(set) var kernel: Variable?
     public private(set) var bias: Variable?
 
-    public init(filters: Int, kernelSize: (Int, Int), strides: (Int, Int) = (1, 1), padding: Padding = .valid,
-                useBias: Bool = true, activation: ActivationFunction = .linear, name: String? = nil) {
+    public init(
+        filters: Int, kernelSize: (Int, Int), strides: (Int, Int) = (1, 1), padding: Padding = .valid,
+        useBias: Bool = true, activation: ActivationFunction = .linear, name: String? = nil
+    ) {
         precondition(activation != .softmax, "Conv2D supports linear or relu")
         self.filters = filters
         self.kernelSize = kernelSize
@@ -155,8 +157,8 @@ final class ConvKernel: Kernel {
     let bias: Variable?
     let parallel: Parallel
     let pixIn: Int, pixOut: Int
-    let partialW: UnsafeMutablePointer<Float>   // [8, K, cout]
-    let biasScratch: UnsafeMutablePointer<Float>   // [2, cout]
+    let partialW: UnsafeMutablePointer<Float>  // [8, K, cout]
+    let biasScratch: UnsafeMutablePointer<Float>  // [2, cout]
     /// Direct (Kernels/DirectConv.swift) instead of im2col + sgemm; `flipped` = backward-data kernel.
     let direct: Bool
     /// The direct path runs the AVX2 kernels (`EngineConfiguration.usesAVX2`).
@@ -171,8 +173,9 @@ final class ConvKernel: Kernel {
     private var winogradIsCurrent = false
 
     init(layer: Conv2D, spec: KernelSpec) {
-        g = ConvGeometry(input: spec.inputShapes[0], output: spec.outputShape, kernel: layer.kernelSize,
-                         strides: layer.strides, padding: layer.padding)
+        g = ConvGeometry(
+            input: spec.inputShapes[0], output: spec.outputShape, kernel: layer.kernelSize,
+            strides: layer.strides, padding: layer.padding)
         cout = layer.filters
         is1x1 = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.h == g.ho && g.w == g.wo
         relu = layer.activation == .relu
@@ -183,11 +186,13 @@ final class ConvKernel: Kernel {
         pixOut = g.ho * g.wo
         partialW = .allocate(capacity: 8 * g.k * cout)
         biasScratch = .allocate(capacity: 2 * cout)
-        direct = DirectConv.isProfitable(cin: g.cin, cout: cout, kernel: layer.kernelSize, strides: layer.strides,
-                                         outputPixels: g.ho * g.wo, configuration: spec.configuration)
+        direct = DirectConv.isProfitable(
+            cin: g.cin, cout: cout, kernel: layer.kernelSize, strides: layer.strides,
+            outputPixels: g.ho * g.wo, configuration: spec.configuration)
         wide = spec.configuration.usesAVX2
         flipped = direct ? .allocate(capacity: g.k * cout) : nil
-        let winograd = direct && wide && spec.configuration.winograd && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1
+        let winograd =
+            direct && wide && spec.configuration.winograd && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1
             && g.ho % 2 == 0 && g.wo % 2 == 0 && g.cin % 8 == 0 && cout % 8 == 0
         winogradKernel = winograd ? .allocate(capacity: 16 * g.cin * cout) : nil
         winogradSource = winograd ? .allocate(capacity: g.k * cout) : nil
@@ -210,9 +215,11 @@ final class ConvKernel: Kernel {
     var workspacePerWorker: Int {
         if direct {
             let (hpI, wpI) = paddedInput, (hpG, wpG) = paddedGrad
-            return paddedMax + Swift.max(DirectConv.forwardScratch(hp: hpI, wp: wpI, cin: g.cin, wide: wide),
-                                         DirectConv.forwardScratch(hp: hpG, wp: wpG, cin: cout, wide: wide),
-                                         winogradKernel == nil ? 0 : ckernels_winograd_scratch(g.cin, cout))
+            return paddedMax
+                + Swift.max(
+                    DirectConv.forwardScratch(hp: hpI, wp: wpI, cin: g.cin, wide: wide),
+                    DirectConv.forwardScratch(hp: hpG, wp: wpG, cin: cout, wide: wide),
+                    winogradKernel == nil ? 0 : ckernels_winograd_scratch(g.cin, cout))
         }
         return is1x1 ? 0 : 2 * imagesPerChunk * pixOut * g.k
     }
@@ -271,21 +278,25 @@ final class ConvKernel: Kernel {
                 if relu { reluMask(dyi, y + n0 * pixOut * cout, count: rows * cout) }
                 let col = io.workspace[t], dcol = io.workspace[t] + ipc * pixOut * K
                 if is1x1 {
-                    sgemm(transA: true, m: g.cin, n: cout, k: rows, a: xi, lda: g.cin, b: dyi, ldb: cout,
-                          beta: first ? 0 : 1, c: pW, ldc: cout)
+                    sgemm(
+                        transA: true, m: g.cin, n: cout, k: rows, a: xi, lda: g.cin, b: dyi, ldb: cout,
+                        beta: first ? 0 : 1, c: pW, ldc: cout)
                 } else {
                     for n in n0..<n1 { g.im2col(x + n * pixIn * g.cin, col + (n - n0) * pixOut * K) }
-                    sgemm(transA: true, m: K, n: cout, k: rows, a: col, lda: K, b: dyi, ldb: cout,
-                          beta: first ? 0 : 1, c: pW, ldc: cout)
+                    sgemm(
+                        transA: true, m: K, n: cout, k: rows, a: col, lda: K, b: dyi, ldb: cout,
+                        beta: first ? 0 : 1, c: pW, ldc: cout)
                 }
                 if let dx {
                     let dxi = dx + n0 * pixIn * g.cin
                     if is1x1 {
-                        sgemm(transB: true, m: rows, n: g.cin, k: cout, a: dyi, lda: cout, b: w, ldb: cout,
-                              beta: acc ? 1 : 0, c: dxi, ldc: g.cin)
+                        sgemm(
+                            transB: true, m: rows, n: g.cin, k: cout, a: dyi, lda: cout, b: w, ldb: cout,
+                            beta: acc ? 1 : 0, c: dxi, ldc: g.cin)
                     } else {
-                        sgemm(transB: true, m: rows, n: K, k: cout, a: dyi, lda: cout, b: w, ldb: cout,
-                              beta: 0, c: dcol, ldc: K)
+                        sgemm(
+                            transB: true, m: rows, n: K, k: cout, a: dyi, lda: cout, b: w, ldb: cout,
+                            beta: 0, c: dcol, ldc: K)
                         if !acc { dxi.update(repeating: 0, count: (n1 - n0) * pixIn * g.cin) }
                         for n in n0..<n1 {
                             g.col2imAdd(dcol + (n - n0) * pixOut * K, dx + n * pixIn * g.cin)
@@ -330,32 +341,40 @@ extension ConvKernel: ImageKernel {
     }
 
     /// Forward of the direct path, `pad(image, into)` writing each image's zero-padded input.
-    private func forwardDirect(_ io: NodeIO, batch: Int, mode: ForwardMode, into y: UnsafeMutablePointer<Float>, stride ldy: Int,
-                               pad: (_ image: Int, _ into: UnsafeMutablePointer<Float>) -> Void) {
+    private func forwardDirect(
+        _ io: NodeIO, batch: Int, mode: ForwardMode, into y: UnsafeMutablePointer<Float>, stride ldy: Int,
+        pad: (_ image: Int, _ into: UnsafeMutablePointer<Float>) -> Void
+    ) {
         parallel.forEachPiece(batch) { n, t in forwardDirect(io, image: n, worker: t, mode: mode, into: y, stride: ldy, pad: pad) }
     }
 
     @inline(__always)
-    private func forwardDirect(_ io: NodeIO, image n: Int, worker t: Int, mode: ForwardMode, into y: UnsafeMutablePointer<Float>,
-                               stride ldy: Int, pad: (_ image: Int, _ into: UnsafeMutablePointer<Float>) -> Void) {
+    private func forwardDirect(
+        _ io: NodeIO, image n: Int, worker t: Int, mode: ForwardMode, into y: UnsafeMutablePointer<Float>,
+        stride ldy: Int, pad: (_ image: Int, _ into: UnsafeMutablePointer<Float>) -> Void
+    ) {
         let xp = io.workspace[t]
         pad(n, xp)
         if mode == .inference, let winogradKernel {
-            ckernels_conv_winograd_avx2(xp, paddedInput.wp, g.cin, g.ho, g.wo, winogradKernel, cout, y + n * pixOut * ldy, ldy,
-                                        bias?.data, relu ? 1 : 0, xp + paddedMax)
+            ckernels_conv_winograd_avx2(
+                xp, paddedInput.wp, g.cin, g.ho, g.wo, winogradKernel, cout, y + n * pixOut * ldy, ldy,
+                bias?.data, relu ? 1 : 0, xp + paddedMax)
             return
         }
-        DirectConv.forwardImage(xp: xp, wp: paddedInput.wp, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
-                                w: kernel.data, cout: cout, y: y + n * pixOut * ldy, ldy: ldy, accumulate: false,
-                                bias: bias?.data, relu: relu, scratch: xp + paddedMax, fused: true, wide: wide)
+        DirectConv.forwardImage(
+            xp: xp, wp: paddedInput.wp, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
+            w: kernel.data, cout: cout, y: y + n * pixOut * ldy, ldy: ldy, accumulate: false,
+            bias: bias?.data, relu: relu, scratch: xp + paddedMax, fused: true, wide: wide)
     }
 
     /// Forward of the direct path on relu(BN(x)) of `g.cin` channels of rows `stride` floats apart
     /// (a dense block's head): normalised while padding, so the head is never stored. The same
     /// arithmetic as `BatchNormArithmetic.normalize` and then `forward`, so the same bits. Output
     /// pixels `ldy` floats apart from `y`, as in `forward(_:batch:mode:into:stride:)`.
-    func forwardDirect(_ io: NodeIO, batch: Int, mode: ForwardMode, normalizing x: UnsafePointer<Float>, stride: Int,
-                       with normalization: BatchNormArithmetic, into y: UnsafeMutablePointer<Float>, stride ldy: Int) {
+    func forwardDirect(
+        _ io: NodeIO, batch: Int, mode: ForwardMode, normalizing x: UnsafePointer<Float>, stride: Int,
+        with normalization: BatchNormArithmetic, into y: UnsafeMutablePointer<Float>, stride ldy: Int
+    ) {
         prepareInference(mode)
         parallel.forEachPiece(batch) { n, t in
             forwardDirect(io, image: n, worker: t, mode: mode, normalizing: x, stride: stride, with: normalization, into: y, stride: ldy)
@@ -363,13 +382,16 @@ extension ConvKernel: ImageKernel {
     }
 
     /// The same for image n on worker t.
-    func forwardDirect(_ io: NodeIO, image n: Int, worker t: Int, mode: ForwardMode, normalizing x: UnsafePointer<Float>,
-                       stride: Int, with normalization: BatchNormArithmetic, into y: UnsafeMutablePointer<Float>, stride ldy: Int) {
+    func forwardDirect(
+        _ io: NodeIO, image n: Int, worker t: Int, mode: ForwardMode, normalizing x: UnsafePointer<Float>,
+        stride: Int, with normalization: BatchNormArithmetic, into y: UnsafeMutablePointer<Float>, stride ldy: Int
+    ) {
         let g = self.g, pixIn = self.pixIn, (hp, wp) = paddedInput
         forwardDirect(io, image: n, worker: t, mode: mode, into: y, stride: ldy) { n, xp in
             DirectConv.pad(h: g.h, w: g.w, c: g.cin, top: g.pt, left: g.pl, hp: hp, wp: wp, into: xp) { pixel, dst, pixels in
-                normalization.normalizeRows(x + (n * pixIn + pixel) * stride, stride: stride, into: dst, stride: g.cin,
-                                            rows: pixels, relu: true)
+                normalization.normalizeRows(
+                    x + (n * pixIn + pixel) * stride, stride: stride, into: dst, stride: g.cin,
+                    rows: pixels, relu: true)
             }
         }
     }
@@ -401,14 +423,17 @@ extension ConvKernel: ImageKernel {
                 let dyi = dy + n * pixOut * cout
                 if relu { reluMask(dyi, y + n * pixOut * cout, count: pixOut * cout) }
                 padInput(x, image: n, into: buf)
-                DirectConv.weightGradImage(xp: buf, wp: wpI, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
-                                           dy: dyi, cout: cout, dw: pW, first: n == imgs.lowerBound, fused: true, wide: wide)
+                DirectConv.weightGradImage(
+                    xp: buf, wp: wpI, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
+                    dy: dyi, cout: cout, dw: pW, first: n == imgs.lowerBound, fused: true, wide: wide)
                 if let dx {
-                    DirectConv.pad(dyi, h: g.ho, w: g.wo, c: cout, top: g.kh - 1 - g.pt, left: g.kw - 1 - g.pl,
-                                   hp: hpG, wp: wpG, into: buf)
-                    DirectConv.forwardImage(xp: buf, wp: wpG, cin: cout, ho: g.h, wo: g.w, kh: g.kh, kw: g.kw,
-                                            w: wf, cout: g.cin, y: dx + n * pixIn * g.cin, ldy: g.cin, accumulate: acc,
-                                            scratch: buf + paddedMax, fused: true, wide: wide)
+                    DirectConv.pad(
+                        dyi, h: g.ho, w: g.wo, c: cout, top: g.kh - 1 - g.pt, left: g.kw - 1 - g.pl,
+                        hp: hpG, wp: wpG, into: buf)
+                    DirectConv.forwardImage(
+                        xp: buf, wp: wpG, cin: cout, ho: g.h, wo: g.w, kh: g.kh, kw: g.kw,
+                        w: wf, cout: g.cin, y: dx + n * pixIn * g.cin, ldy: g.cin, accumulate: acc,
+                        scratch: buf + paddedMax, fused: true, wide: wide)
                 }
             }
         }
@@ -432,8 +457,7 @@ func biasActivate(_ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ldy: I
     for r in 0..<rows {
         let yr = y + r * ldy
         if let bias {
-            if relu { for c in 0..<cols { yr[c] = Swift.max(yr[c] + bias[c], 0) } }
-            else { for c in 0..<cols { yr[c] += bias[c] } }
+            if relu { for c in 0..<cols { yr[c] = Swift.max(yr[c] + bias[c], 0) } } else { for c in 0..<cols { yr[c] += bias[c] } }
         } else {
             for c in 0..<cols { yr[c] = Swift.max(yr[c], 0) }
         }

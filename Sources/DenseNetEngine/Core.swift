@@ -136,7 +136,8 @@ public final class Variable {
     /// The copy bypasses the cache (a load writes tens of MB that no one reads right after).
     public func setValues(bytes: UnsafeRawBufferPointer) throws {
         guard bytes.count == count * MemoryLayout<Float>.size else {
-            throw EngineError.countMismatch(what: "bytes of variable \(name) \(shape)", expected: count * MemoryLayout<Float>.size, got: bytes.count)
+            throw EngineError.countMismatch(
+                what: "bytes of variable \(name) \(shape)", expected: count * MemoryLayout<Float>.size, got: bytes.count)
         }
         if let source = bytes.baseAddress { ckernels_copy_streaming(data, source, bytes.count) }
     }

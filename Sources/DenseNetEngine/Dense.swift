@@ -54,7 +54,7 @@ final class DenseKernel: Kernel {
     let relu: Bool
     let fin: Int, fout: Int
     let parallel: Parallel
-    let biasScratch: UnsafeMutablePointer<Float>   // [2, fout]
+    let biasScratch: UnsafeMutablePointer<Float>  // [2, fout]
 
     init(kernel: Variable, bias: Variable?, relu: Bool, spec: KernelSpec) {
         self.kernel = kernel
@@ -77,8 +77,9 @@ final class DenseKernel: Kernel {
         let p = pieces(fout)
         parallel.forEachPiece(p) { pi, _ in
             let cols = pieceRange(pi, of: p, count: fout)
-            sgemm(m: batch, n: cols.count, k: fin, a: x, lda: fin, b: w + cols.lowerBound, ldb: fout,
-                  beta: 0, c: y + cols.lowerBound, ldc: fout)
+            sgemm(
+                m: batch, n: cols.count, k: fin, a: x, lda: fin, b: w + cols.lowerBound, ldb: fout,
+                beta: 0, c: y + cols.lowerBound, ldc: fout)
             for r in 0..<batch {
                 let yr = y + r * fout
                 for c in cols {
@@ -100,16 +101,18 @@ final class DenseKernel: Kernel {
         // dW += X^T dY, split over rows of dW (input features)
         parallel.forEachPiece(pIn) { pi, _ in
             let rows = pieceRange(pi, of: pIn, count: fin)
-            sgemm(transA: true, m: rows.count, n: fout, k: batch, a: x + rows.lowerBound, lda: fin, b: dy, ldb: fout,
-                  beta: 1, c: gw + rows.lowerBound * fout, ldc: fout)
+            sgemm(
+                transA: true, m: rows.count, n: fout, k: batch, a: x + rows.lowerBound, lda: fin, b: dy, ldb: fout,
+                beta: 1, c: gw + rows.lowerBound * fout, ldc: fout)
         }
         if let dx = io.inputGrads[0] {
             let beta: Float = io.accumulate[0] ? 1 : 0
             // dX = dY W^T, split over columns of dX
             parallel.forEachPiece(pIn) { pi, _ in
                 let cols = pieceRange(pi, of: pIn, count: fin)
-                sgemm(transB: true, m: batch, n: cols.count, k: fout, a: dy, lda: fout, b: w + cols.lowerBound * fout,
-                      ldb: fout, beta: beta, c: dx + cols.lowerBound, ldc: fin)
+                sgemm(
+                    transB: true, m: batch, n: cols.count, k: fout, a: dy, lda: fout, b: w + cols.lowerBound * fout,
+                    ldb: fout, beta: beta, c: dx + cols.lowerBound, ldc: fin)
             }
         }
     }

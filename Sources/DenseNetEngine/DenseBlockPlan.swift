@@ -112,12 +112,14 @@ func fuseDenseBlocks(_ nodes: [GraphNode], keep: Set<Int>) -> [GraphNode] {
         while tail.count < 16 {
             let node = nodes[cur]
             guard !keep.contains(cur), node.inputs.count == 1, node.shape.count == 3, spatial(node.shape) == hw,
-                  node.op is Conv2D || node.op is BatchNormalization || node.op is ReLUOp else { return nil }
+                node.op is Conv2D || node.op is BatchNormalization || node.op is ReLUOp
+            else { return nil }
             tail.insert(cur, at: 0)
             let p = node.inputs[0]
             guard p != x, consumers[p] == [cur], !keep.contains(p) else { return nil }
             if nodes[p].op is ReLUOp, let bn = nodes[p].inputs.first, nodes[bn].op is BatchNormalization,
-               nodes[bn].inputs == [x], consumers[bn] == [p], !keep.contains(bn) {
+                nodes[bn].inputs == [x], consumers[bn] == [p], !keep.contains(bn)
+            {
                 return Found(x: x, bn: bn, relu: p, tail: tail, concat: c)
             }
             cur = p
@@ -132,7 +134,8 @@ func fuseDenseBlocks(_ nodes: [GraphNode], keep: Set<Int>) -> [GraphNode] {
         // x's consumers must be exactly this conv block's BN and Concatenate when x is an inner
         // Concatenate of the block (its buffer disappears); the block's own input may be shared.
         if let b = blockOfConcat[f.x], blocks[b].last?.concat == f.x, !keep.contains(f.x),
-           Set(consumers[f.x]) == Set([f.bn, f.concat]), consumers[f.x].count == 2 {
+            Set(consumers[f.x]) == Set([f.bn, f.concat]), consumers[f.x].count == 2
+        {
             blocks[b].append(f)
             blockOfConcat[c] = b
         } else {
@@ -152,8 +155,10 @@ func fuseDenseBlocks(_ nodes: [GraphNode], keep: Set<Int>) -> [GraphNode] {
         for f in block {
             let tail = f.tail.map { (op: nodes[$0].op!, input: nodes[nodes[$0].inputs[0]].shape, output: nodes[$0].shape) }
             let growth = nodes[f.tail.last!].shape[2]
-            units.append(DenseConvBlock(inputChannels: channels, growth: growth,
-                                        bn: nodes[f.bn].op as! BatchNormalization, tail: tail))
+            units.append(
+                DenseConvBlock(
+                    inputChannels: channels, growth: growth,
+                    bn: nodes[f.bn].op as! BatchNormalization, tail: tail))
             channels += growth
             for id in [f.bn, f.relu] + f.tail { out[id] = dead }
             if f.concat != block.last!.concat { out[f.concat] = dead }
@@ -169,8 +174,8 @@ func fuseDenseBlocks(_ nodes: [GraphNode], keep: Set<Int>) -> [GraphNode] {
 /// Executes a `DenseBlockOp`: see the top of this file.
 final class DenseBlockKernel: ImageKernel {
     let op: DenseBlockOp
-    let pix: Int                 // pixels per sample
-    let total: Int               // block buffer channels
+    let pix: Int  // pixels per sample
+    let total: Int  // block buffer channels
     let capacity: Int
     let parallel: Parallel
 
@@ -179,8 +184,8 @@ final class DenseBlockKernel: ImageKernel {
         let c: Int, growth: Int
         let bn: BatchNormalization
         let kernels: [any Kernel]
-        let sizes: [Int]             // per-sample floats of each tail output
-        let keep: [Bool]             // tail output read by the backward pass: one buffer per unit
+        let sizes: [Int]  // per-sample floats of each tail output
+        let keep: [Bool]  // tail output read by the backward pass: one buffer per unit
         /// The tail ends in a convolution whose output nothing else reads: it writes its channels
         /// of the block buffer itself (no copy).
         let lastWritesBlock: Bool
@@ -192,15 +197,18 @@ final class DenseBlockKernel: ImageKernel {
             growth = u.growth
             bn = u.bn
             kernels = u.tail.map {
-                $0.op.makeKernel(KernelSpec(inputShapes: [$0.input], outputShape: $0.output,
-                                            capacity: spec.capacity, parallel: spec.parallel, configuration: spec.configuration))
+                $0.op.makeKernel(
+                    KernelSpec(
+                        inputShapes: [$0.input], outputShape: $0.output,
+                        capacity: spec.capacity, parallel: spec.parallel, configuration: spec.configuration))
             }
             sizes = u.tail.map { product($0.output) }
             keep = u.keptOutputs
             lastWritesBlock = kernels.last is ConvKernel && keep.last == false
             kept = Array(repeating: nil, count: u.tail.count)
-            normalization = BatchNormArithmetic(layer: u.bn, channels: c, parallel: spec.parallel,
-                                                usesAVX2: spec.configuration.usesAVX2)
+            normalization = BatchNormArithmetic(
+                layer: u.bn, channels: c, parallel: spec.parallel,
+                usesAVX2: spec.configuration.usesAVX2)
         }
 
         deinit {
@@ -209,7 +217,7 @@ final class DenseBlockKernel: ImageKernel {
     }
 
     let units: [Unit]
-    let maxInput: Int            // widest conv-block input
+    let maxInput: Int  // widest conv-block input
     /// relu(BN(x)) of the conv block being run, and its gradient (shared by all conv blocks).
     let head: UnsafeMutablePointer<Float>
     var headGrad: UnsafeMutablePointer<Float>?
@@ -275,9 +283,10 @@ final class DenseBlockKernel: ImageKernel {
                 }
             }
             return u.sizes.indices.map { k in
-                NodeIO(inputs: [k == 0 ? head : outputs[k - 1]], output: outputs[k],
-                       inputGrads: training ? [k == 0 ? headGrad! : sharedGrad[k - 1]] : [nil],
-                       outputGrad: training ? sharedGrad[k] : nil, workspace: workspace)
+                NodeIO(
+                    inputs: [k == 0 ? head : outputs[k - 1]], output: outputs[k],
+                    inputGrads: training ? [k == 0 ? headGrad! : sharedGrad[k - 1]] : [nil],
+                    outputGrad: training ? sharedGrad[k] : nil, workspace: workspace)
             }
         }
         if training { trainingIOs = made } else { inferenceIOs = made }
@@ -309,8 +318,9 @@ final class DenseBlockKernel: ImageKernel {
                 let y = intoBlock ? block + u.c : tail[k].output, ldy = intoBlock ? total : conv.cout
                 if k == 0 && conv.direct {
                     // relu(BN(x)) written straight into the convolution's padded input, not into `head`
-                    conv.forwardDirect(tail[0], batch: batch, mode: mode, normalizing: block, stride: total,
-                                       with: u.normalization, into: y, stride: ldy)
+                    conv.forwardDirect(
+                        tail[0], batch: batch, mode: mode, normalizing: block, stride: total,
+                        with: u.normalization, into: y, stride: ldy)
                 } else {
                     if k == 0 { headRecompute(u, block: block, batch: batch) }
                     conv.forward(tail[k], batch: batch, mode: mode, into: y, stride: ldy)
@@ -337,8 +347,9 @@ final class DenseBlockKernel: ImageKernel {
             headBackward(u, block: block, dBlock: dBlock, batch: batch)
         }
         if let dx = io.inputGrads[0] {
-            parallel.copyRows(batch * pix, count: op.inputChannels, from: dBlock, stride: total, to: dx, stride: op.inputChannels,
-                              accumulate: io.accumulate[0])
+            parallel.copyRows(
+                batch * pix, count: op.inputChannels, from: dBlock, stride: total, to: dx, stride: op.inputChannels,
+                accumulate: io.accumulate[0])
         }
     }
 
@@ -362,8 +373,9 @@ final class DenseBlockKernel: ImageKernel {
         let block = io.output, c0 = op.inputChannels, total = self.total
         copyRows(n * pix..<(n + 1) * pix, count: c0, from: io.inputs[0], stride: c0, to: block, stride: total)
         for (u, tail) in zip(units, ios(training: false, workspace: io.workspace)) {
-            (u.kernels[0] as! ConvKernel).forwardDirect(tail[0], image: n, worker: t, mode: mode, normalizing: block, stride: total,
-                                                        with: u.normalization, into: block + u.c, stride: total)
+            (u.kernels[0] as! ConvKernel).forwardDirect(
+                tail[0], image: n, worker: t, mode: mode, normalizing: block, stride: total,
+                with: u.normalization, into: block + u.c, stride: total)
         }
     }
 
@@ -396,8 +408,9 @@ final class DenseBlockKernel: ImageKernel {
             }
             for j in i..<r.upperBound where head[j] <= 0 { dHead[j] = 0 }
         }
-        u.normalization.backward(x: block, stride: total, outputGrad: dHead, rows: rows,
-                                 inputGrad: dBlock, stride: total, accumulate: true)
+        u.normalization.backward(
+            x: block, stride: total, outputGrad: dHead, rows: rows,
+            inputGrad: dBlock, stride: total, accumulate: true)
     }
 }
 
@@ -422,8 +435,9 @@ extension DenseBlockOp {
     var unfusedFloatsPerSample: Int {
         let pix = height * width
         return units.reduce(0) { acc, u in
-            acc + 2 * (2 * pix * u.inputChannels + u.tail.reduce(0) { $0 + product($1.output) }
-                + pix * (u.inputChannels + u.growth))
+            acc + 2
+                * (2 * pix * u.inputChannels + u.tail.reduce(0) { $0 + product($1.output) }
+                    + pix * (u.inputChannels + u.growth))
         }
     }
 }

@@ -24,8 +24,7 @@ final class ReLUKernel: Kernel {
         guard let dx = io.inputGrads[0] else { return }
         let y = io.output, dy = io.outputGrad!, acc = io.accumulate[0]
         parallel.forEachRange(batch * size, minChunk: 16384) { r in
-            if acc { for i in r { dx[i] += y[i] > 0 ? dy[i] : 0 } }
-            else { for i in r { dx[i] = y[i] > 0 ? dy[i] : 0 } }
+            if acc { for i in r { dx[i] += y[i] > 0 ? dy[i] : 0 } } else { for i in r { dx[i] = y[i] > 0 ? dy[i] : 0 } }
         }
     }
 }
@@ -95,24 +94,28 @@ final class ConcatKernel: Kernel {
 
     func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
         for i in 0..<widths.count {
-            parallel.copyRows(batch * rowsPerSample, count: widths[i], from: io.inputs[i], stride: widths[i],
-                              to: io.output + offsets[i], stride: total)
+            parallel.copyRows(
+                batch * rowsPerSample, count: widths[i], from: io.inputs[i], stride: widths[i],
+                to: io.output + offsets[i], stride: total)
         }
     }
 
     func backward(_ io: NodeIO, batch: Int) {
         for i in 0..<widths.count {
             guard let dx = io.inputGrads[i] else { continue }
-            parallel.copyRows(batch * rowsPerSample, count: widths[i], from: io.outputGrad! + offsets[i], stride: total,
-                              to: dx, stride: widths[i], accumulate: io.accumulate[i])
+            parallel.copyRows(
+                batch * rowsPerSample, count: widths[i], from: io.outputGrad! + offsets[i], stride: total,
+                to: dx, stride: widths[i], accumulate: io.accumulate[i])
         }
     }
 }
 
 extension Parallel {
     /// `copyRows` of rows 0..<rows on the workers.
-    func copyRows(_ rows: Int, count: Int, from src: UnsafePointer<Float>, stride srcStride: Int,
-                  to dst: UnsafeMutablePointer<Float>, stride dstStride: Int, accumulate: Bool = false) {
+    func copyRows(
+        _ rows: Int, count: Int, from src: UnsafePointer<Float>, stride srcStride: Int,
+        to dst: UnsafeMutablePointer<Float>, stride dstStride: Int, accumulate: Bool = false
+    ) {
         forEachRange(rows, minChunk: 2048) { range in
             DenseNetEngine.copyRows(range, count: count, from: src, stride: srcStride, to: dst, stride: dstStride, accumulate: accumulate)
         }
@@ -122,8 +125,10 @@ extension Parallel {
 /// dst[r, 0..<count] = (or += when `accumulate`) src[r, 0..<count] for the rows, rows `srcStride`
 /// and `dstStride` floats apart: the channel slices of concatenations. Rows of a few channels move
 /// as vectors, not as one memmove call each.
-func copyRows(_ rows: Range<Int>, count: Int, from src: UnsafePointer<Float>, stride srcStride: Int,
-              to dst: UnsafeMutablePointer<Float>, stride dstStride: Int, accumulate: Bool = false) {
+func copyRows(
+    _ rows: Range<Int>, count: Int, from src: UnsafePointer<Float>, stride srcStride: Int,
+    to dst: UnsafeMutablePointer<Float>, stride dstStride: Int, accumulate: Bool = false
+) {
     for r in rows {
         let s = src + r * srcStride, d = dst + r * dstStride
         if !accumulate && count >= 64 { d.update(from: s, count: count); continue }

@@ -32,8 +32,10 @@ public struct EngineConfiguration: Sendable, Equatable {
     /// keeps them on the direct kernels.
     public var winograd: Bool
 
-    public init(kernels: Kernels = .automatic, convolutions: Convolutions = .automatic, directMaxOutputChannels: Int? = nil,
-                winograd: Bool = true) {
+    public init(
+        kernels: Kernels = .automatic, convolutions: Convolutions = .automatic, directMaxOutputChannels: Int? = nil,
+        winograd: Bool = true
+    ) {
         self.kernels = kernels
         self.convolutions = convolutions
         self.directMaxOutputChannels = directMaxOutputChannels

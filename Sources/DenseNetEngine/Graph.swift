@@ -44,9 +44,11 @@ public final class NodeIO {
     /// Per-worker scratch, shared by all nodes (valid only during one forward/backward call).
     public let workspace: [UnsafeMutablePointer<Float>]
 
-    init(inputs: [UnsafeMutablePointer<Float>], output: UnsafeMutablePointer<Float>,
-         inputGrads: [UnsafeMutablePointer<Float>?], outputGrad: UnsafeMutablePointer<Float>?,
-         workspace: [UnsafeMutablePointer<Float>]) {
+    init(
+        inputs: [UnsafeMutablePointer<Float>], output: UnsafeMutablePointer<Float>,
+        inputGrads: [UnsafeMutablePointer<Float>?], outputGrad: UnsafeMutablePointer<Float>?,
+        workspace: [UnsafeMutablePointer<Float>]
+    ) {
         self.inputs = inputs
         self.output = output
         self.inputGrads = inputGrads
@@ -129,7 +131,7 @@ final class Executor {
     let capacity: Int
     let parallel: Parallel
     let configuration: EngineConfiguration
-    let sizes: [Int]          // per-sample floats per node
+    let sizes: [Int]  // per-sample floats per node
     let outputs: [UnsafeMutablePointer<Float>]
     let grads: [UnsafeMutablePointer<Float>?]
     let needsGrad: [Bool]
@@ -143,8 +145,10 @@ final class Executor {
 
     /// gradientForInputs: also compute gradients w.r.t. graph inputs (for tests and tools).
     /// chainImages: run chains of `ImageKernel`s image by image (off only to compare, in tests).
-    init(nodes: [GraphNode], capacity: Int, parallel: Parallel, configuration: EngineConfiguration,
-         gradientForInputs: Bool = false, chainImages: Bool = true) {
+    init(
+        nodes: [GraphNode], capacity: Int, parallel: Parallel, configuration: EngineConfiguration,
+        gradientForInputs: Bool = false, chainImages: Bool = true
+    ) {
         self.nodes = nodes
         self.capacity = capacity
         self.parallel = parallel
@@ -176,8 +180,10 @@ final class Executor {
         var maxWS = 0
         for n in nodes {
             guard let op = n.op else { ks.append(nil); continue }
-            let k = op.makeKernel(KernelSpec(inputShapes: n.inputs.map { nodes[$0].shape }, outputShape: n.shape,
-                                             capacity: capacity, parallel: parallel, configuration: configuration))
+            let k = op.makeKernel(
+                KernelSpec(
+                    inputShapes: n.inputs.map { nodes[$0].shape }, outputShape: n.shape,
+                    capacity: capacity, parallel: parallel, configuration: configuration))
             maxWS = Swift.max(maxWS, k.workspacePerWorker)
             ks.append(k)
         }
@@ -191,8 +197,9 @@ final class Executor {
         ios = nodes.indices.map { i in
             let n = nodes[i]
             guard n.op != nil else { return nil }
-            return NodeIO(inputs: n.inputs.map { outputs[$0] }, output: outputs[i],
-                          inputGrads: n.inputs.map { grads[$0] }, outputGrad: grads[i], workspace: workspace)
+            return NodeIO(
+                inputs: n.inputs.map { outputs[$0] }, output: outputs[i],
+                inputGrads: n.inputs.map { grads[$0] }, outputGrad: grads[i], workspace: workspace)
         }
         let real = nodes.indices.filter { !(ks[$0] is FusedAwayKernel) }
         imageChains = [ForwardMode.inference, .training(updateStatistics: false)].map { mode in

@@ -25,8 +25,10 @@ public final class Model {
     /// Builds the model: calls the layer tree symbolically, creating variables (glorot-uniform kernels
     /// from a SplitMix64 seeded with `seed`, zero biases, BN 1/0/0/1) in call order.
     /// `memoryEfficientDenseBlocks`: run dense blocks in shared buffers (`fuseDenseBlocks`; same results).
-    public init(root: any Layer, inputShape: [Int], seed: UInt64 = 0, parallel: Parallel = .automatic(),
-                configuration: EngineConfiguration = .default, memoryEfficientDenseBlocks: Bool = true) throws {
+    public init(
+        root: any Layer, inputShape: [Int], seed: UInt64 = 0, parallel: Parallel = .automatic(),
+        configuration: EngineConfiguration = .default, memoryEfficientDenseBlocks: Bool = true
+    ) throws {
         BLAS.setThreads(1)
         self.root = root
         self.inputShape = inputShape
@@ -60,8 +62,10 @@ public final class Model {
 
     /// Forward pass over `count` samples (flat NHWC floats), in chunks of `batchSize`.
     /// training = true uses batch statistics (and, if updateStatistics, updates BN moving stats).
-    public func predict(_ images: [Float], batchSize: Int = 32, training: Bool = false,
-                        updateStatistics: Bool = false) throws -> [Float] {
+    public func predict(
+        _ images: [Float], batchSize: Int = 32, training: Bool = false,
+        updateStatistics: Bool = false
+    ) throws -> [Float] {
         let inSize = inputSize, outSize = outputSize
         guard images.count % inSize == 0 else {
             throw EngineError.invalidArgument("input length \(images.count) is not a multiple of \(inSize)")
@@ -96,13 +100,16 @@ public final class Model {
         let ex = executor(capacity: n)
         images.withUnsafeBufferPointer { ex.outputs[inputID].update(from: $0.baseAddress!, count: n * inputSize) }
         return try labels.withUnsafeBufferPointer { lb in
-            try runTrainingPass(ex, batch: n, labels: lb.baseAddress!,
-                                mode: training ? .training(updateStatistics: false) : .inference).loss
+            try runTrainingPass(
+                ex, batch: n, labels: lb.baseAddress!,
+                mode: training ? .training(updateStatistics: false) : .inference
+            ).loss
         }
     }
 
     /// Zero grads, forward, fused softmax-CE on logits, backward. Returns (mean loss, correct count).
-    func runTrainingPass(_ ex: Executor, batch n: Int, labels: UnsafePointer<Int>, mode: ForwardMode) throws -> (loss: Float, correct: Int) {
+    func runTrainingPass(_ ex: Executor, batch n: Int, labels: UnsafePointer<Int>, mode: ForwardMode) throws -> (loss: Float, correct: Int)
+    {
         guard let logitsID else {
             throw EngineError.invalidArgument("training needs a softmax output (loss is fused on its logits)")
         }
@@ -112,8 +119,9 @@ public final class Model {
         for i in 0..<n where labels[i] < 0 || labels[i] >= classes {
             throw EngineError.invalidArgument("label \(labels[i]) out of range 0..<\(classes)")
         }
-        let loss = sparseSoftmaxCrossEntropy(logits: ex.outputs[logitsID], labels: labels, batch: n, classes: classes,
-                                             gradient: ex.grads[logitsID])
+        let loss = sparseSoftmaxCrossEntropy(
+            logits: ex.outputs[logitsID], labels: labels, batch: n, classes: classes,
+            gradient: ex.grads[logitsID])
         let correct = countCorrect(probabilities: ex.outputs[outputID], labels: labels, batch: n, classes: classes)
         ex.backward(batch: n, seed: logitsID)
         return (loss, correct)
@@ -122,8 +130,10 @@ public final class Model {
 
 /// Mean over the batch of logsumexp(z) - z[label] (tf.nn.sparse_softmax_cross_entropy_with_logits +
 /// SUM_OVER_BATCH_SIZE). If `gradient` is given it receives (softmax(z) - onehot) / batch.
-public func sparseSoftmaxCrossEntropy(logits: UnsafePointer<Float>, labels: UnsafePointer<Int>, batch: Int, classes k: Int,
-                                      gradient: UnsafeMutablePointer<Float>?) -> Float {
+public func sparseSoftmaxCrossEntropy(
+    logits: UnsafePointer<Float>, labels: UnsafePointer<Int>, batch: Int, classes k: Int,
+    gradient: UnsafeMutablePointer<Float>?
+) -> Float {
     var total: Float = 0
     let invN = 1 / Float(batch)
     for i in 0..<batch {

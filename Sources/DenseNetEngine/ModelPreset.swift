@@ -16,8 +16,10 @@ public struct ModelPreset: Sendable {
         public var pooling: DenseNetPooling?
     }
 
-    public init(name: String, summary: String, defaultInputShape: [Int], defaultClasses: Int,
-                makeRoot: @escaping @Sendable (Arguments) throws -> any Layer) {
+    public init(
+        name: String, summary: String, defaultInputShape: [Int], defaultClasses: Int,
+        makeRoot: @escaping @Sendable (Arguments) throws -> any Layer
+    ) {
         self.name = name
         self.summary = summary
         self.defaultInputShape = defaultInputShape
@@ -27,26 +29,33 @@ public struct ModelPreset: Sendable {
 
     /// Builds the model (variables initialised from `seed`) for `inputShape` and `classes`, each
     /// defaulting to the preset's own, with or without its classifier (`includeTop`, `pooling`).
-    public func build(inputShape: [Int]? = nil, classes: Int? = nil, includeTop: Bool = true, pooling: DenseNetPooling? = nil,
-                      seed: UInt64 = 0) throws -> Model {
-        let arguments = Arguments(inputShape: inputShape ?? defaultInputShape, classes: classes ?? defaultClasses,
-                                  includeTop: includeTop, pooling: pooling)
+    public func build(
+        inputShape: [Int]? = nil, classes: Int? = nil, includeTop: Bool = true, pooling: DenseNetPooling? = nil,
+        seed: UInt64 = 0
+    ) throws -> Model {
+        let arguments = Arguments(
+            inputShape: inputShape ?? defaultInputShape, classes: classes ?? defaultClasses,
+            includeTop: includeTop, pooling: pooling)
         return try Model(root: makeRoot(arguments), inputShape: arguments.inputShape, seed: seed)
     }
 
     /// Every preset, by name.
-    public static let all: [ModelPreset] = [
-        ModelPreset(name: "densenet-mini", summary: "the tutorial DenseNet (tf.keras subclassed model)",
-                    defaultInputShape: [28, 28, 1], defaultClasses: 10) { arguments in
-            guard arguments.classes == 10 else {
-                throw EngineError.invalidArgument("densenet-mini has 10 classes, as the tutorial; got \(arguments.classes)")
+    public static let all: [ModelPreset] =
+        [
+            ModelPreset(
+                name: "densenet-mini", summary: "the tutorial DenseNet (tf.keras subclassed model)",
+                defaultInputShape: [28, 28, 1], defaultClasses: 10
+            ) { arguments in
+                guard arguments.classes == 10 else {
+                    throw EngineError.invalidArgument("densenet-mini has 10 classes, as the tutorial; got \(arguments.classes)")
+                }
+                guard arguments.includeTop else {
+                    throw EngineError.invalidArgument(
+                        "densenet-mini always has its classifier (include_top and pooling are Keras Applications' options)")
+                }
+                return DenseNet.mini()
             }
-            guard arguments.includeTop else {
-                throw EngineError.invalidArgument("densenet-mini always has its classifier (include_top and pooling are Keras Applications' options)")
-            }
-            return DenseNet.mini()
-        },
-    ] + DenseNetApplication.presets
+        ] + DenseNetApplication.presets
 
     /// The preset called `name`; the error lists the known names.
     public static func named(_ name: String) throws -> ModelPreset {

@@ -23,8 +23,10 @@ public final class BatchNormalization: Layer, Op {
     public private(set) var movingMean: Variable?
     public private(set) var movingVariance: Variable?
 
-    public init(momentum: Double = 0.99, epsilon: Double = 1e-3,
-                movingVarianceUpdate: MovingVarianceUpdate = .besselCorrected, name: String? = nil) {
+    public init(
+        momentum: Double = 0.99, epsilon: Double = 1e-3,
+        movingVarianceUpdate: MovingVarianceUpdate = .besselCorrected, name: String? = nil
+    ) {
         self.momentum = Float(momentum)
         self.epsilon = Float(epsilon)
         averagingFactor = Float(1.0 - momentum)
@@ -59,7 +61,7 @@ public final class BatchNormalization: Layer, Op {
 
 final class BatchNormKernel: Kernel {
     let arithmetic: BatchNormArithmetic
-    let rows: Int          // rows per sample
+    let rows: Int  // rows per sample
 
     init(layer: BatchNormalization, spec: KernelSpec) {
         let c = spec.outputShape.last!
@@ -75,8 +77,9 @@ final class BatchNormKernel: Kernel {
 
     func backward(_ io: NodeIO, batch: Int) {
         let c = arithmetic.c
-        arithmetic.backward(x: io.inputs[0], stride: c, outputGrad: io.outputGrad!, rows: batch * rows,
-                            inputGrad: io.inputGrads[0], stride: c, accumulate: io.accumulate[0])
+        arithmetic.backward(
+            x: io.inputs[0], stride: c, outputGrad: io.outputGrad!, rows: batch * rows,
+            inputGrad: io.inputGrads[0], stride: c, accumulate: io.accumulate[0])
     }
 }
 
@@ -145,8 +148,10 @@ final class BatchNormArithmetic {
     }
 
     /// y = (x − mean)·scaling + beta, then max(y, 0) when `relu`.
-    func normalize(_ x: UnsafePointer<Float>, stride xs: Int, into y: UnsafeMutablePointer<Float>, stride ys: Int,
-                   rows: Int, relu: Bool) {
+    func normalize(
+        _ x: UnsafePointer<Float>, stride xs: Int, into y: UnsafeMutablePointer<Float>, stride ys: Int,
+        rows: Int, relu: Bool
+    ) {
         parallel.forEachRange(rows, minChunk: 2048) { rr in
             normalizeRows(x + rr.lowerBound * xs, stride: xs, into: y + rr.lowerBound * ys, stride: ys, rows: rr.count, relu: relu)
         }
@@ -154,8 +159,10 @@ final class BatchNormArithmetic {
 
     /// `normalize` of `rows` rows on the calling thread (the AVX2 kernel when `usesAVX2`: same bits).
     @inline(__always)
-    func normalizeRows(_ x: UnsafePointer<Float>, stride xs: Int, into y: UnsafeMutablePointer<Float>, stride ys: Int,
-                       rows: Int, relu: Bool) {
+    func normalizeRows(
+        _ x: UnsafePointer<Float>, stride xs: Int, into y: UnsafeMutablePointer<Float>, stride ys: Int,
+        rows: Int, relu: Bool
+    ) {
         let c = self.c, mean = self.mean, scaling = self.scaling, beta = layer.beta!.data
         if usesAVX2 {
             ckernels_normalize_rows(x, xs, y, ys, rows, c, mean, scaling, beta, relu ? 1 : 0)
@@ -173,8 +180,10 @@ final class BatchNormArithmetic {
 
     /// Adds the gamma and beta gradients and writes (or adds, when `accumulate`) the input gradient
     /// from the output gradient `dy` (contiguous rows of c).
-    func backward(x: UnsafePointer<Float>, stride xs: Int, outputGrad dy: UnsafePointer<Float>, rows: Int,
-                  inputGrad dx: UnsafeMutablePointer<Float>?, stride dxs: Int, accumulate: Bool) {
+    func backward(
+        x: UnsafePointer<Float>, stride xs: Int, outputGrad dy: UnsafePointer<Float>, rows: Int,
+        inputGrad dx: UnsafeMutablePointer<Float>?, stride dxs: Int, accumulate: Bool
+    ) {
         let c = self.c, mean = self.mean, invStd = self.invStd
         TensorFlowOrder.outerColumnSums(rows: rows, columns: c, into: gradientSums, halves: scratch) { r, j in
             let g = dy[r * c + j], centered = x[r * xs + j] - mean[j]

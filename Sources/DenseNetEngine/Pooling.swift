@@ -71,7 +71,7 @@ final class PoolKernel: Kernel {
     let g: ConvGeometry
     let c: Int
     let parallel: Parallel
-    let argmax: UnsafeMutablePointer<Int32>   // per output element: input pixel index within image
+    let argmax: UnsafeMutablePointer<Int32>  // per output element: input pixel index within image
     /// Max pooling over whole 2×2 windows at stride 2 (Keras' default), channels a multiple of 8:
     /// the AVX2 kernel, same results as the loop below.
     let vectorTwoByTwo: Bool
@@ -82,7 +82,8 @@ final class PoolKernel: Kernel {
         c = spec.outputShape[2]
         parallel = spec.parallel
         argmax = .allocate(capacity: max ? spec.capacity * product(spec.outputShape) : 1)
-        vectorTwoByTwo = max && spec.configuration.usesAVX2 && c % 8 == 0 && (g.kh, g.kw, g.sh, g.sw, g.pt, g.pl) == (2, 2, 2, 2, 0, 0)
+        vectorTwoByTwo =
+            max && spec.configuration.usesAVX2 && c % 8 == 0 && (g.kh, g.kw, g.sh, g.sw, g.pt, g.pl) == (2, 2, 2, 2, 0, 0)
             && 2 * g.ho <= g.h && 2 * g.wo <= g.w
     }
 

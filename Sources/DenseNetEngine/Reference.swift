@@ -3,9 +3,11 @@
 
 public enum Reference {
     /// Direct NHWC convolution with an HWIO kernel, TF padding.
-    public static func conv2d(input x: [Float], batch: Int, height h: Int, width w: Int, channels cin: Int,
-                              kernel k: [Float], kernelSize: (Int, Int), filters cout: Int, bias: [Float]?,
-                              strides: (Int, Int), padding: Padding, relu: Bool = false) -> (output: [Float], shape: [Int]) {
+    public static func conv2d(
+        input x: [Float], batch: Int, height h: Int, width w: Int, channels cin: Int,
+        kernel k: [Float], kernelSize: (Int, Int), filters cout: Int, bias: [Float]?,
+        strides: (Int, Int), padding: Padding, relu: Bool = false
+    ) -> (output: [Float], shape: [Int]) {
         let (ho, pt) = convOutputGeometry(input: h, kernel: kernelSize.0, stride: strides.0, padding: padding)
         let (wo, pl) = convOutputGeometry(input: w, kernel: kernelSize.1, stride: strides.1, padding: padding)
         var y = [Float](repeating: 0, count: batch * ho * wo * cout)
@@ -21,7 +23,8 @@ public enum Reference {
                                 let ix = ox * strides.1 - pl + kx
                                 if ix < 0 || ix >= w { continue }
                                 for ci in 0..<cin {
-                                    s += Double(x[((n * h + iy) * w + ix) * cin + ci])
+                                    s +=
+                                        Double(x[((n * h + iy) * w + ix) * cin + ci])
                                         * Double(k[((ky * kernelSize.1 + kx) * cin + ci) * cout + co])
                                 }
                             }
@@ -36,7 +39,8 @@ public enum Reference {
 
     /// Training-mode batch normalisation over the last axis: (y, batch mean, biased batch variance).
     public static func batchNormTraining(_ x: [Float], channels c: Int, gamma: [Float], beta: [Float], epsilon: Float)
-        -> (output: [Float], mean: [Double], variance: [Double]) {
+        -> (output: [Float], mean: [Double], variance: [Double])
+    {
         let rows = x.count / c
         var mean = [Double](repeating: 0, count: c), variance = [Double](repeating: 0, count: c)
         for r in 0..<rows { for j in 0..<c { mean[j] += Double(x[r * c + j]) } }
@@ -46,8 +50,9 @@ public enum Reference {
         var y = [Float](repeating: 0, count: x.count)
         for r in 0..<rows {
             for j in 0..<c {
-                y[r * c + j] = Float((Double(x[r * c + j]) - mean[j]) / (variance[j] + Double(epsilon)).squareRoot()
-                                     * Double(gamma[j]) + Double(beta[j]))
+                y[r * c + j] = Float(
+                    (Double(x[r * c + j]) - mean[j]) / (variance[j] + Double(epsilon)).squareRoot()
+                        * Double(gamma[j]) + Double(beta[j]))
             }
         }
         return (y, mean, variance)

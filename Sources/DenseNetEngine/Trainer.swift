@@ -88,8 +88,10 @@ public final class Trainer {
     let labelBuffer: UnsafeMutablePointer<Int>
     private var cachedPermutation: (epoch: Int, seed: UInt64, count: Int, perm: [Int])?
 
-    public init(model: Model, optimizer: OptimizerConfig = .adam(AdamConfig()), batchSize: Int = 32, shuffleSeed: UInt64 = 0,
-                lossAveraging: LossAveraging = .perBatch) throws {
+    public init(
+        model: Model, optimizer: OptimizerConfig = .adam(AdamConfig()), batchSize: Int = 32, shuffleSeed: UInt64 = 0,
+        lossAveraging: LossAveraging = .perBatch
+    ) throws {
         guard model.logitsID != nil else {
             throw EngineError.invalidArgument("training needs a softmax output (loss is fused on its logits)")
         }
@@ -105,10 +107,13 @@ public final class Trainer {
     }
 
     /// A trainer with Adam (what the Keras format layer still builds).
-    public convenience init(model: Model, optimizer: AdamConfig, batchSize: Int = 32, shuffleSeed: UInt64 = 0,
-                            lossAveraging: LossAveraging = .perBatch) throws {
-        try self.init(model: model, optimizer: .adam(optimizer), batchSize: batchSize, shuffleSeed: shuffleSeed,
-                      lossAveraging: lossAveraging)
+    public convenience init(
+        model: Model, optimizer: AdamConfig, batchSize: Int = 32, shuffleSeed: UInt64 = 0,
+        lossAveraging: LossAveraging = .perBatch
+    ) throws {
+        try self.init(
+            model: model, optimizer: .adam(optimizer), batchSize: batchSize, shuffleSeed: shuffleSeed,
+            lossAveraging: lossAveraging)
     }
 
     deinit { labelBuffer.deallocate() }
@@ -157,7 +162,8 @@ public final class Trainer {
         let count = data.count
         let steps = stepsPerEpoch(samples: count)
         if cachedPermutation == nil || cachedPermutation!.epoch != epoch || cachedPermutation!.seed != shuffleSeed
-            || cachedPermutation!.count != count {
+            || cachedPermutation!.count != count
+        {
             cachedPermutation = (epoch, shuffleSeed, count, Trainer.permutation(count: count, seed: shuffleSeed, epoch: epoch))
         }
         let perm = cachedPermutation!.perm
@@ -197,8 +203,10 @@ public final class Trainer {
         try Trainer.evaluate(model: model, data: data, batchSize: batchSize, lossAveraging: lossAveraging)
     }
 
-    public static func evaluate(model: Model, data: LabeledImages, batchSize: Int = 32,
-                                lossAveraging: LossAveraging = .perBatch) throws -> (loss: Double, accuracy: Double) {
+    public static func evaluate(
+        model: Model, data: LabeledImages, batchSize: Int = 32,
+        lossAveraging: LossAveraging = .perBatch
+    ) throws -> (loss: Double, accuracy: Double) {
         guard data.sampleShape == model.inputShape else {
             throw EngineError.shapeMismatch(what: "dataset samples", expected: model.inputShape, got: data.sampleShape)
         }
@@ -209,7 +217,9 @@ public final class Trainer {
         var start = 0
         while start < data.count {
             let n = Swift.min(batchSize, data.count - start)
-            data.images.withUnsafeBufferPointer { ex.outputs[model.inputID].update(from: $0.baseAddress! + start * inSize, count: n * inSize) }
+            data.images.withUnsafeBufferPointer {
+                ex.outputs[model.inputID].update(from: $0.baseAddress! + start * inSize, count: n * inSize)
+            }
             ex.forward(batch: n, mode: .inference)
             try data.labels.withUnsafeBufferPointer { lb in
                 let labels = lb.baseAddress! + start
@@ -235,8 +245,9 @@ public final class Trainer {
 
     /// The complete state as plain values.
     public var state: TrainerState {
-        TrainerState(epoch: epoch, stepInEpoch: stepInEpoch, shuffleSeed: shuffleSeed, metrics: metrics,
-                     optimizer: optimizer.state, weights: model.root.getWeights())
+        TrainerState(
+            epoch: epoch, stepInEpoch: stepInEpoch, shuffleSeed: shuffleSeed, metrics: metrics,
+            optimizer: optimizer.state, weights: model.root.getWeights())
     }
 
     /// Restores a state captured by `state` (from this or another trainer of the same model structure).

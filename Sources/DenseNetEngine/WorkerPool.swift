@@ -44,8 +44,14 @@ final class WorkerPool: @unchecked Sendable {
         for (index, helper) in helpers.enumerated() {
             let start = Unmanaged.passRetained(Start { [unowned self] in self.serve(index + 1, helper) }).toOpaque()
             var thread = pthread_t()
-            guard pthread_create(&thread, nil, { Unmanaged<Start>.fromOpaque($0!).takeRetainedValue().body(); return nil },
-                                 start) == 0 else {
+            guard
+                pthread_create(
+                    &thread, nil,
+                    {
+                        Unmanaged<Start>.fromOpaque($0!).takeRetainedValue().body(); return nil
+                    },
+                    start) == 0
+            else {
                 fatalError("WorkerPool: cannot start a thread")
             }
             pthread_detach(thread)
@@ -101,7 +107,8 @@ final class WorkerPool: @unchecked Sendable {
                 // wake-up (exchanged `sleeping` back), take its signal.
                 helper.sleeping.store(true, ordering: .sequentiallyConsistent)
                 if state.load(ordering: .sequentiallyConsistent) / Self.generationUnit == seen
-                    || !helper.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
+                    || !helper.sleeping.exchange(false, ordering: .sequentiallyConsistent)
+                {
                     helper.wake.wait()
                 }
                 deadline = 0

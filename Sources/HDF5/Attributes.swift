@@ -32,10 +32,12 @@ public struct Attributes {
         var names: [String] = []
         try withUnsafeMutablePointer(to: &names) { names in
             _ = try Library.call("H5Aiterate2", context) {
-                H5Aiterate2(owner.id, H5_INDEX_NAME, H5_ITER_INC, nil, { _, name, _, data in
-                    data!.assumingMemoryBound(to: [String].self).pointee.append(String(cString: name!))
-                    return 0
-                }, names)
+                H5Aiterate2(
+                    owner.id, H5_INDEX_NAME, H5_ITER_INC, nil,
+                    { _, name, _, data in
+                        data!.assumingMemoryBound(to: [String].self).pointee.append(String(cString: name!))
+                        return 0
+                    }, names)
             }
         }
         return names
@@ -83,8 +85,9 @@ public struct Attributes {
     public func string(_ name: String) throws -> String {
         let strings = try attribute(name).readStrings()
         guard let scalar = strings.scalar else {
-            throw HDF5Error(.invalidArgument, operation: "read", context: context(name),
-                            detail: "expected a scalar string, found shape \(strings.shape)")
+            throw HDF5Error(
+                .invalidArgument, operation: "read", context: context(name),
+                detail: "expected a scalar string, found shape \(strings.shape)")
         }
         return scalar
     }
@@ -108,8 +111,9 @@ public struct Attributes {
         let context = context(name)
         try file.requireWritable("write attribute", context)
         if try contains(name) { try delete(name) }
-        _ = try DataObject.create(.attribute, named: name, in: owner.handle, linkCreation: nil,
-                                  value: encode(context), context: context)
+        _ = try DataObject.create(
+            .attribute, named: name, in: owner.handle, linkCreation: nil,
+            value: encode(context), context: context)
     }
 
     /// Deletes attribute `name` (H5Adelete).

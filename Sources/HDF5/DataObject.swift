@@ -29,8 +29,9 @@ struct DataObject {
             H5Sget_simple_extent_ndims(space.id)
         }
         if rank == 0, Library.locked({ H5Sget_simple_extent_type(space.id) }) == H5S_NULL {
-            throw HDF5Error(.invalidArgument, operation: "read", context: context,
-                            detail: "null dataspace (h5py.Empty) is not supported")
+            throw HDF5Error(
+                .invalidArgument, operation: "read", context: context,
+                detail: "null dataspace (h5py.Empty) is not supported")
         }
         var dims = [hsize_t](repeating: 0, count: Int(rank))
         try Library.call("H5Sget_simple_extent_dims", context) {
@@ -42,9 +43,10 @@ struct DataObject {
     /// The number of elements (H5Dget_space / H5Aget_space, H5Sget_simple_extent_npoints).
     func elementCount() throws -> Int {
         let space = try dataspace()
-        return Int(try Library.call("H5Sget_simple_extent_npoints", context) {
-            H5Sget_simple_extent_npoints(space.id)
-        })
+        return Int(
+            try Library.call("H5Sget_simple_extent_npoints", context) {
+                H5Sget_simple_extent_npoints(space.id)
+            })
     }
 
     private func dataspace() throws -> Handle {
@@ -98,8 +100,9 @@ struct DataObject {
     func read<T: DataElement>(as _: T.Type) throws -> NDArray<T> {
         let found = try dataType()
         guard T.canRead(found) else {
-            throw HDF5Error(.typeMismatch(expected: T.dataType, found: found),
-                            operation: "read", context: context)
+            throw HDF5Error(
+                .typeMismatch(expected: T.dataType, found: found),
+                operation: "read", context: context)
         }
         let raw = try readRaw()
         return NDArray(shape: raw.shape, scalars: T.decode(raw.bytes))
@@ -111,13 +114,15 @@ struct DataObject {
     func read<T: DataElement & Numeric>(into buffer: UnsafeMutableBufferPointer<T>) throws {
         let found = try dataType()
         guard T.canRead(found), let memoryType = found.nativeBase else {
-            throw HDF5Error(.typeMismatch(expected: T.dataType, found: found),
-                            operation: "read", context: context)
+            throw HDF5Error(
+                .typeMismatch(expected: T.dataType, found: found),
+                operation: "read", context: context)
         }
         let count = try elementCount()
         guard count == buffer.count else {
-            throw HDF5Error(.invalidArgument, operation: "read", context: context,
-                            detail: "\(count) elements do not fit a buffer of \(buffer.count)")
+            throw HDF5Error(
+                .invalidArgument, operation: "read", context: context,
+                detail: "\(count) elements do not fit a buffer of \(buffer.count)")
         }
         guard let base = buffer.baseAddress else { return }
         try read(memoryType, into: base)
@@ -128,8 +133,9 @@ struct DataObject {
         let type = try storedType()
         let found = try DataType(type, context)
         guard found == .string else {
-            throw HDF5Error(.typeMismatch(expected: .string, found: found),
-                            operation: "read", context: context)
+            throw HDF5Error(
+                .typeMismatch(expected: .string, found: found),
+                operation: "read", context: context)
         }
         let format = try StringFormat(type, context)
         let shape = try shape()
@@ -146,14 +152,16 @@ struct DataObject {
         value: EncodedValue, context: ErrorContext
     ) throws -> DataObject {
         let dims = value.shape.map { hsize_t($0) }
-        let space = dims.isEmpty
+        let space =
+            dims.isEmpty
             ? try Library.open(.dataspace, "H5Screate", context) { H5Screate(H5S_SCALAR) }
             : try Library.open(.dataspace, "H5Screate_simple", context) {
                 H5Screate_simple(Int32(dims.count), dims, nil)
             }
         let lcpl = linkCreation?.id ?? chdf5_p_default()
         let p = chdf5_p_default()
-        let handle = kind == .dataset
+        let handle =
+            kind == .dataset
             ? try Library.open(.dataset, "H5Dcreate2", context) {
                 H5Dcreate2(parent.id, name, value.type.id, space.id, lcpl, p, p)
             }

@@ -52,9 +52,11 @@ public enum DataType: Sendable, Hashable, CustomStringConvertible {
         case H5T_FLOAT:
             self = [2: .float16, 4: .float32, 8: .float64][size] ?? .other("float\(size * 8)")
         case H5T_INTEGER:
-            let signed = try Library.call("H5Tget_sign", context) { H5Tget_sign(id).rawValue }
+            let signed =
+                try Library.call("H5Tget_sign", context) { H5Tget_sign(id).rawValue }
                 == H5T_SGN_2.rawValue
-            let types: [Int: DataType] = signed
+            let types: [Int: DataType] =
+                signed
                 ? [1: .int8, 2: .int16, 4: .int32, 8: .int64]
                 : [1: .uint8, 2: .uint16, 4: .uint32, 8: .uint64]
             self = types[size] ?? .other("integer\(size * 8)")
@@ -71,13 +73,14 @@ public enum DataType: Sendable, Hashable, CustomStringConvertible {
     private static func isBoolEnum(_ type: Handle, _ context: ErrorContext) throws -> Bool {
         let id = type.id
         guard Library.locked({ H5Tget_size(id) }) == 1,
-              try Library.call("H5Tget_nmembers", context, { H5Tget_nmembers(id) }) == 2
+            try Library.call("H5Tget_nmembers", context, { H5Tget_nmembers(id) }) == 2
         else { return false }
         let names = try (0..<2).map { index in
             try Library.locked {
                 guard let name = H5Tget_member_name(id, UInt32(index)) else {
-                    throw HDF5Error(.library(function: "H5Tget_member_name"), operation: "inspect",
-                                    context: context)
+                    throw HDF5Error(
+                        .library(function: "H5Tget_member_name"), operation: "inspect",
+                        context: context)
                 }
                 defer { H5free_memory(name) }
                 return String(cString: name)
@@ -110,8 +113,9 @@ public enum DataType: Sendable, Hashable, CustomStringConvertible {
     /// exactly h5py's `<f4`, `<i8`, ... layout.
     func makeType(_ context: ErrorContext) throws -> Handle {
         guard let base = nativeBase else {
-            throw HDF5Error(.invalidArgument, operation: "convert", context: context,
-                            detail: "\(self) elements have no fixed-size memory layout")
+            throw HDF5Error(
+                .invalidArgument, operation: "convert", context: context,
+                detail: "\(self) elements have no fixed-size memory layout")
         }
         if self == .bool {
             let type = try Library.open(.datatype, "H5Tenum_create", context) { H5Tenum_create(base) }

@@ -65,7 +65,8 @@ public final class File {
                 if isDirectory.boolValue { throw HDF5Error(.isDirectory, operation: "create", context: context) }
                 if mode == .failIfExists { throw HDF5Error(.fileExists, operation: "create", context: context) }
             }
-            let creationList = tracksCreationOrder
+            let creationList =
+                tracksCreationOrder
                 ? try Group.orderTrackingList(chdf5_p_file_create(), context) : nil
             let flags = mode == .truncate ? chdf5_f_acc_trunc() : chdf5_f_acc_excl()
             let handle = try Library.open(.file, "H5Fcreate", context) {
@@ -153,8 +154,9 @@ public final class File {
             throw HDF5Error(.emptyFile, operation: "open", context: context)
         }
         if mode == .readWrite, !files.isWritableFile(atPath: path) {
-            throw HDF5Error(.readOnly, operation: "open", context: context,
-                            detail: "file is not writable")
+            throw HDF5Error(
+                .readOnly, operation: "open", context: context,
+                detail: "file is not writable")
         }
         guard try Library.call("H5Fis_hdf5", context, { H5Fis_hdf5(path) }) > 0 else {
             throw HDF5Error(.notHDF5, operation: "open", context: context)
@@ -176,8 +178,9 @@ public final class File {
     /// Throws `.readOnly` unless the file was opened for writing.
     func requireWritable(_ operation: String, _ context: ErrorContext) throws {
         guard mode == .readWrite else {
-            throw HDF5Error(.readOnly, operation: operation, context: context,
-                            detail: "cannot \(operation): file is open read-only")
+            throw HDF5Error(
+                .readOnly, operation: operation, context: context,
+                detail: "cannot \(operation): file is open read-only")
         }
     }
 }

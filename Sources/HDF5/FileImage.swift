@@ -53,11 +53,11 @@ struct FileImage {
     }
 
     #if os(Linux)
-    /// Private, read-only, its page tables filled by the `mmap` call itself (Linux's MAP_POPULATE).
-    private static let mapFlags = MAP_PRIVATE | MAP_POPULATE
+        /// Private, read-only, its page tables filled by the `mmap` call itself (Linux's MAP_POPULATE).
+        private static let mapFlags = MAP_PRIVATE | MAP_POPULATE
     #else
-    /// Private and read-only; other systems fill the page tables as the bytes are first read.
-    private static let mapFlags = MAP_PRIVATE
+        /// Private and read-only; other systems fill the page tables as the bytes are first read.
+        private static let mapFlags = MAP_PRIVATE
     #endif
 
     /// The image of `bytes` whose address 0 lies at `base`.

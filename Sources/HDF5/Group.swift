@@ -75,12 +75,14 @@ public final class Group: AttributeOwner {
         let context = ErrorContext(file: file.path, object: "group \(absolute)")
         try file.requireWritable("create group", context)
         let links = try linkCreationList(context)
-        let creation = tracksCreationOrder
+        let creation =
+            tracksCreationOrder
             ? try Self.orderTrackingList(chdf5_p_group_create(), context) : nil
         let id = try handle.id
         let handle = try Library.open(.group, "H5Gcreate2", context) {
-            H5Gcreate2(id, path, links.id, creation?.id ?? chdf5_p_default(),
-                       chdf5_p_default())
+            H5Gcreate2(
+                id, path, links.id, creation?.id ?? chdf5_p_default(),
+                chdf5_p_default())
         }
         return Group(handle: handle, file: file, path: absolute)
     }
@@ -92,8 +94,9 @@ public final class Group: AttributeOwner {
         let (handle, absolute, context) = try openExisting(path, as: "dataset", .dataset, "H5Dopen2") {
             H5Dopen2($0, path, chdf5_p_default())
         }
-        return Dataset(object: DataObject(handle: handle, kind: .dataset, context: context),
-                       file: file, path: absolute)
+        return Dataset(
+            object: DataObject(handle: handle, kind: .dataset, context: context),
+            file: file, path: absolute)
     }
 
     /// Creates a contiguous dataset at `path` holding `array` (H5Dcreate2, H5Dwrite).
@@ -146,9 +149,13 @@ public final class Group: AttributeOwner {
         for (index, component) in components.enumerated() {
             prefix += (index == 0 ? "" : "/") + component
             let link = prefix
-            guard try Library.call("H5Lexists", context, {
-                H5Lexists(id, link, chdf5_p_default())
-            }) > 0 else { return false }
+            guard
+                try Library.call(
+                    "H5Lexists", context,
+                    {
+                        H5Lexists(id, link, chdf5_p_default())
+                    }) > 0
+            else { return false }
             if index < components.count - 1, (try? kind(at: link)) != .group { return false }
         }
         return true
@@ -184,8 +191,9 @@ public final class Group: AttributeOwner {
         try Library.call("H5Gget_info", context) { H5Gget_info(id, &info) }
         return try (0..<info.nlinks).map { position in
             try Library.name("H5Lget_name_by_idx", context) {
-                H5Lget_name_by_idx(id, ".", index, H5_ITER_INC, position, $0, $1,
-                                   chdf5_p_default())
+                H5Lget_name_by_idx(
+                    id, ".", index, H5_ITER_INC, position, $0, $1,
+                    chdf5_p_default())
             }
         }
     }

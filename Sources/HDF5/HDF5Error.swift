@@ -56,8 +56,9 @@ public struct HDF5Error: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     init(library function: String, context: ErrorContext, stack: String) {
-        self.init(.library(function: function), operation: function, context: context,
-                  detail: "\(function) failed: \(stack)")
+        self.init(
+            .library(function: function), operation: function, context: context,
+            detail: "\(function) failed: \(stack)")
     }
 
     /// One line: "dataset /a in w.h5: expected float32, found int64" or

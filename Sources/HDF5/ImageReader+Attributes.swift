@@ -36,15 +36,17 @@ extension ImageReader {
     private func attributeMessage(_ data: Range<Int>) -> AttributeMessage? {
         let d = data.lowerBound
         guard let version = int(d, 1), (1...3).contains(version), let flags = int(d + 1, 1),
-              version == 1 || flags == 0,  // shared datatype or dataspace
-              let nameSize = int(d + 2, 2), let typeSize = int(d + 4, 2), let spaceSize = int(d + 6, 2) else { return nil }
+            version == 1 || flags == 0,  // shared datatype or dataspace
+            let nameSize = int(d + 2, 2), let typeSize = int(d + 4, 2), let spaceSize = int(d + 6, 2)
+        else { return nil }
         func padded(_ size: Int) -> Int { version == 1 ? (size + 7) & ~7 : size }
         let name = d + (version == 3 ? 9 : 8)
         let datatype = name + padded(nameSize), dataspace = datatype + padded(typeSize), value = dataspace + padded(spaceSize)
         guard value <= data.upperBound else { return nil }
         let nameEnd = raw[name..<name + nameSize].firstIndex(of: 0) ?? name + nameSize
-        return AttributeMessage(name: name..<nameEnd, datatype: datatype..<datatype + typeSize,
-                                dataspace: dataspace..<dataspace + spaceSize, value: value..<data.upperBound)
+        return AttributeMessage(
+            name: name..<nameEnd, datatype: datatype..<datatype + typeSize,
+            dataspace: dataspace..<dataspace + spaceSize, value: value..<data.upperBound)
     }
 
     /// The name of `attribute`.
@@ -56,21 +58,27 @@ extension ImageReader {
     /// nil when the dataspace is null or unreadable, the string type unknown, or a value out of bounds.
     func decode(_ attribute: AttributeMessage) -> (shape: [Int], strings: StringArray?)? {
         guard let shape = dataspace(attribute.dataspace), let count = Self.product(shape),
-              attribute.datatype.count >= 8, let type = int(attribute.datatype.lowerBound, 4) else { return nil }
+            attribute.datatype.count >= 8, let type = int(attribute.datatype.lowerBound, 4)
+        else { return nil }
         let bits = type >> 8
         let format: StringFormat
         switch type & 0x0F {
         case 3:
             guard let size = int(attribute.datatype.lowerBound + 4, 4),
-                  let characters = stringFormat(padding: bits & 0x0F, characterSet: bits >> 4 & 0x0F, length: .fixed(size)) else { return nil }
+                let characters = stringFormat(padding: bits & 0x0F, characterSet: bits >> 4 & 0x0F, length: .fixed(size))
+            else { return nil }
             format = characters
         case 9 where bits & 0x0F == 1:
-            guard let characters = stringFormat(padding: bits >> 4 & 0x0F, characterSet: bits >> 8 & 0x0F, length: .variable) else { return nil }
+            guard let characters = stringFormat(padding: bits >> 4 & 0x0F, characterSet: bits >> 8 & 0x0F, length: .variable) else {
+                return nil
+            }
             format = characters
         default:
             return (shape, nil)
         }
-        let strings = format.length == .variable ? variableLengthStrings(count, at: attribute.value)
+        let strings =
+            format.length == .variable
+            ? variableLengthStrings(count, at: attribute.value)
             : fixedLengthStrings(count, at: attribute.value, format)
         return strings.map { (shape, StringArray($0, shape: shape, format: format)) }
     }

@@ -14,12 +14,16 @@ extension ImageReader {
     /// (a dataset, new-style or compact link storage, a version-2 header, bad offsets).
     func symbolTable(ofGroupAt at: Int) -> SymbolTable? {
         var found: Message?
-        guard forEachMessage(ofHeaderAt: at, { message in
-            if message.type == 0x11 { found = message }
-            return found == nil
-        }), let message = found, !message.isShared, message.data.count >= 16, let tree = address(message.data.lowerBound),
-              let heap = address(message.data.lowerBound + 8), has("HEAP", at: heap), int(heap + 4, 1) == 0,
-              let size = int(heap + 8, 8), let segment = address(heap + 24), size <= raw.count - segment else { return nil }
+        guard
+            forEachMessage(
+                ofHeaderAt: at,
+                { message in
+                    if message.type == 0x11 { found = message }
+                    return found == nil
+                }), let message = found, !message.isShared, message.data.count >= 16, let tree = address(message.data.lowerBound),
+            let heap = address(message.data.lowerBound + 8), has("HEAP", at: heap), int(heap + 4, 1) == 0,
+            let size = int(heap + 8, 8), let segment = address(heap + 24), size <= raw.count - segment
+        else { return nil }
         return SymbolTable(tree: tree, names: segment..<segment + size)
     }
 
@@ -60,7 +64,8 @@ extension ImageReader {
                 }
                 nodeBudget -= 1
                 guard nodeBudget >= 0, has("SNOD", at: child), int(child + 4, 1) == 1, let entries = int(child + 6, 2),
-                      entries <= nameLimit - names.count else { return false }
+                    entries <= nameLimit - names.count
+                else { return false }
                 for e in 0..<entries {
                     guard let offset = int(child + 8 + 40 * e, 8), let name = name(at: offset, in: table) else { return false }
                     names.append(name)
@@ -74,7 +79,8 @@ extension ImageReader {
     /// The level and number of children of the group B-tree node at `at`.
     private func treeNode(at: Int, expectedLevel: Int?) -> (level: Int, count: Int)? {
         guard has("TREE", at: at), int(at + 4, 1) == 0, let level = int(at + 5, 1), let count = int(at + 6, 2),
-              expectedLevel.map({ $0 == level }) ?? true else { return nil }
+            expectedLevel.map({ $0 == level }) ?? true
+        else { return nil }
         return (level, count)
     }
 
@@ -106,7 +112,8 @@ extension ImageReader {
     /// The NUL-terminated name at `offset` in the local heap.
     private func name(at offset: Int, in table: SymbolTable) -> String? {
         guard offset >= 0, offset < table.names.count,
-              let end = raw[(table.names.lowerBound + offset)..<table.names.upperBound].firstIndex(of: 0) else { return nil }
+            let end = raw[(table.names.lowerBound + offset)..<table.names.upperBound].firstIndex(of: 0)
+        else { return nil }
         return String(decoding: raw[(table.names.lowerBound + offset)..<end], as: UTF8.self)
     }
 }

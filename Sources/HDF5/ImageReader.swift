@@ -52,7 +52,8 @@ struct ImageReader {
     func rootAddress() -> Int? {
         let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
         guard base >= 0, base <= raw.count - 8, (0..<8).allSatisfy({ raw[base + $0] == signature[$0] }),
-              let version = int(base + 8, 1), version <= 1, int(base + 13, 1) == 8, int(base + 14, 1) == 8 else { return nil }
+            let version = int(base + 8, 1), version <= 1, int(base + 13, 1) == 8, int(base + 14, 1) == 8
+        else { return nil }
         let addresses = base + (version == 0 ? 24 : 28)
         guard int(addresses, 8) == base else { return nil }
         // Base, free-space, end-of-file and driver addresses, then the entry: name offset, header address.
@@ -80,11 +81,13 @@ struct ImageReader {
             var p = current.lowerBound
             while remaining > 0, p + 8 <= current.upperBound {
                 guard let type = int(p, 2), let length = int(p + 2, 2), let flags = int(p + 4, 1),
-                      p + 8 + length <= current.upperBound, current.upperBound <= raw.count else { return false }
+                    p + 8 + length <= current.upperBound, current.upperBound <= raw.count
+                else { return false }
                 let message = Message(type: type, flags: flags, data: p + 8..<p + 8 + length)
                 if type == 0x10 {  // continuation: address and length of another block of messages
                     guard length >= 16, let next = address(p + 8), let nextSize = int(p + 16, 8),
-                          nextSize <= raw.count - next else { return false }
+                        nextSize <= raw.count - next
+                    else { return false }
                     pending.append(next..<next + nextSize)
                 }
                 remaining -= 1

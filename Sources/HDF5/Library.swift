@@ -59,13 +59,15 @@ enum Library {
     private static func errorStackMessage() -> String {
         var messages: [String] = []
         withUnsafeMutablePointer(to: &messages) { messages in
-            _ = H5Ewalk2(chdf5_e_default(), H5E_WALK_DOWNWARD, { _, entry, data in
-                let messages = data!.assumingMemoryBound(to: [String].self)
-                if let description = entry?.pointee.desc {
-                    messages.pointee.append(String(cString: description))
-                }
-                return 0
-            }, messages)
+            _ = H5Ewalk2(
+                chdf5_e_default(), H5E_WALK_DOWNWARD,
+                { _, entry, data in
+                    let messages = data!.assumingMemoryBound(to: [String].self)
+                    if let description = entry?.pointee.desc {
+                        messages.pointee.append(String(cString: description))
+                    }
+                    return 0
+                }, messages)
         }
         guard let top = messages.first else { return "unknown HDF5 error" }
         guard let cause = messages.last, cause != top else { return top }

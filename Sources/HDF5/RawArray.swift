@@ -9,8 +9,9 @@ public struct RawArray: Sendable, Equatable {
 
     /// Raw elements; traps if `bytes` does not fit `shape` and `dataType`.
     public init(dataType: DataType, shape: [Int], bytes: [UInt8]) {
-        precondition(dataType.size.map { shape.reduce(1, *) * $0 } == bytes.count,
-                     "\(bytes.count) bytes do not hold \(dataType) elements of shape \(shape)")
+        precondition(
+            dataType.size.map { shape.reduce(1, *) * $0 } == bytes.count,
+            "\(bytes.count) bytes do not hold \(dataType) elements of shape \(shape)")
         self.dataType = dataType
         self.shape = shape
         self.bytes = bytes

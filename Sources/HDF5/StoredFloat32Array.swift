@@ -25,12 +25,14 @@ extension ImageReader {
                 shape = dataspace(message.data)
                 readable = shape != nil
             case 0x03:  // datatype: exactly H5T_IEEE_F32LE
-                isFloat32 = message.data.count >= 20 && int(d, 1).map { $0 & 0x0F } == 1
+                isFloat32 =
+                    message.data.count >= 20 && int(d, 1).map { $0 & 0x0F } == 1
                     && int(d + 1, 3) == 0x1F20 && int(d + 4, 4) == 4 && int(d + 8, 4) == 32 << 16
                     && int(d + 12, 4) == 23 << 24 | 8 << 8 | 23 && int(d + 16, 4) == 127
             case 0x08:  // layout, version 3 or 4, contiguous
                 if let version = int(d, 1), version == 3 || version == 4, int(d + 1, 1) == 1,
-                   let address = address(d + 2), let size = int(d + 10, 8) {
+                    let address = address(d + 2), let size = int(d + 10, 8)
+                {
                     storage = (address, size)
                 } else {
                     readable = false
@@ -43,8 +45,9 @@ extension ImageReader {
             return readable
         }
         guard parsed, readable, let shape, isFloat32, let storage,
-              Self.product(shape, times: 4) == storage.size,
-              storage.size <= raw.count - storage.at else { return nil }
+            Self.product(shape, times: 4) == storage.size,
+            storage.size <= raw.count - storage.at
+        else { return nil }
         return (shape, storage.at..<storage.at + storage.size)
     }
 
@@ -52,7 +55,8 @@ extension ImageReader {
     func dataspace(_ data: Range<Int>) -> [Int]? {
         let d = data.lowerBound
         guard let version = int(d, 1), let rank = int(d + 1, 1),
-              version == 1 || (version == 2 && int(d + 3, 1) != 2) else { return nil }
+            version == 1 || (version == 2 && int(d + 3, 1) != 2)
+        else { return nil }
         let dims = d + (version == 1 ? 8 : 4)
         guard dims + 8 * rank <= data.upperBound else { return nil }
         let extents = (0..<rank).compactMap { int(dims + 8 * $0, 8) }

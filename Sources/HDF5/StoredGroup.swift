@@ -98,7 +98,8 @@ struct StoredGroup {
                 rest = rest[(end == rest.endIndex ? end : end + 1)...]
                 if component.isEmpty || (component.count == 1 && component[0] == UInt8(ascii: ".")) { continue }
                 guard !component.contains(0), let groupTable = table ?? reader.symbolTable(ofGroupAt: at),
-                      let next = reader.link(named: component, in: groupTable) else { return nil }
+                    let next = reader.link(named: component, in: groupTable)
+                else { return nil }
                 at = next
                 table = nil
             }

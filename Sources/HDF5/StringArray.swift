@@ -9,8 +9,9 @@ public struct StringArray: Sendable, Equatable {
 
     /// Strings of `shape`; traps if the counts disagree.
     public init(_ strings: [String], shape: [Int], format: StringFormat) {
-        precondition(shape.reduce(1, *) == strings.count,
-                     "shape \(shape) needs \(shape.reduce(1, *)) strings, got \(strings.count)")
+        precondition(
+            shape.reduce(1, *) == strings.count,
+            "shape \(shape) needs \(shape.reduce(1, *)) strings, got \(strings.count)")
         self.format = format
         self.shape = shape
         self.strings = strings

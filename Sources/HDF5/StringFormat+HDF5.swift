@@ -13,7 +13,8 @@ extension StringFormat {
         self.init(
             length: variable > 0 ? .variable : .fixed(size),
             characterSet: cset == H5T_CSET_UTF8 ? .utf8 : .ascii,
-            padding: pad == H5T_STR_SPACEPAD ? .spacePadded
+            padding: pad == H5T_STR_SPACEPAD
+                ? .spacePadded
                 : pad == H5T_STR_NULLPAD ? .nullPadded : .nullTerminated)
     }
 
@@ -30,11 +31,12 @@ extension StringFormat {
         try Library.call("H5Tset_cset", context) {
             H5Tset_cset(type.id, characterSet == .utf8 ? H5T_CSET_UTF8 : H5T_CSET_ASCII)
         }
-        let pad: H5T_str_t = switch padding {
-        case .nullTerminated: H5T_STR_NULLTERM
-        case .nullPadded: H5T_STR_NULLPAD
-        case .spacePadded: H5T_STR_SPACEPAD
-        }
+        let pad: H5T_str_t =
+            switch padding {
+            case .nullTerminated: H5T_STR_NULLTERM
+            case .nullPadded: H5T_STR_NULLPAD
+            case .spacePadded: H5T_STR_SPACEPAD
+            }
         try Library.call("H5Tset_strpad", context) { H5Tset_strpad(type.id, pad) }
         return type
     }
@@ -46,8 +48,9 @@ extension StringFormat {
         var bytes: [UInt8] = []
         for string in strings {
             guard string.utf8.count <= size else {
-                throw HDF5Error(.invalidArgument, operation: "write", context: context,
-                                detail: "string \"\(string)\" is longer than \(size) bytes")
+                throw HDF5Error(
+                    .invalidArgument, operation: "write", context: context,
+                    detail: "string \"\(string)\" is longer than \(size) bytes")
             }
             bytes += string.utf8 + Array(repeating: fill, count: size - string.utf8.count)
         }
@@ -80,7 +83,8 @@ extension StringFormat {
     /// Removes padding: up to the first NUL if null-terminated, trailing NULs or spaces else.
     func strip<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -> String {
         let fill = UInt8(ascii: padding == .spacePadded ? " " : "\0")
-        let end = padding == .nullTerminated
+        let end =
+            padding == .nullTerminated
             ? bytes.firstIndex(of: 0) ?? bytes.endIndex
             : bytes.lastIndex { $0 != fill }.map(bytes.index(after:)) ?? bytes.startIndex
         return String(decoding: bytes[..<end], as: UTF8.self)

@@ -53,7 +53,8 @@ public struct StringFormat: Sendable, Hashable {
     public static func fixed(
         fitting strings: [String], characterSet: CharacterSet = .ascii, padding: Padding = .nullPadded
     ) -> StringFormat {
-        fixed(length: max(1, strings.map(\.utf8.count).max() ?? 1),
-              characterSet: characterSet, padding: padding)
+        fixed(
+            length: max(1, strings.map(\.utf8.count).max() ?? 1),
+            characterSet: characterSet, padding: padding)
     }
 }

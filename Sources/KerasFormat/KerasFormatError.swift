@@ -30,8 +30,10 @@ public struct KerasFormatError: Error, Equatable, CustomStringConvertible {
     public var expected: String
     public var found: String
 
-    public init(_ reason: Reason, file: String, layer: String = "", weight: String = "",
-                expected: String = "", found: String = "") {
+    public init(
+        _ reason: Reason, file: String, layer: String = "", weight: String = "",
+        expected: String = "", found: String = ""
+    ) {
         self.reason = reason
         self.file = file
         self.layer = layer

@@ -46,9 +46,10 @@ public struct WeightFile {
                 throw KerasFormatError(.unknownFormat, file: path, found: error.description)
             }
             guard let format = try Self.hdf5Format(of: file.root, path: path) else {
-                throw KerasFormatError(.unknownFormat, file: path,
-                                       expected: "tf-keras weights (layer_names), a tf-keras model (model_weights) or Keras 3 weights (vars groups)",
-                                       found: "an HDF5 file with none of them")
+                throw KerasFormatError(
+                    .unknownFormat, file: path,
+                    expected: "tf-keras weights (layer_names), a tf-keras model (model_weights) or Keras 3 weights (vars groups)",
+                    found: "an HDF5 file with none of them")
             }
             (self.format, hdf5) = (format, file)
         }
@@ -116,14 +117,16 @@ extension Model {
         case .safetensors:
             try SafetensorsWeightsFormat.load(SafetensorsWeightLayout(model: self), from: SafetensorsFile.read(path), path: path)
         case .kerasArchive: return try KerasArchive.loadWeights(path, into: self)
-        case .tfKerasModel: return try TFKerasModelFile.loadWeights(TFKerasModelFile.fullModel(file.hdf5!.root, file: path), file: path, into: self)
+        case .tfKerasModel:
+            return try TFKerasModelFile.loadWeights(TFKerasModelFile.fullModel(file.hdf5!.root, file: path), file: path, into: self)
         case .tfKerasWeights:
             // HDF5 then answers its groups, name lists and float32 weights from the mapped bytes where it can;
             // the model's layers are named while the file is mapped.
             let hdf5 = file.hdf5!
             let layout = try hdf5.mapIntoMemory { TFKerasWeightLayout(tree: NamedLayerTree(model: root)) }
             try TFKerasWeightsFormat.load(layout, from: hdf5.root, file: path, byName: byName)
-        case .keras3Weights: try Keras3WeightsFormat.load(Keras3WeightLayout(tree: NamedLayerTree(model: root)), from: file.hdf5!.root, file: path)
+        case .keras3Weights:
+            try Keras3WeightsFormat.load(Keras3WeightLayout(tree: NamedLayerTree(model: root)), from: file.hdf5!.root, file: path)
         }
         return nil
     }

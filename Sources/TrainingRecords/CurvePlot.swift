@@ -27,8 +27,13 @@ public struct CurvePlot {
         title = URL(fileURLWithPath: path).lastPathComponent
         panels = [
             ("Loss", [try series("loss", "train", "#1f77b4", dashed: false), try series("val_loss", "test", "#ff7f0e", dashed: true)]),
-            ("Accuracy", [try series("accuracy", "train", "#1f77b4", dashed: false),
-                          try series("val_accuracy", "test", "#ff7f0e", dashed: true)]),
+            (
+                "Accuracy",
+                [
+                    try series("accuracy", "train", "#1f77b4", dashed: false),
+                    try series("val_accuracy", "test", "#ff7f0e", dashed: true)
+                ]
+            )
         ]
     }
 
@@ -52,7 +57,8 @@ public struct CurvePlot {
             """
     }
 
-    private func draw(_ panel: (title: String, series: [Series]), frame: (x: Double, y: Double, width: Double, height: Double)) -> [String] {
+    private func draw(_ panel: (title: String, series: [Series]), frame: (x: Double, y: Double, width: Double, height: Double)) -> [String]
+    {
         let points = panel.series.flatMap(\.points)
         let (xs, ys) = (points.map(\.x), points.map(\.y))
         let xRange = (xs.min() ?? 0, Swift.max(xs.max() ?? 1, (xs.min() ?? 0) + 1))
@@ -65,7 +71,7 @@ public struct CurvePlot {
         var out = [
             "<text x=\"\(frame.x + frame.width / 2)\" y=\"\(frame.y - 8)\" text-anchor=\"middle\" font-size=\"14\">\(panel.title)</text>",
             "<rect x=\"\(frame.x)\" y=\"\(frame.y)\" width=\"\(frame.width)\" height=\"\(frame.height)\" fill=\"none\" stroke=\"#888\"/>",
-            "<text x=\"\(frame.x + frame.width / 2)\" y=\"\(frame.y + frame.height + 36)\" text-anchor=\"middle\">epoch</text>",
+            "<text x=\"\(frame.x + frame.width / 2)\" y=\"\(frame.y + frame.height + 36)\" text-anchor=\"middle\">epoch</text>"
         ]
         for tick in 0...4 {
             let y = yRange.0 + Double(tick) / 4 * (yRange.1 - yRange.0)
@@ -83,13 +89,16 @@ public struct CurvePlot {
             out.append("<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"2\"\(dash)/>")
             out += series.points.map { "<circle cx=\"\(px($0.x))\" cy=\"\(py($0.y))\" r=\"3\" fill=\"\(series.color)\"/>" }
             let legendY = frame.y + 16 + Double(index) * 16
-            out.append("<line x1=\"\(frame.x + frame.width - 90)\" x2=\"\(frame.x + frame.width - 66)\" y1=\"\(legendY - 4)\" y2=\"\(legendY - 4)\" stroke=\"\(series.color)\" stroke-width=\"2\"\(dash)/>")
+            out.append(
+                "<line x1=\"\(frame.x + frame.width - 90)\" x2=\"\(frame.x + frame.width - 66)\" y1=\"\(legendY - 4)\" y2=\"\(legendY - 4)\" stroke=\"\(series.color)\" stroke-width=\"2\"\(dash)/>"
+            )
             out.append("<text x=\"\(frame.x + frame.width - 60)\" y=\"\(legendY)\">\(series.label)</text>")
         }
         return out
     }
 
     private func escaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
+            of: ">", with: "&gt;")
     }
 }

@@ -14,8 +14,10 @@ public struct EpochRecord: Equatable, Sendable {
     /// Optimizer steps taken by the epoch's end (the step of TensorBoard's `evaluation_*_vs_iterations`).
     public var iterations: Int
 
-    public init(epoch: Int, loss: Double, accuracy: Double, validationLoss: Double, validationAccuracy: Double,
-                learningRate: Double, iterations: Int) {
+    public init(
+        epoch: Int, loss: Double, accuracy: Double, validationLoss: Double, validationAccuracy: Double,
+        learningRate: Double, iterations: Int
+    ) {
         self.epoch = epoch
         self.loss = loss
         self.accuracy = accuracy

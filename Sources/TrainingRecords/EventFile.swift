@@ -28,33 +28,33 @@ struct EventFile {
     /// Appends one event holding the scalar `value` under `tag` at `step`.
     func scalar(_ tag: String, _ value: Float, step: Int) throws {
         var plugin = Protobuf()
-        plugin.bytes(1, Data("scalars".utf8))                  // PluginData.plugin_name
+        plugin.bytes(1, Data("scalars".utf8))  // PluginData.plugin_name
         var metadata = Protobuf()
-        metadata.message(1, plugin)                             // SummaryMetadata.plugin_data
+        metadata.message(1, plugin)  // SummaryMetadata.plugin_data
         var tensor = Protobuf()
-        tensor.varint(1, 1)                                     // TensorProto.dtype = DT_FLOAT
-        tensor.message(2, Protobuf())                           // tensor_shape: a scalar
+        tensor.varint(1, 1)  // TensorProto.dtype = DT_FLOAT
+        tensor.message(2, Protobuf())  // tensor_shape: a scalar
         tensor.bytes(4, withUnsafeBytes(of: value.bitPattern.littleEndian) { Data($0) })  // tensor_content
         var summaryValue = Protobuf()
-        summaryValue.bytes(1, Data(tag.utf8))                   // Summary.Value.tag
-        summaryValue.message(8, tensor)                         // tensor
-        summaryValue.message(9, metadata)                       // metadata
+        summaryValue.bytes(1, Data(tag.utf8))  // Summary.Value.tag
+        summaryValue.message(8, tensor)  // tensor
+        summaryValue.message(9, metadata)  // metadata
         var summary = Protobuf()
-        summary.message(1, summaryValue)                        // Summary.value
-        try append(step: step) { $0.message(5, summary) }       // Event.summary
+        summary.message(1, summaryValue)  // Summary.value
+        try append(step: step) { $0.message(5, summary) }  // Event.summary
     }
 
     /// Appends `SessionLog.START` at `step`: TensorBoard discards what earlier files hold at or after it.
     func sessionStart(step: Int) throws {
         var log = Protobuf()
-        log.varint(1, 1)                                        // SessionLog.status = START
-        try append(step: step) { $0.message(6, log) }           // Event.session_log
+        log.varint(1, 1)  // SessionLog.status = START
+        try append(step: step) { $0.message(6, log) }  // Event.session_log
     }
 
     private func append(step: Int, _ body: (inout Protobuf) -> Void) throws {
         var event = Protobuf()
-        event.double(1, Date().timeIntervalSince1970)           // Event.wall_time
-        if step != 0 { event.varint(2, UInt64(step)) }          // Event.step (proto3: 0 is omitted)
+        event.double(1, Date().timeIntervalSince1970)  // Event.wall_time
+        if step != 0 { event.varint(2, UInt64(step)) }  // Event.step (proto3: 0 is omitted)
         body(&event)
         try RecordFile.append(path, Self.record(event.data))
     }

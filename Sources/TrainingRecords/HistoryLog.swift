@@ -40,16 +40,18 @@ public struct HistoryLog: EpochLog {
         do {
             columns = try JSONDecoder().decode(Columns.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            throw RecordError(path: path, problem: "is not a densenet-io history (epoch, accuracy, loss, val_accuracy, val_loss lists): \(error)")
+            throw RecordError(
+                path: path, problem: "is not a densenet-io history (epoch, accuracy, loss, val_accuracy, val_loss lists): \(error)")
         }
         let counts = [columns.accuracy.count, columns.loss.count, columns.val_accuracy.count, columns.val_loss.count]
         guard counts.allSatisfy({ $0 == columns.epoch.count }) else {
             throw RecordError(path: path, problem: "has lists of different lengths \([columns.epoch.count] + counts)")
         }
         return columns.epoch.indices.map { i in
-            EpochRecord(epoch: columns.epoch[i], loss: columns.loss[i], accuracy: columns.accuracy[i],
-                        validationLoss: columns.val_loss[i], validationAccuracy: columns.val_accuracy[i], learningRate: .nan,
-                        iterations: 0)
+            EpochRecord(
+                epoch: columns.epoch[i], loss: columns.loss[i], accuracy: columns.accuracy[i],
+                validationLoss: columns.val_loss[i], validationAccuracy: columns.val_accuracy[i], learningRate: .nan,
+                iterations: 0)
         }
     }
 }

@@ -5,9 +5,10 @@ extension EngineConfiguration {
     /// DENSENET_IO_SIMD=portable, DENSENET_IO_CONV=blas, DENSENET_IO_DIRECT_MAX_COUT=n and
     /// DENSENET_IO_WINOGRAD=0; unset or other values keep the default. `train` and `bench` read them.
     init(environment: [String: String]) {
-        self.init(kernels: environment["DENSENET_IO_SIMD"] == "portable" ? .portable : .automatic,
-                  convolutions: environment["DENSENET_IO_CONV"] == "blas" ? .blas : .automatic,
-                  directMaxOutputChannels: environment["DENSENET_IO_DIRECT_MAX_COUT"].flatMap { Int($0) },
-                  winograd: environment["DENSENET_IO_WINOGRAD"] != "0")
+        self.init(
+            kernels: environment["DENSENET_IO_SIMD"] == "portable" ? .portable : .automatic,
+            convolutions: environment["DENSENET_IO_CONV"] == "blas" ? .blas : .automatic,
+            directMaxOutputChannels: environment["DENSENET_IO_DIRECT_MAX_COUT"].flatMap { Int($0) },
+            winograd: environment["DENSENET_IO_WINOGRAD"] != "0")
     }
 }

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Synchronization
 
@@ -21,7 +21,8 @@ final class Interruption: @unchecked Sendable {
                 guard first.compareExchange(expected: 0, desired: number, ordering: .relaxed).exchanged else {
                     _exit(128 + number)
                 }
-                FileHandle.standardError.write(Data("\ndensenet-io: \(Self.name(number)): finishing this step (again to quit at once)\n".utf8))
+                FileHandle.standardError.write(
+                    Data("\ndensenet-io: \(Self.name(number)): finishing this step (again to quit at once)\n".utf8))
             }
             source.resume()
             sources.append(source)

@@ -6,30 +6,36 @@ import KerasFormat
 struct ModelOptions: ParsableArguments {
     static let defaultModel = "densenet-mini"
 
-    @Option(name: .customLong("model"),
-            help: ArgumentHelp("The architecture (default: the file's own model config when it has one, else \(defaultModel)).",
-                               valueName: "name"))
+    @Option(
+        name: .customLong("model"),
+        help: ArgumentHelp(
+            "The architecture (default: the file's own model config when it has one, else \(defaultModel)).",
+            valueName: "name"))
     var modelName: String?
 
-    @Option(help: ArgumentHelp("Input shape H,W,C (default: the model's own).", valueName: "h,w,c"),
-            transform: { text in
-                let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-                guard parts.count == 3, let shape = parts as? [Int], shape.allSatisfy({ $0 > 0 }) else {
-                    throw ValidationError("--input-shape takes three positive numbers H,W,C, got \(text)")
-                }
-                return shape
-            })
+    @Option(
+        help: ArgumentHelp("Input shape H,W,C (default: the model's own).", valueName: "h,w,c"),
+        transform: { text in
+            let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 3, let shape = parts as? [Int], shape.allSatisfy({ $0 > 0 }) else {
+                throw ValidationError("--input-shape takes three positive numbers H,W,C, got \(text)")
+            }
+            return shape
+        })
     var inputShape: [Int]?
 
     @Option(help: "Number of classes (default: the model's own).")
     var classes: Int?
 
-    @Flag(inversion: .prefixedNo,
-          help: "Keep the preset's classifier (Keras' include_top, the default) or leave it out, for a feature extractor.")
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Keep the preset's classifier (Keras' include_top, the default) or leave it out, for a feature extractor.")
     var includeTop = true
 
-    @Option(help: ArgumentHelp("Without the top: global pooling of the last block's features, avg, max or none (Keras' pooling; ignored with the top, as in Keras).",
-                               valueName: "avg|max|none"))
+    @Option(
+        help: ArgumentHelp(
+            "Without the top: global pooling of the last block's features, avg, max or none (Keras' pooling; ignored with the top, as in Keras).",
+            valueName: "avg|max|none"))
     var pooling: Pooling = .none
 
     /// Keras Applications' `pooling` values; `none` keeps the feature map as the output.
@@ -43,8 +49,9 @@ struct ModelOptions: ParsableArguments {
 
     /// Builds the chosen preset with its variables initialised from `seed`.
     func build(seed: UInt64 = 0) throws -> Model {
-        try ModelPreset.named(model).build(inputShape: inputShape, classes: classes, includeTop: includeTop, pooling: pooling.engine,
-                                           seed: seed)
+        try ModelPreset.named(model).build(
+            inputShape: inputShape, classes: classes, includeTop: includeTop, pooling: pooling.engine,
+            seed: seed)
     }
 
     /// The model for the weights in `file`: the `--model` preset when given; else the model a

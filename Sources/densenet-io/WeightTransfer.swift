@@ -24,7 +24,8 @@ func outputFormat(named name: String?, for output: String) throws -> WeightFileF
         return format
     }
     guard let format = WeightFileFormat(fileName: output) else {
-        throw ValidationError("cannot tell the output format from \(output); name it .safetensors, .keras, .weights.h5 or .h5, or pass --to")
+        throw ValidationError(
+            "cannot tell the output format from \(output); name it .safetensors, .keras, .weights.h5 or .h5, or pass --to")
     }
     return format
 }

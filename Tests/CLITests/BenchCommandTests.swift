@@ -6,8 +6,11 @@ import Testing
 /// itself reads no environment), and the report names the paths that ran.
 @Suite struct BenchCommandTests {
     func report(_ environment: [String: String]) throws -> [String: Any] {
-        let result = try CLI.run(["bench", "--json", "--no-training", "--steps", "1", "--repeats", "1", "--batch-size", "2",
-                                  "--load-model", ""], environment: environment)
+        let result = try CLI.run(
+            [
+                "bench", "--json", "--no-training", "--steps", "1", "--repeats", "1", "--batch-size", "2",
+                "--load-model", ""
+            ], environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
         return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
     }

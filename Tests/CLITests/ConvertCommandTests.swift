@@ -6,21 +6,24 @@ import Testing
 @Suite struct ConvertCommandTests {
     /// A → B → A through every other format reproduces A's datasets and attributes exactly.
     @Test(arguments: [
-        (Fixture.tfKerasWeights, "a.h5"), (Fixture.keras3Weights, "a.weights.h5"),
+        (Fixture.tfKerasWeights, "a.h5"), (Fixture.keras3Weights, "a.weights.h5")
     ])
     func roundTripsReproduceTheKerasFile(source: String, name: String) throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let middles: [(String, [String])] = [
-            ("b.h5", []), ("b.weights.h5", []), ("b.safetensors", []), ("b.keras", []), ("b-model.h5", ["--to", "checkpoint"]),
+            ("b.h5", []), ("b.weights.h5", []), ("b.safetensors", []), ("b.keras", []), ("b-model.h5", ["--to", "checkpoint"])
         ]
-        for (middle, options) in middles where !(middle == "b.h5" && name == "a.h5") && !(middle == "b.weights.h5" && name == "a.weights.h5") {
+        for (middle, options) in middles
+        where !(middle == "b.h5" && name == "a.h5") && !(middle == "b.weights.h5" && name == "a.weights.h5") {
             let b = folder.appendingPathComponent(middle).path, back = folder.appendingPathComponent("back-\(name)").path
             let first = try CLI.run(["convert", source, b] + options)
             #expect(first.status == 0, "\(first.stderr)")
             #expect(first.stdout.contains("read back bit-identical"))
             #expect(try CLI.run(["convert", b, back]).status == 0)
-            #expect(try fileStructure(back, includingValues: true) == fileStructure(source, includingValues: true), "\(source) → \(middle) → back")
+            #expect(
+                try fileStructure(back, includingValues: true) == fileStructure(source, includingValues: true),
+                "\(source) → \(middle) → back")
             #expect(try CLI.run(["diff", source, back]).status == 0)
         }
     }

@@ -13,8 +13,10 @@ import Testing
             #expect(exported.stdout.contains("1 epoch and 0 steps trained"))
             #expect(try CLI.run(["diff", w.path("run.h5"), w.path(name)]).status == 0, "\(name) differs from the checkpoint")
         }
-        let imported = try CLI.run(["import", w.path("run.weights.h5"), w.path("again.h5"), "--data", w.data,
-                                    "--batch-size", "8", "--seed", "3"])
+        let imported = try CLI.run([
+            "import", w.path("run.weights.h5"), w.path("again.h5"), "--data", w.data,
+            "--batch-size", "8", "--seed", "3"
+        ])
         #expect(imported.status == 0, "\(imported.stderr)")
         #expect(imported.stdout.contains("fresh Adam state"))
         let resumed = try w.train(["--resume", w.path("again.h5"), "--epochs", "1"])

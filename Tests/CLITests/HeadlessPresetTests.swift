@@ -65,7 +65,8 @@ import Testing
         let pooling = try CLI.run(["verify", Fixture.tfKerasWeights, "--pooling", "min"])
         #expect(pooling.status == 2)
         #expect(pooling.stderr.contains("min"))
-        let small = try CLI.run(["verify", Fixture.tfKerasWeights, "--model", "densenet121", "--input-shape", "16,16,3", "--no-include-top"])
+        let small = try CLI.run(["verify", Fixture.tfKerasWeights, "--model", "densenet121", "--input-shape", "16,16,3", "--no-include-top"]
+        )
         #expect(small.status == 2, "\(small.stderr)")
         #expect(small.stderr.contains("input size must be at least 32x32"), "\(small.stderr)")
     }

@@ -62,8 +62,10 @@ import Testing
         _ = FileManager.default.createFile(atPath: truncated, contents: bytes.prefix(4096))
         let missingLayer = try copy(Fixture.tfKerasWeights, to: folder, as: "missing.h5")
         try File.open(missingLayer, mode: .readWrite).root.unlink("dense_1")
-        for (path, message) in [(empty, "empty file"), (truncated, "truncated.h5"), (Fixture.tfKerasReference, "neither"),
-                                (folder.appendingPathComponent("absent.h5").path, "no such file"), (missingLayer, "layer dense_1")] {
+        for (path, message) in [
+            (empty, "empty file"), (truncated, "truncated.h5"), (Fixture.tfKerasReference, "neither"),
+            (folder.appendingPathComponent("absent.h5").path, "no such file"), (missingLayer, "layer dense_1")
+        ] {
             let result = try CLI.run(["inspect", path])
             #expect(result.status == 2, "\(path): \(result.stdout)")
             #expect(result.stderr.contains(path) || result.stderr.contains((path as NSString).lastPathComponent))

@@ -8,8 +8,10 @@ import Testing
     @Test func everyOptimizerTrainsItsOwnWay() throws {
         let w = try TrainWorkspace(trainCount: 16, testCount: 8)
         var lines: [String] = []
-        for arguments in [["--optimizer", "adam"], ["--optimizer", "adamw"], ["--optimizer", "sgd"], ["--optimizer", "rmsprop"],
-                          ["--optimizer", "sgd", "--learning-rate", "0.1"]] {
+        for arguments in [
+            ["--optimizer", "adam"], ["--optimizer", "adamw"], ["--optimizer", "sgd"], ["--optimizer", "rmsprop"],
+            ["--optimizer", "sgd", "--learning-rate", "0.1"]
+        ] {
             let result = try w.train(["--epochs", "1"] + arguments)
             #expect(result.status == 0, "\(arguments): \(result.stderr)")
             #expect(result.epochLines.count == 1, "\(arguments): \(result.stdout)")

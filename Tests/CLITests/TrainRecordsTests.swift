@@ -15,7 +15,9 @@ import TrainingRecords
     }
 
     /// The records of `w`'s run as epoch-line numbers, for comparison with what was printed.
-    static func recordedLines(csv: String, history: String, board: String) throws -> (csv: [[Double]], history: [[Double]], board: [[Double]]) {
+    static func recordedLines(csv: String, history: String, board: String) throws -> (
+        csv: [[Double]], history: [[Double]], board: [[Double]]
+    ) {
         let rows = try CSVLog.read(csv).rows.map { [$0[0] + 1, $0[2], $0[1] * 100, $0[4], $0[3] * 100] }
         let epochs = try HistoryLog.read(history).map {
             [Double($0.epoch + 1), $0.loss, $0.accuracy * 100, $0.validationLoss, $0.validationAccuracy * 100]
@@ -35,8 +37,10 @@ import TrainingRecords
         let train = try scalars("train"), validation = try scalars("validation")
         let steps = (train["epoch_loss"] ?? [:]).keys.sorted()
         let boardLines = steps.map { step in
-            [Double(step + 1), Double(train["epoch_loss"]![step]!), Double(train["epoch_accuracy"]![step]!) * 100,
-             Double(validation["epoch_loss"]![step]!), Double(validation["epoch_accuracy"]![step]!) * 100]
+            [
+                Double(step + 1), Double(train["epoch_loss"]![step]!), Double(train["epoch_accuracy"]![step]!) * 100,
+                Double(validation["epoch_loss"]![step]!), Double(validation["epoch_accuracy"]![step]!) * 100
+            ]
         }
         return (rows, epochs, boardLines)
     }
@@ -83,12 +87,16 @@ import TrainingRecords
         let w = try TrainWorkspace(trainCount: 400)
         let checkpoint = w.path("c.h5")
         let output = URL(fileURLWithPath: w.path("out.txt"))
-        let process = try TrainCLI.start(["train", "--data", w.data, "--batch-size", "8", "--seed", "3", "--epochs", "50",
-                                          "--checkpoint", checkpoint], output: output)
+        let process = try TrainCLI.start(
+            [
+                "train", "--data", w.data, "--batch-size", "8", "--seed", "3", "--epochs", "50",
+                "--checkpoint", checkpoint
+            ], output: output)
         // Signal once the first epoch is done (its line printed, its checkpoint written).
         let deadline = Date().addingTimeInterval(60)
         while process.isRunning, Date() < deadline,
-              !(String(data: (try? Data(contentsOf: output)) ?? Data(), encoding: .utf8) ?? "").contains("Epoch 1,") {
+            !(String(data: (try? Data(contentsOf: output)) ?? Data(), encoding: .utf8) ?? "").contains("Epoch 1,")
+        {
             usleep(10_000)
         }
         kill(process.processIdentifier, signal)

@@ -67,7 +67,8 @@ func checkpointContents(_ path: String) throws -> [String: Data] {
     func attributes(_ a: Attributes, at path: String) throws {
         for name in try a.names() {
             let attribute = try a.attribute(name)
-            out["\(path)@\(name)"] = try attribute.dataType() == .string
+            out["\(path)@\(name)"] =
+                try attribute.dataType() == .string
                 ? Data(try attribute.readStrings().strings.joined(separator: "\u{0}").utf8) : Data(try attribute.readRawBytes().bytes)
         }
     }
@@ -102,8 +103,10 @@ func checkpointContents(_ path: String) throws -> [String: Data] {
         #expect(info.stepInEpoch == 0)
         #expect(info.iterations == 5)
         // A new process: only the checkpoint carries the run on.
-        let second = try TrainCLI.run(["train", "--data", w.data, "--resume", w.path("split.h5"), "--epochs", "2",
-                                       "--save", w.path("split-weights.h5")])
+        let second = try TrainCLI.run([
+            "train", "--data", w.data, "--resume", w.path("split.h5"), "--epochs", "2",
+            "--save", w.path("split-weights.h5")
+        ])
         #expect(second.status == 0, "\(second.stderr)")
         #expect(first.epochLines + second.epochLines == full.epochLines)
         #expect(try checkpointContents(w.path("split.h5")) == checkpointContents(w.path("full.h5")))
@@ -155,9 +158,12 @@ func checkpointContents(_ path: String) throws -> [String: Data] {
         var killedMidWrite = 0, withCheckpoint = 0
         for iteration in 0..<iterations {
             let checkpoint = w.path("kill-\(iteration).h5")
-            let process = try TrainCLI.start(["train", "--data", w.data, "--batch-size", "8", "--seed", "3", "--epochs", "2",
-                                              "--checkpoint", checkpoint, "--checkpoint-every", "1"],
-                                             output: URL(fileURLWithPath: w.path("kill-\(iteration).out")))
+            let process = try TrainCLI.start(
+                [
+                    "train", "--data", w.data, "--batch-size", "8", "--seed", "3", "--epochs", "2",
+                    "--checkpoint", checkpoint, "--checkpoint-every", "1"
+                ],
+                output: URL(fileURLWithPath: w.path("kill-\(iteration).out")))
             // Once the first checkpoint exists, steps and checkpoint writes alternate: kill at a random moment.
             let deadline = Date().addingTimeInterval(20)
             while !FileManager.default.fileExists(atPath: checkpoint), process.isRunning, Date() < deadline { usleep(5_000) }
@@ -170,12 +176,16 @@ func checkpointContents(_ path: String) throws -> [String: Data] {
             guard FileManager.default.fileExists(atPath: checkpoint) else { continue }  // killed before the first write
             withCheckpoint += 1
             let info = try TFKerasModelFile.readInfo(checkpoint)
-            let resumed = try TrainCLI.run(["train", "--data", w.data, "--resume", checkpoint, "--epochs", "2",
-                                            "--save", w.path("resumed-\(iteration).h5")])
+            let resumed = try TrainCLI.run([
+                "train", "--data", w.data, "--resume", checkpoint, "--epochs", "2",
+                "--save", w.path("resumed-\(iteration).h5")
+            ])
             #expect(resumed.status == 0, "iteration \(iteration) (epoch \(info.epoch), step \(info.stepInEpoch)): \(resumed.stderr)")
             #expect(try checkpointContents(w.path("resumed-\(iteration).h5")) == referenceWeights, "iteration \(iteration)")
         }
-        print("SIGKILL test: \(iterations) kills, \(withCheckpoint) left a checkpoint (all resumed bit-identically), \(killedMidWrite) landed while a checkpoint was being written")
+        print(
+            "SIGKILL test: \(iterations) kills, \(withCheckpoint) left a checkpoint (all resumed bit-identically), \(killedMidWrite) landed while a checkpoint was being written"
+        )
         #expect(withCheckpoint > 0)
     }
 

@@ -6,7 +6,7 @@ import Testing
 @Suite struct VerifyCommandTests {
     @Test(arguments: [
         (Fixture.tfKerasWeights, Fixture.tfKerasReference), (Fixture.keras3Weights, Fixture.keras3Reference),
-        (Fixture.keras3Archive, Fixture.keras3Reference),
+        (Fixture.keras3Archive, Fixture.keras3Reference)
     ])
     func kerasFilesPassEveryCheck(file: String, reference: String) throws {
         let result = try CLI.run(["verify", file, "--model", "densenet-mini", "--reference", reference])
@@ -33,13 +33,15 @@ import Testing
         let nan = try copy(Fixture.tfKerasWeights, to: folder, as: "nan.h5")
         try replaceDataset(in: nan, at: "dense_1/dense_net/dense_1/bias:0", with: NDArray([Float](repeating: .nan, count: 10)))
         let swapped = try copy(Fixture.tfKerasWeights, to: folder, as: "swapped.h5")
-        try replaceDataset(in: swapped, at: "conv2d/dense_net/conv2d/kernel:0", with: NDArray(shape: [8, 1, 3, 3], scalars: [Float](repeating: 0, count: 72)))
+        try replaceDataset(
+            in: swapped, at: "conv2d/dense_net/conv2d/kernel:0",
+            with: NDArray(shape: [8, 1, 3, 3], scalars: [Float](repeating: 0, count: 72)))
         let missing = try copy(Fixture.keras3Weights, to: folder, as: "missing.weights.h5")
         try File.open(missing, mode: .readWrite).root.unlink("layers/transition_layer_1")
         for (path, lines) in [
             (nan, ["dense_1 (layer dense_1)", "✗ dense_net/dense_1/bias:0: [10] float32: 10 NaN, 0 Inf values"]),
             (swapped, ["✗ dense_net/conv2d/kernel:0: shape mismatch: expected [3, 3, 1, 8], found [8, 1, 3, 3]"]),
-            (missing, ["layers/transition_layer_1/conv (layer conv2d_6)", "✗ 0 (kernel): MISSING: expected [3, 3, 32, 32] float32"]),
+            (missing, ["layers/transition_layer_1/conv (layer conv2d_6)", "✗ 0 (kernel): MISSING: expected [3, 3, 32, 32] float32"])
         ] {
             let result = try CLI.run(["verify", path])
             #expect(result.status == 1, "\(result.stdout)")

@@ -18,8 +18,11 @@ import Testing
         try FileManager.default.removeItem(atPath: temp.path + "/t10k-labels-idx1-ubyte")
         #expect(try MNISTFolder(temp.path).load(.train).count == 6)
         let error = datasetError { try MNISTFolder(temp.path).load(.test) }
-        #expect(error == .missingFile(file: "t10k-labels-idx1-ubyte", folder: temp.path,
-                                      tried: MNISTFolder.acceptedNames(.test, .labels)))
+        #expect(
+            error
+                == .missingFile(
+                    file: "t10k-labels-idx1-ubyte", folder: temp.path,
+                    tried: MNISTFolder.acceptedNames(.test, .labels)))
         let message = error?.description ?? ""
         #expect(message.contains("t10k-labels-idx1-ubyte"))
         #expect(message.contains(temp.path))
@@ -49,7 +52,8 @@ import Testing
         let labels = try temp.writeFile("train-labels-idx1-ubyte", idxBytes(shape: [6, 1], payload: Array(0..<6)))
         #expect(datasetError { try MNISTFolder(temp.path).load(.train) } == .wrongRank(path: labels, expected: 1, found: 2))
         // Images stored as int32.
-        let images = try temp.writeFile("t10k-images-idx3-ubyte", idxBytes(type: 0x0C, shape: [2, 4, 3], payload: Array(repeating: 0, count: 96)))
+        let images = try temp.writeFile(
+            "t10k-images-idx3-ubyte", idxBytes(type: 0x0C, shape: [2, 4, 3], payload: Array(repeating: 0, count: 96)))
         let error = datasetError { try MNISTFolder(temp.path).load(.test) }
         #expect(error == .wrongDataType(path: images, expected: .uint8, found: .int32))
         #expect(error?.description.contains("expected IDX element type ubyte (0x08), found int (0x0c)") == true)

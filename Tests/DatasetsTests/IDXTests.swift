@@ -29,7 +29,8 @@ import Testing
 
     @Test func concatenatedGzipMembers() throws {
         let bytes = idxBytes(shape: [3, 5], payload: Array(100..<115))
-        let members = Gzip.compress(Array(bytes[0..<3])) + Gzip.compress(Array(bytes[3..<10])) + Gzip.compress([])
+        let members =
+            Gzip.compress(Array(bytes[0..<3])) + Gzip.compress(Array(bytes[3..<10])) + Gzip.compress([])
             + Gzip.compress(Array(bytes[10...]))
         #expect(try Gzip.decompress(members) == bytes)
         #expect(try IDX.decode(members).data == .uint8(Array(100..<115)))
@@ -59,7 +60,7 @@ import Testing
             "short": .int16(values.map { Int16($0) }),
             "int": .int32(values.map { Int32($0) }),
             "float": .float32(values.map { Float($0) }),
-            "double": .float64(values.map { Double($0) }),
+            "double": .float64(values.map { Double($0) })
         ]
         for (name, data) in expected {
             let array = try IDX.read(path: "\(Fixture.idxFolder)/dtypes/\(name).idx")
@@ -77,7 +78,7 @@ import Testing
             IDXArray(shape: [3], data: .float32([-0.5, .pi, .infinity])),
             IDXArray(shape: [3], data: .float64([-0.25, .pi, 1e300])),
             IDXArray(shape: [0, 4], data: .uint8([])),
-            IDXArray(shape: [], data: .uint8([42])),
+            IDXArray(shape: [], data: .uint8([42]))
         ]
         for array in arrays {
             let encoded = try #require(IDX.encode(array))

@@ -33,8 +33,9 @@ import Testing
         #expect(MNISTFolder.canonicalName(.train, .labels) == "train-labels-idx1-ubyte")
         #expect(MNISTFolder.canonicalName(.test, .images) == "t10k-images-idx3-ubyte")
         #expect(MNISTFolder.canonicalName(.test, .labels) == "t10k-labels-idx1-ubyte")
-        #expect(MNISTFolder.acceptedNames(.test, .labels)
-            == ["t10k-labels-idx1-ubyte", "t10k-labels-idx1-ubyte.gz", "t10k-labels.idx1-ubyte", "t10k-labels.idx1-ubyte.gz"])
+        #expect(
+            MNISTFolder.acceptedNames(.test, .labels)
+                == ["t10k-labels-idx1-ubyte", "t10k-labels-idx1-ubyte.gz", "t10k-labels.idx1-ubyte", "t10k-labels.idx1-ubyte.gz"])
         #expect(MNISTFolder().path == "/usr/share/datasets/fashion-mnist")
     }
 
@@ -45,9 +46,13 @@ import Testing
         #expect(train.shape == [5, 4, 3, 1])
         #expect(train.labels == [1, 4, 7, 0, 3])
         var expected = [Float]()
-        for n in 0..<5 { for r in 0..<4 { for c in 0..<3 {
-            expected.append(LabeledImages.normalizedPixel(UInt8((n * 37 + r * 11 + c * 5 + 3) % 256)))
-        } } }
+        for n in 0..<5 {
+            for r in 0..<4 {
+                for c in 0..<3 {
+                    expected.append(LabeledImages.normalizedPixel(UInt8((n * 37 + r * 11 + c * 5 + 3) % 256)))
+                }
+            }
+        }
         #expect(train.pixels == expected)
 
         let test = try folder.load(.test)
@@ -88,7 +93,10 @@ import Testing
 }
 
 /// Fashion-MNIST as Debian's `dataset-fashion-mnist` installs it; skipped when that folder is absent.
-@Suite(.enabled(if: MNISTFolder().exists, "Fashion-MNIST not installed at /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist)"))
+@Suite(
+    .enabled(
+        if: MNISTFolder().exists, "Fashion-MNIST not installed at /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist)"
+    ))
 struct FashionMNISTTests {
     /// Reference values from Python: gzip.open(f).read(), labels at offset 8, pixel bytes summed from offset 16.
     @Test func train() throws {

@@ -15,8 +15,9 @@ import Testing
     /// The process' peak resident set (VmHWM), in MiB.
     static func peakRSS() -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return -1 }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kb = Int(line.split(separator: " ").dropFirst().first ?? "")
+        else { return -1 }
         return kb / 1024
     }
 
@@ -30,8 +31,9 @@ import Testing
     func densenet121AtImageNetSize() throws {
         let mode = try #require(Self.mode)
         let batch = 8
-        let model = try Model(root: DenseNetApplication.densenet121(), inputShape: [224, 224, 3],
-                              memoryEfficientDenseBlocks: mode != "naive")
+        let model = try Model(
+            root: DenseNetApplication.densenet121(), inputShape: [224, 224, 3],
+            memoryEfficientDenseBlocks: mode != "naive")
         let images = randomFloats(batch * 224 * 224 * 3, seed: 1, range: 0...1)
         let labels = (0..<batch).map { $0 * 97 % 1000 }
         let floats = model.activationFloats(batch: batch)
@@ -41,15 +43,18 @@ import Testing
             var times: [Double] = []
             for _ in 0..<3 { times.append(try Self.seconds { _ = try model.predict(images, batchSize: batch) }) }
             let best = times.min()!, median = times.sorted()[1]
-            print("BENCH infer DenseNet-121 224x224x3 batch \(batch), \(model.parallel.workers) workers: best \(Int(best * 1000)) ms, "
-                  + "median \(Int(median * 1000)) ms = \(String(format: "%.1f", Double(batch) / median)) images/s; peak RSS \(Self.peakRSS()) MiB")
+            print(
+                "BENCH infer DenseNet-121 224x224x3 batch \(batch), \(model.parallel.workers) workers: best \(Int(best * 1000)) ms, "
+                    + "median \(Int(median * 1000)) ms = \(String(format: "%.1f", Double(batch) / median)) images/s; peak RSS \(Self.peakRSS()) MiB"
+            )
             return
         }
         let trainer = try Trainer(model: model, batchSize: batch)
         let first = try Self.seconds { try trainer.trainStep(images: images, labels: labels) }
         let second = try Self.seconds { try trainer.trainStep(images: images, labels: labels) }
-        print("BENCH train \(mode) DenseNet-121 224x224x3 batch \(batch): step \(String(format: "%.2f", second)) s "
-              + "(first \(String(format: "%.2f", first)) s); peak RSS \(Self.peakRSS()) MiB (after model build \(baseline) MiB); "
-              + "activations+gradients planned \((floats.planned * 4) >> 20) MiB, op by op \((floats.unfused * 4) >> 20) MiB")
+        print(
+            "BENCH train \(mode) DenseNet-121 224x224x3 batch \(batch): step \(String(format: "%.2f", second)) s "
+                + "(first \(String(format: "%.2f", first)) s); peak RSS \(Self.peakRSS()) MiB (after model build \(baseline) MiB); "
+                + "activations+gradients planned \((floats.planned * 4) >> 20) MiB, op by op \((floats.unfused * 4) >> 20) MiB")
     }
 }

@@ -9,10 +9,13 @@ import Testing
     @Test func densenet121HasKerasLayersAndParameterCounts() throws {
         let net = try DenseNetApplication.densenet121()
         let names = layerNames(net)
-        #expect(names.count == 429)   // len(model.layers) in Keras, InputLayer included
-        #expect(Array(names.prefix(10)) == ["input_layer", "zero_padding2d", "conv1_conv", "conv1_bn", "conv1_relu",
-                                            "zero_padding2d_1", "pool1", "conv2_block1_0_bn", "conv2_block1_0_relu",
-                                            "conv2_block1_1_conv"])
+        #expect(names.count == 429)  // len(model.layers) in Keras, InputLayer included
+        #expect(
+            Array(names.prefix(10)) == [
+                "input_layer", "zero_padding2d", "conv1_conv", "conv1_bn", "conv1_relu",
+                "zero_padding2d_1", "pool1", "conv2_block1_0_bn", "conv2_block1_0_relu",
+                "conv2_block1_1_conv"
+            ])
         #expect(names.contains("pool2_conv"))
         #expect(names.contains("conv5_block16_concat"))
         #expect(Array(names.suffix(4)) == ["bn", "relu", "avg_pool", "predictions"])
@@ -41,18 +44,23 @@ import Testing
     }
 
     @Test func tfKerasFlavorNamesAndOptions() throws {
-        let net = try DenseNetApplication.build(DenseNetOptions(blocks: [2, 2, 2, 2], includeTop: false, inputShape: [64, 64, 3],
-                                                                pooling: .max, flavor: .tfKeras))
+        let net = try DenseNetApplication.build(
+            DenseNetOptions(
+                blocks: [2, 2, 2, 2], includeTop: false, inputShape: [64, 64, 3],
+                pooling: .max, flavor: .tfKeras))
         let names = layerNames(net)
         #expect(names.prefix(4) == ["input_1", "zero_padding2d", "conv1/conv", "conv1/bn"])
         #expect(names.last == "max_pool")
         #expect(net.name == "densenet")
         let model = try Model(root: net, inputShape: [64, 64, 3])
         #expect(model.outputShape == [128])
-        let noPool = try Model(root: DenseNetApplication.build(DenseNetOptions(blocks: [1, 1, 1, 1], includeTop: false,
-                                                                              inputShape: [32, 48, 3])),
-                               inputShape: [32, 48, 3])
-        #expect(noPool.outputShape == [1, 1, 68])   // 64+32 → 48+32 → 40+32 → 36+32
+        let noPool = try Model(
+            root: DenseNetApplication.build(
+                DenseNetOptions(
+                    blocks: [1, 1, 1, 1], includeTop: false,
+                    inputShape: [32, 48, 3])),
+            inputShape: [32, 48, 3])
+        #expect(noPool.outputShape == [1, 1, 68])  // 64+32 → 48+32 → 40+32 → 36+32
         #expect(throws: EngineError.self) { try DenseNetApplication.build(DenseNetOptions(blocks: [1, 2, 3])) }
         #expect(throws: EngineError.self) { try DenseNetApplication.densenet121(inputShape: [16, 16, 3]) }
     }
@@ -60,13 +68,16 @@ import Testing
     /// Two models with the same seed, one executed op by op, one with fused dense blocks.
     func twins(_ make: () throws -> any Layer, shape: [Int]) throws -> (fused: Model, plain: Model) {
         let fused = try Model(root: make(), inputShape: shape, seed: 3, parallel: Parallel(workers: 2))
-        let plain = try Model(root: make(), inputShape: shape, seed: 3, parallel: Parallel(workers: 2),
-                              memoryEfficientDenseBlocks: false)
+        let plain = try Model(
+            root: make(), inputShape: shape, seed: 3, parallel: Parallel(workers: 2),
+            memoryEfficientDenseBlocks: false)
         // Non-trivial BatchNorm parameters and statistics, the same in both.
         let values = fused.weights.enumerated().map { i, v in
-            v.name == "moving_variance" ? randomFloats(v.count, seed: UInt64(i), range: 0.5...1.5)
-                : v.name == "gamma" ? randomFloats(v.count, seed: UInt64(i), range: 0.8...1.2)
-                : v.name == "kernel" ? v.values : randomFloats(v.count, seed: UInt64(i), range: -0.2...0.2)
+            v.name == "moving_variance"
+                ? randomFloats(v.count, seed: UInt64(i), range: 0.5...1.5)
+                : v.name == "gamma"
+                    ? randomFloats(v.count, seed: UInt64(i), range: 0.8...1.2)
+                    : v.name == "kernel" ? v.values : randomFloats(v.count, seed: UInt64(i), range: -0.2...0.2)
         }
         try fused.root.setWeights(values)
         try plain.root.setWeights(values)
@@ -82,8 +93,9 @@ import Testing
         let model = try twins({ DenseNet.mini() }, shape: [28, 28, 1]).fused
         let batch = 5
         let chained = Executor(nodes: model.nodes, capacity: batch, parallel: model.parallel, configuration: model.configuration)
-        let plain = Executor(nodes: model.nodes, capacity: batch, parallel: model.parallel, configuration: model.configuration,
-                             chainImages: false)
+        let plain = Executor(
+            nodes: model.nodes, capacity: batch, parallel: model.parallel, configuration: model.configuration,
+            chainImages: false)
         // chains as run from node 0 on: each starts after the previous one's last node
         func lengths(_ chains: [ImageChain?]) -> [Int] {
             var out: [Int] = [], i = 0
@@ -92,7 +104,7 @@ import Testing
             }
             return out
         }
-        if model.configuration.usesAVX2 {   // (the SSE routing leaves the transitions to GEMM)
+        if model.configuration.usesAVX2 {  // (the SSE routing leaves the transitions to GEMM)
             #expect(lengths(chained.imageChains[0]) == [9], "inference")
             #expect(lengths(chained.imageChains[1]) == [2, 2], "training")
         }
@@ -114,18 +126,20 @@ import Testing
     @Test(arguments: ["small", "mini"])
     func fusedBlocksAreBitIdenticalToOpByOp(which: String) throws {
         let shape = which == "small" ? [32, 32, 3] : [28, 28, 1]
-        let (fused, plain) = try twins({
-            which == "small"
-                ? try DenseNetApplication.build(DenseNetOptions(blocks: [2, 3, 2, 2], inputShape: [32, 32, 3], classes: 5)) as any Layer
-                : DenseNet.mini() as any Layer
-        }, shape: shape)
+        let (fused, plain) = try twins(
+            {
+                which == "small"
+                    ? try DenseNetApplication.build(DenseNetOptions(blocks: [2, 3, 2, 2], inputShape: [32, 32, 3], classes: 5)) as any Layer
+                    : DenseNet.mini() as any Layer
+            }, shape: shape)
         #expect(fused.fusedDenseBlocks == (which == "small" ? 4 : 3))
         #expect(plain.fusedDenseBlocks == 0)
         let batch = 3
         let images = randomFloats(batch * shape.reduce(1, *), seed: 11, range: 0...1)
         let labels = [1, 4, 0]
         #expect(bits(try fused.predict(images, batchSize: batch)) == bits(try plain.predict(images, batchSize: batch)))
-        #expect(bits(try fused.predict(images, batchSize: 2, training: true))
+        #expect(
+            bits(try fused.predict(images, batchSize: 2, training: true))
                 == bits(try plain.predict(images, batchSize: 2, training: true)))
         for training in [true, false] {
             let lf = try fused.lossAndGradients(images: images, labels: labels, training: training)
@@ -147,12 +161,15 @@ import Testing
     @Test func fusedMemoryGrowsLinearly() throws {
         let model = try Model(root: DenseNetApplication.densenet121(), inputShape: [224, 224, 3])
         let floats = model.activationFloats(batch: 8)
-        print("DenseNet-121 224x224 batch 8 activations+gradients: fused \((floats.planned * 4) >> 20) MiB, op by op \((floats.unfused * 4) >> 20) MiB")
+        print(
+            "DenseNet-121 224x224 batch 8 activations+gradients: fused \((floats.planned * 4) >> 20) MiB, op by op \((floats.unfused * 4) >> 20) MiB"
+        )
         #expect(floats.planned * 2 < floats.unfused)
         // Linear vs quadratic: doubling the last block's depth adds a constant per layer when fused.
         func floatsFor(_ last: Int) throws -> (Int, Int) {
-            let m = try Model(root: DenseNetApplication.build(DenseNetOptions(blocks: [1, 1, 1, last], inputShape: [32, 32, 3])),
-                              inputShape: [32, 32, 3])
+            let m = try Model(
+                root: DenseNetApplication.build(DenseNetOptions(blocks: [1, 1, 1, last], inputShape: [32, 32, 3])),
+                inputShape: [32, 32, 3])
             let f = m.activationFloats(batch: 1)
             return (f.planned, f.unfused)
         }

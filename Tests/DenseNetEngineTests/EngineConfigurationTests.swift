@@ -30,8 +30,10 @@ import Testing
     }
 
     /// densenet-mini's predictions and loss gradients on every path stay within rounding of the default's.
-    @Test(arguments: [EngineConfiguration(kernels: .portable), EngineConfiguration(convolutions: .blas),
-                      EngineConfiguration(winograd: false)])
+    @Test(arguments: [
+        EngineConfiguration(kernels: .portable), EngineConfiguration(convolutions: .blas),
+        EngineConfiguration(winograd: false)
+    ])
     func modelOnEveryPath(configuration: EngineConfiguration) throws {
         let model = try Model(root: DenseNet.mini(), inputShape: [28, 28, 1], seed: 4, parallel: Parallel(workers: 2))
         let images = randomFloats(3 * 784, seed: 8, range: 0...1), labels = [3, 1, 4]

@@ -12,8 +12,10 @@ final class GradientCheck {
     let variables: [Variable]
     let mode: ForwardMode
 
-    init(inputShape: [Int], batch: Int, mode: ForwardMode = .training(updateStatistics: false), seed: UInt64 = 7,
-         configuration: EngineConfiguration = .default, _ build: (GraphBuilder, SymbolicTensor) throws -> SymbolicTensor) throws {
+    init(
+        inputShape: [Int], batch: Int, mode: ForwardMode = .training(updateStatistics: false), seed: UInt64 = 7,
+        configuration: EngineConfiguration = .default, _ build: (GraphBuilder, SymbolicTensor) throws -> SymbolicTensor
+    ) throws {
         let g = GraphBuilder(seed: seed)
         let x = g.input(shape: inputShape)
         let y = try build(g, x)
@@ -25,8 +27,9 @@ final class GradientCheck {
             }
         }
         variables = vars
-        ex = Executor(nodes: g.nodes, capacity: batch, parallel: Parallel(workers: 2), configuration: configuration,
-                      gradientForInputs: true)
+        ex = Executor(
+            nodes: g.nodes, capacity: batch, parallel: Parallel(workers: 2), configuration: configuration,
+            gradientForInputs: true)
         self.inputShape = inputShape
         self.batch = batch
         self.mode = mode

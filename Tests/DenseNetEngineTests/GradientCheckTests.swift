@@ -4,11 +4,15 @@ import Testing
 /// Finite-difference checks (central differences, f = sum(r * y) accumulated in Double; Float forward).
 /// Pass criterion: |numeric - analytic| <= atol + rtol * max|analytic| (defaults atol 1e-3, rtol 1e-2, h 1e-2).
 @Suite struct GradientCheckTests {
-    func conv(_ shape: [Int], filters: Int, k: (Int, Int), s: (Int, Int), pad: Padding, relu: Bool = false, bias: Bool = true,
-              batch: Int = 2) throws {
+    func conv(
+        _ shape: [Int], filters: Int, k: (Int, Int), s: (Int, Int), pad: Padding, relu: Bool = false, bias: Bool = true,
+        batch: Int = 2
+    ) throws {
         let gc = try GradientCheck(inputShape: shape, batch: batch) { g, x in
-            try Conv2D(filters: filters, kernelSize: k, strides: s, padding: pad, useBias: bias,
-                       activation: relu ? .relu : .linear).call([x], in: g)
+            try Conv2D(
+                filters: filters, kernelSize: k, strides: s, padding: pad, useBias: bias,
+                activation: relu ? .relu : .linear
+            ).call([x], in: g)
         }
         gc.setInput(randomFloats(batch * product(shape), seed: 1))
         // non-zero biases so the bias path is exercised
@@ -160,9 +164,11 @@ import Testing
 
     @Test func softmaxCrossEntropyFused() throws {
         // Model: flatten -> dense(softmax); loss gradient checked against finite differences of the loss.
-        let root = FunctionalModel(name: "m", nodes: [
-            .init(Flatten(name: "f"), ["input_1"]), .init(Dense(units: 4, activation: .softmax, name: "d"), ["f"]),
-        ], outputName: "d")
+        let root = FunctionalModel(
+            name: "m",
+            nodes: [
+                .init(Flatten(name: "f"), ["input_1"]), .init(Dense(units: 4, activation: .softmax, name: "d"), ["f"])
+            ], outputName: "d")
         let model = try Model(root: root, inputShape: [2, 3], seed: 3)
         let x = randomFloats(3 * 6, seed: 18, range: -2...2)
         let labels = [0, 3, 2]
@@ -196,6 +202,6 @@ import Testing
 }
 
 #if canImport(Glibc)
-import Glibc
-import TestSupport
+    import Glibc
+    import TestSupport
 #endif

@@ -58,8 +58,10 @@ import Testing
         }
 
         func state(_ g: Group) throws -> (weights: [[Float]], m: [[Float]], v: [[Float]], iterations: Int64) {
-            (try arrays(try g.group("weights")).map { $0.values }, try arrays(try g.group("adam_m")).map { $0.values },
-             try arrays(try g.group("adam_v")).map { $0.values }, try g.dataset("iterations").read(as: Int64.self).scalars[0])
+            (
+                try arrays(try g.group("weights")).map { $0.values }, try arrays(try g.group("adam_m")).map { $0.values },
+                try arrays(try g.group("adam_v")).map { $0.values }, try g.dataset("iterations").read(as: Int64.self).scalars[0]
+            )
         }
     }
 
@@ -109,7 +111,9 @@ import Testing
         for (t, w) in trainableIndex.enumerated() {
             for i in ours[w].indices {
                 let d = abs(ours[w][i] - k.weights[w][i])
-                if abs(k.m[t][i]) / 0.1 >= 1e-5 { worstSignal = max(worstSignal, d) } else {
+                if abs(k.m[t][i]) / 0.1 >= 1e-5 {
+                    worstSignal = max(worstSignal, d)
+                } else {
                     worstNoise = max(worstNoise, d)
                     if d > 1e-5 { noiseElements += 1 }
                 }
@@ -117,8 +121,9 @@ import Testing
         }
         let statIndex = net.weights.indices.filter { !net.weights[$0].isTrainable }
         let dStats = statIndex.map { Self.maxDiff(ours[$0], k.weights[$0]) }.max()!
-        print("keras equality step 1: loss \(loss) vs \(fx.losses[0]); adam m \(dm), v \(dv); moving stats \(dStats); "
-              + "weights \(worstSignal) (|g| >= 1e-5), \(worstNoise) on \(noiseElements) noise elements")
+        print(
+            "keras equality step 1: loss \(loss) vs \(fx.losses[0]); adam m \(dm), v \(dv); moving stats \(dStats); "
+                + "weights \(worstSignal) (|g| >= 1e-5), \(worstNoise) on \(noiseElements) noise elements")
         #expect(dStats <= 1e-7)
         #expect(worstSignal <= 1e-5)
         #expect(worstNoise <= 1e-4)
@@ -157,8 +162,9 @@ import Testing
         let s5 = try fx.state(fx.step5)
         let dl = Self.maxDiff(losses, fx.losses)
         let dw = Self.maxDiff(net.getWeights(), s5.weights)
-        let dOut = Self.maxDiff(try model.predict(fx.images[0], batchSize: 8),
-                                try fx.step5.dataset("outputs").read(as: Float.self).scalars)
+        let dOut = Self.maxDiff(
+            try model.predict(fx.images[0], batchSize: 8),
+            try fx.step5.dataset("outputs").read(as: Float.self).scalars)
         print("keras equality 5 steps: losses \(losses) vs \(fx.losses) (max diff \(dl)); weights \(dw); outputs \(dOut)")
         #expect(trainer.optimizer.iterations == s5.iterations)
         #expect(dl <= 2e-3)

@@ -20,8 +20,9 @@ import Testing
             return try conv.call([x], in: g)
         }
         let kernelNode = try #require(gc.ex.kernels.compactMap { $0 as? ConvKernel }.first)
-        let profitable = DirectConv.isProfitable(cin: c.cin, cout: c.cout, kernel: c.k, strides: (1, 1), outputPixels: c.h * c.w,
-                                                 configuration: configuration)
+        let profitable = DirectConv.isProfitable(
+            cin: c.cin, cout: c.cout, kernel: c.k, strides: (1, 1), outputPixels: c.h * c.w,
+            configuration: configuration)
         #expect(kernelNode.direct == profitable, "the path its shape is routed to, \(configuration.kernels) kernels")
         let xs = randomFloats(c.batch * c.h * c.w * c.cin, seed: 21)
         gc.setInput(xs)
@@ -29,8 +30,9 @@ import Testing
         try conv.bias!.setValues(bias)
         let w = conv.kernel!.values
         let (ana, params) = gc.analytic()
-        let ref = Reference.conv2d(input: xs, batch: c.batch, height: c.h, width: c.w, channels: c.cin, kernel: w,
-                                   kernelSize: c.k, filters: c.cout, bias: bias, strides: (1, 1), padding: c.pad, relu: c.relu)
+        let ref = Reference.conv2d(
+            input: xs, batch: c.batch, height: c.h, width: c.w, channels: c.cin, kernel: w,
+            kernelSize: c.k, filters: c.cout, bias: bias, strides: (1, 1), padding: c.pad, relu: c.relu)
         let (ho, wo) = (ref.shape[1], ref.shape[2])
         let y = Array(UnsafeBufferPointer(start: gc.ex.outputs[gc.outID], count: ref.output.count))
         #expect(maxAbsDifference(y, ref.output) <= 1e-5, "forward, \(configuration.kernels) kernels")
@@ -41,19 +43,27 @@ import Testing
         let dy = gc.r.indices.map { i in c.relu && ref.output[i] <= 0 ? 0 : Double(gc.r[i]) }
         var dx = [Double](repeating: 0, count: xs.count), dw = [Double](repeating: 0, count: w.count)
         var db = [Double](repeating: 0, count: c.cout)
-        for n in 0..<c.batch { for oy in 0..<ho { for ox in 0..<wo { for co in 0..<c.cout {
-            let g = dy[((n * ho + oy) * wo + ox) * c.cout + co]
-            db[co] += g
-            for ky in 0..<c.k.0 { for kx in 0..<c.k.1 {
-                let iy = oy - pt + ky, ix = ox - pl + kx
-                if iy < 0 || iy >= c.h || ix < 0 || ix >= c.w { continue }
-                for ci in 0..<c.cin {
-                    let xi = ((n * c.h + iy) * c.w + ix) * c.cin + ci, wi = ((ky * c.k.1 + kx) * c.cin + ci) * c.cout + co
-                    dx[xi] += g * Double(w[wi])
-                    dw[wi] += g * Double(xs[xi])
+        for n in 0..<c.batch {
+            for oy in 0..<ho {
+                for ox in 0..<wo {
+                    for co in 0..<c.cout {
+                        let g = dy[((n * ho + oy) * wo + ox) * c.cout + co]
+                        db[co] += g
+                        for ky in 0..<c.k.0 {
+                            for kx in 0..<c.k.1 {
+                                let iy = oy - pt + ky, ix = ox - pl + kx
+                                if iy < 0 || iy >= c.h || ix < 0 || ix >= c.w { continue }
+                                for ci in 0..<c.cin {
+                                    let xi = ((n * c.h + iy) * c.w + ix) * c.cin + ci, wi = ((ky * c.k.1 + kx) * c.cin + ci) * c.cout + co
+                                    dx[xi] += g * Double(w[wi])
+                                    dw[wi] += g * Double(xs[xi])
+                                }
+                            }
+                        }
+                    }
                 }
-            } }
-        } } } }
+            }
+        }
         #expect(maxAbsDifference(ana, dx.map(Float.init)) <= 1e-4, "input gradient, \(configuration.kernels) kernels")
         #expect(maxAbsDifference(params[0], dw.map(Float.init)) <= 1e-3, "kernel gradient, \(configuration.kernels) kernels")
         #expect(maxAbsDifference(params[1], db.map(Float.init)) <= 1e-3, "bias gradient, \(configuration.kernels) kernels")
@@ -62,7 +72,9 @@ import Testing
     @Test func same3x3Cout4() throws { try check(Case(h: 9, w: 7, cin: 8, cout: 4, k: (3, 3), pad: .same, relu: false, batch: 3)) }
     @Test func same3x3Cout8Relu() throws { try check(Case(h: 6, w: 11, cin: 12, cout: 8, k: (3, 3), pad: .same, relu: true, batch: 2)) }
     @Test func same3x3Cout12() throws { try check(Case(h: 14, w: 15, cin: 4, cout: 12, k: (3, 3), pad: .same, relu: false, batch: 2)) }
-    @Test func same3x3Cout16LargeImage() throws { try check(Case(h: 15, w: 14, cin: 20, cout: 16, k: (3, 3), pad: .same, relu: false, batch: 2)) }
+    @Test func same3x3Cout16LargeImage() throws {
+        try check(Case(h: 15, w: 14, cin: 20, cout: 16, k: (3, 3), pad: .same, relu: false, batch: 2))
+    }
     @Test func valid3x2Cout4() throws { try check(Case(h: 7, w: 6, cin: 8, cout: 4, k: (3, 2), pad: .valid, relu: false, batch: 2)) }
     @Test func same4x4EvenKernel() throws { try check(Case(h: 6, w: 5, cin: 4, cout: 8, k: (4, 4), pad: .same, relu: false, batch: 2)) }
     @Test func same1x1() throws { try check(Case(h: 4, w: 3, cin: 16, cout: 8, k: (1, 1), pad: .same, relu: true, batch: 9)) }
@@ -75,9 +87,11 @@ import Testing
     /// Swift kernels or the AVX2 ones (`narrow`: with the scratch that lets the last 1-8 output
     /// channels run with vectors over pixels). The output pixels are `ldy` floats apart (default
     /// cout); `y` holds all h·w·ldy floats, the gaps as the kernel left them (initially `gapFill`).
-    func directImage(h: Int, w: Int, cin: Int, cout: Int, wide: Bool, narrow: Bool = true, fused: Bool = false,
-                     biasAndRelu: Bool = false, ldy: Int? = nil,
-                     gapFill: Float = 0) -> (x: [Float], k: [Float], dy: [Float], y: [Float], dw: [Float]) {
+    func directImage(
+        h: Int, w: Int, cin: Int, cout: Int, wide: Bool, narrow: Bool = true, fused: Bool = false,
+        biasAndRelu: Bool = false, ldy: Int? = nil,
+        gapFill: Float = 0
+    ) -> (x: [Float], k: [Float], dy: [Float], y: [Float], dw: [Float]) {
         let x = randomFloats(h * w * cin, seed: 31), k = randomFloats(9 * cin * cout, seed: 32)
         let dy = randomFloats(h * w * cout, seed: 33)
         let (hp, wp) = (h + 2, w + 2), ldy = ldy ?? cout
@@ -92,18 +106,20 @@ import Testing
                     y.withUnsafeMutableBufferPointer { yb in
                         scratch.withUnsafeMutableBufferPointer { sb in
                             bias.withUnsafeMutableBufferPointer { bb in
-                                DirectConv.forwardImage(xp: pb.baseAddress!, wp: wp, cin: cin, ho: h, wo: w, kh: 3, kw: 3,
-                                                        w: kb.baseAddress!, cout: cout, y: yb.baseAddress!, ldy: ldy, accumulate: false,
-                                                        bias: biasAndRelu ? bb.baseAddress : nil, relu: biasAndRelu,
-                                                        scratch: narrow ? sb.baseAddress : nil, fused: fused, wide: wide)
+                                DirectConv.forwardImage(
+                                    xp: pb.baseAddress!, wp: wp, cin: cin, ho: h, wo: w, kh: 3, kw: 3,
+                                    w: kb.baseAddress!, cout: cout, y: yb.baseAddress!, ldy: ldy, accumulate: false,
+                                    bias: biasAndRelu ? bb.baseAddress : nil, relu: biasAndRelu,
+                                    scratch: narrow ? sb.baseAddress : nil, fused: fused, wide: wide)
                             }
                         }
                     }
                 }
                 dy.withUnsafeBufferPointer { db in
                     dw.withUnsafeMutableBufferPointer { wb in
-                        DirectConv.weightGradImage(xp: pb.baseAddress!, wp: wp, cin: cin, ho: h, wo: w, kh: 3, kw: 3,
-                                                   dy: db.baseAddress!, cout: cout, dw: wb.baseAddress!, first: true, wide: wide)
+                        DirectConv.weightGradImage(
+                            xp: pb.baseAddress!, wp: wp, cin: cin, ho: h, wo: w, kh: 3, kw: 3,
+                            dy: db.baseAddress!, cout: cout, dw: wb.baseAddress!, first: true, wide: wide)
                     }
                 }
             }
@@ -113,8 +129,10 @@ import Testing
 
     /// Shapes (h, w, cin, cout) covering every output-channel chunk: 16, 8, and a rest of 4 or 8 (the
     /// AVX2 kernel's pixel-vector path, also alone and over rows longer than its 16-pixel blocks).
-    static let chunkShapes = [(5, 6, 4, 16), (7, 4, 8, 12), (4, 9, 12, 24), (3, 3, 4, 28), (9, 20, 8, 4), (6, 17, 12, 4),
-                              (6, 19, 12, 8)]
+    static let chunkShapes = [
+        (5, 6, 4, 16), (7, 4, 8, 12), (4, 9, 12, 24), (3, 3, 4, 28), (9, 20, 8, 4), (6, 17, 12, 4),
+        (6, 19, 12, 8)
+    ]
 
     /// Every output-channel chunk (16, 8 and the 4-lane or masked rest), of the Swift kernels and,
     /// where the CPU has them, the AVX2 ones (with channel counts only they take): forward and
@@ -124,23 +142,33 @@ import Testing
         let odd = wide ? [(4, 5, 1, 3), (5, 3, 7, 21), (3, 6, 3, 1), (7, 19, 5, 2)] : []
         for (h, w, cin, cout) in Self.chunkShapes + odd {
             let (x, k, dy, y, dw) = directImage(h: h, w: w, cin: cin, cout: cout, wide: wide)
-            let ref = Reference.conv2d(input: x, batch: 1, height: h, width: w, channels: cin, kernel: k, kernelSize: (3, 3),
-                                       filters: cout, bias: nil, strides: (1, 1), padding: .same).output
+            let ref = Reference.conv2d(
+                input: x, batch: 1, height: h, width: w, channels: cin, kernel: k, kernelSize: (3, 3),
+                filters: cout, bias: nil, strides: (1, 1), padding: .same
+            ).output
             #expect(maxAbsDifference(y, ref) <= 1e-5, "forward \((h, w, cin, cout))")
             if wide {
                 let fused = directImage(h: h, w: w, cin: cin, cout: cout, wide: true, fused: true).y
                 #expect(maxAbsDifference(fused, ref) <= 1e-5, "inference forward (FMA) \((h, w, cin, cout))")
             }
             var worst: Float = 0
-            for ky in 0..<3 { for kx in 0..<3 { for ci in 0..<cin { for co in 0..<cout {
-                var s = 0.0
-                for oy in 0..<h { for ox in 0..<w {
-                    let iy = oy + ky - 1, ix = ox + kx - 1
-                    if iy < 0 || iy >= h || ix < 0 || ix >= w { continue }
-                    s += Double(x[(iy * w + ix) * cin + ci]) * Double(dy[(oy * w + ox) * cout + co])
-                } }
-                worst = Swift.max(worst, abs(Float(s) - dw[((ky * 3 + kx) * cin + ci) * cout + co]))
-            } } } }
+            for ky in 0..<3 {
+                for kx in 0..<3 {
+                    for ci in 0..<cin {
+                        for co in 0..<cout {
+                            var s = 0.0
+                            for oy in 0..<h {
+                                for ox in 0..<w {
+                                    let iy = oy + ky - 1, ix = ox + kx - 1
+                                    if iy < 0 || iy >= h || ix < 0 || ix >= w { continue }
+                                    s += Double(x[(iy * w + ix) * cin + ci]) * Double(dy[(oy * w + ox) * cout + co])
+                                }
+                            }
+                            worst = Swift.max(worst, abs(Float(s) - dw[((ky * 3 + kx) * cin + ci) * cout + co]))
+                        }
+                    }
+                }
+            }
             #expect(worst <= 1e-4, "weight gradient \((h, w, cin, cout))")
         }
     }
@@ -171,8 +199,10 @@ import Testing
             for biasAndRelu in [false, true] {
                 let dense = directImage(h: h, w: w, cin: cin, cout: cout, wide: wide, biasAndRelu: biasAndRelu).y
                 let ldy = cout + 5
-                let strided = directImage(h: h, w: w, cin: cin, cout: cout, wide: wide, biasAndRelu: biasAndRelu, ldy: ldy,
-                                          gapFill: -7).y
+                let strided = directImage(
+                    h: h, w: w, cin: cin, cout: cout, wide: wide, biasAndRelu: biasAndRelu, ldy: ldy,
+                    gapFill: -7
+                ).y
                 let pixels = (0..<h * w).map { Array(strided[$0 * ldy..<$0 * ldy + ldy]) }
                 #expect(bits(pixels.flatMap { $0.prefix(cout) }) == bits(dense), "\((h, w, cin, cout)), bias and relu: \(biasAndRelu)")
                 #expect(pixels.allSatisfy { $0.suffix(5) == [-7, -7, -7, -7, -7] }, "gaps \((h, w, cin, cout))")
@@ -183,9 +213,12 @@ import Testing
     /// Inference of eligible 3×3 convolutions by Winograd F(2×2, 3×3): the reference sum up to rounding,
     /// for one and two 16-channel output strips, tile counts below, at and beyond a block of 12, and
     /// both `same` and `valid` padding; and the transform follows the weights when they change.
-    @Test(.enabled(if: EngineConfiguration.cpuHasAVX2FMA),
-          arguments: [(6, 10, 8, 8, Padding.same, true), (14, 14, 16, 24, .same, false), (10, 26, 24, 16, .same, true),
-                      (4, 2, 32, 24, .same, false), (8, 12, 8, 16, .valid, true)])
+    @Test(
+        .enabled(if: EngineConfiguration.cpuHasAVX2FMA),
+        arguments: [
+            (6, 10, 8, 8, Padding.same, true), (14, 14, 16, 24, .same, false), (10, 26, 24, 16, .same, true),
+            (4, 2, 32, 24, .same, false), (8, 12, 8, 16, .valid, true)
+        ])
     func winogradInference(h: Int, w: Int, cin: Int, cout: Int, pad: Padding, relu: Bool) throws {
         var conv: Conv2D!
         let gc = try GradientCheck(inputShape: [h, w, cin], batch: 3, mode: .inference) { g, x in
@@ -201,8 +234,9 @@ import Testing
         for seed: UInt64 in [33, 34] {
             try conv.kernel!.setValues(randomFloats(9 * cin * cout, seed: seed, range: -0.3...0.3))
             gc.ex.forward(batch: 3, mode: .inference)
-            let reference = Reference.conv2d(input: xs, batch: 3, height: h, width: w, channels: cin, kernel: conv.kernel!.values,
-                                             kernelSize: (3, 3), filters: cout, bias: bias, strides: (1, 1), padding: pad, relu: relu)
+            let reference = Reference.conv2d(
+                input: xs, batch: 3, height: h, width: w, channels: cin, kernel: conv.kernel!.values,
+                kernelSize: (3, 3), filters: cout, bias: bias, strides: (1, 1), padding: pad, relu: relu)
             let y = Array(UnsafeBufferPointer(start: gc.ex.outputs[gc.outID], count: reference.output.count))
             #expect(maxAbsDifference(y, reference.output) <= 2e-6 * Float(cin).squareRoot(), "weights \(seed)")
         }

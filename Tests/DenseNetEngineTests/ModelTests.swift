@@ -23,18 +23,19 @@ func variablePaths(_ root: any Layer, _ list: [Variable]? = nil) -> [String] {
         let net = DenseNet.mini()
         let model = try Model(root: net, inputShape: [28, 28, 1], seed: 1)
         #expect(model.outputShape == [10])
-        #expect(net.allLayers.map { $0.kerasClassName } == [
-            "DenseNet", "Conv2D",
-            "DenseLayer", "DenseUnit", "BatchNormalization", "Conv2D", "Concatenate",
-            "DenseUnit", "BatchNormalization", "Conv2D", "Concatenate",
-            "TransitionLayer", "Conv2D", "MaxPooling2D",
-            "DenseLayer", "DenseUnit", "BatchNormalization", "Conv2D", "Concatenate",
-            "DenseUnit", "BatchNormalization", "Conv2D", "Concatenate",
-            "TransitionLayer", "Conv2D", "MaxPooling2D",
-            "DenseLayer", "DenseUnit", "BatchNormalization", "Conv2D", "Concatenate",
-            "DenseUnit", "BatchNormalization", "Conv2D", "Concatenate",
-            "Flatten", "Dense", "Dense",
-        ])
+        #expect(
+            net.allLayers.map { $0.kerasClassName } == [
+                "DenseNet", "Conv2D",
+                "DenseLayer", "DenseUnit", "BatchNormalization", "Conv2D", "Concatenate",
+                "DenseUnit", "BatchNormalization", "Conv2D", "Concatenate",
+                "TransitionLayer", "Conv2D", "MaxPooling2D",
+                "DenseLayer", "DenseUnit", "BatchNormalization", "Conv2D", "Concatenate",
+                "DenseUnit", "BatchNormalization", "Conv2D", "Concatenate",
+                "TransitionLayer", "Conv2D", "MaxPooling2D",
+                "DenseLayer", "DenseUnit", "BatchNormalization", "Conv2D", "Concatenate",
+                "DenseUnit", "BatchNormalization", "Conv2D", "Concatenate",
+                "Flatten", "Dense", "Dense"
+            ])
         #expect(net.dense1Kernel.shape == [3136, 128])
         #expect(net.denseLayers[2].sequence[1].conv.kernel!.shape == [3, 3, 48, 16])
         #expect(net.transitions[1].conv.kernel!.shape == [3, 3, 32, 32])
@@ -55,7 +56,8 @@ func variablePaths(_ root: any Layer, _ list: [Variable]? = nil) -> [String] {
             let u0 = "dl\(b)/sequence/0", u1 = "dl\(b)/sequence/1"
             expected += unit(u0) + unit(u1) + stats(u0) + stats(u1)
             trainable += unit(u0) + unit(u1)
-            keras3 += Array(unit(u0).prefix(2)) + stats(u0) + Array(unit(u0).suffix(2))
+            keras3 +=
+                Array(unit(u0).prefix(2)) + stats(u0) + Array(unit(u0).suffix(2))
                 + Array(unit(u1).prefix(2)) + stats(u1) + Array(unit(u1).suffix(2))
             if b < 3 {
                 expected += ["tr\(b)/conv/kernel", "tr\(b)/conv/bias"]
@@ -187,18 +189,21 @@ func variablePaths(_ root: any Layer, _ list: [Variable]? = nil) -> [String] {
     }
 
     @Test func convMatchesReference() throws {
-        for (shape, k, s, pad, relu) in [([9, 8, 3], (3, 3), (1, 1), Padding.same, true), ([9, 8, 3], (3, 3), (2, 2), .same, false),
-                                         ([9, 8, 3], (7, 7), (2, 2), .same, false), ([9, 8, 3], (1, 1), (1, 1), .valid, false),
-                                         ([9, 8, 3], (3, 2), (2, 1), .valid, false)] {
+        for (shape, k, s, pad, relu) in [
+            ([9, 8, 3], (3, 3), (1, 1), Padding.same, true), ([9, 8, 3], (3, 3), (2, 2), .same, false),
+            ([9, 8, 3], (7, 7), (2, 2), .same, false), ([9, 8, 3], (1, 1), (1, 1), .valid, false),
+            ([9, 8, 3], (3, 2), (2, 1), .valid, false)
+        ] {
             let conv = Conv2D(filters: 5, kernelSize: k, strides: s, padding: pad, activation: relu ? .relu : .linear, name: "c")
             let root = FunctionalModel(name: "m", nodes: [.init(conv, ["input_1"])], outputName: "c")
             let model = try Model(root: root, inputShape: shape, seed: 3)
             try conv.bias!.setValues(randomFloats(5, seed: 4))
             let x = randomFloats(3 * product(shape), seed: 30)
             let y = try model.predict(x)
-            let ref = Reference.conv2d(input: x, batch: 3, height: shape[0], width: shape[1], channels: shape[2],
-                                       kernel: conv.kernel!.values, kernelSize: k, filters: 5, bias: conv.bias!.values,
-                                       strides: s, padding: pad, relu: relu)
+            let ref = Reference.conv2d(
+                input: x, batch: 3, height: shape[0], width: shape[1], channels: shape[2],
+                kernel: conv.kernel!.values, kernelSize: k, filters: 5, bias: conv.bias!.values,
+                strides: s, padding: pad, relu: relu)
             #expect(model.outputShape == Array(ref.shape.dropFirst()))
             #expect(zip(y, ref.output).allSatisfy { abs($0 - $1) <= 1e-5 }, "\(shape) \(k) \(s) \(pad)")
         }
@@ -206,8 +211,9 @@ func variablePaths(_ root: any Layer, _ list: [Variable]? = nil) -> [String] {
 
     @Test func batchNormAndDenseMatchReference() throws {
         let bn = BatchNormalization(name: "bn")
-        let model = try Model(root: FunctionalModel(name: "m", nodes: [.init(bn, ["input_1"])], outputName: "bn"),
-                              inputShape: [5, 4, 6])
+        let model = try Model(
+            root: FunctionalModel(name: "m", nodes: [.init(bn, ["input_1"])], outputName: "bn"),
+            inputShape: [5, 4, 6])
         try bn.gamma!.setValues(randomFloats(6, seed: 1, range: 0.5...2))
         try bn.beta!.setValues(randomFloats(6, seed: 2))
         let x = randomFloats(7 * 120, seed: 3, range: -3...5)
@@ -239,4 +245,3 @@ func variablePaths(_ root: any Layer, _ list: [Variable]? = nil) -> [String] {
 extension DenseNet {
     var dense1Kernel: Variable { heads[0].kernel! }
 }
-

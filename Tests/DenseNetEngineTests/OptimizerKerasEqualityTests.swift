@@ -22,7 +22,7 @@ import Testing
     static let configs: [(String, OptimizerConfig)] = [
         ("sgd", .sgd(SGDConfig())), ("sgd_nesterov", .sgd(SGDConfig(momentum: 0.9, nesterov: true))),
         ("rmsprop", .rmsprop(RMSpropConfig())), ("rmsprop_centered", .rmsprop(RMSpropConfig(momentum: 0.9, centered: true))),
-        ("adam", .adam(AdamConfig())), ("adamw", .adamW(AdamWConfig())),
+        ("adam", .adam(AdamConfig())), ("adamw", .adamW(AdamWConfig()))
     ]
     static let cases = Generation.allCases.flatMap { g in configs.map { Case(generation: g, name: $0.0, config: $0.1) } }
 
@@ -62,12 +62,14 @@ import Testing
                 if ours != theirs { weightsDiffering += 1; worstWeightUlps = max(worstWeightUlps, abs(ours - theirs) / theirs.ulp) }
                 for (slot, kerasSlot) in zip(state.slots, slots) where slot.values[0][e] != kerasSlot[step * 64 + e] {
                     slotsDiffering += 1
-                    worstSlotRelative = max(worstSlotRelative, abs(slot.values[0][e] - kerasSlot[step * 64 + e]) / abs(kerasSlot[step * 64 + e]))
+                    worstSlotRelative = max(
+                        worstSlotRelative, abs(slot.values[0][e] - kerasSlot[step * 64 + e]) / abs(kerasSlot[step * 64 + e]))
                 }
             }
         }
-        print("optimizer rule \(c.testDescription): weights \(weightsDiffering) of 320 differ (at most \(worstWeightUlps) ulp), "
-              + "slots \(slotsDiffering) of \(320 * slots.count) (at most \(worstSlotRelative) relative)")
+        print(
+            "optimizer rule \(c.testDescription): weights \(weightsDiffering) of 320 differ (at most \(worstWeightUlps) ulp), "
+                + "slots \(slotsDiffering) of \(320 * slots.count) (at most \(worstSlotRelative) relative)")
         #expect(weightsDiffering <= 8)
         #expect(worstWeightUlps <= 1)
         if case let .rmsprop(config) = c.config, config.centered {
@@ -80,17 +82,20 @@ import Testing
     /// The tiny functional model of generate_checkpoint_fixtures.py, with Keras' initial weights.
     static func makeModel(_ c: Case, _ file: File) throws -> (Model, Trainer) {
         let variance: MovingVarianceUpdate = c.generation == .tfKeras ? .besselCorrected : .biased
-        let root = FunctionalModel(name: "tiny", inputName: "input_1", nodes: [
-            .init(Conv2D(filters: 4, kernelSize: (3, 3), padding: .same, name: "conv"), ["input_1"]),
-            .init(BatchNormalization(movingVarianceUpdate: variance, name: "bn"), ["conv"]),
-            .init(Activation(.relu, name: "relu"), ["bn"]),
-            .init(Concatenate(name: "concat"), ["input_1", "relu"]),
-            .init(MaxPooling2D(name: "pool"), ["concat"]),
-            .init(Flatten(name: "flatten"), ["pool"]),
-            .init(Dense(units: 10, activation: .softmax, name: "dense"), ["flatten"]),
-        ], outputName: "dense")
+        let root = FunctionalModel(
+            name: "tiny", inputName: "input_1",
+            nodes: [
+                .init(Conv2D(filters: 4, kernelSize: (3, 3), padding: .same, name: "conv"), ["input_1"]),
+                .init(BatchNormalization(movingVarianceUpdate: variance, name: "bn"), ["conv"]),
+                .init(Activation(.relu, name: "relu"), ["bn"]),
+                .init(Concatenate(name: "concat"), ["input_1", "relu"]),
+                .init(MaxPooling2D(name: "pool"), ["concat"]),
+                .init(Flatten(name: "flatten"), ["pool"]),
+                .init(Dense(units: 10, activation: .softmax, name: "dense"), ["flatten"])
+            ], outputName: "dense")
         let model = try Model(root: root, inputShape: [8, 8, 1], parallel: Parallel(workers: 1))
-        try setWeights(model, trainable: try arrays(file.root, "initial/trainable"), nonTrainable: try arrays(file.root, "initial/non_trainable"))
+        try setWeights(
+            model, trainable: try arrays(file.root, "initial/trainable"), nonTrainable: try arrays(file.root, "initial/non_trainable"))
         return (model, try Trainer(model: model, optimizer: c.config, batchSize: 8))
     }
 
@@ -119,7 +124,9 @@ import Testing
         /// Keras gradient was >= 1e-5 in every step of `steps` (signal) and the others (noise: the
         /// gradients of the conv bias before BatchNormalization are rounding noise, and Adam and
         /// RMSprop turn any gradient into a step of about lr); and the moving statistics.
-        func differences(_ trainer: Trainer, keras: Group, steps: ClosedRange<Int>) throws -> (signal: Float, noise: Float, statistics: Float) {
+        func differences(_ trainer: Trainer, keras: Group, steps: ClosedRange<Int>) throws -> (
+            signal: Float, noise: Float, statistics: Float
+        ) {
             let gradients = try steps.map { try OptimizerKerasEqualityTests.arrays(keras, "train/gradients/\($0)") }
             let state = trainer.optimizer.state
             var signal: Float = 0, noise: Float = 0
@@ -132,7 +139,10 @@ import Testing
                     }
                 }
             }
-            return (signal, noise, KerasEqualityTests.maxDiff(OptimizerKerasEqualityTests.nonTrainable(trainer.model).map(\.values), nonTrainable))
+            return (
+                signal, noise,
+                KerasEqualityTests.maxDiff(OptimizerKerasEqualityTests.nonTrainable(trainer.model).map(\.values), nonTrainable)
+            )
         }
     }
 
@@ -147,7 +157,9 @@ import Testing
         let keras = try Snapshot(try g.group("train/step1"), c.config)
         let d = try keras.differences(trainer, keras: g, steps: 1...1)
         let kerasLoss = try Self.floats(g, "train/losses")[0]
-        print("optimizer \(c.testDescription) step 1: loss \(abs(loss - kerasLoss)), signal \(d.signal), noise \(d.noise), statistics \(d.statistics)")
+        print(
+            "optimizer \(c.testDescription) step 1: loss \(abs(loss - kerasLoss)), signal \(d.signal), noise \(d.noise), statistics \(d.statistics)"
+        )
         #expect(trainer.optimizer.iterations == keras.iterations)
         #expect(abs(loss - kerasLoss) <= 1e-6)
         #expect(d.signal <= 1e-5)
@@ -169,7 +181,9 @@ import Testing
         let keras = try Snapshot(try g.group("train/step5"), c.config)
         let d = try keras.differences(trainer, keras: g, steps: 2...5)
         let dLoss = KerasEqualityTests.maxDiff(losses, Array(try Self.floats(g, "train/losses")[1...]))
-        print("optimizer \(c.testDescription) steps 2-5 from Keras' state: losses \(dLoss), signal \(d.signal), noise \(d.noise), statistics \(d.statistics)")
+        print(
+            "optimizer \(c.testDescription) steps 2-5 from Keras' state: losses \(dLoss), signal \(d.signal), noise \(d.noise), statistics \(d.statistics)"
+        )
         #expect(trainer.optimizer.iterations == keras.iterations)
         #expect(dLoss <= 1e-5)
         #expect(d.signal <= 1e-5)
@@ -205,15 +219,19 @@ import Testing
         let expected: [String]
         switch c.generation {
         case .tfKeras:
-            let tfKerasSlot = ["momentum": c.name.hasPrefix("rmsprop") ? "momentum" : "m", "velocity": c.name.hasPrefix("adam") ? "v" : "velocity",
-                               "average_gradient": "average_gradient"]
+            let tfKerasSlot = [
+                "momentum": c.name.hasPrefix("rmsprop") ? "momentum" : "m", "velocity": c.name.hasPrefix("adam") ? "v" : "velocity",
+                "average_gradient": "average_gradient"
+            ]
             // tf-keras' SGD keeps `m` even with momentum 0
             let slots = c.name == "sgd" ? ["momentum"] : slotNames
             let tfPairs = c.config.kerasSlotOrder.pairs(slots: slots.count, variables: variables.count)
-            expected = ["iteration:0"] + tfPairs.map { "\(c.config.kerasClassName)/\(tfKerasSlot[slots[$0.slot]]!)/\(variables[$0.variable])" }
+            expected =
+                ["iteration:0"] + tfPairs.map { "\(c.config.kerasClassName)/\(tfKerasSlot[slots[$0.slot]]!)/\(variables[$0.variable])" }
         case .keras3:
             let prefix = String(names[0].split(separator: "/")[0])
-            expected = ["\(prefix)/iteration", "\(prefix)/learning_rate"]
+            expected =
+                ["\(prefix)/iteration", "\(prefix)/learning_rate"]
                 + pairs.map { "\(prefix)/\(variables[$0.variable].replacingOccurrences(of: "/", with: "_"))_\(slotNames[$0.slot])" }
         }
         #expect(names == expected)

@@ -10,8 +10,10 @@ import Testing
     /// The reference: one step of `config` in Double on (weights, slots by name), at 1-based step `t`.
     /// Hyperparameters are first rounded to float32 as Keras casts them (`f`): with β₂ = 0.999,
     /// 1 − float32(β₂) is 1.3e-5 off 0.001, which moves Adam's first step by 6e-6 of itself.
-    static func referenceStep(_ config: OptimizerConfig, _ w: inout [Double], _ slots: inout [String: [Double]],
-                              gradient g: [Double], t: Double) {
+    static func referenceStep(
+        _ config: OptimizerConfig, _ w: inout [Double], _ slots: inout [String: [Double]],
+        gradient g: [Double], t: Double
+    ) {
         func f(_ x: Double) -> Double { Double(Float(x)) }
         let zeros = [Double](repeating: 0, count: w.count)
         for i in w.indices {
@@ -39,8 +41,10 @@ import Testing
                     w[i] -= increment
                 }
             case .adam, .adamW:
-                let (c, decay) = { if case let .adamW(c) = config { return (c.adam, c.weightDecay) }
-                                   if case let .adam(c) = config { return (c, 0.0) }; fatalError() }()
+                let (c, decay) = {
+                    if case let .adamW(c) = config { return (c.adam, c.weightDecay) }
+                    if case let .adam(c) = config { return (c, 0.0) }; fatalError()
+                }()
                 w[i] -= w[i] * f(decay) * f(c.learningRate)
                 let m0 = slots["momentum", default: zeros][i], v0 = slots["velocity", default: zeros][i]
                 let m = m0 + (g[i] - m0) * f(1 - c.beta1)
@@ -56,7 +60,7 @@ import Testing
     static let configs: [OptimizerConfig] = [
         .sgd(SGDConfig()), .sgd(SGDConfig(learningRate: 0.1, momentum: 0.9)), .sgd(SGDConfig(momentum: 0.5, nesterov: true)),
         .rmsprop(RMSpropConfig()), .rmsprop(RMSpropConfig(momentum: 0.9, centered: true)), .rmsprop(RMSpropConfig(centered: true)),
-        .adam(AdamConfig()), .adamW(AdamWConfig()), .adamW(AdamWConfig(learningRate: 0.01, weightDecay: 0.1)),
+        .adam(AdamConfig()), .adamW(AdamWConfig()), .adamW(AdamWConfig(learningRate: 0.01, weightDecay: 0.1))
     ]
 
     /// Three steps of each rule agree with the Double reference to float32 rounding (2e-6 of the
@@ -93,7 +97,8 @@ import Testing
         #expect(OptimizerConfig.sgd(SGDConfig()).slotNames == [])
         #expect(OptimizerConfig.sgd(SGDConfig(momentum: 0.9)).slotNames == ["momentum"])
         #expect(OptimizerConfig.rmsprop(RMSpropConfig()).slotNames == ["velocity"])
-        #expect(OptimizerConfig.rmsprop(RMSpropConfig(momentum: 0.5, centered: true)).slotNames == ["velocity", "momentum", "average_gradient"])
+        #expect(
+            OptimizerConfig.rmsprop(RMSpropConfig(momentum: 0.5, centered: true)).slotNames == ["velocity", "momentum", "average_gradient"])
         #expect(OptimizerConfig.adamW(AdamWConfig()).slotNames == ["momentum", "velocity"])
         let adamOrder = OptimizerConfig.adam(AdamConfig()).kerasSlotOrder.pairs(slots: 2, variables: 2)
         #expect(adamOrder.map { [$0.slot, $0.variable] } == [[0, 0], [1, 0], [0, 1], [1, 1]])
@@ -146,8 +151,14 @@ import Testing
         #expect(view.config == AdamConfig())
         #expect(view.state.m == adam.state["momentum"] && view.state.v == adam.state["velocity"] && view.state.iterations == 1)
         try adam.setState(AdamState(iterations: 7, m: [[1, 2, 3]], v: [[4, 5, 6]]))
-        #expect(adam.state == OptimizerState(iterations: 7, slots: [OptimizerSlot(name: "momentum", values: [[1, 2, 3]]),
-                                                                     OptimizerSlot(name: "velocity", values: [[4, 5, 6]])]))
+        #expect(
+            adam.state
+                == OptimizerState(
+                    iterations: 7,
+                    slots: [
+                        OptimizerSlot(name: "momentum", values: [[1, 2, 3]]),
+                        OptimizerSlot(name: "velocity", values: [[4, 5, 6]])
+                    ]))
     }
 
     /// Moving statistics: moving = momentum * moving + (1 - momentum) * batch_stat, with the
@@ -155,8 +166,9 @@ import Testing
     @Test(arguments: [MovingVarianceUpdate.besselCorrected, .biased])
     func batchNormMovingStatistics(_ mode: MovingVarianceUpdate) throws {
         let bn = BatchNormalization(momentum: 0.9, movingVarianceUpdate: mode, name: "bn")
-        let model = try Model(root: FunctionalModel(name: "m", nodes: [.init(bn, ["input_1"])], outputName: "bn"),
-                              inputShape: [2, 1, 2])
+        let model = try Model(
+            root: FunctionalModel(name: "m", nodes: [.init(bn, ["input_1"])], outputName: "bn"),
+            inputShape: [2, 1, 2])
         // batch 3 -> n = 6 values per channel
         let x: [Float] = [1, 10, 2, 20, 3, 30, 4, 40, 6, 60, 8, 80]
         _ = try model.predict(x, batchSize: 3, training: true, updateStatistics: true)
@@ -184,5 +196,5 @@ import Testing
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

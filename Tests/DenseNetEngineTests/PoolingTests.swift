@@ -24,14 +24,20 @@ import Testing
         gc.ex.forward(batch: batch, mode: .inference)
         let (ho, wo) = (h / 2, w / 2)
         let y = gc.ex.outputs[gc.outID]
-        for n in 0..<batch { for oy in 0..<ho { for ox in 0..<wo { for ch in 0..<c {
-            var best = 2 * oy * w + 2 * ox
-            for p in [best + 1, best + w, best + w + 1] where x[(n * h * w + p) * c + ch] > x[(n * h * w + best) * c + ch] {
-                best = p
+        for n in 0..<batch {
+            for oy in 0..<ho {
+                for ox in 0..<wo {
+                    for ch in 0..<c {
+                        var best = 2 * oy * w + 2 * ox
+                        for p in [best + 1, best + w, best + w + 1] where x[(n * h * w + p) * c + ch] > x[(n * h * w + best) * c + ch] {
+                            best = p
+                        }
+                        let o = ((n * ho + oy) * wo + ox) * c + ch
+                        #expect(y[o].bitPattern == x[(n * h * w + best) * c + ch].bitPattern, "output \((n, oy, ox, ch))")
+                        #expect(pool.argmax[o] == Int32(best), "argmax \((n, oy, ox, ch))")
+                    }
+                }
             }
-            let o = ((n * ho + oy) * wo + ox) * c + ch
-            #expect(y[o].bitPattern == x[(n * h * w + best) * c + ch].bitPattern, "output \((n, oy, ox, ch))")
-            #expect(pool.argmax[o] == Int32(best), "argmax \((n, oy, ox, ch))")
-        } } } }
+        }
     }
 }

@@ -13,8 +13,10 @@ import TestSupport
 
     /// x[i] = (i·7919 mod 1000)/250 + 1, dy[i] = (i·104729 mod 2001 − 1000)/500, as the generator.
     static func inputs(count: Int) -> (x: [Float], dy: [Float]) {
-        ((0..<count).map { Float(($0 * 7919) % 1000) / 250 + 1 },
-         (0..<count).map { Float(($0 * 104729) % 2001 - 1000) / 500 })
+        (
+            (0..<count).map { Float(($0 * 7919) % 1000) / 250 + 1 },
+            (0..<count).map { Float(($0 * 104729) % 2001 - 1000) / 500 }
+        )
     }
 
     /// The generator's checksum: the sum of the float32 bit patterns mod 2^32.
@@ -38,17 +40,21 @@ import TestSupport
         try layer.beta!.setValues(try Self.floats(g, "beta"))
         try layer.movingMean!.setValues(try Self.floats(g, "moving_mean_before"))
         try layer.movingVariance!.setValues(try Self.floats(g, "moving_variance_before"))
-        let bn = BatchNormArithmetic(layer: layer, channels: c, parallel: Parallel(workers: 2),
-                                     usesAVX2: EngineConfiguration(kernels: kernels).usesAVX2)
+        let bn = BatchNormArithmetic(
+            layer: layer, channels: c, parallel: Parallel(workers: 2),
+            usesAVX2: EngineConfiguration(kernels: kernels).usesAVX2)
 
         var y = [Float](repeating: 0, count: rows * c), dx = y
         x.withUnsafeBufferPointer { xp in
             bn.computeStatistics(rows: rows, mode: .training(updateStatistics: true)) { r, j in xp[r * c + j] }
-            y.withUnsafeMutableBufferPointer { bn.normalize(xp.baseAddress!, stride: c, into: $0.baseAddress!, stride: c, rows: rows, relu: false) }
+            y.withUnsafeMutableBufferPointer {
+                bn.normalize(xp.baseAddress!, stride: c, into: $0.baseAddress!, stride: c, rows: rows, relu: false)
+            }
             dy.withUnsafeBufferPointer { dyp in
                 dx.withUnsafeMutableBufferPointer {
-                    bn.backward(x: xp.baseAddress!, stride: c, outputGrad: dyp.baseAddress!, rows: rows,
-                                inputGrad: $0.baseAddress!, stride: c, accumulate: false)
+                    bn.backward(
+                        x: xp.baseAddress!, stride: c, outputGrad: dyp.baseAddress!, rows: rows,
+                        inputGrad: $0.baseAddress!, stride: c, accumulate: false)
                 }
             }
         }
@@ -62,7 +68,9 @@ import TestSupport
         let bias = Variable(name: "bias", shape: [c], trainable: true)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * c)
         defer { scratch.deallocate() }
-        dy.withUnsafeBufferPointer { TensorFlowOrder.addColumnSums(of: $0.baseAddress!, rows: rows, columns: c, to: bias.grad, scratch: scratch) }
+        dy.withUnsafeBufferPointer {
+            TensorFlowOrder.addColumnSums(of: $0.baseAddress!, rows: rows, columns: c, to: bias.grad, scratch: scratch)
+        }
         #expect(bits(bias.gradient) == bits(try Self.floats(g, "bias_grad")))
 
         // TensorFlow's rsqrt refines the CPU's estimate (rsqrtss): x86-64 CPUs of one vendor agree, so

@@ -32,7 +32,10 @@ func makeTrainer(seed: UInt64 = 1, workers: Int = 2) throws -> Trainer {
         let data = try syntheticDigits(count: 100, seed: 3)  // 4 batches: 32, 32, 32, 4
         let t1 = try makeTrainer(), t2 = try makeTrainer()
         var steps: [Int] = []
-        let r1 = try #require(try t1.trainEpoch(data) { ev in steps.append(ev.step); #expect(ev.stepsPerEpoch == 4); return .continue })
+        let r1 = try #require(
+            try t1.trainEpoch(data) { ev in
+                steps.append(ev.step); #expect(ev.stepsPerEpoch == 4); return .continue
+            })
         let r2 = try #require(try t2.trainEpoch(data))
         #expect(steps == [1, 2, 3, 4])
         #expect(r1 == r2)
@@ -85,9 +88,10 @@ func makeTrainer(seed: UInt64 = 1, workers: Int = 2) throws -> Trainer {
         let t = try makeTrainer()
         var losses: [(Float, Int)] = []
         var correct = 0
-        let r = try #require(try t.trainEpoch(data) { ev in
-            losses.append((ev.batchLoss, ev.batchSize)); correct = ev.metrics.correct; return .continue
-        })
+        let r = try #require(
+            try t.trainEpoch(data) { ev in
+                losses.append((ev.batchLoss, ev.batchSize)); correct = ev.metrics.correct; return .continue
+            })
         let perBatch = losses.map { Double($0.0) }.reduce(0, +) / 2
         #expect(abs(r.loss - perBatch) < 1e-12)
         #expect(r.accuracy == Double(correct) / 40)
@@ -95,7 +99,10 @@ func makeTrainer(seed: UInt64 = 1, workers: Int = 2) throws -> Trainer {
         let model = try Model(root: DenseNet.mini(), inputShape: [28, 28, 1], seed: 1)
         let t2 = try Trainer(model: model, shuffleSeed: 77, lossAveraging: .perSample)
         var l2: [(Float, Int)] = []
-        let r2 = try #require(try t2.trainEpoch(data) { ev in l2.append((ev.batchLoss, ev.batchSize)); return .continue })
+        let r2 = try #require(
+            try t2.trainEpoch(data) { ev in
+                l2.append((ev.batchLoss, ev.batchSize)); return .continue
+            })
         let perSample = l2.map { Double($0.0) * Double($0.1) }.reduce(0, +) / 40
         #expect(abs(r2.loss - perSample) < 1e-12)
     }

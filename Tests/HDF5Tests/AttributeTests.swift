@@ -31,7 +31,7 @@ import Testing
         StringArray(["a b", "c"], format: .fixed(length: 5, padding: .spacePadded)),
         StringArray(scalar: "fixed", format: .fixed(length: 5)),
         StringArray([], format: .fixed(length: 1)),
-        StringArray([], format: .variableUTF8),
+        StringArray([], format: .variableUTF8)
     ])
     func stringFormsRoundTripExactly(strings: StringArray) throws {
         try withTemporaryFile { file throws in

@@ -60,8 +60,9 @@ import Testing
             #expect(buffer == values.scalars)
             var short = [Float](repeating: 0, count: 5), doubles = [Double](repeating: 0, count: 6)
             #expect(hdf5Error { try short.withUnsafeMutableBufferPointer { try dataset.read(into: $0) } }?.reason == .invalidArgument)
-            #expect(hdf5Error { try doubles.withUnsafeMutableBufferPointer { try dataset.read(into: $0) } }?.reason
-                == .typeMismatch(expected: .float64, found: .float32))
+            #expect(
+                hdf5Error { try doubles.withUnsafeMutableBufferPointer { try dataset.read(into: $0) } }?.reason
+                    == .typeMismatch(expected: .float64, found: .float32))
             #expect(short == Array(repeating: 0, count: 5))
             #expect(doubles == Array(repeating: 0, count: 6))
         }

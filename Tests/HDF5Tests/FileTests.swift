@@ -76,7 +76,7 @@ import Testing
                 let errors = [
                     hdf5Error { try group.createGroup("h") },
                     hdf5Error { try group.createDataset("d", NDArray([1.0])) },
-                    hdf5Error { try group.attributes.write(NDArray(scalar: 1.0), named: "a") },
+                    hdf5Error { try group.attributes.write(NDArray(scalar: 1.0), named: "a") }
                 ]
                 #expect(errors.allSatisfy { $0?.reason == .readOnly })
                 #expect(errors[0]?.description == "group /g/h in \(path): cannot create group: file is open read-only")

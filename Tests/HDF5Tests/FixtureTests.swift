@@ -13,8 +13,9 @@ import Testing
             #expect(try data.dataset("i64").read(as: Int64.self).scalars == [-(1 << 40), 7])
             #expect(try data.dataset("u8").read(as: UInt8.self).scalars == [0, 1, 2, 255])
             #expect(try data.dataset("bool").dataType() == .bool)
-            #expect(try data.dataset("bool").read(as: Bool.self)
-                == NDArray(shape: [2, 2], scalars: [true, false, false, true]))
+            #expect(
+                try data.dataset("bool").read(as: Bool.self)
+                    == NDArray(shape: [2, 2], scalars: [true, false, false, true]))
             let half = try data.dataset("f16").readRawBytes()
             #expect(half.dataType == .float16)
             #expect(half.bytes == [0x00, 0x3C, 0x00, 0xB8])
@@ -29,13 +30,16 @@ import Testing
         try File.withOpen(Fixture.h5pyWritten) { file throws in
             let attributes = file.root.attributes
             #expect(try attributes.attribute("title").readStrings() == StringArray(scalar: "fixture"))
-            #expect(try attributes.attribute("names_fixed").readStrings()
-                == StringArray(["a", "bc"], format: .fixed(length: 2)))
-            #expect(try attributes.attribute("names_vlen_ascii").readStrings()
-                == StringArray(["x", "yz"], format: .variableASCII))
+            #expect(
+                try attributes.attribute("names_fixed").readStrings()
+                    == StringArray(["a", "bc"], format: .fixed(length: 2)))
+            #expect(
+                try attributes.attribute("names_vlen_ascii").readStrings()
+                    == StringArray(["x", "yz"], format: .variableASCII))
             #expect(try attributes.attribute("names_vlen_utf8").readStrings() == StringArray(["αβ", "c"]))
-            #expect(try file.root.group("model/dense").attributes.stringArray("weight_names")
-                == ["dense/kernel:0", "dense/bias:0"])
+            #expect(
+                try file.root.group("model/dense").attributes.stringArray("weight_names")
+                    == ["dense/kernel:0", "dense/bias:0"])
         }
     }
 
@@ -45,9 +49,10 @@ import Testing
             #expect(try attributes.read("version", as: Int64.self) == NDArray(scalar: 3))
             #expect(try attributes.read("scale", as: Float.self) == NDArray([0.5, 2]))
             #expect(try attributes.read("empty_f64", as: Double.self) == NDArray([]))
-            #expect(try attributes.names() == [
-                "empty_f64", "names_fixed", "names_vlen_ascii", "names_vlen_utf8", "scale", "title", "version",
-            ])
+            #expect(
+                try attributes.names() == [
+                    "empty_f64", "names_fixed", "names_vlen_ascii", "names_vlen_utf8", "scale", "title", "version"
+                ])
         }
     }
 }

@@ -26,8 +26,9 @@ import Testing
             #expect(try !file.root.contains("a/data/x"))
             #expect(try file.root.group("a").contains("data"))
             #expect(hdf5Error { _ = try file.root.group("missing/x") }?.reason == .notFound)
-            #expect(hdf5Error { _ = try file.root.dataset("a/nope") }?.description
-                == "dataset /a/nope in \(file.path): not found")
+            #expect(
+                hdf5Error { _ = try file.root.dataset("a/nope") }?.description
+                    == "dataset /a/nope in \(file.path): not found")
         }
     }
 
@@ -65,8 +66,9 @@ import Testing
     @Test func creationOrderFallsBackToNamesInH5pyFiles() throws {
         try File.withOpen(Fixture.h5pyWritten) { file throws in
             #expect(try file.root.group("ordered").childNames(order: .creation) == ["zeta", "alpha", "mid"])
-            #expect(try file.root.group("data").childNames(order: .creation)
-                == ["bool", "f16", "f64_scalar", "i32_rank3", "i64", "u8"])
+            #expect(
+                try file.root.group("data").childNames(order: .creation)
+                    == ["bool", "f16", "f64_scalar", "i32_rank3", "i64", "u8"])
             #expect(try file.root.childNames(order: .creation) == ["data", "model", "ordered"])
         }
     }

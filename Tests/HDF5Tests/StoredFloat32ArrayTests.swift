@@ -13,7 +13,8 @@ import TestSupport
         try withTemporaryPath { path throws in
             try File.withCreate(path) { file in
                 for (index, shape) in testShapes.enumerated() {
-                    try file.root.createDataset("f32/\(index)", NDArray(shape: shape, scalars: (0..<shape.reduce(1, *)).map { Float($0) - 2.5 }))
+                    try file.root.createDataset(
+                        "f32/\(index)", NDArray(shape: shape, scalars: (0..<shape.reduce(1, *)).map { Float($0) - 2.5 }))
                 }
                 try file.root.createDataset("f64", NDArray(shape: [2], scalars: [1.0, 2.0]))
                 try file.root.createDataset("i32", NDArray(shape: [2], scalars: [Int32(1), 2]))

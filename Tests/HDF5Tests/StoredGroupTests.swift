@@ -9,9 +9,11 @@ import Testing
     /// Committed files written by h5py and Keras, plus the DenseNet-121 ones when generated.
     static let writtenByH5py: [String] = {
         let folder = URL(fileURLWithPath: Fixture.h5pyWritten).deletingLastPathComponent().deletingLastPathComponent()
-        let keras = ["tutorial_tfkeras.h5", "tutorial_tfkeras_opt.h5", "tutorial_steps.h5", "tutorial_keras3.weights.h5",
-                     "densenet_small_tfkeras_weights.h5", "densenet_small_tfkeras.h5", "densenet_small_keras3.weights.h5",
-                     "tiny_functional_ckpt.h5", "tensorflow_kernels.h5"].map { "keras/\($0)" }
+        let keras = [
+            "tutorial_tfkeras.h5", "tutorial_tfkeras_opt.h5", "tutorial_steps.h5", "tutorial_keras3.weights.h5",
+            "densenet_small_tfkeras_weights.h5", "densenet_small_tfkeras.h5", "densenet_small_keras3.weights.h5",
+            "tiny_functional_ckpt.h5", "tensorflow_kernels.h5"
+        ].map { "keras/\($0)" }
         let generated = ["densenet121_tfkeras_weights.h5", "densenet121_tfkeras.h5", "densenet121_keras3.weights.h5"]
             .map { "keras/generated/\($0)" }
             .filter { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
@@ -135,10 +137,16 @@ import Testing
             try File.withCreate(path) { try $0.root.createDataset("big", NDArray(shape: [count], scalars: (0..<count).map { Float($0) })) }
             try File.withOpen(path) { file throws in
                 var runs = 0
-                #expect(try file.mapIntoMemory { runs += 1; return 42 } == 42)
+                #expect(
+                    try file.mapIntoMemory {
+                        runs += 1; return 42
+                    } == 42)
                 #expect(runs == 1)
                 #expect(file.image?.bytes == (try Data(contentsOf: URL(fileURLWithPath: path))))
-                #expect(try file.mapIntoMemory { runs += 1; return 7 } == 7, "already mapped: only the work runs")
+                #expect(
+                    try file.mapIntoMemory {
+                        runs += 1; return 7
+                    } == 7, "already mapped: only the work runs")
                 #expect(runs == 2, "already mapped: only the work runs")
             }
             let writable = try File.open(path, mode: .readWrite)

@@ -37,8 +37,9 @@ import Testing
 
     @Test func weightCountMismatchListsBothSides() throws {
         let error = try loadBrokenCopy(of: Fixture.tfKerasWeights) { root in
-            try root.group("dense_1").attributes.write(StringArray(["dense_net/dense_1/kernel:0"], format: .variableASCII),
-                                                       named: "weight_names")
+            try root.group("dense_1").attributes.write(
+                StringArray(["dense_net/dense_1/kernel:0"], format: .variableASCII),
+                named: "weight_names")
         }
         #expect(error.reason == .weightCountMismatch)
         #expect(error.layer == "dense_1")

@@ -7,15 +7,17 @@ import Testing
 
 /// The tiny functional model of Fixtures/keras/generate_checkpoint_fixtures.py.
 func makeTinyFunctional(seed: UInt64 = 0) throws -> Model {
-    let root = FunctionalModel(name: "tiny", inputName: "input_1", nodes: [
-        .init(Conv2D(filters: 4, kernelSize: (3, 3), padding: .same, name: "conv"), ["input_1"]),
-        .init(BatchNormalization(name: "bn"), ["conv"]),
-        .init(Activation(.relu, name: "relu"), ["bn"]),
-        .init(Concatenate(name: "concat"), ["input_1", "relu"]),
-        .init(MaxPooling2D(name: "pool"), ["concat"]),
-        .init(Flatten(name: "flatten"), ["pool"]),
-        .init(Dense(units: 10, activation: .softmax, name: "dense"), ["flatten"]),
-    ], outputName: "dense")
+    let root = FunctionalModel(
+        name: "tiny", inputName: "input_1",
+        nodes: [
+            .init(Conv2D(filters: 4, kernelSize: (3, 3), padding: .same, name: "conv"), ["input_1"]),
+            .init(BatchNormalization(name: "bn"), ["conv"]),
+            .init(Activation(.relu, name: "relu"), ["bn"]),
+            .init(Concatenate(name: "concat"), ["input_1", "relu"]),
+            .init(MaxPooling2D(name: "pool"), ["concat"]),
+            .init(Flatten(name: "flatten"), ["pool"]),
+            .init(Dense(units: 10, activation: .softmax, name: "dense"), ["flatten"])
+        ], outputName: "dense")
     return try Model(root: root, inputShape: [8, 8, 1], seed: seed)
 }
 
@@ -30,8 +32,9 @@ enum CheckpointFixture {
     static func array(_ name: String) throws -> [Float] { try File.open(io).root.dataset(name).read(as: Float.self).scalars }
     static func data() throws -> LabeledImages {
         let root = try File.open(io).root
-        return try LabeledImages(images: root.dataset("inputs").read(as: Float.self).scalars,
-                                 labels: root.dataset("labels").read(as: Int64.self).scalars.map { Int($0) }, sampleShape: [8, 8, 1])
+        return try LabeledImages(
+            images: root.dataset("inputs").read(as: Float.self).scalars,
+            labels: root.dataset("labels").read(as: Int64.self).scalars.map { Int($0) }, sampleShape: [8, 8, 1])
     }
 }
 
@@ -52,8 +55,9 @@ func trainedTrainer(_ model: Model, data: LabeledImages, batchSize: Int = 8, ste
 func syntheticData(count: Int, shape: [Int], classes: Int = 10, seed: UInt64 = 1) throws -> LabeledImages {
     var rng = SplitMix64(seed: seed)
     let size = shape.reduce(1, *)
-    return try LabeledImages(images: (0..<count * size).map { _ in rng.nextUnitFloat() }, labels: (0..<count).map { $0 % classes },
-                             sampleShape: shape)
+    return try LabeledImages(
+        images: (0..<count * size).map { _ in rng.nextUnitFloat() }, labels: (0..<count).map { $0 % classes },
+        sampleShape: shape)
 }
 
 func runDescription(_ data: LabeledImages, batchSize: Int = 8) -> RunDescription {
@@ -76,10 +80,12 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
     @Test func tfKerasFullModelFileLoadsWithOptimizerState() throws {
         let model = try makeTinyFunctional()
         let optimizer = try #require(try TFKerasModelFile.loadWeights(CheckpointFixture.tfKeras, into: model))
-        #expect(maxAbsDifference(try model.predict(CheckpointFixture.array("inputs")), try CheckpointFixture.array("outputs_tfkeras")) <= 1e-5)
+        #expect(
+            maxAbsDifference(try model.predict(CheckpointFixture.array("inputs")), try CheckpointFixture.array("outputs_tfkeras")) <= 1e-5)
         #expect(optimizer.state.iterations == 3)
         #expect(optimizer.config == AdamConfig(learningRate: Double(Float(0.001))))
-        let kernelM = try File.open(CheckpointFixture.tfKeras).root.dataset("optimizer_weights/Adam/m/dense/kernel:0").read(as: Float.self).scalars
+        let kernelM = try File.open(CheckpointFixture.tfKeras).root.dataset("optimizer_weights/Adam/m/dense/kernel:0").read(as: Float.self)
+            .scalars
         #expect(optimizer.state.m[4] == kernelM)
     }
 
@@ -88,7 +94,8 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
         let model = try makeTinyFunctional()
         let optimizer = try #require(try TFKerasModelFile.loadWeights(CheckpointFixture.tfKerasReloaded, into: model))
         #expect(optimizer.state.iterations == 4)
-        #expect(maxAbsDifference(try model.predict(CheckpointFixture.array("inputs")), try CheckpointFixture.array("outputs_reloaded")) <= 1e-5)
+        #expect(
+            maxAbsDifference(try model.predict(CheckpointFixture.array("inputs")), try CheckpointFixture.array("outputs_reloaded")) <= 1e-5)
         let v = try File.open(CheckpointFixture.tfKerasReloaded).root.dataset("optimizer_weights/v/bn/beta:0").read(as: Float.self).scalars
         #expect(optimizer.state.v[3] == v)
     }
@@ -128,12 +135,15 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
         let trainer = try trainedTrainer(model, data: data, steps: 3)
         let path = temporaryPath("ckpt.h5")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try TFKerasModelFile.write(trainer, model: ModelDescription(preset: nil, inputShape: [8, 8, 1], classes: 10), run: runDescription(data), to: path)
+        try TFKerasModelFile.write(
+            trainer, model: ModelDescription(preset: nil, inputShape: [8, 8, 1], classes: 10), run: runDescription(data), to: path)
         func lines(_ file: String, under prefix: String) throws -> [String] { try fileStructure(file).filter { $0.hasPrefix(prefix) } }
         #expect(try lines(path, under: "/optimizer_weights") == lines(CheckpointFixture.tfKeras, under: "/optimizer_weights"))
         let datasets = { (file: String) in try fileStructure(file).filter { $0.hasPrefix("/model_weights/") && $0.contains(" dataset ") } }
         #expect(try datasets(path) == datasets(CheckpointFixture.tfKeras))
-        let rootAttributes = { (file: String) in try fileStructure(file).filter { $0.hasPrefix("/ @") }.map { $0.components(separatedBy: " [").first! } }
+        let rootAttributes = { (file: String) in
+            try fileStructure(file).filter { $0.hasPrefix("/ @") }.map { $0.components(separatedBy: " [").first! }
+        }
         #expect(try rootAttributes(path) == rootAttributes(CheckpointFixture.tfKeras))
         #expect(try File.open(path).root.contains(TFKerasModelFile.trainingStateGroup))
     }
@@ -187,8 +197,9 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
         let data = try syntheticData(count: 16, shape: [28, 28, 1])
         let trainer = try trainedTrainer(try makeMiniModel(), data: data, steps: 1)
         let path = temporaryPath("ckpt.h5")
-        try TFKerasModelFile.write(trainer, model: ModelDescription(preset: "densenet-mini", inputShape: [28, 28, 1], classes: 10),
-                             run: runDescription(data), to: path)
+        try TFKerasModelFile.write(
+            trainer, model: ModelDescription(preset: "densenet-mini", inputShape: [28, 28, 1], classes: 10),
+            run: runDescription(data), to: path)
         return (path, trainer)
     }
 
@@ -217,8 +228,10 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let bytes = try fileBytes(path)
         let trainer = try Trainer(model: try makeMiniModel(), batchSize: 8)
-        for (name, damaged) in [("truncated", bytes.prefix(bytes.count / 2)), ("header", Data(repeating: 0x5A, count: 512) + bytes.dropFirst(512)),
-                                ("empty", Data())] {
+        for (name, damaged) in [
+            ("truncated", bytes.prefix(bytes.count / 2)), ("header", Data(repeating: 0x5A, count: 512) + bytes.dropFirst(512)),
+            ("empty", Data())
+        ] {
             let copy = temporaryPath("\(name).h5")
             defer { try? FileManager.default.removeItem(atPath: copy) }
             try Data(damaged).write(to: URL(fileURLWithPath: copy))
@@ -277,7 +290,8 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
         let trainer = try trainedTrainer(model, data: data, steps: 2)
         let checkpoint = out("densenet_io_tiny_functional.h5"), io = out("densenet_io_tiny_functional_io.h5")
         defer { if folder == nil { [checkpoint, io].forEach { try? FileManager.default.removeItem(atPath: $0) } } }
-        try TFKerasModelFile.write(trainer, model: ModelDescription(preset: nil, inputShape: [8, 8, 1], classes: 10), run: runDescription(data), to: checkpoint)
+        try TFKerasModelFile.write(
+            trainer, model: ModelDescription(preset: nil, inputShape: [8, 8, 1], classes: 10), run: runDescription(data), to: checkpoint)
         let file = try File.create(io)
         _ = try file.root.createDataset("inputs", NDArray(shape: [data.count, 8, 8, 1], scalars: data.images))
         _ = try file.root.createDataset("outputs", NDArray(shape: [data.count, 10], scalars: try model.predict(data.images)))
@@ -294,7 +308,8 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
         #expect(try model.loadWeights(from: CheckpointFixture.tutorialKeras3) == .kerasArchive)
         let tiny = try makeTinyFunctional()
         #expect(try tiny.loadWeights(from: CheckpointFixture.tfKeras) == .tfKerasModel)
-        #expect(maxAbsDifference(try tiny.predict(CheckpointFixture.array("inputs")), try CheckpointFixture.array("outputs_tfkeras")) <= 1e-5)
+        #expect(
+            maxAbsDifference(try tiny.predict(CheckpointFixture.array("inputs")), try CheckpointFixture.array("outputs_tfkeras")) <= 1e-5)
         // Names that hide the content do not matter.
         let disguised = temporaryPath("archive.h5"), full = temporaryPath("full.weights.h5")
         defer { [disguised, full].forEach { try? FileManager.default.removeItem(atPath: $0) } }
@@ -315,7 +330,8 @@ func editedCopy(of source: String, name: String, _ edit: (Group) throws -> Void)
         #expect(JSON.double(1e16).description == "1e+16")
         #expect(JSON.double(0.99).description == "0.99")
         #expect(JSON.double(0).description == "0.0")
-        #expect(JSON.object([("a", .array([.null, .int(3)])), ("b", .string("é\"x"))]).description == #"{"a": [null, 3], "b": "\u00e9\"x"}"#)
+        #expect(
+            JSON.object([("a", .array([.null, .int(3)])), ("b", .string("é\"x"))]).description == #"{"a": [null, 3], "b": "\u00e9\"x"}"#)
         let text = #"{"b": [1, 2.5, -3e-07, true, null], "a": {"c": "d\u00e9\n"}}"#
         #expect(try JSON.parse(text).description == #"{"b": [1, 2.5, -3e-07, true, null], "a": {"c": "d\u00e9\n"}}"#)
     }

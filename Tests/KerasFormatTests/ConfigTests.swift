@@ -28,11 +28,13 @@ struct DenseNetFixture {
 
     func reference() throws -> (inputs: [Float], labels: [Int], outputs: [Float], loss: Float, layerNames: [String]) {
         let root = try File.open(ioFile).root
-        return (try root.dataset("inputs").read(as: Float.self).scalars,
-                try root.dataset("labels").read(as: Int64.self).scalars.map { Int($0) },
-                try root.dataset("outputs").read(as: Float.self).scalars,
-                try root.dataset("loss").read(as: Float.self).scalars[0],
-                try root.attributes.stringArray("layer_names"))
+        return (
+            try root.dataset("inputs").read(as: Float.self).scalars,
+            try root.dataset("labels").read(as: Int64.self).scalars.map { Int($0) },
+            try root.dataset("outputs").read(as: Float.self).scalars,
+            try root.dataset("loss").read(as: Float.self).scalars[0],
+            try root.attributes.stringArray("layer_names")
+        )
     }
 
     /// Keras' weights after the one training step, paired with the model's variables.
@@ -79,8 +81,9 @@ struct DenseNetFixture {
         #expect(try fileStructure(written) == fileStructure(weightsFile))
 
         let learningRate: Float = 1e-3
-        let trainer = try Trainer(model: model, optimizer: AdamConfig(learningRate: Double(learningRate)),
-                                  batchSize: reference.labels.count)
+        let trainer = try Trainer(
+            model: model, optimizer: AdamConfig(learningRate: Double(learningRate)),
+            batchSize: reference.labels.count)
         let loss = try trainer.trainStep(images: reference.inputs, labels: reference.labels)
         let functional = try #require(model.root as? FunctionalModel)
         var worstStatistic: Float = 0, worst: (String, Float) = ("", 0)
@@ -97,8 +100,9 @@ struct DenseNetFixture {
             let d = differences.max() ?? 0
             if d > worst.1 { worst = (path, d) }
         }
-        print("\(label): one step: loss \(loss) vs Keras \(reference.loss); moving statistics max |diff| \(worstStatistic); "
-              + "weights max |diff| \(worst.1) (\(worst.0)), \(beyond) of \(elements) elements beyond 1e-4")
+        print(
+            "\(label): one step: loss \(loss) vs Keras \(reference.loss); moving statistics max |diff| \(worstStatistic); "
+                + "weights max |diff| \(worst.1) (\(worst.0)), \(beyond) of \(elements) elements beyond 1e-4")
         #expect(abs(loss - reference.loss) <= 1e-4)
         #expect(worstStatistic <= 1e-4)
         // Noise-sized gradients flip Adam's first step (±lr): TensorFlow's BatchNorm bits hold only on a CPU
@@ -123,8 +127,10 @@ struct DenseNetFixture {
         #expect(concat.inbound == ["pool1", "conv2_block1_2_conv"])
         // The same graph as Keras Applications' code path rebuilt by DenseNetApplication.
         let fromConfig = try config.makeFunctionalModel()
-        let fromPreset = try DenseNetApplication.build(DenseNetOptions(blocks: [2, 2, 2, 2], inputShape: [64, 64, 3], classes: 10,
-                                                                       flavor: flavor))
+        let fromPreset = try DenseNetApplication.build(
+            DenseNetOptions(
+                blocks: [2, 2, 2, 2], inputShape: [64, 64, 3], classes: 10,
+                flavor: flavor))
         #expect(fromConfig.nodes.map { $0.layer.name } == fromPreset.nodes.map { $0.layer.name })
         #expect(fromConfig.nodes.map { $0.layer.kerasClassName } == fromPreset.nodes.map { $0.layer.kerasClassName })
         #expect(fromConfig.nodes.map(\.inbound) == fromPreset.nodes.map(\.inbound))
@@ -144,7 +150,8 @@ struct DenseNetFixture {
     @Test(arguments: KerasFlavor.allCases)
     func smallDenseNetFromPresetCodeMatchesKeras(flavor: KerasFlavor) throws {
         let fixture = DenseNetFixture.small(flavor)
-        let root = try DenseNetApplication.build(DenseNetOptions(blocks: [2, 2, 2, 2], inputShape: [64, 64, 3], classes: 10, flavor: flavor))
+        let root = try DenseNetApplication.build(
+            DenseNetOptions(blocks: [2, 2, 2, 2], inputShape: [64, 64, 3], classes: 10, flavor: flavor))
         let model = try Model(root: root, inputShape: [64, 64, 3], parallel: Parallel(workers: 2))
         try model.loadWeights(from: fixture.weightsFile)
         try fixture.checkAgainstKeras(model)
@@ -198,7 +205,7 @@ struct DenseNetFixture {
         }
         #expect(dilationError.layer == "conv1/conv")
 
-        let archive = DenseNetFixture.small(.keras3).weightsFile   // weights only: no config
+        let archive = DenseNetFixture.small(.keras3).weightsFile  // weights only: no config
         #expect(throws: KerasFormatError.self) { try KerasModelConfig(contentsOf: archive) }
         #expect(throws: KerasFormatError.self) { try KerasModelConfig(json: #"{"class_name": "Sequential", "config": {"layers": []}}"#) }
     }

@@ -30,12 +30,15 @@ import Testing
     }
 
     /// The preset's graph, names included, is the one Keras Applications wrote.
-    @Test(.enabled(if: DenseNetFixture.densenet121(.tfKeras).isPresent && DenseNetFixture.densenet121(.keras3).isPresent,
-                   Comment(rawValue: skipMessage)), arguments: KerasFlavor.allCases)
+    @Test(
+        .enabled(
+            if: DenseNetFixture.densenet121(.tfKeras).isPresent && DenseNetFixture.densenet121(.keras3).isPresent,
+            Comment(rawValue: skipMessage)), arguments: KerasFlavor.allCases)
     func presetMatchesKerasFile(flavor: KerasFlavor) throws {
         let fixture = DenseNetFixture.densenet121(flavor)
-        let model = try Model(root: DenseNetApplication.densenet121(inputShape: [64, 64, 3], classes: 10, flavor: flavor),
-                              inputShape: [64, 64, 3])
+        let model = try Model(
+            root: DenseNetApplication.densenet121(inputShape: [64, 64, 3], classes: 10, flavor: flavor),
+            inputShape: [64, 64, 3])
         let names = try #require(model.root as? FunctionalModel).nodes.map { $0.layer.name ?? "" }
         #expect(names == (try fixture.reference().layerNames))
         try model.loadWeights(from: fixture.weightsFile)

@@ -29,12 +29,16 @@ import Testing
 
     @Test(arguments: [
         (KerasFlavor.keras3, true, DenseNetPooling?.none, [10]), (.tfKeras, true, nil, [10]),
-        (.keras3, false, .avg, [128]), (.keras3, false, .max, [128]), (.keras3, false, nil, [2, 2, 128]),
+        (.keras3, false, .avg, [128]), (.keras3, false, .max, [128]), (.keras3, false, nil, [2, 2, 128])
     ])
-    func smallDenseNetArchiveReadsBackThroughTheConfigReader(flavor: KerasFlavor, includeTop: Bool, pooling: DenseNetPooling?,
-                                                             outputShape: [Int]) throws {
-        let functional = try DenseNetApplication.build(DenseNetOptions(blocks: [2, 2, 2, 2], includeTop: includeTop, inputShape: [64, 64, 3],
-                                                                       classes: 10, pooling: pooling, flavor: flavor))
+    func smallDenseNetArchiveReadsBackThroughTheConfigReader(
+        flavor: KerasFlavor, includeTop: Bool, pooling: DenseNetPooling?,
+        outputShape: [Int]
+    ) throws {
+        let functional = try DenseNetApplication.build(
+            DenseNetOptions(
+                blocks: [2, 2, 2, 2], includeTop: includeTop, inputShape: [64, 64, 3],
+                classes: 10, pooling: pooling, flavor: flavor))
         let model = try Model(root: functional, inputShape: [64, 64, 3], seed: 5)
         let path = temporaryPath("densenet.keras")
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -48,8 +52,11 @@ import Testing
         #expect(config.inputShape == [64, 64, 3])
         #expect(config.inputName == rename(functional.inputName))
         #expect(config.outputName == rename(functional.outputName))
-        #expect(config.layers.map { [$0.className, $0.name] + $0.inbound }
-                == functional.nodes.map { [$0.layer.kerasClassName, rename($0.layer.name!)] + ($0.layer is InputLayer ? [] : $0.inbound.map(rename)) })
+        #expect(
+            config.layers.map { [$0.className, $0.name] + $0.inbound }
+                == functional.nodes.map {
+                    [$0.layer.kerasClassName, rename($0.layer.name!)] + ($0.layer is InputLayer ? [] : $0.inbound.map(rename))
+                })
         #expect(config.layers.contains { $0.name == "predictions" } == includeTop)
 
         let rebuilt = try config.makeModel(seed: 6)

@@ -91,8 +91,9 @@ func brokenCopy(of fixture: String, _ name: String) throws -> String {
     @Test func nanWeightsAreFlagged() throws {
         let path = try brokenCopy(of: Fixture.tfKerasWeights, "nan.h5")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try replaceDataset(in: path, at: "dense_1/dense_net/dense_1/bias:0",
-                           with: NDArray([Float.nan, 1, 2, 3, 4, 5, 6, 7, .infinity, 9]))
+        try replaceDataset(
+            in: path, at: "dense_1/dense_net/dense_1/bias:0",
+            with: NDArray([Float.nan, 1, 2, 3, 4, 5, 6, 7, .infinity, 9]))
         let report = try InspectionReport(WeightListing.read(path), statistics: true)
         #expect(report.nonFinite == ["dense_1/dense_net/dense_1/bias:0"])
         let bias = report.groups.flatMap(\.weights).first { $0.path == "dense_1/dense_net/dense_1/bias:0" }

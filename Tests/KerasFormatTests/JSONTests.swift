@@ -26,9 +26,9 @@ import Testing
 
     @Test func invalidUTF8IsAnError() throws {
         #expect(try failure([0x22, 0x61, 0xFF, 0x22]) == "invalid UTF-8 at byte 2")
-        #expect(try failure([0x22, 0xC0, 0xAF, 0x22]) == "invalid UTF-8 at byte 1")        // overlong "/"
+        #expect(try failure([0x22, 0xC0, 0xAF, 0x22]) == "invalid UTF-8 at byte 1")  // overlong "/"
         #expect(try failure([0x22, 0xED, 0xA0, 0x80, 0x22]) == "invalid UTF-8 at byte 1")  // encoded surrogate
-        #expect(try failure([0x22, 0xE2, 0x82]) == "invalid UTF-8 at byte 1")              // cut short
+        #expect(try failure([0x22, 0xE2, 0x82]) == "invalid UTF-8 at byte 1")  // cut short
         #expect(try failure([0x22, 0xF4, 0x90, 0x80, 0x80, 0x22]) == "invalid UTF-8 at byte 1")  // past U+10FFFF
         #expect(try JSON.parse(Array(#"["é😀", "\u00e9\ud83d\ude00"]"#.utf8)) == .array([.string("é😀"), .string("é😀")]))
     }
@@ -46,7 +46,9 @@ import Testing
         #expect(try JSON.parse("-9223372036854775808") == .int(.min))
         guard case let .double(past) = try JSON.parse("9223372036854775808") else { Issue.record("not a double"); return }
         #expect(past == 9_223_372_036_854_775_808.0)
-        guard case let .double(huge) = try JSON.parse("-1" + String(repeating: "0", count: 400)) else { Issue.record("not a double"); return }
+        guard case let .double(huge) = try JSON.parse("-1" + String(repeating: "0", count: 400)) else {
+            Issue.record("not a double"); return
+        }
         #expect(huge == -.infinity)
         #expect(try JSON.parse("1e999") == .double(.infinity))
         #expect(try JSON.parse("[1e999]").arrayValue?.first?.intValue == nil)
@@ -79,7 +81,8 @@ import Testing
     }
 
     @Test func numbersAndPythonLiteralsParse() throws {
-        #expect(try JSON.parse("[0, -0, 1.5, -2e-3, 3E+2, NaN, Infinity, -Infinity, true, false, null]").description
+        #expect(
+            try JSON.parse("[0, -0, 1.5, -2e-3, 3E+2, NaN, Infinity, -Infinity, true, false, null]").description
                 == "[0, 0, 1.5, -0.002, 300.0, NaN, Infinity, -Infinity, true, false, null]")
         #expect(try JSON.parse(" \t\r\n{\"k\" : [ ] , \"o\":{}} \n") == .object([("k", .array([])), ("o", .object([]))]))
     }

@@ -34,8 +34,9 @@ import Testing
 
     @Test func crossFormatRoundTripIsBitExact() throws {
         let model = try makeMiniModel()
-        try TFKerasWeightsFormat.load(TFKerasWeightLayout(tree: NamedLayerTree(model: model.root)),
-                                     from: File.open(Fixture.tfKerasWeights).root, file: Fixture.tfKerasWeights)
+        try TFKerasWeightsFormat.load(
+            TFKerasWeightLayout(tree: NamedLayerTree(model: model.root)),
+            from: File.open(Fixture.tfKerasWeights).root, file: Fixture.tfKerasWeights)
         let keras3 = temporaryPath("w.weights.h5")
         defer { try? FileManager.default.removeItem(atPath: keras3) }
         try save(model, to: keras3)

@@ -47,7 +47,7 @@ func extractedStructure(_ archive: String, entry: String) throws -> [String] {
         #expect(read.state.iterations == 3)
         #expect(read.learningRate == 0.001)
         #expect(read.state.v[5] == (try root.dataset("optimizer/vars/13").read(as: Float.self).scalars))  // dense bias v
-        #expect(read.state.m[0] == (try root.dataset("optimizer/vars/2").read(as: Float.self).scalars))   // conv kernel m
+        #expect(read.state.m[0] == (try root.dataset("optimizer/vars/2").read(as: Float.self).scalars))  // conv kernel m
     }
 
     @Test func writtenArchiveHasKeras3Layout() throws {
@@ -67,7 +67,9 @@ func extractedStructure(_ archive: String, entry: String) throws -> [String] {
         for key in ["class_name", "config", "registered_name"] { #expect(config[key] == kerasConfig[key], "\(key)") }
         #expect(config["compile_config"]?["optimizer"] == kerasConfig["compile_config"]?["optimizer"])
         #expect(config["compile_config"]?["loss"] == kerasConfig["compile_config"]?["loss"])
-        #expect(try extractedStructure(path, entry: "model.weights.h5") == extractedStructure(CheckpointFixture.tutorialKeras3, entry: "model.weights.h5"))
+        #expect(
+            try extractedStructure(path, entry: "model.weights.h5")
+                == extractedStructure(CheckpointFixture.tutorialKeras3, entry: "model.weights.h5"))
 
         let again = try makeMiniModel()
         let reread = try #require(try KerasArchive.loadWeights(path, into: again))
@@ -83,7 +85,8 @@ func extractedStructure(_ archive: String, entry: String) throws -> [String] {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let description = ModelDescription(preset: "densenet-mini", inputShape: [28, 28, 1], classes: 10)
         try KerasArchive.write(trainer, model: description, run: runDescription(data), to: path)
-        #expect(try archiveEntries(path).map(\.name) == ["metadata.json", "config.json", "model.weights.h5", "densenet_io_training_state.h5"])
+        #expect(
+            try archiveEntries(path).map(\.name) == ["metadata.json", "config.json", "model.weights.h5", "densenet_io_training_state.h5"])
 
         let restored = try Trainer(model: try makeMiniModel(), batchSize: 8)
         let info = try KerasArchive.load(path, into: restored)
@@ -100,8 +103,9 @@ func extractedStructure(_ archive: String, entry: String) throws -> [String] {
         let trainer = try trainedTrainer(try makeMiniModel(), data: data, steps: 1)
         let path = temporaryPath("ckpt.keras")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try KerasArchive.write(trainer, model: ModelDescription(preset: "densenet-mini", inputShape: [28, 28, 1], classes: 10),
-                               run: runDescription(data), to: path)
+        try KerasArchive.write(
+            trainer, model: ModelDescription(preset: "densenet-mini", inputShape: [28, 28, 1], classes: 10),
+            run: runDescription(data), to: path)
         let bytes = try fileBytes(path)
         let fresh = try Trainer(model: try makeMiniModel(), batchSize: 8)
         let before = fresh.state

@@ -6,26 +6,31 @@ import Testing
 /// Each layer kind's `get_config` / `from_config` pair (`Config/Layers/`), one per registry entry.
 @Suite struct KerasLayerCodecTests {
     /// One layer of every registered kind, with options off their defaults.
-    static var samples: [any KerasLayerCodec] { [
-        InputLayer(shape: [8, 6, 3], name: "input_2"),
-        ZeroPadding2D(padding: ((1, 2), (3, 4)), name: "pad"),
-        Conv2D(filters: 4, kernelSize: (3, 1), strides: (2, 1), padding: .same, useBias: false, activation: .relu, name: "conv"),
-        BatchNormalization(momentum: 0.9, epsilon: 1.001e-5, name: "bn"),
-        Activation(.softmax, name: "probabilities"),
-        ReLU(name: "relu"),
-        MaxPooling2D(poolSize: (3, 3), strides: (2, 1), padding: .same, name: "max_pool"),
-        AveragePooling2D(poolSize: (2, 2), name: "avg_pool"),
-        Concatenate(name: "concat"),
-        GlobalAveragePooling2D(name: "avg"),
-        GlobalMaxPooling2D(name: "max"),
-        Flatten(name: "flatten"),
-        Dense(units: 5, activation: .softmax, useBias: false, name: "predictions"),
-    ] }
+    static var samples: [any KerasLayerCodec] {
+        [
+            InputLayer(shape: [8, 6, 3], name: "input_2"),
+            ZeroPadding2D(padding: ((1, 2), (3, 4)), name: "pad"),
+            Conv2D(filters: 4, kernelSize: (3, 1), strides: (2, 1), padding: .same, useBias: false, activation: .relu, name: "conv"),
+            BatchNormalization(momentum: 0.9, epsilon: 1.001e-5, name: "bn"),
+            Activation(.softmax, name: "probabilities"),
+            ReLU(name: "relu"),
+            MaxPooling2D(poolSize: (3, 3), strides: (2, 1), padding: .same, name: "max_pool"),
+            AveragePooling2D(poolSize: (2, 2), name: "avg_pool"),
+            Concatenate(name: "concat"),
+            GlobalAveragePooling2D(name: "avg"),
+            GlobalMaxPooling2D(name: "max"),
+            Flatten(name: "flatten"),
+            Dense(units: 5, activation: .softmax, useBias: false, name: "predictions")
+        ]
+    }
 
     @Test func supportedLayersAreTheRegistrysInOrder() {
-        #expect(KerasModelConfig.supportedLayers == ["InputLayer", "ZeroPadding2D", "Conv2D", "BatchNormalization", "Activation", "ReLU",
-                                                     "MaxPooling2D", "AveragePooling2D", "Concatenate", "GlobalAveragePooling2D",
-                                                     "GlobalMaxPooling2D", "Flatten", "Dense"])
+        #expect(
+            KerasModelConfig.supportedLayers == [
+                "InputLayer", "ZeroPadding2D", "Conv2D", "BatchNormalization", "Activation", "ReLU",
+                "MaxPooling2D", "AveragePooling2D", "Concatenate", "GlobalAveragePooling2D",
+                "GlobalMaxPooling2D", "Flatten", "Dense"
+            ])
         #expect(Self.samples.map { type(of: $0).configClassName } == KerasModelConfig.supportedLayers)
         #expect(Self.samples.allSatisfy { type(of: $0).configClassName == $0.kerasClassName })
     }
@@ -55,11 +60,15 @@ import Testing
     }
 
     @Test func unsupportedOptionNamesLayerExpectedAndFound() throws {
-        let config = LayerConfig(json: .object([("filters", .int(2)), ("kernel_size", .int(3)), ("data_format", .string("channels_first"))]),
-                                 name: "conv", file: "model.json", flavor: .keras3)
+        let config = LayerConfig(
+            json: .object([("filters", .int(2)), ("kernel_size", .int(3)), ("data_format", .string("channels_first"))]),
+            name: "conv", file: "model.json", flavor: .keras3)
         let error = try #require(throws: KerasFormatError.self) { try Conv2D.make(from: config) }
-        #expect(error == KerasFormatError(.wrongFormat, file: "model.json", layer: "conv",
-                                          expected: "data_format channels_last (NHWC)", found: "channels_first"))
+        #expect(
+            error
+                == KerasFormatError(
+                    .wrongFormat, file: "model.json", layer: "conv",
+                    expected: "data_format channels_last (NHWC)", found: "channels_first"))
         let relu = LayerConfig(json: .object([("max_value", .double(6))]), name: "relu6", file: "model.json", flavor: .tfKeras)
         let reluError = try #require(throws: KerasFormatError.self) { try ReLU.make(from: relu) }
         #expect(reluError.found == #"{"max_value": 6.0}"#)

@@ -8,7 +8,7 @@ import Testing
     @Test(arguments: [
         ("Conv2D", "conv2d"), ("BatchNormalization", "batch_normalization"), ("MaxPooling2D", "max_pooling2d"),
         ("DenseUnit", "dense_unit"), ("ZeroPadding2D", "zero_padding2d"), ("GlobalAveragePooling2D", "global_average_pooling2d"),
-        ("ReLU", "re_lu"), ("DenseNet", "dense_net"), ("_Private", "private__private"),
+        ("ReLU", "re_lu"), ("DenseNet", "dense_net"), ("_Private", "private__private")
     ])
     func snakeCaseFollowsKeras(className: String, expected: String) {
         #expect(kerasSnakeCase(className) == expected)

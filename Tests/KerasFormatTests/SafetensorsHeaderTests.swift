@@ -13,7 +13,8 @@ import Testing
         let bytes = try file.serialized()
         let length = Int(bytes.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
         let header = String(decoding: bytes[8..<(8 + length)], as: UTF8.self)
-        let expected = #"{"__metadata__":{"format":"pt","note":"é/\n\u0001\"\\😀","Z":"1"},"#
+        let expected =
+            #"{"__metadata__":{"format":"pt","note":"é/\n\u0001\"\\😀","Z":"1"},"#
             + #""a/b":{"data_offsets":[1,2],"dtype":"U8","shape":[1]},"conv_2.weight":{"data_offsets":[3,4],"dtype":"U8","shape":[1]},"#
             + #""Conv_3.bias":{"data_offsets":[0,1],"dtype":"U8","shape":[1]},"conv_10.weight":{"data_offsets":[2,3],"dtype":"U8","shape":[1]},"#
             + #""é":{"data_offsets":[8,9],"dtype":"U8","shape":[1]},"f":{"data_offsets":[4,5],"dtype":"U8","shape":[1]},"#

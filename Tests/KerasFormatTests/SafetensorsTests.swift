@@ -80,11 +80,15 @@ import Testing
         let map = (0..<(7 * 7 * 64)).map { _ in Double(rng.nextUnitFloat()) }  // NHWC
         for unit in [0, 57, 127] {
             var keras = 0.0, pytorch = 0.0
-            for h in 0..<7 { for w in 0..<7 { for c in 0..<64 {
-                let x = map[(h * 7 + w) * 64 + c]
-                keras += x * Double(kernel[((h * 7 + w) * 64 + c) * 128 + unit])
-                pytorch += x * Double(torch[unit * 3136 + (c * 7 + h) * 7 + w])
-            } } }
+            for h in 0..<7 {
+                for w in 0..<7 {
+                    for c in 0..<64 {
+                        let x = map[(h * 7 + w) * 64 + c]
+                        keras += x * Double(kernel[((h * 7 + w) * 64 + c) * 128 + unit])
+                        pytorch += x * Double(torch[unit * 3136 + (c * 7 + h) * 7 + w])
+                    }
+                }
+            }
             #expect(abs(keras - pytorch) <= 1e-9 * max(1, abs(keras)))
         }
     }
@@ -134,7 +138,7 @@ import Testing
         ("conv5_block16_1_bn", "features.denseblock4.denselayer16.norm2"),
         ("conv4_block24_2_conv", "features.denseblock3.denselayer24.conv2"),
         ("pool2_bn", "features.transition1.norm"), ("pool4_conv", "features.transition3.conv"),
-        ("bn", "features.norm5"), ("predictions", "classifier"),
+        ("bn", "features.norm5"), ("predictions", "classifier")
     ])
     func torchvisionDenseNetNames(keras: String, torch: String) {
         #expect(torchvisionDenseNetModule(for: keras) == torch)

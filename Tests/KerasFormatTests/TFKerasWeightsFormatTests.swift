@@ -70,8 +70,9 @@ import Testing
 
     @Test(.enabled(if: DenseNetFixture.densenet121(.tfKeras).isPresent, Comment(rawValue: DenseNet121Tests.skipMessage)))
     func loadedDenseNet121VariablesEqualTheFilesDatasets() throws {
-        let model = try Model(root: DenseNetApplication.densenet121(inputShape: [64, 64, 3], classes: 10, flavor: .tfKeras),
-                              inputShape: [64, 64, 3])
+        let model = try Model(
+            root: DenseNetApplication.densenet121(inputShape: [64, 64, 3], classes: 10, flavor: .tfKeras),
+            inputShape: [64, 64, 3])
         try expectLoadedVariablesEqualDatasets(model, DenseNetFixture.densenet121(.tfKeras).weightsFile)
     }
 
@@ -102,21 +103,26 @@ import Testing
     }
 
     @Test func layerCountMismatchNamesBothSides() throws {
-        let model = try Model(root: DenseNet(conv1: Conv2D(filters: 8, kernelSize: (3, 3), padding: .same),
-                                             denseLayers: [DenseLayer(units: 2, growthRate: 4)], transitions: [],
-                                             heads: [Dense(units: 10, activation: .softmax)]),
-                              inputShape: [28, 28, 1])
+        let model = try Model(
+            root: DenseNet(
+                conv1: Conv2D(filters: 8, kernelSize: (3, 3), padding: .same),
+                denseLayers: [DenseLayer(units: 2, growthRate: 4)], transitions: [],
+                heads: [Dense(units: 10, activation: .softmax)]),
+            inputShape: [28, 28, 1])
         let error = try #require(throws: KerasFormatError.self) { try load(Fixture.tfKerasWeights, into: model) }
         #expect(error.reason == .layerCountMismatch)
         #expect(error.description.contains("tutorial_tfkeras.h5"))
     }
 
     @Test func shapeMismatchNamesLayerAndWeight() throws {
-        let other = try Model(root: DenseNet(
-            conv1: Conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu),
-            denseLayers: [DenseLayer(units: 2, growthRate: 4), DenseLayer(units: 2, growthRate: 8), DenseLayer(units: 2, growthRate: 16)],
-            transitions: [TransitionLayer(filters: 16), TransitionLayer(filters: 32)],
-            heads: [Dense(units: 64, activation: .relu), Dense(units: 10, activation: .softmax)]), inputShape: [28, 28, 1])
+        let other = try Model(
+            root: DenseNet(
+                conv1: Conv2D(filters: 8, kernelSize: (3, 3), padding: .same, activation: .relu),
+                denseLayers: [
+                    DenseLayer(units: 2, growthRate: 4), DenseLayer(units: 2, growthRate: 8), DenseLayer(units: 2, growthRate: 16)
+                ],
+                transitions: [TransitionLayer(filters: 16), TransitionLayer(filters: 32)],
+                heads: [Dense(units: 64, activation: .relu), Dense(units: 10, activation: .softmax)]), inputShape: [28, 28, 1])
         let before = weightBits(other)
         let error = try #require(throws: KerasFormatError.self) { try load(Fixture.tfKerasWeights, into: other) }
         #expect(error.reason == .shapeMismatch)

@@ -13,7 +13,8 @@ import TestSupport
         #expect(WeightFileFormat.tfKerasModel.description == "tf-keras full model / checkpoint (.h5)")
         #expect(WeightFileFormat.kerasArchive.description == "Keras 3 archive (.keras)")
         #expect(WeightFileFormat.allCases.map(\.family) == [.tfKeras, .keras3, .safetensors, .keras3, .tfKeras])
-        #expect(["w.h5", "w.hdf5", "w.weights.h5", "w.keras", "w.safetensors", "w.pt"].map(WeightFileFormat.init(fileName:))
+        #expect(
+            ["w.h5", "w.hdf5", "w.weights.h5", "w.keras", "w.safetensors", "w.pt"].map(WeightFileFormat.init(fileName:))
                 == [.tfKerasWeights, .tfKerasWeights, .keras3Weights, .kerasArchive, .safetensors, nil])
     }
 
@@ -37,7 +38,7 @@ import TestSupport
         #expect(throws: KerasFormatError.self) { try KerasModelConfig(contentsOf: file) }
         let archive = try WeightFile(Fixture.keras3Archive)
         #expect(try WeightListing.read(archive).format == .kerasArchive)
-        #expect(try model.loadWeights(from: archive) != nil)   // the archive of a compiled model holds Adam's state
+        #expect(try model.loadWeights(from: archive) != nil)  // the archive of a compiled model holds Adam's state
     }
 
     @Test func unusableFilesAreRefusedWithTheReason() throws {
@@ -48,7 +49,7 @@ import TestSupport
             (empty, .unknownFormat, "an empty file (0 bytes)"),
             (FileManager.default.temporaryDirectory.path, .io, "a directory, not a file"),
             (temporaryPath("absent.h5"), .io, "no such file"),
-            (Fixture.tfKerasReference, .unknownFormat, "an HDF5 file with none of them"),
+            (Fixture.tfKerasReference, .unknownFormat, "an HDF5 file with none of them")
         ]
         for (path, reason, found) in cases {
             let error = #expect(throws: KerasFormatError.self) { try WeightFile(path) }

@@ -54,8 +54,9 @@ public enum CLI {
         try outHandle.close()
         try errHandle.close()
         let outData = try Data(contentsOf: outURL), errData = try Data(contentsOf: errURL)
-        return RunResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                         stderr: String(decoding: errData, as: UTF8.self))
+        return RunResult(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 }
 

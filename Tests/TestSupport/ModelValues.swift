@@ -9,8 +9,10 @@ public func makeMiniModel(_ update: MovingVarianceUpdate = .besselCorrected) thr
 /// A reference file's `inputs` and `outputs` (as real Keras produced them).
 public func readReference(_ path: String) throws -> (inputs: [Float], outputs: [Float]) {
     let file = try File.open(path)
-    return (try file.root.dataset("inputs").read(as: Float.self).scalars,
-            try file.root.dataset("outputs").read(as: Float.self).scalars)
+    return (
+        try file.root.dataset("inputs").read(as: Float.self).scalars,
+        try file.root.dataset("outputs").read(as: Float.self).scalars
+    )
 }
 
 /// The largest |a[i] − b[i]|: NaN when a difference is NaN and infinity when the counts differ, so

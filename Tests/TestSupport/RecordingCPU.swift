@@ -10,12 +10,15 @@ import HDF5
 public enum RecordingCPU {
     public static let reproducesTensorFlowRsqrt: Bool = {
         guard let group = try? File.open(Fixture.path("keras/tensorflow_kernels.h5")).root.group("few_rows"),
-              let variance = try? group.dataset("batch_variance").read(as: Float.self).scalars,
-              let epsilon = try? group.dataset("epsilon").read(as: Float.self).scalars.first,
-              let recorded = try? group.dataset("rsqrt").read(as: Float.self).scalars else { return false }
+            let variance = try? group.dataset("batch_variance").read(as: Float.self).scalars,
+            let epsilon = try? group.dataset("epsilon").read(as: Float.self).scalars.first,
+            let recorded = try? group.dataset("rsqrt").read(as: Float.self).scalars
+        else { return false }
         let ours = variance.map { ckernels_tensorflow_rsqrt($0 + epsilon).bitPattern }
         let agrees = ours == recorded.map(\.bitPattern)
-        if !agrees { print("note: this CPU's rsqrt estimate differs from the fixtures' CPU: TensorFlow-bit comparisons run at float32 tolerance") }
+        if !agrees {
+            print("note: this CPU's rsqrt estimate differs from the fixtures' CPU: TensorFlow-bit comparisons run at float32 tolerance")
+        }
         return agrees
     }()
 }

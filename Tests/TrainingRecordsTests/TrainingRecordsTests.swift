@@ -18,8 +18,9 @@ struct TrainingRecordsTests {
         let (columns, rows) = try CSVLog.read(Fixture.path("records/keras_csvlogger.csv"))
         #expect(columns == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"])
         return rows.map { row in
-            EpochRecord(epoch: Int(row[0]), loss: row[2], accuracy: row[1], validationLoss: row[4], validationAccuracy: row[3],
-                        learningRate: 0.001, iterations: 4 * (Int(row[0]) + 1))
+            EpochRecord(
+                epoch: Int(row[0]), loss: row[2], accuracy: row[1], validationLoss: row[4], validationAccuracy: row[3],
+                learningRate: 0.001, iterations: 4 * (Int(row[0]) + 1))
         }
     }
 
@@ -30,7 +31,9 @@ struct TrainingRecordsTests {
         for record in records.prefix(2) { try log.append(record) }
         var resumed = try CSVLog(path: path, resumingAt: 2)
         try resumed.append(records[2])
-        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(contentsOf: URL(fileURLWithPath: Fixture.path("records/keras_csvlogger.csv"))))
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: path))
+                == Data(contentsOf: URL(fileURLWithPath: Fixture.path("records/keras_csvlogger.csv"))))
     }
 
     @Test func resumingDropsEpochsAfterTheCheckpoint() throws {
@@ -51,8 +54,10 @@ struct TrainingRecordsTests {
     @Test func historyIsKerasHistoryAsJSON() throws {
         let path = folder.appendingPathComponent("history.json").path
         var log = try HistoryLog(path: path)
-        try log.append(EpochRecord(epoch: 0, loss: 0.5, accuracy: 0.75, validationLoss: 0.25, validationAccuracy: 0.875,
-                                   learningRate: 0.001, iterations: 3))
+        try log.append(
+            EpochRecord(
+                epoch: 0, loss: 0.5, accuracy: 0.75, validationLoss: 0.25, validationAccuracy: 0.875,
+                learningRate: 0.001, iterations: 3))
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(text == "{\"epoch\": [0], \"accuracy\": [0.75], \"loss\": [0.5], \"val_accuracy\": [0.875], \"val_loss\": [0.25]}\n")
     }
@@ -71,7 +76,8 @@ struct TrainingRecordsTests {
             #expect(ours.events.first?.fileVersion == "brain.Event:2")
             #expect(keras.events.first?.fileVersion == "brain.Event:2")
             // Same tags, plugin, dtype (DT_FLOAT), steps and float32 values, in the same order.
-            #expect(ours.events.dropFirst().flatMap(\.scalars).map { [$0.plugin, String($0.dataType)] }.allSatisfy { $0 == ["scalars", "1"] })
+            #expect(
+                ours.events.dropFirst().flatMap(\.scalars).map { [$0.plugin, String($0.dataType)] }.allSatisfy { $0 == ["scalars", "1"] })
             #expect(ours.scalars.map(\.tag) == keras.scalars.map(\.tag))
             #expect(ours.scalars.map(\.step) == keras.scalars.map(\.step))
             #expect(ours.scalars.map(\.value) == keras.scalars.map(\.value))

@@ -24,9 +24,11 @@ public struct DenseNetOptions: Sendable, Equatable {
     /// The model's name; nil = Keras' ("densenet121", "densenet169", "densenet201" or "densenet").
     public var name: String?
 
-    public init(blocks: [Int], includeTop: Bool = true, inputShape: [Int] = [224, 224, 3], classes: Int = 1000,
-                pooling: DenseNetPooling? = nil, classifierActivation: ActivationFunction = .softmax,
-                flavor: KerasFlavor = .keras3, name: String? = nil) {
+    public init(
+        blocks: [Int], includeTop: Bool = true, inputShape: [Int] = [224, 224, 3], classes: Int = 1000,
+        pooling: DenseNetPooling? = nil, classifierActivation: ActivationFunction = .softmax,
+        flavor: KerasFlavor = .keras3, name: String? = nil
+    ) {
         self.blocks = blocks
         self.includeTop = includeTop
         self.inputShape = inputShape
@@ -142,37 +144,56 @@ public enum DenseNetApplication {
         } else if o.pooling == .max {
             add(GlobalMaxPooling2D(name: "max_pool"))
         }
-        return FunctionalModel(name: o.name ?? kerasName(blocks: o.blocks), inputName: o.flavor.defaultInputName,
-                               nodes: nodes, outputName: last)
+        return FunctionalModel(
+            name: o.name ?? kerasName(blocks: o.blocks), inputName: o.flavor.defaultInputName,
+            nodes: nodes, outputName: last)
     }
 
     /// `DenseNet121(include_top, input_shape, pooling, classes)`.
-    public static func densenet121(includeTop: Bool = true, inputShape: [Int] = [224, 224, 3], classes: Int = 1000,
-                                   pooling: DenseNetPooling? = nil, flavor: KerasFlavor = .keras3) throws -> FunctionalModel {
-        try build(DenseNetOptions(blocks: densenet121Blocks, includeTop: includeTop, inputShape: inputShape,
-                                  classes: classes, pooling: pooling, flavor: flavor))
+    public static func densenet121(
+        includeTop: Bool = true, inputShape: [Int] = [224, 224, 3], classes: Int = 1000,
+        pooling: DenseNetPooling? = nil, flavor: KerasFlavor = .keras3
+    ) throws -> FunctionalModel {
+        try build(
+            DenseNetOptions(
+                blocks: densenet121Blocks, includeTop: includeTop, inputShape: inputShape,
+                classes: classes, pooling: pooling, flavor: flavor))
     }
 
-    public static func densenet169(includeTop: Bool = true, inputShape: [Int] = [224, 224, 3], classes: Int = 1000,
-                                   pooling: DenseNetPooling? = nil, flavor: KerasFlavor = .keras3) throws -> FunctionalModel {
-        try build(DenseNetOptions(blocks: densenet169Blocks, includeTop: includeTop, inputShape: inputShape,
-                                  classes: classes, pooling: pooling, flavor: flavor))
+    public static func densenet169(
+        includeTop: Bool = true, inputShape: [Int] = [224, 224, 3], classes: Int = 1000,
+        pooling: DenseNetPooling? = nil, flavor: KerasFlavor = .keras3
+    ) throws -> FunctionalModel {
+        try build(
+            DenseNetOptions(
+                blocks: densenet169Blocks, includeTop: includeTop, inputShape: inputShape,
+                classes: classes, pooling: pooling, flavor: flavor))
     }
 
-    public static func densenet201(includeTop: Bool = true, inputShape: [Int] = [224, 224, 3], classes: Int = 1000,
-                                   pooling: DenseNetPooling? = nil, flavor: KerasFlavor = .keras3) throws -> FunctionalModel {
-        try build(DenseNetOptions(blocks: densenet201Blocks, includeTop: includeTop, inputShape: inputShape,
-                                  classes: classes, pooling: pooling, flavor: flavor))
+    public static func densenet201(
+        includeTop: Bool = true, inputShape: [Int] = [224, 224, 3], classes: Int = 1000,
+        pooling: DenseNetPooling? = nil, flavor: KerasFlavor = .keras3
+    ) throws -> FunctionalModel {
+        try build(
+            DenseNetOptions(
+                blocks: densenet201Blocks, includeTop: includeTop, inputShape: inputShape,
+                classes: classes, pooling: pooling, flavor: flavor))
     }
 
     /// The presets `densenet121`, `densenet169`, `densenet201` (Keras 3 names).
     static var presets: [ModelPreset] {
-        [("densenet121", densenet121Blocks, "DenseNet-121"), ("densenet169", densenet169Blocks, "DenseNet-169"),
-         ("densenet201", densenet201Blocks, "DenseNet-201")].map { name, blocks, title in
-            ModelPreset(name: name, summary: "\(title), Keras Applications (k = 32, 224×224×3, 1000 classes by default)",
-                        defaultInputShape: [224, 224, 3], defaultClasses: 1000) { a in
-                try build(DenseNetOptions(blocks: blocks, includeTop: a.includeTop, inputShape: a.inputShape, classes: a.classes,
-                                          pooling: a.pooling))
+        [
+            ("densenet121", densenet121Blocks, "DenseNet-121"), ("densenet169", densenet169Blocks, "DenseNet-169"),
+            ("densenet201", densenet201Blocks, "DenseNet-201")
+        ].map { name, blocks, title in
+            ModelPreset(
+                name: name, summary: "\(title), Keras Applications (k = 32, 224×224×3, 1000 classes by default)",
+                defaultInputShape: [224, 224, 3], defaultClasses: 1000
+            ) { a in
+                try build(
+                    DenseNetOptions(
+                        blocks: blocks, includeTop: a.includeTop, inputShape: a.inputShape, classes: a.classes,
+                        pooling: a.pooling))
             }
         }
     }

@@ -34,10 +34,13 @@ enum DirectConv {
     /// reductions up to 9·64 taps (every densenet-mini layer), or large images; 1×1 convolutions
     /// (no im2col) and wide reductions on small images tie, and stay with OpenBLAS. The SSE-width
     /// Swift kernels need multiples of 4 and win only for cout <= 8, or 16 channels on larger images.
-    static func isProfitable(cin: Int, cout: Int, kernel: (Int, Int), strides: (Int, Int), outputPixels: Int,
-                             configuration: EngineConfiguration) -> Bool {
+    static func isProfitable(
+        cin: Int, cout: Int, kernel: (Int, Int), strides: (Int, Int), outputPixels: Int,
+        configuration: EngineConfiguration
+    ) -> Bool {
         guard configuration.convolutions == .automatic, strides == (1, 1),
-              cout <= configuration.maxDirectOutputChannels else { return false }
+            cout <= configuration.maxDirectOutputChannels
+        else { return false }
         if configuration.usesAVX2 {
             let taps = kernel.0 * kernel.1
             return taps > 1 && (taps * cin <= 576 || outputPixels >= 784)
@@ -47,8 +50,10 @@ enum DirectConv {
 
     /// dst[hp, wp, c] = zero-padded copy of src[h, w, c] placed at (top, left).
     @inline(__always)
-    static func pad(_ src: UnsafePointer<Float>, h: Int, w: Int, c: Int, top: Int, left: Int, hp: Int, wp: Int,
-                    into dst: UnsafeMutablePointer<Float>) {
+    static func pad(
+        _ src: UnsafePointer<Float>, h: Int, w: Int, c: Int, top: Int, left: Int, hp: Int, wp: Int,
+        into dst: UnsafeMutablePointer<Float>
+    ) {
         pad(h: h, w: w, c: c, top: top, left: left, hp: hp, wp: wp, into: dst) { pixel, d, pixels in
             d.update(from: src + pixel * c, count: pixels * c)
         }
@@ -57,8 +62,10 @@ enum DirectConv {
     /// The same with the image's pixels written by `copy(first pixel, destination, pixels)`, one run
     /// of a row at a time.
     @inline(__always)
-    static func pad(h: Int, w: Int, c: Int, top: Int, left: Int, hp: Int, wp: Int, into dst: UnsafeMutablePointer<Float>,
-                    copy: (_ firstPixel: Int, _ into: UnsafeMutablePointer<Float>, _ pixels: Int) -> Void) {
+    static func pad(
+        h: Int, w: Int, c: Int, top: Int, left: Int, hp: Int, wp: Int, into dst: UnsafeMutablePointer<Float>,
+        copy: (_ firstPixel: Int, _ into: UnsafeMutablePointer<Float>, _ pixels: Int) -> Void
+    ) {
         let rowLen = wp * c
         for r in 0..<hp {
             let d = dst + r * rowLen
@@ -95,25 +102,32 @@ enum DirectConv {
     /// AVX2 kernels add each product unrounded (FMA), ~1.3× faster; unfused they round each product, as
     /// the Swift kernels always do, which lets the tests compare the two bit for bit. `wide`: the AVX2
     /// kernels (`EngineConfiguration.usesAVX2`), else the Swift ones.
-    static func forwardImage(xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int, kh: Int, kw: Int,
-                             w: UnsafePointer<Float>, cout: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool,
-                             bias: UnsafeMutablePointer<Float>? = nil, relu: Bool = false,
-                             scratch: UnsafeMutablePointer<Float>?, fused: Bool = false, wide: Bool) {
+    static func forwardImage(
+        xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int, kh: Int, kw: Int,
+        w: UnsafePointer<Float>, cout: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool,
+        bias: UnsafeMutablePointer<Float>? = nil, relu: Bool = false,
+        scratch: UnsafeMutablePointer<Float>?, fused: Bool = false, wide: Bool
+    ) {
         if wide {
-            ckernels_conv_forward_avx2(xp, wp, cin, ho, wo, kh, kw, w, cout, y, ldy, accumulate ? 1 : 0, bias, relu ? 1 : 0,
-                                       scratch, fused ? 1 : 0)
+            ckernels_conv_forward_avx2(
+                xp, wp, cin, ho, wo, kh, kw, w, cout, y, ldy, accumulate ? 1 : 0, bias, relu ? 1 : 0,
+                scratch, fused ? 1 : 0)
             return
         }
         struct Chunk: ChannelChunk {
             let xp: UnsafePointer<Float>, wp, cin, ho, wo, kh, kw: Int, w: UnsafePointer<Float>, cout: Int
             let y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool
             func run<V: SIMD>(_ width: V.Type, from c0: Int) where V.Scalar == Float {
-                DirectConv.forwardChunk(width, xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw,
-                                        w: w + c0, ldw: cout, y: y + c0, ldy: ldy, accumulate: accumulate)
+                DirectConv.forwardChunk(
+                    width, xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw,
+                    w: w + c0, ldw: cout, y: y + c0, ldy: ldy, accumulate: accumulate)
             }
         }
-        forEachChannelChunk(cout, Chunk(xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw, w: w, cout: cout,
-                                        y: y, ldy: ldy, accumulate: accumulate))
+        forEachChannelChunk(
+            cout,
+            Chunk(
+                xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw, w: w, cout: cout,
+                y: y, ldy: ldy, accumulate: accumulate))
         biasActivate(y, rows: ho * wo, cols: cout, ldy: ldy, bias: bias, relu: relu)
     }
 
@@ -135,16 +149,20 @@ enum DirectConv {
     }
 
     @inline(__always)
-    private static func put<V: SIMD>(_ v: V, _ q: Int, wp: Int, wo: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
-                                     _ accumulate: Bool) where V.Scalar == Float {
+    private static func put<V: SIMD>(
+        _ v: V, _ q: Int, wp: Int, wo: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
+        _ accumulate: Bool
+    ) where V.Scalar == Float {
         let oy = q / wp, ox = q - oy * wp
         if ox < wo { store(v, y + (oy * wo + ox) * ldy, accumulate: accumulate) }
     }
 
     @inline(__always)
-    private static func forwardChunk<V: SIMD>(_: V.Type, xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int,
-                                              kh: Int, kw: Int, w: UnsafePointer<Float>, ldw: Int,
-                                              y: UnsafeMutablePointer<Float>, ldy: Int, accumulate acc: Bool) where V.Scalar == Float {
+    private static func forwardChunk<V: SIMD>(
+        _: V.Type, xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int,
+        kh: Int, kw: Int, w: UnsafePointer<Float>, ldw: Int,
+        y: UnsafeMutablePointer<Float>, ldy: Int, accumulate acc: Bool
+    ) where V.Scalar == Float {
         let qEnd = (ho - 1) * wp + wo
         let P = V.scalarCount <= 4 ? 8 : (V.scalarCount <= 8 ? 4 : 2)
         let taps = kw * cin, rowStride = wp * cin
@@ -206,9 +224,11 @@ enum DirectConv {
 
     /// dw[kh, kw, cin, cout] (= if first, else +=) sum over output pixels of
     /// xp[oy+ky, ox+kx, ci] * dy[oy, ox, co], for one padded image xp[.., wp, cin]. `fused`, `wide`: as in `forwardImage`.
-    static func weightGradImage(xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int, kh: Int, kw: Int,
-                                dy: UnsafePointer<Float>, cout: Int, dw: UnsafeMutablePointer<Float>, first: Bool,
-                                fused: Bool = false, wide: Bool) {
+    static func weightGradImage(
+        xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int, kh: Int, kw: Int,
+        dy: UnsafePointer<Float>, cout: Int, dw: UnsafeMutablePointer<Float>, first: Bool,
+        fused: Bool = false, wide: Bool
+    ) {
         if wide {
             ckernels_conv_weight_grad_avx2(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, first ? 1 : 0, fused ? 1 : 0)
             return
@@ -217,18 +237,24 @@ enum DirectConv {
             let xp: UnsafePointer<Float>, wp, cin, ho, wo, kh, kw: Int, dy: UnsafePointer<Float>, cout: Int
             let dw: UnsafeMutablePointer<Float>, first: Bool
             func run<V: SIMD>(_ width: V.Type, from c0: Int) where V.Scalar == Float {
-                DirectConv.weightGradChunk(width, xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw,
-                                           dy: dy + c0, cout: cout, dw: dw + c0, first: first)
+                DirectConv.weightGradChunk(
+                    width, xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw,
+                    dy: dy + c0, cout: cout, dw: dw + c0, first: first)
             }
         }
-        forEachChannelChunk(cout, Chunk(xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw, dy: dy, cout: cout,
-                                        dw: dw, first: first))
+        forEachChannelChunk(
+            cout,
+            Chunk(
+                xp: xp, wp: wp, cin: cin, ho: ho, wo: wo, kh: kh, kw: kw, dy: dy, cout: cout,
+                dw: dw, first: first))
     }
 
     @inline(__always)
-    private static func weightGradChunk<V: SIMD>(_: V.Type, xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int,
-                                                 kh: Int, kw: Int, dy: UnsafePointer<Float>, cout: Int,
-                                                 dw: UnsafeMutablePointer<Float>, first: Bool) where V.Scalar == Float {
+    private static func weightGradChunk<V: SIMD>(
+        _: V.Type, xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int,
+        kh: Int, kw: Int, dy: UnsafePointer<Float>, cout: Int,
+        dw: UnsafeMutablePointer<Float>, first: Bool
+    ) where V.Scalar == Float {
         // channel block: 8 vector accumulators (4 for 16-lane vectors, which take 4 SSE registers each)
         let CB = V.scalarCount <= 4 ? 8 : (V.scalarCount <= 8 ? 4 : 2)
         for ky in 0..<kh {

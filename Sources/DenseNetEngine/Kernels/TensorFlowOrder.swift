@@ -79,8 +79,10 @@ enum TensorFlowOrder {
 extension TensorFlowOrder {
     /// grad += BiasAddGrad(dy): the column sums of the rows × columns matrix `dy`, in
     /// ReduceOuterDimensions' order. `scratch` holds 2 × columns floats.
-    static func addColumnSums(of dy: UnsafePointer<Float>, rows: Int, columns: Int,
-                              to grad: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+    static func addColumnSums(
+        of dy: UnsafePointer<Float>, rows: Int, columns: Int,
+        to grad: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    ) {
         outerColumnSums(rows: rows, columns: columns, into: scratch, halves: scratch + columns) { r, j in
             dy[r * columns + j]
         }

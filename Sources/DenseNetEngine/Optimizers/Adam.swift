@@ -56,8 +56,12 @@ public struct AdamState: Equatable, Sendable {
 extension OptimizerState {
     /// The general state of an Adam view.
     public init(_ adam: AdamState) {
-        self.init(iterations: adam.iterations, slots: [OptimizerSlot(name: "momentum", values: adam.m),
-                                                      OptimizerSlot(name: "velocity", values: adam.v)])
+        self.init(
+            iterations: adam.iterations,
+            slots: [
+                OptimizerSlot(name: "momentum", values: adam.m),
+                OptimizerSlot(name: "velocity", values: adam.v)
+            ])
     }
 }
 
@@ -77,5 +81,5 @@ extension Optimizer {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

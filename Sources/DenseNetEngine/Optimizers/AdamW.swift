@@ -6,8 +6,10 @@
 public struct AdamWConfig: Equatable, Sendable {
     public var adam: AdamConfig
     public var weightDecay: Double
-    public init(learningRate: Double = 0.001, weightDecay: Double = 0.004, beta1: Double = 0.9, beta2: Double = 0.999,
-                epsilon: Double = 1e-7) {
+    public init(
+        learningRate: Double = 0.001, weightDecay: Double = 0.004, beta1: Double = 0.9, beta2: Double = 0.999,
+        epsilon: Double = 1e-7
+    ) {
         adam = AdamConfig(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
         self.weightDecay = weightDecay
     }

@@ -122,8 +122,9 @@ public final class Optimizer {
     /// Changes hyperparameters; the new configuration must keep the same slots.
     public func reconfigure(_ newConfig: OptimizerConfig) throws {
         guard newConfig.kerasClassName == config.kerasClassName, newConfig.slotNames == config.slotNames else {
-            throw EngineError.invalidArgument("cannot reconfigure \(config.kerasClassName) with slots \(config.slotNames) "
-                                              + "as \(newConfig.kerasClassName) with slots \(newConfig.slotNames)")
+            throw EngineError.invalidArgument(
+                "cannot reconfigure \(config.kerasClassName) with slots \(config.slotNames) "
+                    + "as \(newConfig.kerasClassName) with slots \(newConfig.slotNames)")
         }
         config = newConfig
     }
@@ -142,24 +143,30 @@ public final class Optimizer {
     }
 
     public var state: OptimizerState {
-        OptimizerState(iterations: iterations, slots: zip(config.slotNames, slots).map { name, kind in
-            OptimizerSlot(name: name, values: variables.indices.map { Array(UnsafeBufferPointer(start: kind[$0], count: variables[$0].count)) })
-        })
+        OptimizerState(
+            iterations: iterations,
+            slots: zip(config.slotNames, slots).map { name, kind in
+                OptimizerSlot(
+                    name: name, values: variables.indices.map { Array(UnsafeBufferPointer(start: kind[$0], count: variables[$0].count)) })
+            })
     }
 
     /// Restores a state captured by `state`; checked whole before anything changes.
     public func setState(_ s: OptimizerState) throws {
         guard s.iterations >= 0 else { throw EngineError.invalidArgument("negative iterations") }
         guard s.slots.map(\.name) == config.slotNames else {
-            throw EngineError.invalidArgument("\(config.kerasClassName) keeps slots \(config.slotNames), the state has \(s.slots.map(\.name))")
+            throw EngineError.invalidArgument(
+                "\(config.kerasClassName) keeps slots \(config.slotNames), the state has \(s.slots.map(\.name))")
         }
         for slot in s.slots {
             guard slot.values.count == variables.count else {
-                throw EngineError.countMismatch(what: "\(config.kerasClassName) \(slot.name) slots", expected: variables.count, got: slot.values.count)
+                throw EngineError.countMismatch(
+                    what: "\(config.kerasClassName) \(slot.name) slots", expected: variables.count, got: slot.values.count)
             }
             for (values, variable) in zip(slot.values, variables) where values.count != variable.count {
-                throw EngineError.countMismatch(what: "\(config.kerasClassName) \(slot.name) slot of \(variable.name)",
-                                                expected: variable.count, got: values.count)
+                throw EngineError.countMismatch(
+                    what: "\(config.kerasClassName) \(slot.name) slot of \(variable.name)",
+                    expected: variable.count, got: values.count)
             }
         }
         for (slot, kind) in zip(s.slots, slots) {
@@ -173,5 +180,7 @@ public final class Optimizer {
 
 /// One step of an update rule on elements `range` of one variable: its weights, its gradient and its
 /// slots (in `slotNames` order). Float32 throughout, each operation rounded as TensorFlow rounds it.
-typealias UpdateRule = (_ weights: UnsafeMutablePointer<Float>, _ gradient: UnsafePointer<Float>,
-                        _ slots: [UnsafeMutablePointer<Float>], _ range: Range<Int>) -> Void
+typealias UpdateRule = (
+    _ weights: UnsafeMutablePointer<Float>, _ gradient: UnsafePointer<Float>,
+    _ slots: [UnsafeMutablePointer<Float>], _ range: Range<Int>
+) -> Void

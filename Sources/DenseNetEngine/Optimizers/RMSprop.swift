@@ -7,8 +7,10 @@ public struct RMSpropConfig: Equatable, Sendable {
     public var momentum: Double
     public var epsilon: Double
     public var centered: Bool
-    public init(learningRate: Double = 0.001, rho: Double = 0.9, momentum: Double = 0, epsilon: Double = 1e-7,
-                centered: Bool = false) {
+    public init(
+        learningRate: Double = 0.001, rho: Double = 0.9, momentum: Double = 0, epsilon: Double = 1e-7,
+        centered: Bool = false
+    ) {
         self.learningRate = learningRate
         self.rho = rho
         self.momentum = momentum

@@ -16,7 +16,9 @@ public enum ModelConfig {
     public static func tfKeras(_ model: Model) throws -> JSON {
         let root = model.root
         if let functional = root as? FunctionalModel {
-            return .object([("class_name", .string("Functional")), ("config", try tfKerasFunctional(functional, inputShape: model.inputShape))])
+            return .object([
+                ("class_name", .string("Functional")), ("config", try tfKerasFunctional(functional, inputShape: model.inputShape))
+            ])
         }
         return .object([("class_name", .string(root.kerasClassName)), ("config", .object([]))])
     }
@@ -25,31 +27,57 @@ public enum ModelConfig {
     /// tutorial compiles), as `model.save` writes it.
     public static func tfKerasTraining(_ adam: AdamConfig) -> JSON {
         .object([
-            ("loss", .object([
-                ("class_name", .string("SparseCategoricalCrossentropy")),
-                ("config", .object([("reduction", .string("auto")), ("name", .string("sparse_categorical_crossentropy")),
-                                    ("from_logits", .bool(false)), ("ignore_class", .null),
-                                    ("fn", .string("sparse_categorical_crossentropy"))])),
-            ])),
-            ("metrics", .array([.array([.object([
-                ("class_name", .string("MeanMetricWrapper")),
-                ("config", .object([("name", .string("accuracy")), ("dtype", .string("float32")),
-                                    ("fn", .string("sparse_categorical_accuracy"))])),
-            ])])])),
+            (
+                "loss",
+                .object([
+                    ("class_name", .string("SparseCategoricalCrossentropy")),
+                    (
+                        "config",
+                        .object([
+                            ("reduction", .string("auto")), ("name", .string("sparse_categorical_crossentropy")),
+                            ("from_logits", .bool(false)), ("ignore_class", .null),
+                            ("fn", .string("sparse_categorical_crossentropy"))
+                        ])
+                    )
+                ])
+            ),
+            (
+                "metrics",
+                .array([
+                    .array([
+                        .object([
+                            ("class_name", .string("MeanMetricWrapper")),
+                            (
+                                "config",
+                                .object([
+                                    ("name", .string("accuracy")), ("dtype", .string("float32")),
+                                    ("fn", .string("sparse_categorical_accuracy"))
+                                ])
+                            )
+                        ])
+                    ])
+                ])
+            ),
             ("weighted_metrics", .null),
             ("loss_weights", .null),
-            ("optimizer_config", .object([
-                ("class_name", .string("Custom>Adam")),
-                ("config", .object([
-                    ("name", .string("Adam")), ("weight_decay", .null), ("clipnorm", .null), ("global_clipnorm", .null),
-                    ("clipvalue", .null), ("use_ema", .bool(false)), ("ema_momentum", .double(0.99)),
-                    ("ema_overwrite_frequency", .null), ("jit_compile", .bool(false)), ("is_legacy_optimizer", .bool(false)),
-                    // A float32 variable in Keras, so written at float32 precision.
-                    ("learning_rate", .double(Double(Float(adam.learningRate)))),
-                    ("beta_1", .double(adam.beta1)), ("beta_2", .double(adam.beta2)), ("epsilon", .double(adam.epsilon)),
-                    ("amsgrad", .bool(false)),
-                ])),
-            ])),
+            (
+                "optimizer_config",
+                .object([
+                    ("class_name", .string("Custom>Adam")),
+                    (
+                        "config",
+                        .object([
+                            ("name", .string("Adam")), ("weight_decay", .null), ("clipnorm", .null), ("global_clipnorm", .null),
+                            ("clipvalue", .null), ("use_ema", .bool(false)), ("ema_momentum", .double(0.99)),
+                            ("ema_overwrite_frequency", .null), ("jit_compile", .bool(false)), ("is_legacy_optimizer", .bool(false)),
+                            // A float32 variable in Keras, so written at float32 precision.
+                            ("learning_rate", .double(Double(Float(adam.learningRate)))),
+                            ("beta_1", .double(adam.beta1)), ("beta_2", .double(adam.beta2)), ("epsilon", .double(adam.epsilon)),
+                            ("amsgrad", .bool(false))
+                        ])
+                    )
+                ])
+            )
         ])
     }
 
@@ -61,8 +89,9 @@ public enum ModelConfig {
             throw KerasFormatError(.malformed, file: file, expected: "an optimizer in the training configuration", found: "none")
         }
         guard ["Adam", "Custom>Adam"].contains(className) else {
-            throw KerasFormatError(.wrongFormat, file: file, layer: "optimizer",
-                                   expected: "the Adam optimizer (the only one the toolkit trains with)", found: "\(className)")
+            throw KerasFormatError(
+                .wrongFormat, file: file, layer: "optimizer",
+                expected: "the Adam optimizer (the only one the toolkit trains with)", found: "\(className)")
         }
         let options = optimizer["config"] ?? .object([])
         for flag in ["amsgrad", "use_ema"] where options[flag] == .bool(true) {
@@ -70,21 +99,26 @@ public enum ModelConfig {
         }
         for option in ["weight_decay", "clipnorm", "global_clipnorm", "clipvalue"] {
             if let value = options[option], value != .null {
-                throw KerasFormatError(.wrongFormat, file: file, layer: "optimizer", expected: "Adam without \(option)", found: "\(option) = \(value)")
+                throw KerasFormatError(
+                    .wrongFormat, file: file, layer: "optimizer", expected: "Adam without \(option)", found: "\(option) = \(value)")
             }
         }
         func number(_ key: String, _ fallback: Double) throws -> Double {
             guard let value = options[key] else { return fallback }
             guard let d = value.doubleValue else {
-                throw KerasFormatError(.wrongFormat, file: file, layer: "optimizer", expected: "a number for \(key) (no schedules)", found: "\(value)")
+                throw KerasFormatError(
+                    .wrongFormat, file: file, layer: "optimizer", expected: "a number for \(key) (no schedules)", found: "\(value)")
             }
             return d
         }
-        return AdamConfig(learningRate: try number("learning_rate", 0.001), beta1: try number("beta_1", 0.9),
-                          beta2: try number("beta_2", 0.999), epsilon: try number("epsilon", 1e-7))
+        return AdamConfig(
+            learningRate: try number("learning_rate", 0.001), beta1: try number("beta_1", 0.9),
+            beta2: try number("beta_2", 0.999), epsilon: try number("epsilon", 1e-7))
     }
 
     /// Keras 3's float32 `DTypePolicy`, every layer's (and model's) `dtype`.
-    static let keras3DTypePolicy = JSON.object([("module", .string("keras")), ("class_name", .string("DTypePolicy")),
-                                                ("config", .object([("name", .string("float32"))])), ("registered_name", .null)])
+    static let keras3DTypePolicy = JSON.object([
+        ("module", .string("keras")), ("class_name", .string("DTypePolicy")),
+        ("config", .object([("name", .string("float32"))])), ("registered_name", .null)
+    ])
 }

@@ -9,8 +9,9 @@ extension ModelDescription {
             return try ModelPreset.named(preset).build(inputShape: inputShape, classes: classes, seed: weightSeed)
         }
         guard let modelConfig else {
-            throw KerasFormatError(.malformed, file: "checkpoint", expected: "a model preset or a Keras model_config",
-                                   found: "neither")
+            throw KerasFormatError(
+                .malformed, file: "checkpoint", expected: "a model preset or a Keras model_config",
+                found: "neither")
         }
         return try KerasModelConfig(json: modelConfig, file: "model_config").makeModel(seed: weightSeed)
     }

@@ -22,10 +22,11 @@ public enum OptimizerWeights {
     /// The `weight_names` tf-keras gives Adam's variables for `model` (`iteration:0` first).
     public static func tfKerasNames(for model: Model) -> [String] {
         let paths = variablePaths(model)
-        return [iterationName] + model.trainableVariables.flatMap { variable -> [String] in
-            let path = paths[ObjectIdentifier(variable)] ?? "\(variable.name):0"
-            return ["Adam/m/\(path)", "Adam/v/\(path)"]
-        }
+        return [iterationName]
+            + model.trainableVariables.flatMap { variable -> [String] in
+                let path = paths[ObjectIdentifier(variable)] ?? "\(variable.name):0"
+                return ["Adam/m/\(path)", "Adam/v/\(path)"]
+            }
     }
 
     /// Full tf-keras variable names (`dense_net/conv2d/kernel:0`, `conv/kernel:0`).
@@ -42,8 +43,9 @@ public enum OptimizerWeights {
     public static func writeTFKeras(_ state: AdamState, model: Model, to parent: Group) throws {
         let variables = model.trainableVariables
         guard state.m.count == variables.count, state.v.count == variables.count else {
-            throw KerasFormatError(.weightCountMismatch, file: parent.path, layer: groupName,
-                                   expected: "m and v for \(variables.count) variables", found: "\(state.m.count), \(state.v.count)")
+            throw KerasFormatError(
+                .weightCountMismatch, file: parent.path, layer: groupName,
+                expected: "m and v for \(variables.count) variables", found: "\(state.m.count), \(state.v.count)")
         }
         let names = tfKerasNames(for: model)
         let group = try parent.createGroup(groupName)
@@ -59,26 +61,31 @@ public enum OptimizerWeights {
     /// checking count, slot order and every shape and type; changes nothing.
     public static func readTFKeras(from parent: Group, variables: [Variable], file: String) throws -> AdamState {
         guard try parent.contains(groupName), try parent.kind(of: groupName) == .group else {
-            throw KerasFormatError(.malformed, file: file, layer: groupName,
-                                   expected: "a group /\(groupName) with Adam's state", found: "none")
+            throw KerasFormatError(
+                .malformed, file: file, layer: groupName,
+                expected: "a group /\(groupName) with Adam's state", found: "none")
         }
         let group = try parent.group(groupName)
         let names = try NameListAttribute.read("weight_names", from: group.attributes)
         guard names.count == 1 + 2 * variables.count else {
-            throw KerasFormatError(.weightCountMismatch, file: file, layer: groupName,
-                                   expected: "\(1 + 2 * variables.count) weights (iteration, then Adam's m and v for each of \(variables.count) trainable variables)",
-                                   found: "\(names.count)")
+            throw KerasFormatError(
+                .weightCountMismatch, file: file, layer: groupName,
+                expected:
+                    "\(1 + 2 * variables.count) weights (iteration, then Adam's m and v for each of \(variables.count) trainable variables)",
+                found: "\(names.count)")
         }
         func dataset(_ name: String) throws -> Dataset {
             guard try group.contains(name), try group.kind(of: name) == .dataset else {
-                throw KerasFormatError(.malformed, file: file, layer: groupName, weight: name,
-                                       expected: "a dataset named in weight_names", found: "none")
+                throw KerasFormatError(
+                    .malformed, file: file, layer: groupName, weight: name,
+                    expected: "a dataset named in weight_names", found: "none")
             }
             return try group.dataset(name)
         }
         guard names[0].hasSuffix("iteration:0") || names[0].hasSuffix("iter:0") else {
-            throw KerasFormatError(.malformed, file: file, layer: groupName, weight: names[0],
-                                   expected: "iteration:0 first (a tf-keras 2.11+ optimizer)", found: names[0])
+            throw KerasFormatError(
+                .malformed, file: file, layer: groupName, weight: names[0],
+                expected: "iteration:0 first (a tf-keras 2.11+ optimizer)", found: names[0])
         }
         let iterationSet = try dataset(names[0])
         let iterations: Int64
@@ -89,14 +96,16 @@ public enum OptimizerWeights {
             throw KerasFormatError(.dataTypeMismatch, file: file, layer: groupName, weight: names[0], expected: "int64", found: "\(other)")
         }
         guard iterations >= 0 else {
-            throw KerasFormatError(.malformed, file: file, layer: groupName, weight: names[0], expected: "a count >= 0", found: "\(iterations)")
+            throw KerasFormatError(
+                .malformed, file: file, layer: groupName, weight: names[0], expected: "a count >= 0", found: "\(iterations)")
         }
         var m: [[Float]] = [], v: [[Float]] = []
         for (index, variable) in variables.enumerated() {
             for (slot, name) in [("m", names[1 + 2 * index]), ("v", names[2 + 2 * index])] {
                 guard name.hasPrefix("\(slot)/") || name.contains("/\(slot)/") else {
-                    throw KerasFormatError(.malformed, file: file, layer: groupName, weight: name,
-                                           expected: "Adam's \(slot) slot of trainable variable \(index) (\(variable.name))", found: name)
+                    throw KerasFormatError(
+                        .malformed, file: file, layer: groupName, weight: name,
+                        expected: "Adam's \(slot) slot of trainable variable \(index) (\(variable.name))", found: name)
                 }
                 let values = try readSlot(dataset(name), variable: variable, file: file, weight: name)
                 if slot == "m" { m.append(values) } else { v.append(values) }
@@ -108,8 +117,9 @@ public enum OptimizerWeights {
     static func readSlot(_ dataset: Dataset, variable: Variable, file: String, weight: String) throws -> [Float] {
         let shape = try dataset.shape(), type = try dataset.dataType()
         guard shape == variable.shape else {
-            throw KerasFormatError(.shapeMismatch, file: file, layer: "optimizer", weight: "\(weight) (slot of \(variable.name))",
-                                   expected: "\(variable.shape)", found: "\(shape)")
+            throw KerasFormatError(
+                .shapeMismatch, file: file, layer: "optimizer", weight: "\(weight) (slot of \(variable.name))",
+                expected: "\(variable.shape)", found: "\(shape)")
         }
         guard type == .float32 else {
             throw KerasFormatError(.dataTypeMismatch, file: file, layer: "optimizer", weight: weight, expected: "float32", found: "\(type)")
@@ -140,14 +150,17 @@ public enum OptimizerWeights {
 
     /// Reads Keras 3's `optimizer/vars` for `variables`; returns the state and the stored learning rate.
     public static func readKeras3(from root: Group, variables: [Variable], file: String) throws -> (state: AdamState, learningRate: Float) {
-        let sets = try Keras3WeightsFormat.readVars(at: keras3Path, layer: "optimizer", count: 2 + 2 * variables.count, in: root, file: file)
+        let sets = try Keras3WeightsFormat.readVars(
+            at: keras3Path, layer: "optimizer", count: 2 + 2 * variables.count, in: root, file: file)
         guard try sets[0].dataType() == .int64, try sets[0].shape() == [] else {
-            throw KerasFormatError(.dataTypeMismatch, file: file, layer: "optimizer", weight: "\(keras3Path)/0 (iterations)",
-                                   expected: "an int64 scalar", found: "\(try sets[0].dataType()) \(try sets[0].shape())")
+            throw KerasFormatError(
+                .dataTypeMismatch, file: file, layer: "optimizer", weight: "\(keras3Path)/0 (iterations)",
+                expected: "an int64 scalar", found: "\(try sets[0].dataType()) \(try sets[0].shape())")
         }
         guard try sets[1].dataType() == .float32, try sets[1].shape() == [] else {
-            throw KerasFormatError(.dataTypeMismatch, file: file, layer: "optimizer", weight: "\(keras3Path)/1 (learning rate)",
-                                   expected: "a float32 scalar", found: "\(try sets[1].dataType()) \(try sets[1].shape())")
+            throw KerasFormatError(
+                .dataTypeMismatch, file: file, layer: "optimizer", weight: "\(keras3Path)/1 (learning rate)",
+                expected: "a float32 scalar", found: "\(try sets[1].dataType()) \(try sets[1].shape())")
         }
         let iterations = try sets[0].read(as: Int64.self).scalars[0]
         let learningRate = try sets[1].read(as: Float.self).scalars[0]

@@ -22,7 +22,8 @@ public enum TrainingCheckpoint {
 
     /// The training state of an already detected file; refuses files that are not training checkpoints.
     public static func readInfo(_ file: WeightFile) throws -> CheckpointInfo {
-        file.format == .kerasArchive ? try KerasArchive.readInfo(file.path) : try TFKerasModelFile.readInfo(fullModel(file), file: file.path)
+        file.format == .kerasArchive
+            ? try KerasArchive.readInfo(file.path) : try TFKerasModelFile.readInfo(fullModel(file), file: file.path)
     }
 
     /// Restores `trainer` from the checkpoint at `path`; everything is checked first.
@@ -41,8 +42,9 @@ public enum TrainingCheckpoint {
     /// The root of a file that is not an archive, once it is checked to be a tf-keras full-model file.
     private static func fullModel(_ file: WeightFile) throws -> Group {
         guard let hdf5 = file.hdf5 else {
-            throw KerasFormatError(.wrongFormat, file: file.path, expected: "a checkpoint (tf-keras full-model HDF5 file or .keras archive)",
-                                   found: "a \(file.format) file")
+            throw KerasFormatError(
+                .wrongFormat, file: file.path, expected: "a checkpoint (tf-keras full-model HDF5 file or .keras archive)",
+                found: "a \(file.format) file")
         }
         return try TFKerasModelFile.fullModel(hdf5.root, file: file.path)
     }
@@ -56,7 +58,8 @@ extension RunDescription {
         if lossAveraging != saved.lossAveraging { return "loss averaging \(lossAveraging), checkpoint \(saved.lossAveraging)" }
         if trainData != saved.trainData {
             let limit = { (l: Int?) in l.map { "--limit \($0)" } ?? "no --limit" }
-            return "other training data: \(trainData) (\(limit(trainLimit))), but the checkpoint was trained on \(saved.trainData) (\(limit(saved.trainLimit)))"
+            return
+                "other training data: \(trainData) (\(limit(trainLimit))), but the checkpoint was trained on \(saved.trainData) (\(limit(saved.trainLimit)))"
         }
         return nil
     }

@@ -61,8 +61,10 @@ public struct RunDescription: Equatable, Sendable {
     public var trainLimit: Int?
     public var testLimit: Int?
 
-    public init(batchSize: Int, lossAveraging: LossAveraging = .perBatch, trainData: DataFingerprint,
-                trainLimit: Int? = nil, testLimit: Int? = nil) {
+    public init(
+        batchSize: Int, lossAveraging: LossAveraging = .perBatch, trainData: DataFingerprint,
+        trainLimit: Int? = nil, testLimit: Int? = nil
+    ) {
         self.batchSize = batchSize
         self.lossAveraging = lossAveraging
         self.trainData = trainData
@@ -86,8 +88,10 @@ public struct CheckpointInfo: Equatable, Sendable {
     /// Adam's iteration count (also in the optimizer's own variables; checked to agree).
     public var iterations: Int64
 
-    public init(model: ModelDescription, run: RunDescription, optimizer: AdamConfig, epoch: Int, stepInEpoch: Int,
-                shuffleSeed: UInt64, metrics: MetricState, iterations: Int64) {
+    public init(
+        model: ModelDescription, run: RunDescription, optimizer: AdamConfig, epoch: Int, stepInEpoch: Int,
+        shuffleSeed: UInt64, metrics: MetricState, iterations: Int64
+    ) {
         self.model = model
         self.run = run
         self.optimizer = optimizer
@@ -100,9 +104,10 @@ public struct CheckpointInfo: Equatable, Sendable {
 
     /// The info of `trainer`'s current state.
     public init(trainer: Trainer, model: ModelDescription, run: RunDescription) {
-        self.init(model: model, run: run, optimizer: (try? trainer.optimizer.adam().config) ?? AdamConfig(), epoch: trainer.epoch,
-                  stepInEpoch: trainer.stepInEpoch, shuffleSeed: trainer.shuffleSeed, metrics: trainer.metrics,
-                  iterations: trainer.optimizer.iterations)
+        self.init(
+            model: model, run: run, optimizer: (try? trainer.optimizer.adam().config) ?? AdamConfig(), epoch: trainer.epoch,
+            stepInEpoch: trainer.stepInEpoch, shuffleSeed: trainer.shuffleSeed, metrics: trainer.metrics,
+            iterations: trainer.optimizer.iterations)
     }
 }
 
@@ -152,8 +157,9 @@ enum TrainingStateGroup {
     /// (used when the group lacks the exact values).
     static func read(from parent: Group, file: String) throws -> CheckpointInfo {
         guard try parent.contains(name), try parent.kind(of: name) == .group else {
-            throw KerasFormatError(.malformed, file: file, layer: name,
-                                   expected: "a group /\(name) (a densenet-io training checkpoint)", found: "none")
+            throw KerasFormatError(
+                .malformed, file: file, layer: name,
+                expected: "a group /\(name) (a densenet-io training checkpoint)", found: "none")
         }
         let a = try parent.group(name).attributes
         func fail(_ key: String, _ expected: String, _ found: String) -> KerasFormatError {
@@ -162,7 +168,9 @@ enum TrainingStateGroup {
         func scalar<T: DataElement>(_ key: String, _ type: T.Type) throws -> T {
             guard try a.contains(key) else { throw fail(key, "attribute \(key)", "none") }
             let array: NDArray<T>
-            do { array = try a.read(key, as: T.self) } catch let error as HDF5Error { throw fail(key, "a \(T.self) scalar", error.description) }
+            do { array = try a.read(key, as: T.self) } catch let error as HDF5Error {
+                throw fail(key, "a \(T.self) scalar", error.description)
+            }
             guard array.shape == [], let value = array.scalars.first else { throw fail(key, "a scalar", "shape \(array.shape)") }
             return value
         }
@@ -179,27 +187,36 @@ enum TrainingStateGroup {
         let format = try string("format")
         guard format == formatName else { throw fail("format", formatName, format) }
         let version = try scalar("format_version", Int64.self)
-        guard version == Self.version else { throw fail("format_version", "\(Self.version)", "\(version) (written by another densenet-io)") }
+        guard version == Self.version else {
+            throw fail("format_version", "\(Self.version)", "\(version) (written by another densenet-io)")
+        }
         guard try a.contains("input_shape") else { throw fail("input_shape", "attribute input_shape", "none") }
         let shape = try a.read("input_shape", as: Int64.self).scalars.map { Int($0) }
         guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }) else { throw fail("input_shape", "positive dimensions", "\(shape)") }
         let averagingName = try string("loss_averaging")
-        guard let averaging = LossAveraging(rawValue: averagingName) else { throw fail("loss_averaging", "perBatch or perSample", averagingName) }
+        guard let averaging = LossAveraging(rawValue: averagingName) else {
+            throw fail("loss_averaging", "perBatch or perSample", averagingName)
+        }
         let preset = try string("model_preset")
         let batchSize = try int("batch_size", minimum: 1)
         let info = CheckpointInfo(
-            model: ModelDescription(preset: preset.isEmpty ? nil : preset, inputShape: shape, classes: try int("classes", minimum: 1),
-                                    weightSeed: try scalar("weight_seed", UInt64.self)),
-            run: RunDescription(batchSize: batchSize, lossAveraging: averaging,
-                                trainData: DataFingerprint(samples: try int("train_samples", minimum: 1),
-                                                           labelsChecksum: try scalar("train_labels_checksum", UInt64.self),
-                                                           imagesChecksum: try scalar("train_images_checksum", UInt64.self)),
-                                trainLimit: try optional("train_limit"), testLimit: try optional("test_limit")),
-            optimizer: AdamConfig(learningRate: try scalar("adam_learning_rate", Double.self), beta1: try scalar("adam_beta_1", Double.self),
-                                  beta2: try scalar("adam_beta_2", Double.self), epsilon: try scalar("adam_epsilon", Double.self)),
+            model: ModelDescription(
+                preset: preset.isEmpty ? nil : preset, inputShape: shape, classes: try int("classes", minimum: 1),
+                weightSeed: try scalar("weight_seed", UInt64.self)),
+            run: RunDescription(
+                batchSize: batchSize, lossAveraging: averaging,
+                trainData: DataFingerprint(
+                    samples: try int("train_samples", minimum: 1),
+                    labelsChecksum: try scalar("train_labels_checksum", UInt64.self),
+                    imagesChecksum: try scalar("train_images_checksum", UInt64.self)),
+                trainLimit: try optional("train_limit"), testLimit: try optional("test_limit")),
+            optimizer: AdamConfig(
+                learningRate: try scalar("adam_learning_rate", Double.self), beta1: try scalar("adam_beta_1", Double.self),
+                beta2: try scalar("adam_beta_2", Double.self), epsilon: try scalar("adam_epsilon", Double.self)),
             epoch: try int("epoch"), stepInEpoch: try int("step_in_epoch"), shuffleSeed: try scalar("shuffle_seed", UInt64.self),
-            metrics: MetricState(lossSum: try scalar("metric_loss_sum", Double.self), lossWeight: try scalar("metric_loss_weight", Double.self),
-                                 correct: try int("metric_correct"), seen: try int("metric_seen")),
+            metrics: MetricState(
+                lossSum: try scalar("metric_loss_sum", Double.self), lossWeight: try scalar("metric_loss_weight", Double.self),
+                correct: try int("metric_correct"), seen: try int("metric_seen")),
             iterations: try scalar("iterations", Int64.self))
         let steps = (info.run.trainData.samples + batchSize - 1) / batchSize
         guard info.stepInEpoch < steps else { throw fail("step_in_epoch", "less than \(steps) steps per epoch", "\(info.stepInEpoch)") }

@@ -41,9 +41,11 @@ extension KerasLayerCodec {
 /// `Config/Layers/` and one line here.
 enum KerasLayerCodecs {
     static var all: [any KerasLayerCodec.Type] {
-        [InputLayer.self, ZeroPadding2D.self, Conv2D.self, BatchNormalization.self, Activation.self, ReLU.self,
-         MaxPooling2D.self, AveragePooling2D.self, Concatenate.self, GlobalAveragePooling2D.self,
-         GlobalMaxPooling2D.self, Flatten.self, Dense.self]
+        [
+            InputLayer.self, ZeroPadding2D.self, Conv2D.self, BatchNormalization.self, Activation.self, ReLU.self,
+            MaxPooling2D.self, AveragePooling2D.self, Concatenate.self, GlobalAveragePooling2D.self,
+            GlobalMaxPooling2D.self, Flatten.self, Dense.self
+        ]
     }
 
     /// The codec of the layer class a config names.

@@ -64,14 +64,17 @@ public struct KerasModelConfig {
         }
         let className = top["class_name"]?.stringValue ?? "?"
         guard ["Functional", "Model"].contains(className) else {
-            throw KerasFormatError(.wrongFormat, file: file, layer: top["name"]?.stringValue ?? "",
-                                   expected: "a functional model (class Functional)", found: "class \(className)")
+            throw KerasFormatError(
+                .wrongFormat, file: file, layer: top["name"]?.stringValue ?? "",
+                expected: "a functional model (class Functional)", found: "class \(className)")
         }
         guard let config = top["config"], let layerList = config["layers"]?.arrayValue,
-              layerList.allSatisfy({ $0.objectValue != nil }) else {
+            layerList.allSatisfy({ $0.objectValue != nil })
+        else {
             throw KerasFormatError(.malformed, file: file, expected: "config.layers, a list of layer objects", found: "none")
         }
-        let isKeras3 = top["module"] != nil || layerList.contains { $0["module"] != nil }
+        let isKeras3 =
+            top["module"] != nil || layerList.contains { $0["module"] != nil }
             || layerList.contains { $0["inbound_nodes"]?.arrayValue?.first?.objectValue != nil }
         flavor = isKeras3 ? .keras3 : .tfKeras
         name = config["name"]?.stringValue ?? "model"
@@ -82,15 +85,18 @@ public struct KerasModelConfig {
         var input: (name: String, shape: [Int])?
         for layer in layerList {
             guard let cls = layer["class_name"]?.stringValue,
-                  let layerConfig = layer["config"], layerConfig.objectValue != nil,
-                  let layerName = layer["name"]?.stringValue ?? layerConfig["name"]?.stringValue else {
-                throw KerasFormatError(.malformed, file: file, layer: layer["name"]?.stringValue ?? "",
-                                       expected: "class_name, name and config", found: "\((layer.objectValue ?? []).map(\.0).sorted())")
+                let layerConfig = layer["config"], layerConfig.objectValue != nil,
+                let layerName = layer["name"]?.stringValue ?? layerConfig["name"]?.stringValue
+            else {
+                throw KerasFormatError(
+                    .malformed, file: file, layer: layer["name"]?.stringValue ?? "",
+                    expected: "class_name, name and config", found: "\((layer.objectValue ?? []).map(\.0).sorted())")
             }
             let nodes = layer["inbound_nodes"]?.arrayValue ?? []
             guard nodes.count <= 1 else {
-                throw KerasFormatError(.wrongFormat, file: file, layer: layerName,
-                                       expected: "each layer called once", found: "a layer shared by \(nodes.count) calls")
+                throw KerasFormatError(
+                    .wrongFormat, file: file, layer: layerName,
+                    expected: "each layer called once", found: "a layer shared by \(nodes.count) calls")
             }
             var inbound: [String] = []
             if let node = nodes.first {
@@ -106,11 +112,13 @@ public struct KerasModelConfig {
                 throw KerasFormatError(.malformed, file: file, layer: layerName, expected: "inbound layers", found: "none")
             }
             for source in inbound where !seen.contains(source) {
-                throw KerasFormatError(.malformed, file: file, layer: layerName,
-                                       expected: "inbound layers listed before the layer", found: source)
+                throw KerasFormatError(
+                    .malformed, file: file, layer: layerName,
+                    expected: "inbound layers listed before the layer", found: source)
             }
             guard seen.insert(layerName).inserted else {
-                throw KerasFormatError(.malformed, file: file, layer: layerName, expected: "unique layer names", found: "\(layerName) twice")
+                throw KerasFormatError(
+                    .malformed, file: file, layer: layerName, expected: "unique layer names", found: "\(layerName) twice")
             }
             entries.append(LayerEntry(className: cls, name: layerName, inbound: inbound))
             options.append(layerConfig)
@@ -164,8 +172,9 @@ public struct KerasModelConfig {
         let text: String
         do {
             guard let root = file.hdf5?.root, try root.attributes.contains("model_config") else {
-                throw KerasFormatError(.wrongFormat, file: path, expected: "a full-model file with a model_config attribute",
-                                       found: "no model_config (a \(file.format) file)")
+                throw KerasFormatError(
+                    .wrongFormat, file: path, expected: "a full-model file with a model_config attribute",
+                    found: "no model_config (a \(file.format) file)")
             }
             text = try root.attributes.string("model_config")
         } catch let error as HDF5Error {
@@ -178,9 +187,10 @@ public struct KerasModelConfig {
     public func makeFunctionalModel() throws -> FunctionalModel {
         let nodes = try zip(layers, options).map { entry, options in
             guard let codec = KerasLayerCodecs.codec(named: entry.className) else {
-                throw KerasFormatError(.wrongFormat, file: file, layer: entry.name,
-                                       expected: "a layer densenet-io builds (\(Self.supportedLayers.joined(separator: ", ")))",
-                                       found: "class \(entry.className)")
+                throw KerasFormatError(
+                    .wrongFormat, file: file, layer: entry.name,
+                    expected: "a layer densenet-io builds (\(Self.supportedLayers.joined(separator: ", ")))",
+                    found: "class \(entry.className)")
             }
             let layer = try codec.make(from: LayerConfig(json: options, name: entry.name, file: file, flavor: flavor))
             return FunctionalModel.Node(layer, entry.className == InputLayer.configClassName ? [inputName] : entry.inbound)
@@ -208,8 +218,9 @@ public struct KerasModelConfig {
             guard let source = h.first?.stringValue else { return }
             let indices = h.dropFirst().prefix(2).map { $0.intValue ?? 0 }
             guard indices.allSatisfy({ $0 == 0 }) else {
-                throw KerasFormatError(.wrongFormat, file: file, layer: layer,
-                                       expected: "inputs from single-output layers called once", found: "\(source) node/tensor \(indices)")
+                throw KerasFormatError(
+                    .wrongFormat, file: file, layer: layer,
+                    expected: "inputs from single-output layers called once", found: "\(source) node/tensor \(indices)")
             }
             names.append(source)
         }

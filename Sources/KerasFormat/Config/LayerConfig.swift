@@ -64,9 +64,15 @@ struct LayerConfig {
     func activation(_ allowed: [ActivationFunction]) throws -> ActivationFunction {
         let raw = self["activation"] ?? .string("linear")
         let text: String
-        if let s = raw.stringValue { text = s } else if raw == .null { text = "linear" }
-        else if let s = raw["config"]?["name"]?.stringValue ?? raw["class_name"]?.stringValue { text = s }
-        else { throw failure("an activation name", raw) }
+        if let s = raw.stringValue {
+            text = s
+        } else if raw == .null {
+            text = "linear"
+        } else if let s = raw["config"]?["name"]?.stringValue ?? raw["class_name"]?.stringValue {
+            text = s
+        } else {
+            throw failure("an activation name", raw)
+        }
         guard let f = ActivationFunction(rawValue: text == "None" ? "linear" : text), allowed.contains(f) else {
             throw failure("activation \(allowed.map(\.rawValue).joined(separator: ", "))", text)
         }

@@ -27,8 +27,10 @@ struct LayerConfigWriter {
     }
 
     func initializer(_ className: String, _ config: [(String, JSON)] = []) -> JSON {
-        .object([("module", .string("keras.initializers")), ("class_name", .string(className)),
-                 ("config", .object(config)), ("registered_name", .null)])
+        .object([
+            ("module", .string("keras.initializers")), ("class_name", .string(className)),
+            ("config", .object(config)), ("registered_name", .null)
+        ])
     }
 
     func pair(_ p: (Int, Int)) -> JSON { .array([.int(p.0), .int(p.1)]) }

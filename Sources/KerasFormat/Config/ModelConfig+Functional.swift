@@ -20,26 +20,30 @@ extension ModelConfig {
     private static func entries(_ model: FunctionalModel, inputShape: [Int], flavor: KerasFlavor) throws -> [Entry] {
         let file = flavor == .keras3 ? "config.json" : "model_config"
         var shapes: [String: [Int]] = [model.inputName: inputShape]
-        let input = Entry(layer: InputLayer(shape: inputShape, name: model.inputName), name: model.inputName, inbound: [],
-                          inputShapes: [inputShape])
-        return try [input] + model.nodes.filter { !($0.layer is InputLayer) }.map { node in
-            guard let name = node.layer.name else {
-                throw KerasFormatError(.malformed, file: file, layer: node.layer.kerasClassName, expected: "a named layer", found: "none")
-            }
-            guard let layer = KerasLayerCodecs.codable(node.layer) else {
-                throw KerasFormatError(.wrongFormat, file: file, layer: writtenName(name, flavor),
-                                       expected: "a layer densenet-io describes to Keras (\(KerasModelConfig.supportedLayers.joined(separator: ", ")))",
-                                       found: "class \(node.layer.kerasClassName)")
-            }
-            let inputShapes = try node.inbound.map { inbound -> [Int] in
-                guard let shape = shapes[inbound] else {
-                    throw KerasFormatError(.malformed, file: file, layer: name, expected: "a known inbound layer", found: inbound)
+        let input = Entry(
+            layer: InputLayer(shape: inputShape, name: model.inputName), name: model.inputName, inbound: [],
+            inputShapes: [inputShape])
+        return try [input]
+            + model.nodes.filter { !($0.layer is InputLayer) }.map { node in
+                guard let name = node.layer.name else {
+                    throw KerasFormatError(
+                        .malformed, file: file, layer: node.layer.kerasClassName, expected: "a named layer", found: "none")
                 }
-                return shape
+                guard let layer = KerasLayerCodecs.codable(node.layer) else {
+                    throw KerasFormatError(
+                        .wrongFormat, file: file, layer: writtenName(name, flavor),
+                        expected: "a layer densenet-io describes to Keras (\(KerasModelConfig.supportedLayers.joined(separator: ", ")))",
+                        found: "class \(node.layer.kerasClassName)")
+                }
+                let inputShapes = try node.inbound.map { inbound -> [Int] in
+                    guard let shape = shapes[inbound] else {
+                        throw KerasFormatError(.malformed, file: file, layer: name, expected: "a known inbound layer", found: inbound)
+                    }
+                    return shape
+                }
+                shapes[name] = try (layer as? any Op)?.outputShape(for: inputShapes) ?? inputShapes.first ?? []
+                return Entry(layer: layer, name: name, inbound: node.inbound, inputShapes: inputShapes)
             }
-            shapes[name] = try (layer as? any Op)?.outputShape(for: inputShapes) ?? inputShapes.first ?? []
-            return Entry(layer: layer, name: name, inbound: node.inbound, inputShapes: inputShapes)
-        }
     }
 
     /// Keras 3 refuses `/` in layer names: tf-keras' `conv1/conv` is Keras 3's `conv1_conv`.
@@ -56,7 +60,7 @@ extension ModelConfig {
                 ("class_name", .string(entry.codec.configClassName)),
                 ("config", .object(entry.layer.config(writer))),
                 ("name", .string(entry.name)),
-                ("inbound_nodes", .array(entry.inbound.isEmpty ? [] : [node])),
+                ("inbound_nodes", .array(entry.inbound.isEmpty ? [] : [node]))
             ])
         }
         return .object([
@@ -64,7 +68,7 @@ extension ModelConfig {
             ("trainable", .bool(true)),
             ("layers", .array(layers)),
             ("input_layers", .array([.array([.string(model.inputName), .int(0), .int(0)])])),
-            ("output_layers", .array([.array([.string(model.outputName), .int(0), .int(0)])])),
+            ("output_layers", .array([.array([.string(model.outputName), .int(0), .int(0)])]))
         ])
     }
 
@@ -76,15 +80,24 @@ extension ModelConfig {
         let layers = try entries(model, inputShape: inputShape, flavor: .keras3).map { entry in
             let writer = LayerConfigWriter(name: rename(entry.name), flavor: .keras3, inputShapes: entry.inputShapes)
             let tensors = zip(entry.inbound, entry.inputShapes).map { source, shape in
-                JSON.object([("class_name", .string("__keras_tensor__")),
-                             ("config", .object([("shape", LayerConfigWriter.batchShape(shape)), ("dtype", .string("float32")),
-                                                 ("keras_history", .array([.string(rename(source)), .int(0), .int(0)]))]))])
+                JSON.object([
+                    ("class_name", .string("__keras_tensor__")),
+                    (
+                        "config",
+                        .object([
+                            ("shape", LayerConfigWriter.batchShape(shape)), ("dtype", .string("float32")),
+                            ("keras_history", .array([.string(rename(source)), .int(0), .int(0)]))
+                        ])
+                    )
+                ])
             }
-            let node = JSON.object([("args", .array(entry.codec.takesInputList ? [.array(tensors)] : tensors)),
-                                    ("kwargs", .object(entry.codec.callKeywords))])
+            let node = JSON.object([
+                ("args", .array(entry.codec.takesInputList ? [.array(tensors)] : tensors)),
+                ("kwargs", .object(entry.codec.callKeywords))
+            ])
             var members: [(String, JSON)] = [
                 ("module", .string("keras.layers")), ("class_name", .string(entry.codec.configClassName)),
-                ("config", .object(entry.layer.config(writer))), ("registered_name", .null),
+                ("config", .object(entry.layer.config(writer))), ("registered_name", .null)
             ]
             if entry.codec.hasBuildConfig {
                 let shapes = entry.inputShapes.map(LayerConfigWriter.batchShape)
@@ -99,7 +112,7 @@ extension ModelConfig {
             ("layers", .array(layers)),
             // One input and one output: Keras 3 writes the bare tensor reference, not a list of them.
             ("input_layers", endpoint(model.inputName)),
-            ("output_layers", endpoint(model.outputName)),
+            ("output_layers", endpoint(model.outputName))
         ])
     }
 }

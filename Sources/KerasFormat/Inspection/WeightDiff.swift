@@ -60,7 +60,9 @@ public struct WeightDiff: Codable, Sendable {
             for weight in listing.weights {
                 let comparable = weight.kind != .optimizer || optimizerInBoth
                 guard comparable, let key = sameFamily ? weight.path : weight.crossFormatIdentity else {
-                    skipped.append("\(label) \(weight.path): \(weight.kind == .optimizer ? "optimizer state" : "PyTorch-only counter"), no counterpart in \(label == "A" ? b.format.description : a.format.description)")
+                    skipped.append(
+                        "\(label) \(weight.path): \(weight.kind == .optimizer ? "optimizer state" : "PyTorch-only counter"), no counterpart in \(label == "A" ? b.format.description : a.format.description)"
+                    )
                     continue
                 }
                 if table[key] == nil { order.append(key) }
@@ -77,8 +79,9 @@ public struct WeightDiff: Codable, Sendable {
                 entries.append(Entry(name: x.path, layer: x.layer, status: .missing, shapeA: x.kerasShape, dtypeA: x.dataType))
                 continue
             }
-            var entry = Entry(name: x.path, otherName: x.path == y.path ? nil : y.path, layer: x.layer, status: .equal,
-                              shapeA: x.kerasShape, shapeB: y.kerasShape, dtypeA: x.dataType, dtypeB: y.dataType)
+            var entry = Entry(
+                name: x.path, otherName: x.path == y.path ? nil : y.path, layer: x.layer, status: .equal,
+                shapeA: x.kerasShape, shapeB: y.kerasShape, dtypeA: x.dataType, dtypeB: y.dataType)
             let comparable = sameFamily ? x.shape == y.shape : x.kerasShape == y.kerasShape
             if !comparable {
                 entry.status = .shapeMismatch
@@ -107,8 +110,9 @@ public struct WeightDiff: Codable, Sendable {
             let y = tableB[key]!
             entries.append(Entry(name: y.path, layer: y.layer, status: .extra, shapeB: y.kerasShape, dtypeB: y.dataType))
         }
-        return WeightDiff(fileA: a.path, fileB: b.path, formatA: a.format.description, formatB: b.format.description,
-                          identity: sameFamily ? "stored path" : "Keras layer name and position", atol: atol, rtol: rtol,
-                          entries: entries, skipped: skipped)
+        return WeightDiff(
+            fileA: a.path, fileB: b.path, formatA: a.format.description, formatB: b.format.description,
+            identity: sameFamily ? "stored path" : "Keras layer name and position", atol: atol, rtol: rtol,
+            entries: entries, skipped: skipped)
     }
 }

@@ -97,23 +97,29 @@ public struct WeightListing: Sendable {
 
     /// The listing of an `.h5` file of `format`, or of a `.keras` archive's `model.weights.h5` (with
     /// `archiveAttributes`, from metadata.json).
-    private static func readHDF5(_ root: Group, format: WeightFileFormat, path: String,
-                                 archiveAttributes: [(String, String)]?) throws -> WeightListing {
+    private static func readHDF5(
+        _ root: Group, format: WeightFileFormat, path: String,
+        archiveAttributes: [(String, String)]?
+    ) throws -> WeightListing {
         do {
             let attributes = try archiveAttributes ?? textAttributes(root.attributes)
             switch format {
             case .tfKerasWeights:
-                return WeightListing(path: path, format: format, attributes: attributes,
-                                     weights: try tfKerasWeights(root, prefix: "", path: path))
+                return WeightListing(
+                    path: path, format: format, attributes: attributes,
+                    weights: try tfKerasWeights(root, prefix: "", path: path))
             case .tfKerasModel:
                 var weights = try tfKerasWeights(root.group("model_weights"), prefix: "", path: path)
                 if try root.contains("optimizer_weights") {
                     weights += try tfKerasOptimizer(root.group("optimizer_weights"), path: path)
                 }
-                return WeightListing(path: path, format: format,
-                                     attributes: attributes.filter { !["model_config", "training_config"].contains($0.0) }
-                                        + attributes.filter { ["model_config", "training_config"].contains($0.0) }.map { ($0.0, "(\($0.1.utf8.count) bytes of JSON)") },
-                                     weights: weights)
+                return WeightListing(
+                    path: path, format: format,
+                    attributes: attributes.filter { !["model_config", "training_config"].contains($0.0) }
+                        + attributes.filter { ["model_config", "training_config"].contains($0.0) }.map {
+                            ($0.0, "(\($0.1.utf8.count) bytes of JSON)")
+                        },
+                    weights: weights)
             case .keras3Weights, .kerasArchive:
                 return WeightListing(path: path, format: format, attributes: attributes, weights: try keras3Weights(root, path: path))
             case .safetensors:
@@ -142,8 +148,9 @@ public struct WeightListing: Sendable {
         return {
             let raw = try dataset.readRawBytes()
             guard let dtype = SafetensorsFile.DType(numpyName: raw.dataType.description) else {
-                throw KerasFormatError(.dataTypeMismatch, file: dataset.file.path, weight: dataset.path,
-                                       expected: "a numeric type", found: raw.dataType.description)
+                throw KerasFormatError(
+                    .dataTypeMismatch, file: dataset.file.path, weight: dataset.path,
+                    expected: "a numeric type", found: raw.dataType.description)
             }
             return dtype.doubles(raw.bytes)
         }
@@ -155,15 +162,17 @@ public struct WeightListing: Sendable {
         for layerName in try NameListAttribute.read("layer_names", from: group.attributes) + ["top_level_model_weights"] {
             guard try group.contains(layerName), try group.kind(of: layerName) == .group else {
                 if layerName == "top_level_model_weights" { continue }
-                throw KerasFormatError(.missingLayer, file: path, layer: layerName,
-                                       expected: "a group /\(prefix)\(layerName) listed in layer_names", found: "no such group")
+                throw KerasFormatError(
+                    .missingLayer, file: path, layer: layerName,
+                    expected: "a group /\(prefix)\(layerName) listed in layer_names", found: "no such group")
             }
             let layerGroup = try group.group(layerName)
             var positions: [String: Int] = [:]
             for weightName in try NameListAttribute.read("weight_names", from: layerGroup.attributes) {
                 guard try layerGroup.contains(weightName), try layerGroup.kind(of: weightName) == .dataset else {
-                    throw KerasFormatError(.malformed, file: path, layer: layerName, weight: weightName,
-                                           expected: "a dataset named in weight_names", found: "none")
+                    throw KerasFormatError(
+                        .malformed, file: path, layer: layerName, weight: weightName,
+                        expected: "a dataset named in weight_names", found: "none")
                 }
                 let dataset = try layerGroup.dataset(weightName)
                 let bare = weightName.hasSuffix(":0") ? String(weightName.dropLast(2)) : weightName
@@ -172,11 +181,12 @@ public struct WeightListing: Sendable {
                 let owner = bare == "\(layerName)/\(variable)" || components.count < 2 ? layerName : components[components.count - 2]
                 let index = positions[owner, default: 0]
                 positions[owner] = index + 1
-                out.append(StoredWeight(
-                    path: "\(prefix)\(layerName)/\(weightName)", group: layerName, label: weightName, layer: owner,
-                    weight: variable, index: index, shape: try dataset.shape(), dataType: try dataset.dataType().description,
-                    kind: ["moving_mean", "moving_variance"].contains(variable) ? .nonTrainable : .trainable,
-                    transform: nil, reader: datasetReader(dataset)))
+                out.append(
+                    StoredWeight(
+                        path: "\(prefix)\(layerName)/\(weightName)", group: layerName, label: weightName, layer: owner,
+                        weight: variable, index: index, shape: try dataset.shape(), dataType: try dataset.dataType().description,
+                        kind: ["moving_mean", "moving_variance"].contains(variable) ? .nonTrainable : .trainable,
+                        transform: nil, reader: datasetReader(dataset)))
             }
         }
         return out
@@ -186,13 +196,15 @@ public struct WeightListing: Sendable {
     private static func tfKerasOptimizer(_ group: Group, path: String) throws -> [StoredWeight] {
         try NameListAttribute.read("weight_names", from: group.attributes).enumerated().map { index, name in
             guard try group.contains(name), try group.kind(of: name) == .dataset else {
-                throw KerasFormatError(.malformed, file: path, layer: "optimizer_weights", weight: name,
-                                       expected: "a dataset named in weight_names", found: "none")
+                throw KerasFormatError(
+                    .malformed, file: path, layer: "optimizer_weights", weight: name,
+                    expected: "a dataset named in weight_names", found: "none")
             }
             let dataset = try group.dataset(name)
-            return StoredWeight(path: "optimizer_weights/\(name)", group: "optimizer_weights", label: name, layer: "optimizer",
-                                weight: name, index: index, shape: try dataset.shape(), dataType: try dataset.dataType().description,
-                                kind: .optimizer, transform: nil, reader: datasetReader(dataset))
+            return StoredWeight(
+                path: "optimizer_weights/\(name)", group: "optimizer_weights", label: name, layer: "optimizer",
+                weight: name, index: index, shape: try dataset.shape(), dataType: try dataset.dataType().description,
+                kind: .optimizer, transform: nil, reader: datasetReader(dataset))
         }
     }
 
@@ -209,8 +221,9 @@ public struct WeightListing: Sendable {
             let count = try vars.childNames().count
             let datasets = try (0..<count).map { index -> Dataset in
                 guard try vars.contains(String(index)), try vars.kind(of: String(index)) == .dataset else {
-                    throw KerasFormatError(.malformed, file: path, layer: layer, weight: "\(varsPath)/\(index)",
-                                           expected: "datasets 0…\(count - 1) in /\(varsPath)", found: "\(try vars.childNames())")
+                    throw KerasFormatError(
+                        .malformed, file: path, layer: layer, weight: "\(varsPath)/\(index)",
+                        expected: "datasets 0…\(count - 1) in /\(varsPath)", found: "\(try vars.childNames())")
                 }
                 return try vars.dataset(String(index))
             }
@@ -219,11 +232,14 @@ public struct WeightListing: Sendable {
             let names = isOptimizer ? shapes.indices.map(String.init) : inferredNames(shapes)
             for (index, dataset) in datasets.enumerated() {
                 let name = names[index]
-                let kind: WeightKind = isOptimizer ? .optimizer : ["moving_mean", "moving_variance"].contains(name) ? .nonTrainable : .trainable
-                out.append(StoredWeight(path: "\(varsPath)/\(index)", group: owner.isEmpty ? "/" : owner,
-                                        label: name == String(index) ? name : "\(index) (\(name))", layer: isOptimizer ? "optimizer" : layer,
-                                        weight: name, index: index, shape: shapes[index], dataType: try dataset.dataType().description,
-                                        kind: kind, transform: nil, reader: datasetReader(dataset)))
+                let kind: WeightKind =
+                    isOptimizer ? .optimizer : ["moving_mean", "moving_variance"].contains(name) ? .nonTrainable : .trainable
+                out.append(
+                    StoredWeight(
+                        path: "\(varsPath)/\(index)", group: owner.isEmpty ? "/" : owner,
+                        label: name == String(index) ? name : "\(index) (\(name))", layer: isOptimizer ? "optimizer" : layer,
+                        weight: name, index: index, shape: shapes[index], dataType: try dataset.dataType().description,
+                        kind: kind, transform: nil, reader: datasetReader(dataset)))
             }
         }
         return out
@@ -246,8 +262,9 @@ public struct WeightListing: Sendable {
             throw KerasFormatError(.unknownFormat, file: path, found: "a zip file that cannot be read: \(error)")
         }
         guard let entry = archive["model.weights.h5"] else {
-            throw KerasFormatError(.unknownFormat, file: path, expected: "a .keras archive with model.weights.h5",
-                                   found: "a zip file without it")
+            throw KerasFormatError(
+                .unknownFormat, file: path, expected: "a .keras archive with model.weights.h5",
+                found: "a zip file without it")
         }
         var attributes: [(String, String)] = []
         if let metadata = archive["metadata.json"] {
@@ -268,12 +285,14 @@ public struct WeightListing: Sendable {
             throw KerasFormatError(.malformed, file: path, weight: "model.weights.h5", found: error.description)
         }
         guard let weightsFormat = try WeightFile.hdf5Format(of: file.root, path: path) else {
-            throw KerasFormatError(.unknownFormat, file: path, weight: "model.weights.h5", expected: "Keras 3 weights (vars groups)",
-                                   found: "an HDF5 file without them")
+            throw KerasFormatError(
+                .unknownFormat, file: path, weight: "model.weights.h5", expected: "Keras 3 weights (vars groups)",
+                found: "an HDF5 file without them")
         }
         // The open file stays readable after its name is removed (POSIX), so values load lazily.
-        return try readHDF5(file.root, format: weightsFormat == .keras3Weights ? .kerasArchive : weightsFormat, path: path,
-                            archiveAttributes: attributes)
+        return try readHDF5(
+            file.root, format: weightsFormat == .keras3Weights ? .kerasArchive : weightsFormat, path: path,
+            archiveAttributes: attributes)
     }
 
     // MARK: safetensors
@@ -292,14 +311,18 @@ public struct WeightListing: Sendable {
             let index = origin?.index ?? positions[layer, default: 0]
             positions[layer] = max(positions[layer, default: 0], index + 1)
             let kind: WeightKind = ["running_mean", "running_var", "num_batches_tracked"].contains(leaf) ? .nonTrainable : .trainable
-            return StoredWeight(path: name, group: module.isEmpty ? "/" : module, label: leaf, layer: layer,
-                                weight: origin?.weight ?? leaf, index: index,
-                                shape: tensor.shape, dataType: tensor.dtype.numpyName, kind: kind,
-                                transform: origin?.transform, reader: { tensor.doubles }, recordedKerasShape: origin?.shape)
+            return StoredWeight(
+                path: name, group: module.isEmpty ? "/" : module, label: leaf, layer: layer,
+                weight: origin?.weight ?? leaf, index: index,
+                shape: tensor.shape, dataType: tensor.dtype.numpyName, kind: kind,
+                transform: origin?.transform, reader: { tensor.doubles }, recordedKerasShape: origin?.shape)
         }
-        return WeightListing(path: path, format: .safetensors,
-                             attributes: file.metadata.keys.sorted().map { ($0, $0 == SafetensorsWeightsFormat.provenanceKey ? "(Keras origin of \(provenance.count) tensors)" : file.metadata[$0]!) },
-                             weights: weights)
+        return WeightListing(
+            path: path, format: .safetensors,
+            attributes: file.metadata.keys.sorted().map {
+                ($0, $0 == SafetensorsWeightsFormat.provenanceKey ? "(Keras origin of \(provenance.count) tensors)" : file.metadata[$0]!)
+            },
+            weights: weights)
     }
 }
 

@@ -95,8 +95,9 @@ public struct InspectionReport: Codable, Sendable {
                 }
                 if stats!.hasNonFinite { nonFinite.append(stored.path) }
             }
-            let weight = Weight(name: stored.label, path: stored.path, layer: stored.layer, weight: stored.weight, shape: stored.shape,
-                                dtype: stored.dataType, parameters: stored.parameterCount, kind: stored.kind, stats: stats)
+            let weight = Weight(
+                name: stored.label, path: stored.path, layer: stored.layer, weight: stored.weight, shape: stored.shape,
+                dtype: stored.dataType, parameters: stored.parameterCount, kind: stored.kind, stats: stats)
             if let last = groups.indices.last, groups[last].name == stored.group {
                 groups[last].weights.append(weight)
                 groups[last].parameters += weight.parameters

@@ -56,7 +56,9 @@ struct JSONParser {
                     if isObject { open[open.count - 1].keys.append(try memberKey()) }
                     continue nextValue
                 }
-                guard take(isObject ? "}" : "]") else { throw failure(isObject ? "expected , or } in an object" : "expected , or ] in an array") }
+                guard take(isObject ? "}" : "]") else {
+                    throw failure(isObject ? "expected , or } in an object" : "expected , or ] in an array")
+                }
                 value = open.removeLast().value
             }
             skipSpace()
@@ -129,7 +131,9 @@ struct JSONParser {
         let integerStart = index
         let integerDigits = digits()
         guard integerDigits > 0 else { throw failure("unexpected characters", at: start) }
-        guard integerDigits == 1 || bytes[integerStart] != UInt8(ascii: "0") else { throw failure("a number with a leading zero", at: start) }
+        guard integerDigits == 1 || bytes[integerStart] != UInt8(ascii: "0") else {
+            throw failure("a number with a leading zero", at: start)
+        }
         var isInteger = true
         if take(".") {
             isInteger = false

@@ -11,8 +11,9 @@ public enum Keras3WeightsFormat {
     /// Writes every `vars` group of the layout into `group` (the file's root).
     public static func write(_ layout: Keras3WeightLayout, to group: Group) throws {
         for entry in layout.entries {
-            try writeVars(entry.variables.map { NDArray(shape: $0.shape, scalars: $0.values) },
-                          name: entry.layerName, at: entry.path, in: group)
+            try writeVars(
+                entry.variables.map { NDArray(shape: $0.shape, scalars: $0.values) },
+                name: entry.layerName, at: entry.path, in: group)
         }
     }
 
@@ -34,21 +35,24 @@ public enum Keras3WeightsFormat {
             for (index, (variable, dataset)) in zip(entry.variables, arrays).enumerated() {
                 let shape = try dataset.shape(), type = try dataset.dataType()
                 guard shape == variable.shape else {
-                    throw KerasFormatError(.shapeMismatch, file: file, layer: entry.layerName,
-                                           weight: "\(entry.path)/\(index) (\(variable.name))",
-                                           expected: "\(variable.shape)", found: "\(shape)")
+                    throw KerasFormatError(
+                        .shapeMismatch, file: file, layer: entry.layerName,
+                        weight: "\(entry.path)/\(index) (\(variable.name))",
+                        expected: "\(variable.shape)", found: "\(shape)")
                 }
                 guard type == .float32 else {
-                    throw KerasFormatError(.dataTypeMismatch, file: file, layer: entry.layerName,
-                                           weight: "\(entry.path)/\(index) (\(variable.name))", expected: "float32", found: "\(type)")
+                    throw KerasFormatError(
+                        .dataTypeMismatch, file: file, layer: entry.layerName,
+                        weight: "\(entry.path)/\(index) (\(variable.name))", expected: "float32", found: "\(type)")
                 }
                 assignments.append((variable, try dataset.read(as: Float.self).scalars))
             }
         }
         let expected = Set(layout.entries.map(\.path))
         if let extra = try varsGroups(in: group).first(where: { !expected.contains($0) && !$0.hasPrefix("optimizer/") }) {
-            throw KerasFormatError(.extraLayer, file: file, layer: extra,
-                                   expected: "only the model's \(expected.count) vars groups", found: "\(extra) as well")
+            throw KerasFormatError(
+                .extraLayer, file: file, layer: extra,
+                expected: "only the model's \(expected.count) vars groups", found: "\(extra) as well")
         }
         for (variable, values) in assignments { try variable.setValues(values) }
     }
@@ -61,8 +65,9 @@ public enum Keras3WeightsFormat {
         let vars = try group.group(path)
         let names = try vars.childNames()
         guard names.count == count, names.allSatisfy({ Int($0).map { (0..<count).contains($0) } ?? false }) else {
-            throw KerasFormatError(.weightCountMismatch, file: file, layer: layer,
-                                   expected: "\(count) variables in /\(path)", found: "\(names.count) (\(names.joined(separator: ", ")))")
+            throw KerasFormatError(
+                .weightCountMismatch, file: file, layer: layer,
+                expected: "\(count) variables in /\(path)", found: "\(names.count) (\(names.joined(separator: ", ")))")
         }
         return try (0..<count).map { try vars.dataset(String($0)) }
     }

@@ -17,8 +17,10 @@ public enum KerasArchive {
 
     /// Writes `model` (and, when given, Adam's configuration and state and the training state) to
     /// `path` as a `.keras` archive, atomically.
-    public static func write(_ model: Model, optimizer: (config: AdamConfig, state: AdamState)? = nil,
-                             trainingState: CheckpointInfo? = nil, to path: String) throws {
+    public static func write(
+        _ model: Model, optimizer: (config: AdamConfig, state: AdamState)? = nil,
+        trainingState: CheckpointInfo? = nil, to path: String
+    ) throws {
         let config = try configJSON(model, optimizer: optimizer?.config).description
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -31,7 +33,8 @@ public enum KerasArchive {
                 let file = try File.create(weightsPath)
                 try Keras3WeightsFormat.write(Keras3WeightLayout(tree: NamedLayerTree(model: model.root)), to: file.root)
                 if let optimizer {
-                    try OptimizerWeights.writeKeras3(optimizer.state, config: optimizer.config, variables: model.trainableVariables, to: file.root)
+                    try OptimizerWeights.writeKeras3(
+                        optimizer.state, config: optimizer.config, variables: model.trainableVariables, to: file.root)
                 }
             }
             if let trainingState {
@@ -58,13 +61,16 @@ public enum KerasArchive {
 
     /// Writes `trainer`'s complete state as a `.keras` archive (a training checkpoint).
     public static func write(_ trainer: Trainer, model description: ModelDescription, run: RunDescription, to path: String) throws {
-        try write(trainer.model, optimizer: try trainer.optimizer.adam(),
-                  trainingState: CheckpointInfo(trainer: trainer, model: description, run: run), to: path)
+        try write(
+            trainer.model, optimizer: try trainer.optimizer.adam(),
+            trainingState: CheckpointInfo(trainer: trainer, model: description, run: run), to: path)
     }
 
     private static func add(_ data: Data, as name: String, date: Date, to archive: Archive) throws {
-        try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(data.count), modificationDate: date,
-                             permissions: 0o600, compressionMethod: .none) { position, size in
+        try archive.addEntry(
+            with: name, type: .file, uncompressedSize: Int64(data.count), modificationDate: date,
+            permissions: 0o600, compressionMethod: .none
+        ) { position, size in
             data.subdata(in: Int(position)..<Int(position) + size)
         }
     }
@@ -81,7 +87,7 @@ public enum KerasArchive {
                 ("registered_name", .string("Functional")),
                 // A functional model is built by its graph: Keras records no input shape for it.
                 ("build_config", .object([("input_shape", .null)])),
-                ("compile_config", compile),
+                ("compile_config", compile)
             ])
         }
         return .object([
@@ -90,31 +96,46 @@ public enum KerasArchive {
             ("config", .object([("trainable", .bool(true)), ("dtype", ModelConfig.keras3DTypePolicy)])),
             ("registered_name", .string(model.root.kerasClassName)),
             ("build_config", .object([("input_shape", .array([.null] + model.inputShape.map { .int($0) }))])),
-            ("compile_config", compile),
+            ("compile_config", compile)
         ])
     }
 
     static func compileConfig(_ adam: AdamConfig) -> JSON {
         .object([
-            ("optimizer", .object([
-                ("module", .string("keras.optimizers")), ("class_name", .string("Adam")),
-                ("config", .object([
-                    ("name", .string("adam")), ("learning_rate", .double(Double(Float(adam.learningRate)))), ("weight_decay", .null),
-                    ("clipnorm", .null), ("global_clipnorm", .null), ("clipvalue", .null), ("use_ema", .bool(false)),
-                    ("ema_momentum", .double(0.99)), ("ema_overwrite_frequency", .null), ("loss_scale_factor", .null),
-                    ("gradient_accumulation_steps", .null), ("beta_1", .double(adam.beta1)), ("beta_2", .double(adam.beta2)),
-                    ("epsilon", .double(adam.epsilon)), ("amsgrad", .bool(false)),
-                ])),
-                ("registered_name", .null),
-            ])),
-            ("loss", .object([
-                ("module", .string("keras.losses")), ("class_name", .string("SparseCategoricalCrossentropy")),
-                ("config", .object([("name", .string("sparse_categorical_crossentropy")), ("reduction", .string("sum_over_batch_size")),
-                                    ("from_logits", .bool(false)), ("ignore_class", .null)])),
-                ("registered_name", .null),
-            ])),
+            (
+                "optimizer",
+                .object([
+                    ("module", .string("keras.optimizers")), ("class_name", .string("Adam")),
+                    (
+                        "config",
+                        .object([
+                            ("name", .string("adam")), ("learning_rate", .double(Double(Float(adam.learningRate)))),
+                            ("weight_decay", .null),
+                            ("clipnorm", .null), ("global_clipnorm", .null), ("clipvalue", .null), ("use_ema", .bool(false)),
+                            ("ema_momentum", .double(0.99)), ("ema_overwrite_frequency", .null), ("loss_scale_factor", .null),
+                            ("gradient_accumulation_steps", .null), ("beta_1", .double(adam.beta1)), ("beta_2", .double(adam.beta2)),
+                            ("epsilon", .double(adam.epsilon)), ("amsgrad", .bool(false))
+                        ])
+                    ),
+                    ("registered_name", .null)
+                ])
+            ),
+            (
+                "loss",
+                .object([
+                    ("module", .string("keras.losses")), ("class_name", .string("SparseCategoricalCrossentropy")),
+                    (
+                        "config",
+                        .object([
+                            ("name", .string("sparse_categorical_crossentropy")), ("reduction", .string("sum_over_batch_size")),
+                            ("from_logits", .bool(false)), ("ignore_class", .null)
+                        ])
+                    ),
+                    ("registered_name", .null)
+                ])
+            ),
             ("loss_weights", .null), ("metrics", .array([.string("accuracy")])), ("weighted_metrics", .null),
-            ("run_eagerly", .bool(false)), ("steps_per_execution", .int(1)), ("jit_compile", .bool(false)),
+            ("run_eagerly", .bool(false)), ("steps_per_execution", .int(1)), ("jit_compile", .bool(false))
         ])
     }
 
@@ -135,7 +156,9 @@ public enum KerasArchive {
             do {
                 archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
             } catch {
-                throw KerasFormatError(.unknownFormat, file: path, expected: "a .keras archive (zip)", found: "unreadable zip: \(error) (corrupted or truncated?)")
+                throw KerasFormatError(
+                    .unknownFormat, file: path, expected: "a .keras archive (zip)",
+                    found: "unreadable zip: \(error) (corrupted or truncated?)")
             }
             func data(_ name: String) throws -> Data? {
                 guard let entry = archive[name] else { return nil }
@@ -172,7 +195,8 @@ public enum KerasArchive {
             }
             do {
                 guard let weights = try extracted("model.weights.h5") else {
-                    throw KerasFormatError(.malformed, file: path, layer: "model.weights.h5", expected: "a model.weights.h5 entry", found: "none")
+                    throw KerasFormatError(
+                        .malformed, file: path, layer: "model.weights.h5", expected: "a model.weights.h5 entry", found: "none")
                 }
                 self.weights = weights
                 trainingState = try extracted(trainingStateEntry)
@@ -189,8 +213,9 @@ public enum KerasArchive {
             let saved = config["class_name"]?.stringValue ?? "?"
             let expected = model.root is FunctionalModel ? "Functional" : model.root.kerasClassName
             guard saved == expected else {
-                throw KerasFormatError(.wrongFormat, file: path, layer: "config.json",
-                                       expected: "a \(expected) model (the architecture being trained)", found: "a \(saved) model")
+                throw KerasFormatError(
+                    .wrongFormat, file: path, layer: "config.json",
+                    expected: "a \(expected) model (the architecture being trained)", found: "a \(saved) model")
             }
         }
 
@@ -199,7 +224,8 @@ public enum KerasArchive {
             var config = AdamConfig()
             if let compile = self.config["compile_config"] { config = try ModelConfig.adam(fromTraining: compile, file: path) }
             let read = try OptimizerWeights.readKeras3(from: weights, variables: model.trainableVariables, file: path)
-            config.learningRate = Double(read.learningRate) == Double(Float(config.learningRate)) ? config.learningRate : Double(read.learningRate)
+            config.learningRate =
+                Double(read.learningRate) == Double(Float(config.learningRate)) ? config.learningRate : Double(read.learningRate)
             return (config, read.state)
         }
     }
@@ -225,8 +251,9 @@ public enum KerasArchive {
 
     private static func info(of opened: Opened) throws -> CheckpointInfo {
         guard let state = opened.trainingState else {
-            throw KerasFormatError(.wrongFormat, file: opened.path, layer: trainingStateEntry,
-                                   expected: "a densenet-io training checkpoint (a \(trainingStateEntry) entry)", found: "a Keras archive without one")
+            throw KerasFormatError(
+                .wrongFormat, file: opened.path, layer: trainingStateEntry,
+                expected: "a densenet-io training checkpoint (a \(trainingStateEntry) entry)", found: "a Keras archive without one")
         }
         guard let compile = opened.config["compile_config"] else {
             throw KerasFormatError(.malformed, file: opened.path, layer: "config.json", expected: "a compile_config", found: "none")
@@ -246,12 +273,15 @@ public enum KerasArchive {
                 throw KerasFormatError(.malformed, file: path, layer: "optimizer/vars", expected: "Adam's state", found: "none")
             }
             guard optimizer.state.iterations == info.iterations else {
-                throw KerasFormatError(.malformed, file: path, layer: "optimizer/vars", weight: "0 (iterations)",
-                                       expected: "\(info.iterations) (the training state's count)", found: "\(optimizer.state.iterations)")
+                throw KerasFormatError(
+                    .malformed, file: path, layer: "optimizer/vars", weight: "0 (iterations)",
+                    expected: "\(info.iterations) (the training state's count)", found: "\(optimizer.state.iterations)")
             }
-            try Keras3WeightsFormat.load(Keras3WeightLayout(tree: NamedLayerTree(model: trainer.model.root)), from: opened.weights, file: path)
+            try Keras3WeightsFormat.load(
+                Keras3WeightLayout(tree: NamedLayerTree(model: trainer.model.root)), from: opened.weights, file: path)
             try trainer.optimizer.reconfigure(.adam(info.optimizer))
-            try trainer.restore(info.trainerState(optimizer: optimizer.state, weights: trainer.model.root.getWeights(), base: trainer.state))
+            try trainer.restore(
+                info.trainerState(optimizer: optimizer.state, weights: trainer.model.root.getWeights(), base: trainer.state))
             return info
         }
     }

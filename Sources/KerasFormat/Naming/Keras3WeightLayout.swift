@@ -68,7 +68,8 @@ public struct Keras3WeightLayout {
         let sortKey = { (name: String) in name.hasPrefix("_") ? "~" + name : name }
         attributes.sort { sortKey($0.0) < sortKey($1.0) }
         if TFKerasWeightLayout.graphModelClasses.contains(node.layer.kerasClassName),
-           let layers = attributes.firstIndex(where: { $0.0 == "layers" }) {
+            let layers = attributes.firstIndex(where: { $0.0 == "layers" })
+        {
             attributes.insert(attributes.remove(at: layers), at: 0)
         }
         return attributes

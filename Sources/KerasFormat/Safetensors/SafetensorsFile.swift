@@ -16,8 +16,9 @@ public struct SafetensorsFile: Equatable, Sendable {
         public var bytes: [UInt8]
 
         public init(dtype: DType, shape: [Int], bytes: [UInt8]) {
-            precondition(shape.reduce(1, *) * dtype.size == bytes.count,
-                         "\(bytes.count) bytes do not hold \(dtype) elements of shape \(shape)")
+            precondition(
+                shape.reduce(1, *) * dtype.size == bytes.count,
+                "\(bytes.count) bytes do not hold \(dtype) elements of shape \(shape)")
             self.dtype = dtype
             self.shape = shape
             self.bytes = bytes
@@ -76,7 +77,9 @@ public struct SafetensorsFile: Equatable, Sendable {
         func doubles(_ bytes: [UInt8]) -> [Double] {
             bytes.withUnsafeBytes { raw -> [Double] in
                 func map<T>(_: T.Type, _ f: (T) -> Double) -> [Double] {
-                    (0..<(raw.count / MemoryLayout<T>.size)).map { f(raw.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self)) }
+                    (0..<(raw.count / MemoryLayout<T>.size)).map {
+                        f(raw.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self))
+                    }
                 }
                 switch self {
                 case .f64: return map(Double.self) { $0 }
@@ -163,8 +166,9 @@ public struct SafetensorsFile: Equatable, Sendable {
                 continue
             }
             guard let typeName = value["dtype"]?.stringValue,
-                  let shapeValues = value["shape"]?.arrayValue,
-                  let offsetValues = value["data_offsets"]?.arrayValue, offsetValues.count == 2 else {
+                let shapeValues = value["shape"]?.arrayValue,
+                let offsetValues = value["data_offsets"]?.arrayValue, offsetValues.count == 2
+            else {
                 throw malformed("dtype, shape and data_offsets [begin, end]", "\(value)", tensor: name)
             }
             guard let dtype = DType(rawValue: typeName) else {
@@ -197,7 +201,8 @@ public struct SafetensorsFile: Equatable, Sendable {
         var covered = 0
         for (begin, end, name) in ranges {
             guard begin == covered else {
-                throw malformed("tensors tiling the data without gaps or overlaps", "\(name) at [\(begin), \(end)) after byte \(covered)", tensor: name)
+                throw malformed(
+                    "tensors tiling the data without gaps or overlaps", "\(name) at [\(begin), \(end)) after byte \(covered)", tensor: name)
             }
             covered = end
         }
@@ -215,11 +220,19 @@ public struct SafetensorsFile: Equatable, Sendable {
         let names = tensors.keys.sorted()
         for name in names {
             let tensor = tensors[name]!
-            entries.append((name, .object([("data_offsets", .array([.int(offset), .int(offset + tensor.bytes.count)])),
-                                           ("dtype", .string(tensor.dtype.rawValue)), ("shape", .array(tensor.shape.map(JSON.int)))])))
+            entries.append(
+                (
+                    name,
+                    .object([
+                        ("data_offsets", .array([.int(offset), .int(offset + tensor.bytes.count)])),
+                        ("dtype", .string(tensor.dtype.rawValue)), ("shape", .array(tensor.shape.map(JSON.int)))
+                    ])
+                ))
             offset += tensor.bytes.count
         }
-        if !metadata.isEmpty { entries.append(("__metadata__", .object(metadata.map { ($0.key, .string($0.value)) }.sorted(by: Self.headerOrder)))) }
+        if !metadata.isEmpty {
+            entries.append(("__metadata__", .object(metadata.map { ($0.key, .string($0.value)) }.sorted(by: Self.headerOrder))))
+        }
         var json = Array(JSON.object(entries.sorted(by: Self.headerOrder)).compactDescription.utf8)
         while json.count % 8 != 0 { json.append(UInt8(ascii: " ")) }
         var out = withUnsafeBytes(of: UInt64(json.count).littleEndian) { Array($0) }
@@ -233,8 +246,9 @@ public struct SafetensorsFile: Equatable, Sendable {
     /// case-insensitive comparison: `conv_2` before `Conv_3` before `conv_10`), which the files
     /// written so far have, so the same tensors keep giving the same bytes.
     private static func headerOrder(_ a: (String, JSON), _ b: (String, JSON)) -> Bool {
-        a.0.compare(b.0, options: [.numeric, .caseInsensitive, .forcedOrdering], range: a.0.startIndex..<a.0.endIndex,
-                    locale: NSLocale.system) == .orderedAscending
+        a.0.compare(
+            b.0, options: [.numeric, .caseInsensitive, .forcedOrdering], range: a.0.startIndex..<a.0.endIndex,
+            locale: NSLocale.system) == .orderedAscending
     }
 
     /// Writes the file atomically.

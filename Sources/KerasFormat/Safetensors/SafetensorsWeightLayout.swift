@@ -64,7 +64,8 @@ public struct SafetensorsWeightLayout {
     public init(model: Model) {
         let tree = NamedLayerTree(model: model.root)
         let flattened = flattenInputShapes(model)
-        let torchvision = model.root.kerasClassName == "Functional"
+        let torchvision =
+            model.root.kerasClassName == "Functional"
             && tree.root.children.contains { torchvisionDenseNetModule(for: $0.name) == "features.conv0" }
         var entries: [Entry] = []
         var counters: [String] = []
@@ -76,10 +77,13 @@ public struct SafetensorsWeightLayout {
                 let (parameter, transform) = Self.parameter(for: variable, of: layer, flattenInput: flattened[ObjectIdentifier(layer)])
                 let name = module.isEmpty ? parameter : "\(module).\(parameter)"
                 let torchShape = transform.axes.map { transform.view[$0] }
-                let merged = flattened[ObjectIdentifier(layer)] != nil && variable.name == "kernel"
+                let merged =
+                    flattened[ObjectIdentifier(layer)] != nil && variable.name == "kernel"
                     ? [torchShape[0], torchShape.dropFirst().reduce(1, *)] : torchShape
-                entries.append(Entry(name: name, variable: variable, kerasLayer: node.name, kerasWeight: variable.name,
-                                     kerasIndex: index, torchShape: merged, transform: transform))
+                entries.append(
+                    Entry(
+                        name: name, variable: variable, kerasLayer: node.name, kerasWeight: variable.name,
+                        kerasIndex: index, torchShape: merged, transform: transform))
             }
             if layer.kerasClassName == "BatchNormalization", !layer.ownVariables.isEmpty {
                 counters.append(module.isEmpty ? "num_batches_tracked" : "\(module).num_batches_tracked")
@@ -139,13 +143,14 @@ public func torchvisionDenseNetModule(for kerasName: String) -> String? {
     default: break
     }
     if let match = name.wholeMatch(of: /conv(\d+)_block(\d+)_([012])_(bn|conv)/), let block = Int(match.1) {
-        let part: String? = switch (match.3, match.4) {
-        case ("0", "bn"): "norm1"
-        case ("1", "conv"): "conv1"
-        case ("1", "bn"): "norm2"
-        case ("2", "conv"): "conv2"
-        default: nil
-        }
+        let part: String? =
+            switch (match.3, match.4) {
+            case ("0", "bn"): "norm1"
+            case ("1", "conv"): "conv1"
+            case ("1", "bn"): "norm2"
+            case ("2", "conv"): "conv2"
+            default: nil
+            }
         guard let part else { return nil }
         return "features.denseblock\(block - 1).denselayer\(match.2).\(part)"
     }

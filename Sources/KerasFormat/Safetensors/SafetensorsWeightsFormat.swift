@@ -29,8 +29,9 @@ public enum SafetensorsWeightsFormat {
         var provenance: [String: Provenance] = [:]
         for entry in layout.entries {
             file.tensors[entry.name] = .init(shape: entry.torchShape, floats: entry.transform.apply(entry.variable.values))
-            provenance[entry.name] = Provenance(layer: entry.kerasLayer, weight: entry.kerasWeight, index: entry.kerasIndex,
-                                                shape: entry.variable.shape, view: entry.transform.view, axes: entry.transform.axes)
+            provenance[entry.name] = Provenance(
+                layer: entry.kerasLayer, weight: entry.kerasWeight, index: entry.kerasIndex,
+                shape: entry.variable.shape, view: entry.transform.view, axes: entry.transform.axes)
         }
         for name in layout.counterNames {
             file.tensors[name] = .init(dtype: .i64, shape: [], bytes: [UInt8](repeating: 0, count: 8))
@@ -58,23 +59,27 @@ public enum SafetensorsWeightsFormat {
         for entry in layout.entries {
             let weight = "\(entry.name) (Keras \(entry.kerasWeight))"
             guard let tensor = file.tensors[entry.name] else {
-                throw KerasFormatError(.missingLayer, file: path, layer: entry.kerasLayer, weight: weight,
-                                       expected: "tensor \(entry.name)", found: "none")
+                throw KerasFormatError(
+                    .missingLayer, file: path, layer: entry.kerasLayer, weight: weight,
+                    expected: "tensor \(entry.name)", found: "none")
             }
             guard tensor.shape == entry.torchShape else {
-                throw KerasFormatError(.shapeMismatch, file: path, layer: entry.kerasLayer, weight: weight,
-                                       expected: "\(entry.torchShape)", found: "\(tensor.shape)")
+                throw KerasFormatError(
+                    .shapeMismatch, file: path, layer: entry.kerasLayer, weight: weight,
+                    expected: "\(entry.torchShape)", found: "\(tensor.shape)")
             }
             guard let values = tensor.floats else {
-                throw KerasFormatError(.dataTypeMismatch, file: path, layer: entry.kerasLayer, weight: weight,
-                                       expected: "F32", found: tensor.dtype.rawValue)
+                throw KerasFormatError(
+                    .dataTypeMismatch, file: path, layer: entry.kerasLayer, weight: weight,
+                    expected: "F32", found: tensor.dtype.rawValue)
             }
             assignments.append((entry.variable, entry.transform.invert(values)))
         }
         let known = Set(layout.entries.map(\.name)).union(layout.counterNames)
         if let extra = file.tensors.keys.sorted().first(where: { !known.contains($0) }) {
-            throw KerasFormatError(.extraLayer, file: path, weight: extra,
-                                   expected: "only the model's \(layout.entries.count) tensors", found: "\(extra) as well")
+            throw KerasFormatError(
+                .extraLayer, file: path, weight: extra,
+                expected: "only the model's \(layout.entries.count) tensors", found: "\(extra) as well")
         }
         for (variable, values) in assignments { try variable.setValues(values) }
     }

@@ -41,8 +41,10 @@ public enum TFKerasModelFile {
         }
     }
 
-    private static func writeFullModel(_ model: Model, modelConfig: String, trainingConfig: String?, to path: String,
-                                       extra: (Group) throws -> Void) throws {
+    private static func writeFullModel(
+        _ model: Model, modelConfig: String, trainingConfig: String?, to path: String,
+        extra: (Group) throws -> Void
+    ) throws {
         let file = try File.create(path)
         let root = file.root
         try root.attributes.write(StringArray(scalar: TFKerasWeightsFormat.kerasVersion, format: .variableUTF8), named: "keras_version")
@@ -69,8 +71,9 @@ public enum TFKerasModelFile {
         do {
             return try fullModel(File.open(path).root, file: path)
         } catch let error as HDF5Error {
-            throw KerasFormatError(.unknownFormat, file: path, expected: "a checkpoint (tf-keras full-model HDF5 file)",
-                                   found: "unreadable: \(error.description) (corrupted or truncated?)")
+            throw KerasFormatError(
+                .unknownFormat, file: path, expected: "a checkpoint (tf-keras full-model HDF5 file)",
+                found: "unreadable: \(error.description) (corrupted or truncated?)")
         }
     }
 
@@ -78,8 +81,9 @@ public enum TFKerasModelFile {
     static func fullModel(_ root: Group, file path: String) throws -> Group {
         do {
             guard try isFullModel(root) else {
-                throw KerasFormatError(.wrongFormat, file: path, expected: "a checkpoint (model_config attribute and model_weights group)",
-                                       found: "an HDF5 file without them (a weights-only file?)")
+                throw KerasFormatError(
+                    .wrongFormat, file: path, expected: "a checkpoint (model_config attribute and model_weights group)",
+                    found: "an HDF5 file without them (a weights-only file?)")
             }
         } catch let error as HDF5Error {
             throw KerasFormatError(error, file: path)
@@ -115,13 +119,16 @@ public enum TFKerasModelFile {
             _ = try ModelConfig.adam(fromTraining: training, file: path)
             _ = try jsonAttribute("model_config", of: root, file: path)
             guard try root.contains(TrainingStateGroup.name) else {
-                throw KerasFormatError(.wrongFormat, file: path, layer: TrainingStateGroup.name,
-                                       expected: "a densenet-io training checkpoint (a \(TrainingStateGroup.name) group)",
-                                       found: "a Keras model file without one (its weights and optimizer load with TFKerasModelFile.loadWeights)")
+                throw KerasFormatError(
+                    .wrongFormat, file: path, layer: TrainingStateGroup.name,
+                    expected: "a densenet-io training checkpoint (a \(TrainingStateGroup.name) group)",
+                    found: "a Keras model file without one (its weights and optimizer load with TFKerasModelFile.loadWeights)")
             }
             var info = try TrainingStateGroup.read(from: root, file: path)
             let config = try jsonAttribute("model_config", of: root, file: path)
-            if info.model.modelConfig == nil, config["class_name"]?.stringValue == "Functional" { info.model.modelConfig = config.description }
+            if info.model.modelConfig == nil, config["class_name"]?.stringValue == "Functional" {
+                info.model.modelConfig = config.description
+            }
             return info
         }
     }
@@ -141,11 +148,13 @@ public enum TFKerasModelFile {
             try checkArchitecture(of: root, against: trainer.model, file: path)
             let optimizer = try OptimizerWeights.readTFKeras(from: root, variables: trainer.optimizer.variables, file: path)
             guard optimizer.iterations == info.iterations else {
-                throw KerasFormatError(.malformed, file: path, layer: "optimizer_weights", weight: "iteration:0",
-                                       expected: "\(info.iterations) (the training state's count)", found: "\(optimizer.iterations)")
+                throw KerasFormatError(
+                    .malformed, file: path, layer: "optimizer_weights", weight: "iteration:0",
+                    expected: "\(info.iterations) (the training state's count)", found: "\(optimizer.iterations)")
             }
-            try TFKerasWeightsFormat.load(TFKerasWeightLayout(tree: NamedLayerTree(model: trainer.model.root)),
-                                         from: root.group("model_weights"), file: path)
+            try TFKerasWeightsFormat.load(
+                TFKerasWeightLayout(tree: NamedLayerTree(model: trainer.model.root)),
+                from: root.group("model_weights"), file: path)
             try trainer.optimizer.reconfigure(.adam(info.optimizer))
             try trainer.restore(info.trainerState(optimizer: optimizer, weights: trainer.model.root.getWeights(), base: trainer.state))
             return info
@@ -169,8 +178,9 @@ public enum TFKerasModelFile {
                 let config = try ModelConfig.adam(fromTraining: training, file: path)
                 optimizer = (config, try OptimizerWeights.readTFKeras(from: root, variables: model.trainableVariables, file: path))
             }
-            try TFKerasWeightsFormat.load(TFKerasWeightLayout(tree: NamedLayerTree(model: model.root)),
-                                         from: root.group("model_weights"), file: path)
+            try TFKerasWeightsFormat.load(
+                TFKerasWeightLayout(tree: NamedLayerTree(model: model.root)),
+                from: root.group("model_weights"), file: path)
             return optimizer
         }
     }
@@ -183,8 +193,9 @@ public enum TFKerasModelFile {
         let expected = model.root is FunctionalModel ? "Functional" : model.root.kerasClassName
         let compatible = saved == expected || (expected == "Functional" && ["Model", "Sequential"].contains(saved))
         guard compatible else {
-            throw KerasFormatError(.wrongFormat, file: file, layer: "model_config",
-                                   expected: "a \(expected) model (the architecture being trained)", found: "a \(saved) model")
+            throw KerasFormatError(
+                .wrongFormat, file: file, layer: "model_config",
+                expected: "a \(expected) model (the architecture being trained)", found: "a \(saved) model")
         }
     }
 

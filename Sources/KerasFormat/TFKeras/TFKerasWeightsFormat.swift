@@ -46,13 +46,16 @@ public enum TFKerasWeightsFormat {
     /// are checked on all cores: in a mapped file (`File.mapIntoMemory`) HDF5 answers most of that
     /// from the file's bytes, and serialises what it must ask libhdf5.
     @discardableResult
-    public static func load(_ layout: TFKerasWeightLayout, from group: Group, file: String,
-                            byName: Bool = false) throws -> LoadReport {
+    public static func load(
+        _ layout: TFKerasWeightLayout, from group: Group, file: String,
+        byName: Bool = false
+    ) throws -> LoadReport {
         let reader = LayerReader(group: group, file: file)
         let fileLayers = try NameListAttribute.read("layer_names", from: group.attributes)
         guard try !fileLayers.isEmpty || group.attributes.contains("layer_names") else {
-            throw KerasFormatError(.wrongFormat, file: file, expected: "a tf-keras weights group with a layer_names attribute",
-                                   found: "none at \(group.path)")
+            throw KerasFormatError(
+                .wrongFormat, file: file, expected: "a tf-keras weights group with a layer_names attribute",
+                found: "none at \(group.path)")
         }
         var matched: [(TFKerasWeightLayout.LayerEntry, LayerReader.SavedLayer)] = []
         var report = LoadReport()
@@ -67,9 +70,10 @@ public enum TFKerasWeightsFormat {
             let modelLayers = layout.layers.filter { !$0.weights.isEmpty }
             let savedLayers = try Concurrently.map(fileLayers, reader.savedLayer).filter { !$0.weightNames.isEmpty }
             guard modelLayers.count == savedLayers.count else {
-                throw KerasFormatError(.layerCountMismatch, file: file,
-                                       expected: "\(modelLayers.count) layers with weights (\(modelLayers.map(\.name).joined(separator: ", ")))",
-                                       found: "\(savedLayers.count) (\(savedLayers.map(\.name).joined(separator: ", ")))")
+                throw KerasFormatError(
+                    .layerCountMismatch, file: file,
+                    expected: "\(modelLayers.count) layers with weights (\(modelLayers.map(\.name).joined(separator: ", ")))",
+                    found: "\(savedLayers.count) (\(savedLayers.map(\.name).joined(separator: ", ")))")
             }
             matched = Array(zip(modelLayers, savedLayers))
         }
@@ -108,13 +112,15 @@ private struct LayerReader {
             layerGroup = try group.group(name)
         } catch {
             guard try group.contains(name), try group.kind(of: name) == .group else {
-                throw KerasFormatError(.missingLayer, file: file, layer: name,
-                                       expected: "a group /\(name) listed in layer_names", found: "no such group")
+                throw KerasFormatError(
+                    .missingLayer, file: file, layer: name,
+                    expected: "a group /\(name) listed in layer_names", found: "no such group")
             }
             throw error
         }
-        return SavedLayer(name: name, group: layerGroup,
-                          weightNames: try NameListAttribute.read("weight_names", from: layerGroup.attributes))
+        return SavedLayer(
+            name: name, group: layerGroup,
+            weightNames: try NameListAttribute.read("weight_names", from: layerGroup.attributes))
     }
 
     /// Each weight of `layer` with its values from `saved`, in the layer's order, after checking each
@@ -124,9 +130,10 @@ private struct LayerReader {
         let names = saved.weightNames
         let layerLabel = saved.name == layer.name ? layer.name : "\(layer.name) (saved as \(saved.name))"
         guard names.count == layer.weights.count else {
-            throw KerasFormatError(.weightCountMismatch, file: file, layer: layerLabel,
-                                   expected: "\(layer.weights.count) weights (\(layer.weights.map(\.name).joined(separator: ", ")))",
-                                   found: "\(names.count) (\(names.joined(separator: ", ")))")
+            throw KerasFormatError(
+                .weightCountMismatch, file: file, layer: layerLabel,
+                expected: "\(layer.weights.count) weights (\(layer.weights.map(\.name).joined(separator: ", ")))",
+                found: "\(names.count) (\(names.joined(separator: ", ")))")
         }
         return try zip(layer.weights, names).map { weight, name in
             let variable = weight.variable
@@ -134,20 +141,23 @@ private struct LayerReader {
             do {
                 dataset = try saved.group.dataset(name)
             } catch let error as HDF5Error where error.reason == .notFound {
-                throw KerasFormatError(.malformed, file: file, layer: layerLabel, weight: name,
-                                       expected: "a dataset named in weight_names", found: "none")
+                throw KerasFormatError(
+                    .malformed, file: file, layer: layerLabel, weight: name,
+                    expected: "a dataset named in weight_names", found: "none")
             }
             let shape = try dataset.shape()
             guard shape == variable.shape else {
-                throw KerasFormatError(.shapeMismatch, file: file, layer: layerLabel, weight: name,
-                                       expected: "\(variable.shape)", found: "\(shape)")
+                throw KerasFormatError(
+                    .shapeMismatch, file: file, layer: layerLabel, weight: name,
+                    expected: "\(variable.shape)", found: "\(shape)")
             }
             do {
                 return (variable, try dataset.readFloat32Bytes())
             } catch let error as HDF5Error {
                 guard case .typeMismatch(_, let found) = error.reason else { throw error }
-                throw KerasFormatError(.dataTypeMismatch, file: file, layer: layerLabel, weight: name,
-                                       expected: "float32", found: "\(found)")
+                throw KerasFormatError(
+                    .dataTypeMismatch, file: file, layer: layerLabel, weight: name,
+                    expected: "float32", found: "\(found)")
             }
         }
     }

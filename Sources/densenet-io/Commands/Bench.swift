@@ -49,7 +49,9 @@ struct Bench: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard batchSize >= 1, steps >= 1, repeats >= 1 else { throw ValidationError("--batch-size, --steps and --repeats must be at least 1") }
+        guard batchSize >= 1, steps >= 1, repeats >= 1 else {
+            throw ValidationError("--batch-size, --steps and --repeats must be at least 1")
+        }
     }
 
     func run() throws {
@@ -68,16 +70,19 @@ struct Bench: ParsableCommand {
         let samples = Double(batchSize * steps)
         func rates(_ t: [Timing]) -> [String: Any] {
             let wall = Spread(t.map { samples / $0.wall }), cpu = Spread(t.map { samples / $0.cpu })
-            return ["samples_per_s": wall.median, "samples_per_s_min": wall.min, "samples_per_s_max": wall.max,
-                    "cpu_samples_per_s": cpu.median,
-                    "cpu_seconds_per_sample_median": Spread(t.map { $0.cpu / samples }).median]
+            return [
+                "samples_per_s": wall.median, "samples_per_s_min": wall.min, "samples_per_s_max": wall.max,
+                "cpu_samples_per_s": cpu.median,
+                "cpu_seconds_per_sample_median": Spread(t.map { $0.cpu / samples }).median
+            ]
         }
         if !noTraining {
-            let t = try ModelBenchmark.training(model: model, batchSize: batchSize, steps: steps, repeats: repeats,
-                                                datasetSize: datasetSize)
+            let t = try ModelBenchmark.training(
+                model: model, batchSize: batchSize, steps: steps, repeats: repeats,
+                datasetSize: datasetSize)
             var r = rates(t)
             let sps = r["samples_per_s"] as! Double
-            let gflops = sps * 3 * flops / 1e9   // forward + input gradient + weight gradient
+            let gflops = sps * 3 * flops / 1e9  // forward + input gradient + weight gradient
             r["gflops"] = gflops
             r["share_of_peak"] = gflops / peakGflops
             report["training"] = r
@@ -115,7 +120,8 @@ struct Bench: ParsableCommand {
     /// The report as JSON, keys sorted.
     private func jsonValue(_ value: Any) throws -> JSON {
         switch value {
-        case let dictionary as [String: Any]: return .object(try dictionary.sorted { $0.key < $1.key }.map { ($0.key, try jsonValue($0.value)) })
+        case let dictionary as [String: Any]:
+            return .object(try dictionary.sorted { $0.key < $1.key }.map { ($0.key, try jsonValue($0.value)) })
         case let text as String: return .string(text)
         case let integer as Int: return .int(integer)
         case let number as Double: return .double(number)
@@ -126,7 +132,8 @@ struct Bench: ParsableCommand {
     /// Save (tf-keras .h5) and load times, and the time to read the file's bytes.
     private func weightTimes(_ model: Model, name: String, dir: URL) throws -> [String: Any] {
         let path = dir.appendingPathComponent("\(name).h5").path
-        let save = Spread(try Clock.measure(warmup: 1, repeats: repeats) { try model.saveWeights(to: path, format: .tfKerasWeights) }.map(\.wall))
+        let save = Spread(
+            try Clock.measure(warmup: 1, repeats: repeats) { try model.saveWeights(to: path, format: .tfKerasWeights) }.map(\.wall))
         return try loadTimes(model, path: path).merging(["save_ms": save.median * 1e3]) { $1 }
     }
 
@@ -144,33 +151,42 @@ struct Bench: ParsableCommand {
         }
         let loadWall = Spread(loads.map(\.wall)), readWall = Spread(reads.map(\.wall))
         let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        return ["file_bytes": size, "load_ms": loadWall.median * 1e3, "load_ms_min": loadWall.min * 1e3,
-                "load_ms_max": loadWall.max * 1e3, "read_bytes_ms": readWall.median * 1e3,
-                "load_cpu_ms": Spread(loads.map(\.cpu)).median * 1e3, "read_bytes_cpu_ms": Spread(reads.map(\.cpu)).median * 1e3,
-                "load_over_read": readWall.median > 0 ? loadWall.median / readWall.median : 0]
+        return [
+            "file_bytes": size, "load_ms": loadWall.median * 1e3, "load_ms_min": loadWall.min * 1e3,
+            "load_ms_max": loadWall.max * 1e3, "read_bytes_ms": readWall.median * 1e3,
+            "load_cpu_ms": Spread(loads.map(\.cpu)).median * 1e3, "read_bytes_cpu_ms": Spread(reads.map(\.cpu)).median * 1e3,
+            "load_over_read": readWall.median > 0 ? loadWall.median / readWall.median : 0
+        ]
     }
 
     private func printText(_ r: [String: Any]) {
         func f(_ x: Any?, _ d: Int = 1) -> String { String(format: "%.\(d)f", (x as? Double) ?? 0) }
-        print("model \(r["model"]!)  batch \(batchSize)  steps \(steps) x \(repeats) runs  workers \(r["workers"]!)  conv \(r["conv_path"]!)  kernels \(r["kernels"]!)")
+        print(
+            "model \(r["model"]!)  batch \(batchSize)  steps \(steps) x \(repeats) runs  workers \(r["workers"]!)  conv \(r["conv_path"]!)  kernels \(r["kernels"]!)"
+        )
         print("forward \(f(r["forward_mflop_per_sample"], 2)) MFLOP/sample")
         if let t = r["training"] as? [String: Any] {
-            print("training   \(f(t["samples_per_s"])) samples/s (min \(f(t["samples_per_s_min"])), max \(f(t["samples_per_s_max"]))), "
-                + "\(f(t["cpu_samples_per_s"])) samples per CPU-second (all threads); \(f(t["gflops"])) GFLOP/s = \(f((t["share_of_peak"] as? Double).map { $0 * 100 }))% of peak")
+            print(
+                "training   \(f(t["samples_per_s"])) samples/s (min \(f(t["samples_per_s_min"])), max \(f(t["samples_per_s_max"]))), "
+                    + "\(f(t["cpu_samples_per_s"])) samples per CPU-second (all threads); \(f(t["gflops"])) GFLOP/s = \(f((t["share_of_peak"] as? Double).map { $0 * 100 }))% of peak"
+            )
             print("peak RSS (training) \(f(Double(r["peak_rss_training_bytes"] as? Int ?? 0) / 1_048_576)) MiB")
         }
         if let t = r["inference"] as? [String: Any] {
-            print("inference  \(f(t["samples_per_s"])) samples/s (min \(f(t["samples_per_s_min"])), max \(f(t["samples_per_s_max"]))), "
-                + "by CPU time \(f(t["cpu_samples_per_s"])); \(f(t["gflops"])) GFLOP/s = \(f((t["share_of_peak"] as? Double).map { $0 * 100 }))% of peak")
+            print(
+                "inference  \(f(t["samples_per_s"])) samples/s (min \(f(t["samples_per_s_min"])), max \(f(t["samples_per_s_max"]))), "
+                    + "by CPU time \(f(t["cpu_samples_per_s"])); \(f(t["gflops"])) GFLOP/s = \(f((t["share_of_peak"] as? Double).map { $0 * 100 }))% of peak"
+            )
         }
         if let l = r["latency_batch1_ms"] as? [String: Any] {
             print("latency    batch 1: \(f(l["median"], 3)) ms (min \(f(l["min"], 3)), max \(f(l["max"], 3)))")
         }
         for (k, v) in r.sorted(by: { $0.key < $1.key }) where k.hasPrefix("weights") {
             guard let w = v as? [String: Any] else { continue }
-            print("\(k): file \(w["file_bytes"]!) bytes, save \(w["save_ms"] == nil ? "-" : f(w["save_ms"], 2)) ms, load \(f(w["load_ms"], 2)) ms, "
-                + "read bytes \(f(w["read_bytes_ms"], 2)) ms (load/read \(f(w["load_over_read"], 2))x; "
-                + "CPU: load \(f(w["load_cpu_ms"], 2)) ms, read \(f(w["read_bytes_cpu_ms"], 2)) ms)")
+            print(
+                "\(k): file \(w["file_bytes"]!) bytes, save \(w["save_ms"] == nil ? "-" : f(w["save_ms"], 2)) ms, load \(f(w["load_ms"], 2)) ms, "
+                    + "read bytes \(f(w["read_bytes_ms"], 2)) ms (load/read \(f(w["load_over_read"], 2))x; "
+                    + "CPU: load \(f(w["load_cpu_ms"], 2)) ms, read \(f(w["read_bytes_cpu_ms"], 2)) ms)")
         }
     }
 }

@@ -33,7 +33,8 @@ struct Convert: ParsableCommand {
         let (model, name) = try modelOptions.build(for: file)
         try model.loadWeights(from: file)
         let values = try saveVerified(model, to: output, format: format, fresh: modelOptions.build(for: file, seed: 1).model)
-        print("Converted \(input) (\(file.format.name)) to \(output) (\(format.name)) as \(name): "
-              + "\(model.weights.count) weights, \(grouped(values)) values; read back bit-identical")
+        print(
+            "Converted \(input) (\(file.format.name)) to \(output) (\(format.name)) as \(name): "
+                + "\(model.weights.count) weights, \(grouped(values)) values; read back bit-identical")
     }
 }

@@ -59,7 +59,8 @@ struct Diff: ParsableCommand {
             case .equal:
                 if verbose { out += "equal           \(names)  max abs \(number(entry.maxAbsolute))\n" }
             case .different:
-                out += "different       \(names) (layer \(entry.layer)): max abs \(number(entry.maxAbsolute)), max rel \(number(entry.maxRelative)), \(entry.mismatched ?? 0) elements outside tolerance\n"
+                out +=
+                    "different       \(names) (layer \(entry.layer)): max abs \(number(entry.maxAbsolute)), max rel \(number(entry.maxRelative)), \(entry.mismatched ?? 0) elements outside tolerance\n"
             case .missing:
                 out += "missing         \(names) (layer \(entry.layer)) \(shape(entry.shapeA)): in A, not in B\n"
             case .extra:
@@ -72,7 +73,8 @@ struct Diff: ParsableCommand {
         }
         for note in diff.skipped { out += "not compared    \(note)\n" }
         let largest = diff.entries.compactMap(\.maxAbsolute).max() ?? 0
-        out += "\n\(diff.entries.count) weights: \(counts[.equal] ?? 0) equal, \(counts[.different] ?? 0) different, "
+        out +=
+            "\n\(diff.entries.count) weights: \(counts[.equal] ?? 0) equal, \(counts[.different] ?? 0) different, "
             + "\(counts[.missing] ?? 0) missing, \(counts[.extra] ?? 0) extra, \(counts[.shapeMismatch] ?? 0) shape and "
             + "\(counts[.dtypeMismatch] ?? 0) dtype mismatches; max abs difference \(number(largest))\n"
         out += diff.isEqual ? "equal\n" : "differ\n"

@@ -26,8 +26,9 @@ struct Export: ParsableCommand {
         let format = try outputFormat(named: to, for: output)
         let file = try WeightFile(checkpoint)
         let info = try TrainingCheckpoint.readInfo(file)
-        let trainer = try Trainer(model: info.model.build(), optimizer: info.optimizer, batchSize: info.run.batchSize,
-                                  shuffleSeed: info.shuffleSeed, lossAveraging: info.run.lossAveraging)
+        let trainer = try Trainer(
+            model: info.model.build(), optimizer: info.optimizer, batchSize: info.run.batchSize,
+            shuffleSeed: info.shuffleSeed, lossAveraging: info.run.lossAveraging)
         try TrainingCheckpoint.load(file, into: trainer)
         let model = trainer.model
         switch format {
@@ -37,12 +38,14 @@ struct Export: ParsableCommand {
             try TFKerasModelFile.write(trainer, model: info.model, run: info.run, to: output)
         case .tfKerasWeights, .keras3Weights, .safetensors:
             let values = try saveVerified(model, to: output, format: format, fresh: info.model.build())
-            print("Exported \(checkpoint) (\(info.progress)) to \(output) (\(format.name)): "
-                  + "\(model.weights.count) weights, \(grouped(values)) values; read back bit-identical")
+            print(
+                "Exported \(checkpoint) (\(info.progress)) to \(output) (\(format.name)): "
+                    + "\(model.weights.count) weights, \(grouped(values)) values; read back bit-identical")
             return
         }
-        print("Exported \(checkpoint) to \(output) (\(format.name)) with its whole training state: "
-              + "\(info.progress), Adam iteration \(trainer.optimizer.iterations)")
+        print(
+            "Exported \(checkpoint) to \(output) (\(format.name)) with its whole training state: "
+                + "\(info.progress), Adam iteration \(trainer.optimizer.iterations)")
     }
 }
 

@@ -48,13 +48,16 @@ struct Import: ParsableCommand {
         let train = try MNISTFolder(data).load(.train, limit: limit).engineImages()
         let trainer = try Trainer(model: model, optimizer: optimizer?.config ?? AdamConfig(), batchSize: batchSize, shuffleSeed: seed)
         if let optimizer { try trainer.optimizer.setState(optimizer.state) }
-        let description = ModelDescription(preset: modelOptions.model, inputShape: model.inputShape,
-                                           classes: model.outputShape.last ?? 0, weightSeed: seed)
+        let description = ModelDescription(
+            preset: modelOptions.model, inputShape: model.inputShape,
+            classes: model.outputShape.last ?? 0, weightSeed: seed)
         let run = RunDescription(batchSize: batchSize, trainData: DataFingerprint(train), trainLimit: limit)
         try TrainingCheckpoint.write(trainer, model: description, run: run, to: checkpoint)
-        let state = optimizer.map { "Adam state restored (iteration \($0.state.iterations))" }
+        let state =
+            optimizer.map { "Adam state restored (iteration \($0.state.iterations))" }
             ?? "fresh Adam state (\(file) holds no optimizer state)"
-        print("Imported \(file) (\(input.format.name)) into \(checkpoint) as \(modelOptions.model): \(state); "
-              + "continue with: densenet-io train --resume \(checkpoint) --epochs N")
+        print(
+            "Imported \(file) (\(input.format.name)) into \(checkpoint) as \(modelOptions.model): \(state); "
+                + "continue with: densenet-io train --resume \(checkpoint) --epochs N")
     }
 }

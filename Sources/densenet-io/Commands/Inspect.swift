@@ -30,7 +30,10 @@ struct Inspect: ParsableCommand {
             print(render(report), terminator: "")
         }
         if let nonFinite = report.nonFinite, !nonFinite.isEmpty {
-            FileHandle.standardError.write(Data("densenet-io: WARNING: \(file): \(nonFinite.count) array(s) hold NaN or Inf values: \(nonFinite.joined(separator: ", "))\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "densenet-io: WARNING: \(file): \(nonFinite.count) array(s) hold NaN or Inf values: \(nonFinite.joined(separator: ", "))\n"
+                        .utf8))
         }
     }
 
@@ -40,7 +43,7 @@ struct Inspect: ParsableCommand {
         let sections: [(WeightKind, String)] = [
             (.trainable, "Trainable weights"),
             (.nonTrainable, "Non-trainable weights (BatchNorm moving statistics)"),
-            (.optimizer, "Optimizer state"),
+            (.optimizer, "Optimizer state")
         ]
         for (kind, title) in sections {
             let total = report.totals[kind.rawValue]!
@@ -55,7 +58,8 @@ struct Inspect: ParsableCommand {
                 let width = weights.map(\.name.count).max()!
                 for weight in weights {
                     let shape = "[\(weight.shape.map(String.init).joined(separator: ", "))]"
-                    out += "    \(weight.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(shape.padding(toLength: 16, withPad: " ", startingAt: 0)) \(weight.dtype.padding(toLength: 8, withPad: " ", startingAt: 0)) \(grouped(weight.parameters))\n"
+                    out +=
+                        "    \(weight.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(shape.padding(toLength: 16, withPad: " ", startingAt: 0)) \(weight.dtype.padding(toLength: 8, withPad: " ", startingAt: 0)) \(grouped(weight.parameters))\n"
                     if let stats = weight.stats {
                         out += "      " + statisticsLine(stats) + "\n"
                         if stats.hasNonFinite {
@@ -68,10 +72,12 @@ struct Inspect: ParsableCommand {
         out += "\nTotals\n"
         for (kind, title) in [(WeightKind.trainable, "trainable"), (.nonTrainable, "non-trainable"), (.optimizer, "optimizer")] {
             let total = report.totals[kind.rawValue]!
-            out += "  \(title.padding(toLength: 14, withPad: " ", startingAt: 0)) \(grouped(total.parameters)) values in \(total.arrays) arrays\n"
+            out +=
+                "  \(title.padding(toLength: 14, withPad: " ", startingAt: 0)) \(grouped(total.parameters)) values in \(total.arrays) arrays\n"
         }
         if let nonFinite = report.nonFinite {
-            out += nonFinite.isEmpty
+            out +=
+                nonFinite.isEmpty
                 ? "\nNo NaN or Inf values.\n"
                 : "\n!!! \(nonFinite.count) array(s) hold NaN or Inf values: \(nonFinite.joined(separator: ", ")) !!!\n"
         }
@@ -81,7 +87,8 @@ struct Inspect: ParsableCommand {
 
 func statisticsLine(_ stats: WeightStatistics) -> String {
     func value(_ x: Double?) -> String { x.map { String(format: "%.6g", $0) } ?? "-" }
-    return "min \(value(stats.min))  max \(value(stats.max))  mean \(value(stats.mean))  std \(value(stats.std))  zeros \(stats.zeros)  nan \(stats.nans)  inf \(stats.infinities)"
+    return
+        "min \(value(stats.min))  max \(value(stats.max))  mean \(value(stats.mean))  std \(value(stats.std))  zeros \(stats.zeros)  nan \(stats.nans)  inf \(stats.infinities)"
 }
 
 /// 1234567 → "1,234,567".

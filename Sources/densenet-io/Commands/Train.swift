@@ -46,19 +46,25 @@ struct Train: ParsableCommand {
     @Option(help: "Write the trained weights here when done (.h5: tf-keras, .weights.h5: Keras 3).")
     var save: String?
 
-    @Option(help: ArgumentHelp("Write a training checkpoint here at each epoch end (.h5: tf-keras full-model file, .keras: Keras 3 archive).",
-                               valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Write a training checkpoint here at each epoch end (.h5: tf-keras full-model file, .keras: Keras 3 archive).",
+            valueName: "file"))
     var checkpoint: String?
 
     @Option(help: ArgumentHelp("Also write the checkpoint every N training steps.", valueName: "n"))
     var checkpointEvery: Int?
 
-    @Option(help: ArgumentHelp("Continue the run saved in this checkpoint, mid-epoch included, up to --epochs (and keep checkpointing to it unless --checkpoint says otherwise).",
-                               valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Continue the run saved in this checkpoint, mid-epoch included, up to --epochs (and keep checkpointing to it unless --checkpoint says otherwise).",
+            valueName: "file"))
     var resume: String?
 
-    @Option(help: ArgumentHelp("Stop after N training steps in this process, writing the checkpoint first (resume with --resume).",
-                               valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Stop after N training steps in this process, writing the checkpoint first (resume with --resume).",
+            valueName: "n"))
     var stopAfter: Int?
 
     @Option(help: ArgumentHelp("Log each epoch's loss and accuracy here, as Keras' CSVLogger does.", valueName: "file.csv"))
@@ -67,8 +73,10 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Write the run's history (Keras' History.history, with epochs) here as JSON.", valueName: "file.json"))
     var history: String?
 
-    @Option(help: ArgumentHelp("Write TensorBoard event files here (train/ and validation/, as Keras' TensorBoard callback).",
-                               valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "Write TensorBoard event files here (train/ and validation/, as Keras' TensorBoard callback).",
+            valueName: "dir"))
     var tensorboard: String?
 
     func validate() throws {
@@ -103,8 +111,9 @@ struct Train: ParsableCommand {
         let trainLimit = limit ?? saved?.run.trainLimit
         let train = try folder.load(.train, limit: trainLimit).engineImages()
         let test = try folder.load(.test, limit: testLimit ?? saved?.run.testLimit).engineImages()
-        let run = RunDescription(batchSize: batchSize ?? saved?.run.batchSize ?? 32, trainData: DataFingerprint(train),
-                                 trainLimit: trainLimit, testLimit: testLimit ?? saved?.run.testLimit)
+        let run = RunDescription(
+            batchSize: batchSize ?? saved?.run.batchSize ?? 32, trainData: DataFingerprint(train),
+            trainLimit: trainLimit, testLimit: testLimit ?? saved?.run.testLimit)
         let engineConfiguration = EngineConfiguration(environment: ProcessInfo.processInfo.environment)
         let description: ModelDescription
         let trainer: Trainer
@@ -114,26 +123,34 @@ struct Train: ParsableCommand {
             if let seed, seed != saved.shuffleSeed {
                 throw ResumeRefusal("cannot resume \(resume): --seed \(seed), but the checkpoint's run uses seed \(saved.shuffleSeed)")
             }
-            let chosen = (modelOptions.model, modelOptions.inputShape ?? saved.model.inputShape, modelOptions.classes ?? saved.model.classes)
+            let chosen = (
+                modelOptions.model, modelOptions.inputShape ?? saved.model.inputShape, modelOptions.classes ?? saved.model.classes
+            )
             let savedName = saved.model.preset ?? "Keras model_config"
             if (modelOptions.modelName != nil && chosen.0 != savedName) || chosen.1 != saved.model.inputShape
-                || chosen.2 != saved.model.classes {
-                throw ResumeRefusal("cannot resume \(resume): the checkpoint is a \(savedName) model for input \(saved.model.inputShape) and \(saved.model.classes) classes, not \(chosen.0) for \(chosen.1) and \(chosen.2)")
+                || chosen.2 != saved.model.classes
+            {
+                throw ResumeRefusal(
+                    "cannot resume \(resume): the checkpoint is a \(savedName) model for input \(saved.model.inputShape) and \(saved.model.classes) classes, not \(chosen.0) for \(chosen.1) and \(chosen.2)"
+                )
             }
             description = saved.model
             let model = try saved.model.build()
             model.configuration = engineConfiguration
-            trainer = try Trainer(model: model, optimizer: saved.optimizer, batchSize: saved.run.batchSize, shuffleSeed: saved.shuffleSeed,
-                                  lossAveraging: saved.run.lossAveraging)
+            trainer = try Trainer(
+                model: model, optimizer: saved.optimizer, batchSize: saved.run.batchSize, shuffleSeed: saved.shuffleSeed,
+                lossAveraging: saved.run.lossAveraging)
             try TrainingCheckpoint.load(resumed, into: trainer)
         } else {
             let seed = seed ?? 0
             let model = try modelOptions.build(seed: seed)
             model.configuration = engineConfiguration
-            description = ModelDescription(preset: modelOptions.model, inputShape: model.inputShape, classes: model.outputShape.last ?? 0,
-                                           weightSeed: seed)
-            trainer = try Trainer(model: model, optimizer: (optimizer ?? .adam).config(learningRate: learningRate),
-                                  batchSize: run.batchSize, shuffleSeed: seed)
+            description = ModelDescription(
+                preset: modelOptions.model, inputShape: model.inputShape, classes: model.outputShape.last ?? 0,
+                weightSeed: seed)
+            trainer = try Trainer(
+                model: model, optimizer: (optimizer ?? .adam).config(learningRate: learningRate),
+                batchSize: run.batchSize, shuffleSeed: seed)
         }
         let model = trainer.model
         let checkpointPath = checkpoint ?? resume
@@ -153,41 +170,51 @@ struct Train: ParsableCommand {
             let progress = ProgressBar(total: steps)
             var samples = trainer.stepInEpoch * run.batchSize
             var failure: Error?
-            let result = try trainer.trainEpoch(train, onStep: { event in
-                samples += event.batchSize
-                progress.update(step: event.step, samples: samples, metrics: [
-                    ProgressMetric("loss", event.metrics.meanLoss), ProgressMetric("accuracy", event.metrics.accuracy),
-                ])
-                stepsTaken += 1
-                if let stopAfter, stepsTaken >= stopAfter { stopped = true }
-                if interruption.received != nil { stopped = true }
-                // Mid-epoch checkpoints only: the epoch's last step is saved once the epoch is closed.
-                if event.step < event.stepsPerEpoch, stopped || checkpointEvery.map({ stepsTaken % $0 == 0 }) == true {
-                    do { try writeCheckpoint() } catch { failure = error; return .stop }
-                }
-                return stopped ? .stop : .continue
-            })
+            let result = try trainer.trainEpoch(
+                train,
+                onStep: { event in
+                    samples += event.batchSize
+                    progress.update(
+                        step: event.step, samples: samples,
+                        metrics: [
+                            ProgressMetric("loss", event.metrics.meanLoss), ProgressMetric("accuracy", event.metrics.accuracy)
+                        ])
+                    stepsTaken += 1
+                    if let stopAfter, stepsTaken >= stopAfter { stopped = true }
+                    if interruption.received != nil { stopped = true }
+                    // Mid-epoch checkpoints only: the epoch's last step is saved once the epoch is closed.
+                    if event.step < event.stepsPerEpoch, stopped || checkpointEvery.map({ stepsTaken % $0 == 0 }) == true {
+                        do { try writeCheckpoint() } catch { failure = error; return .stop }
+                    }
+                    return stopped ? .stop : .continue
+                })
             if let failure { throw failure }
             guard let result else { break }
             progress.finish()
             let evaluation = try trainer.evaluate(test)
-            print(EpochLine(epoch: result.epoch + 1, loss: result.loss, accuracy: result.accuracy,
-                            testLoss: evaluation.loss, testAccuracy: evaluation.accuracy))
+            print(
+                EpochLine(
+                    epoch: result.epoch + 1, loss: result.loss, accuracy: result.accuracy,
+                    testLoss: evaluation.loss, testAccuracy: evaluation.accuracy))
             fflush(nil)  // one line per epoch, also when standard output is a file or a pipe
             try writeCheckpoint()
-            let record = EpochRecord(epoch: result.epoch, loss: result.loss, accuracy: result.accuracy, validationLoss: evaluation.loss,
-                                     validationAccuracy: evaluation.accuracy, learningRate: Double(Float(trainer.optimizer.config.learningRate)),
-                                     iterations: Int(trainer.optimizer.iterations))
+            let record = EpochRecord(
+                epoch: result.epoch, loss: result.loss, accuracy: result.accuracy, validationLoss: evaluation.loss,
+                validationAccuracy: evaluation.accuracy, learningRate: Double(Float(trainer.optimizer.config.learningRate)),
+                iterations: Int(trainer.optimizer.iterations))
             for index in records.indices { try records[index].append(record) }
         }
         if let signal = interruption.received {
-            print("\(Interruption.name(signal).capitalizedFirst) at epoch \(trainer.epoch + 1), step \(trainer.stepInEpoch) of \(steps)"
-                  + (checkpointPath.map { "; checkpoint written, resume with --resume \($0)" } ?? "; no checkpoint (pass --checkpoint to resume runs)"))
+            print(
+                "\(Interruption.name(signal).capitalizedFirst) at epoch \(trainer.epoch + 1), step \(trainer.stepInEpoch) of \(steps)"
+                    + (checkpointPath.map { "; checkpoint written, resume with --resume \($0)" }
+                        ?? "; no checkpoint (pass --checkpoint to resume runs)"))
             throw ExitCode(Interruption.exitStatus(signal))
         }
         if stopped, trainer.epoch < epochs {
-            print("Stopped at epoch \(trainer.epoch + 1), step \(trainer.stepInEpoch) of \(steps)"
-                  + (checkpointPath.map { "; resume with --resume \($0)" } ?? ""))
+            print(
+                "Stopped at epoch \(trainer.epoch + 1), step \(trainer.stepInEpoch) of \(steps)"
+                    + (checkpointPath.map { "; resume with --resume \($0)" } ?? ""))
         } else if let resume, stepsTaken == 0 {
             print("Nothing to do: \(resume) is at epoch \(trainer.epoch) of \(epochs)")
         }

@@ -40,7 +40,9 @@ struct Verify: ParsableCommand {
 
         // 1. Per-layer report against what this model writes in the file's format.
         do {
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("densenet-io-verify-\(getpid())-\(UUID().uuidString)").path
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "densenet-io-verify-\(getpid())-\(UUID().uuidString)"
+            ).path
             defer { try? FileManager.default.removeItem(atPath: scratch) }
             try model.saveWeights(to: scratch, format: listing.format)
             failures += try report(expected: WeightListing.read(scratch), found: listing)
@@ -61,7 +63,9 @@ struct Verify: ParsableCommand {
         let original = model.weights.map { $0.values.map(\.bitPattern) }
         print("\nRound trips (write, read back, compare bits):")
         for format in WeightFileFormat.allCases {
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("densenet-io-verify-\(getpid())-\(format.name)-\(UUID().uuidString)").path
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "densenet-io-verify-\(getpid())-\(format.name)-\(UUID().uuidString)"
+            ).path
             defer { try? FileManager.default.removeItem(atPath: scratch) }
             let label = format.name.padding(toLength: 12, withPad: " ", startingAt: 0)
             do {
@@ -104,8 +108,9 @@ struct Verify: ParsableCommand {
             }
             let passed = maxAbsolute <= atol
             if !passed { failures += 1 }
-            print("\nReference \(reference): \(count) samples, max abs error \(String(format: "%.3g", maxAbsolute)), "
-                  + "max rel error \(String(format: "%.3g", maxRelative)) (atol \(atol)): \(passed ? "ok" : "FAILED")")
+            print(
+                "\nReference \(reference): \(count) samples, max abs error \(String(format: "%.3g", maxAbsolute)), "
+                    + "max rel error \(String(format: "%.3g", maxRelative)) (atol \(atol)): \(passed ? "ok" : "FAILED")")
         }
         print(failures == 0 ? "\nverify: OK" : "\nverify: FAILED — \(failures) check(s) failed")
         if failures > 0 { throw ExitCode(1) }
@@ -154,11 +159,14 @@ struct Verify: ParsableCommand {
         }
         let optimizer = found.weights.filter { $0.kind == .optimizer }
         if !optimizer.isEmpty {
-            print("  (optimizer state: \(optimizer.count) arrays, \(optimizer.reduce(0) { $0 + $1.parameterCount }) values — not model weights, not checked)")
+            print(
+                "  (optimizer state: \(optimizer.count) arrays, \(optimizer.reduce(0) { $0 + $1.parameterCount }) values — not model weights, not checked)"
+            )
         }
         for stored in found.weights where stored.kind != .optimizer && !expectedPaths.contains(stored.path) {
             problems += 1
-            print("  ✗ EXTRA \(stored.path) (layer \(stored.layer)) \(shape(stored.shape)) \(stored.dataType): in the file, not in the model")
+            print(
+                "  ✗ EXTRA \(stored.path) (layer \(stored.layer)) \(shape(stored.shape)) \(stored.dataType): in the file, not in the model")
         }
         print("  \(counted) of \(expected.weights.count) expected weights found, \(problems) problem(s)")
         return problems
@@ -170,7 +178,8 @@ struct Verify: ParsableCommand {
             let inputs = try root.dataset("inputs").read(as: Float.self)
             let outputs = try root.dataset("outputs").read(as: Float.self)
             guard inputs.shape.count == inputShape.count + 1, Array(inputs.shape.dropFirst()) == inputShape else {
-                throw InputError("\(path): inputs have shape \(inputs.shape), the model takes N×\(inputShape.map(String.init).joined(separator: "×"))")
+                throw InputError(
+                    "\(path): inputs have shape \(inputs.shape), the model takes N×\(inputShape.map(String.init).joined(separator: "×"))")
             }
             guard outputs.shape == [inputs.shape[0]] + outputShape else {
                 throw InputError("\(path): outputs have shape \(outputs.shape), expected \([inputs.shape[0]] + outputShape)")

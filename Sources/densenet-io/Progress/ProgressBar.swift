@@ -111,9 +111,11 @@ final class ProgressBar {
     private var lastWidth = 0
     private(set) var state: ProgressState
 
-    init(total: Int?, live: Bool = ProgressBar.isTerminal(STDERR_FILENO), barWidth: Int = ProgressFormat.defaultBarWidth,
-         minInterval: Double = 0.1, clock: @escaping Clock = ProgressBar.monotonicSeconds,
-         sink: @escaping Sink = ProgressBar.standardError) {
+    init(
+        total: Int?, live: Bool = ProgressBar.isTerminal(STDERR_FILENO), barWidth: Int = ProgressFormat.defaultBarWidth,
+        minInterval: Double = 0.1, clock: @escaping Clock = ProgressBar.monotonicSeconds,
+        sink: @escaping Sink = ProgressBar.standardError
+    ) {
         self.total = total
         self.isLive = live
         self.barWidth = barWidth

@@ -15,9 +15,13 @@ extension BatchNormalization: KerasLayerCodec {
             ("epsilon", .double(Double(epsilon).roundedToFloat32Repr)), ("center", .bool(true)), ("scale", .bool(true)),
             ("beta_initializer", writer.initializer("Zeros")), ("gamma_initializer", writer.initializer("Ones")),
             ("moving_mean_initializer", writer.initializer("Zeros")), ("moving_variance_initializer", writer.initializer("Ones")),
-            ("beta_regularizer", .null), ("gamma_regularizer", .null), ("beta_constraint", .null), ("gamma_constraint", .null),
-        ] + (writer.isKeras3 ? [("synchronized", .bool(false)), ("renorm", .bool(false)), ("renorm_clipping", .null),
-                                ("renorm_momentum", .double(0.99))] : [])
+            ("beta_regularizer", .null), ("gamma_regularizer", .null), ("beta_constraint", .null), ("gamma_constraint", .null)
+        ]
+            + (writer.isKeras3
+                ? [
+                    ("synchronized", .bool(false)), ("renorm", .bool(false)), ("renorm_clipping", .null),
+                    ("renorm_momentum", .double(0.99))
+                ] : [])
     }
 
     /// The moving-variance update is the flavor's: tf-keras corrects the batch variance, Keras 3 does not.
@@ -27,8 +31,9 @@ extension BatchNormalization: KerasLayerCodec {
             throw config.failure("center and scale (beta and gamma)", "center/scale off")
         }
         if config.bool("renorm", false) { throw config.failure("no batch renormalization", "renorm") }
-        return BatchNormalization(momentum: try config.double("momentum", 0.99), epsilon: try config.double("epsilon", 1e-3),
-                                  movingVarianceUpdate: config.flavor.movingVarianceUpdate, name: config.name)
+        return BatchNormalization(
+            momentum: try config.double("momentum", 0.99), epsilon: try config.double("epsilon", 1e-3),
+            movingVarianceUpdate: config.flavor.movingVarianceUpdate, name: config.name)
     }
 }
 

@@ -6,8 +6,10 @@ extension InputLayer: KerasLayerCodec {
     static var configClassName: String { "InputLayer" }
 
     func config(_ writer: LayerConfigWriter) -> [(String, JSON)] {
-        [(writer.isKeras3 ? "batch_shape" : "batch_input_shape", LayerConfigWriter.batchShape(shape)), ("dtype", .string("float32")),
-         ("sparse", .bool(false)), ("ragged", .bool(false)), ("name", .string(writer.name)), ("optional", .bool(false))]
+        [
+            (writer.isKeras3 ? "batch_shape" : "batch_input_shape", LayerConfigWriter.batchShape(shape)), ("dtype", .string("float32")),
+            ("sparse", .bool(false)), ("ragged", .bool(false)), ("name", .string(writer.name)), ("optional", .bool(false))
+        ]
     }
 
     static func make(from config: LayerConfig) throws -> InputLayer {

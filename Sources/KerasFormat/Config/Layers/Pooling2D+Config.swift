@@ -10,8 +10,10 @@ protocol Pooling2DCodec: KerasLayerCodec {
 
 extension Pooling2DCodec {
     func config(_ writer: LayerConfigWriter) -> [(String, JSON)] {
-        writer.base + [("pool_size", writer.pair(poolSize)), ("padding", .string(padding.rawValue)),
-                       ("strides", writer.pair(strides)), ("data_format", .string("channels_last"))]
+        writer.base + [
+            ("pool_size", writer.pair(poolSize)), ("padding", .string(padding.rawValue)),
+            ("strides", writer.pair(strides)), ("data_format", .string("channels_last"))
+        ]
     }
 
     /// Strides default to the pool size, as in Keras.
