@@ -48,7 +48,9 @@ public struct WeightFile {
             guard let format = try Self.hdf5Format(of: file.root, path: path) else {
                 throw KerasFormatError(
                     .unknownFormat, file: path,
-                    expected: "tf-keras weights (layer_names), a tf-keras model (model_weights) or Keras 3 weights (vars groups)",
+                    expected:
+                        "tf-keras weights (layer_names), a tf-keras model (model_weights), Keras 3 weights (vars groups) "
+                        + "or a tf-keras optimizer file (optimizer_weights)",
                     found: "an HDF5 file with none of them")
             }
             (self.format, hdf5) = (format, file)
@@ -56,12 +58,16 @@ public struct WeightFile {
     }
 
     /// The `.h5` format whose structure `root` has: a `layer_names` attribute (tf-keras weights), a
-    /// `model_weights` group (tf-keras full model) or a `vars` group (Keras 3 weights); nil for none.
+    /// `model_weights` group (tf-keras full model), a `vars` group (Keras 3 weights) or, alone, an
+    /// `optimizer_weights` group (tf-keras optimizer file); nil for none.
     static func hdf5Format(of root: Group, path: String) throws -> WeightFileFormat? {
         do {
             if try root.attributes.contains("layer_names") || root.attributes.contains("layer_names0") { return .tfKerasWeights }
             if try root.contains("model_weights"), try root.kind(of: "model_weights") == .group { return .tfKerasModel }
             if try root.contains("vars"), try root.kind(of: "vars") == .group { return .keras3Weights }
+            if try root.contains(TFKerasOptimizerWeights.groupName), try root.kind(of: TFKerasOptimizerWeights.groupName) == .group {
+                return .tfKerasOptimizer
+            }
             return nil
         } catch let error as HDF5Error {
             throw KerasFormatError(error, file: path)
@@ -79,15 +85,47 @@ public struct WeightFile {
     }
 }
 
+extension WeightFile {
+    /// The optimizer state the file holds (nil when none), without loading weights: tf-keras
+    /// `optimizer_weights` (with the optimizer of `training_config`), Keras 3 `optimizer/vars` (with
+    /// the optimizer of the archive's `compile_config`).
+    public func readOptimizer() throws -> StoredOptimizer? {
+        switch format {
+        case .safetensors, .tfKerasWeights: return nil
+        case .kerasArchive: return try TFKerasModelFile.wrapHDF5(path) { try KerasArchive.Opened(path).optimizer() }
+        case .tfKerasModel, .tfKerasOptimizer, .keras3Weights:
+            let root = hdf5!.root
+            return try TFKerasModelFile.wrapHDF5(path) {
+                if let stored = try TFKerasOptimizerWeights.read(from: root, file: path) {
+                    return stored.with(config: try TFKerasModelFile.optimizerConfig(of: root, file: path))
+                }
+                return try Keras3OptimizerVars.read(from: root, file: path)
+            }
+        }
+    }
+}
+
 extension Model {
-    /// Writes the weights (BatchNorm moving statistics included) to `path` in `format`, atomically.
-    public func saveWeights(to path: String, format: WeightFileFormat) throws {
+    /// Writes the weights (BatchNorm moving statistics included) to `path` in `format`, atomically,
+    /// and `optimizer`'s configuration and state where the format holds them
+    /// (`WeightFileFormat.holdsOptimizerState`; elsewhere they are left out — the caller says so).
+    /// The optimizer-only format writes the optimizer alone and needs one.
+    public func saveWeights(to path: String, format: WeightFileFormat, optimizer: TrainedOptimizer? = nil) throws {
         switch format {
         case .safetensors: try SafetensorsWeightsFormat.file(for: SafetensorsWeightLayout(model: self)).write(to: path)
-        case .kerasArchive: try KerasArchive.write(self, to: path)
-        case .tfKerasModel: try TFKerasModelFile.write(self, to: path)
+        case .kerasArchive: try KerasArchive.write(self, optimizer: optimizer, to: path)
+        case .tfKerasModel: try TFKerasModelFile.write(self, optimizer: optimizer, to: path)
         case .tfKerasWeights: try writeHDF5(to: path) { try TFKerasWeightsFormat.write(TFKerasWeightLayout(tree: $0), to: $1) }
-        case .keras3Weights: try writeHDF5(to: path) { try Keras3WeightsFormat.write(Keras3WeightLayout(tree: $0), to: $1) }
+        case .keras3Weights:
+            try writeHDF5(to: path) { tree, root in
+                try Keras3WeightsFormat.write(Keras3WeightLayout(tree: tree), to: root)
+                if let optimizer { try Keras3OptimizerVars.write(optimizer, variables: trainableVariables, to: root) }
+            }
+        case .tfKerasOptimizer:
+            guard let optimizer else {
+                throw KerasFormatError(.wrongFormat, file: path, expected: "optimizer state to write", found: "none (weights only)")
+            }
+            try writeHDF5(to: path) { _, root in try TFKerasOptimizerWeights.write(optimizer, model: self, to: root) }
         }
     }
 
@@ -108,10 +146,11 @@ extension Model {
 
     /// Loads weights from an already detected `file`; all or nothing.
     /// - Parameter byName: tf-keras files only: match layers by name instead of position.
-    /// - Returns: Adam's configuration and state when the file holds them (tf-keras full-model
-    ///   files and `.keras` archives of a compiled model).
+    /// - Returns: the optimizer state the file holds (tf-keras full-model files, Keras 3 weights and
+    ///   `.keras` archives of a compiled model), not yet matched to an optimizer
+    ///   (`StoredOptimizer.resolved(for:variables:)`).
     @discardableResult
-    public func loadWeights(from file: WeightFile, byName: Bool = false) throws -> (config: AdamConfig, state: AdamState)? {
+    public func loadWeights(from file: WeightFile, byName: Bool = false) throws -> StoredOptimizer? {
         let path = file.path
         switch file.format {
         case .safetensors:
@@ -127,6 +166,11 @@ extension Model {
             try TFKerasWeightsFormat.load(layout, from: hdf5.root, file: path, byName: byName)
         case .keras3Weights:
             try Keras3WeightsFormat.load(Keras3WeightLayout(tree: NamedLayerTree(model: root)), from: file.hdf5!.root, file: path)
+            return try file.readOptimizer()
+        case .tfKerasOptimizer:
+            throw KerasFormatError(
+                .wrongFormat, file: path, expected: "a weight file",
+                found: "a tf-keras optimizer file (optimizer state only; it goes beside its weights file: import WEIGHTS --optimizer FILE)")
         }
         return nil
     }

@@ -15,18 +15,30 @@ public enum WeightFileFormat: String, CaseIterable, Sendable, CustomStringConver
     /// tf-keras full-model `.h5` (`TFKerasModelFile`, `model.save("m.h5")`): model_config and
     /// model_weights; the command line calls it `checkpoint`, as tf-keras' ModelCheckpoint writes it.
     case tfKerasModel = "checkpoint"
+    /// A tf-keras optimizer file: only an `optimizer_weights` group at the root
+    /// (`hdf5_format.save_optimizer_weights_to_hdf5_group`), what users of a subclassed model keep
+    /// beside `save_weights`. It holds no weights.
+    case tfKerasOptimizer = "keras2-optimizer"
 
     /// The name the command line takes (`--to keras2`) and prints: the raw value.
     public var name: String { rawValue }
 
-    /// The format named `name` on the command line (`keras2`, `keras3`, `safetensors`, `keras`, `checkpoint`).
+    /// The format named `name` on the command line (`keras2`, `keras3`, `safetensors`, `keras`, `checkpoint`,
+    /// `keras2-optimizer`).
     public init?(name: String) { self.init(rawValue: name) }
+
+    /// Whether the format's files hold a model's weights (all but the optimizer-only file).
+    public var holdsWeights: Bool { self != .tfKerasOptimizer }
+
+    /// Whether the format's files can hold optimizer state beside the weights.
+    public var holdsOptimizerState: Bool { [.tfKerasModel, .kerasArchive, .keras3Weights, .tfKerasOptimizer].contains(self) }
 
     /// What `inspect` and `diff` print, e.g. "tf-keras weights (.h5)".
     public var description: String {
         switch self {
         case .tfKerasWeights: "tf-keras weights (.h5)"
         case .tfKerasModel: "tf-keras full model / checkpoint (.h5)"
+        case .tfKerasOptimizer: "tf-keras optimizer state (.h5)"
         case .keras3Weights: "Keras 3 weights (.weights.h5)"
         case .kerasArchive: "Keras 3 archive (.keras)"
         case .safetensors: "safetensors"
@@ -36,7 +48,7 @@ public enum WeightFileFormat: String, CaseIterable, Sendable, CustomStringConver
     /// The naming family whose stored paths the format's files share.
     public var family: NamingFamily {
         switch self {
-        case .tfKerasWeights, .tfKerasModel: .tfKeras
+        case .tfKerasWeights, .tfKerasModel, .tfKerasOptimizer: .tfKeras
         case .keras3Weights, .kerasArchive: .keras3
         case .safetensors: .safetensors
         }

@@ -3,17 +3,45 @@ import DenseNetEngine
 import Foundation
 import KerasFormat
 
-/// Writes `model`'s weights to `output` in `format`, then reads them back into `fresh` (a second
-/// model of the same architecture) and fails with exit status 1 unless every value is
-/// bit-identical. Returns the number of values written.
-func saveVerified(_ model: Model, to output: String, format: WeightFileFormat, fresh: Model) throws -> Int {
-    try model.saveWeights(to: output, format: format)
-    try fresh.loadWeights(from: output)
-    for (a, b) in zip(model.weights, fresh.weights) where a.values.map(\.bitPattern) != b.values.map(\.bitPattern) {
-        FileHandle.standardError.write(Data("densenet-io: \(output): weight \(a.name) \(a.shape) did not read back bit-identical\n".utf8))
-        throw ExitCode(1)
+/// Writes `model`'s weights, and `optimizer` where `format` holds optimizer state, to `output`, then
+/// reads them back into `fresh` (a second model of the same architecture) and fails with exit status
+/// 1 unless every value is bit-identical. Returns the number of weight values written and a sentence
+/// on the optimizer state: written (and read back), or why not.
+func saveVerified(
+    _ model: Model, optimizer: TrainedOptimizer? = nil, to output: String, format: WeightFileFormat, fresh: Model
+) throws -> (values: Int, optimizerNote: String?) {
+    func fail(_ what: String) -> ExitCode {
+        FileHandle.standardError.write(Data("densenet-io: \(output): \(what) did not read back bit-identical\n".utf8))
+        return ExitCode(1)
     }
-    return model.weights.reduce(0) { $0 + $1.count }
+    try model.saveWeights(to: output, format: format, optimizer: optimizer)
+    let written = try WeightFile(output)
+    if format.holdsWeights {
+        try fresh.loadWeights(from: written)
+        for (a, b) in zip(model.weights, fresh.weights) where a.values.map(\.bitPattern) != b.values.map(\.bitPattern) {
+            throw fail("weight \(a.name) \(a.shape)")
+        }
+    }
+    guard let optimizer else { return (format.holdsWeights ? model.weights.reduce(0) { $0 + $1.count } : 0, nil) }
+    guard format.holdsOptimizerState else {
+        return (
+            model.weights.reduce(0) { $0 + $1.count },
+            "optimizer state not written: \(format.description) files hold weights only (--to keras2-optimizer writes it to a file of its own)"
+        )
+    }
+    guard let stored = try written.readOptimizer(),
+        try stored.resolved(for: optimizer.config, variables: model.trainableVariables).state.bitPatterns == optimizer.state.bitPatterns
+    else { throw fail("\(optimizer.config.kerasClassName) state") }
+    let slots = optimizer.state.slots.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1.count } }
+    return (
+        format.holdsWeights ? model.weights.reduce(0) { $0 + $1.count } : 0,
+        "\(optimizer.config.kerasClassName) state at iteration \(optimizer.state.iterations) written (\(grouped(slots)) slot values)"
+    )
+}
+
+extension OptimizerState {
+    /// The state with every value as its bit pattern, for bit-exact comparison (NaN included).
+    var bitPatterns: [[[UInt32]]] { slots.map { $0.values.map { $0.map(\.bitPattern) } } + [[[UInt32(truncatingIfNeeded: iterations)]]] }
 }
 
 /// The output format named by `--to`, else told from the file name.

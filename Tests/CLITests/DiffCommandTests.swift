@@ -13,7 +13,10 @@ import Testing
             let result = try CLI.run(["diff", Fixture.tfKerasWeights, out])
             #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
             #expect(result.stdout.contains("matched by Keras layer name and position"))
-            #expect(result.stdout.hasSuffix("equal\n"))
+            // safetensors hold PyTorch's BatchNorm counters too: counted as not compared, and the verdict says so.
+            #expect(
+                result.stdout.hasSuffix(
+                    name.hasSuffix(".safetensors") ? "equal in what was compared (6 arrays not compared, listed above)\n" : "\nequal\n"))
         }
     }
 

@@ -18,7 +18,8 @@ import Testing
             "--batch-size", "8", "--seed", "3"
         ])
         #expect(imported.status == 0, "\(imported.stderr)")
-        #expect(imported.stdout.contains("fresh Adam state"))
+        // Keras 3 weights keep the optimizer, as save_weights of a compiled model does.
+        #expect(imported.stdout.contains("Adam state restored (iteration "))
         let resumed = try w.train(["--resume", w.path("again.h5"), "--epochs", "1"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.epochLines.count == 1)
@@ -40,7 +41,7 @@ import Testing
         let w = try TrainWorkspace()
         let imported = try CLI.run(["import", Fixture.keras3Archive, w.path("run.keras"), "--data", w.data])
         #expect(imported.status == 0, "\(imported.stderr)")
-        #expect(imported.stdout.contains("Adam state restored (iteration 5)"))
+        #expect(imported.stdout.contains("Adam state restored (iteration 5, "))
     }
 
     @Test func exportRefusesAWeightsOnlyFile() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import DenseNetEngine
 import KerasFormat
 import Testing
 
@@ -21,19 +22,27 @@ import Testing
         #expect(try w.train(["--epochs", "1"]).epochLines == [lines[0]])  // adam is the default
     }
 
-    /// Adam's learning rate goes into the checkpoint; the other optimizers cannot be checkpointed yet,
-    /// and a resumed run keeps its checkpoint's optimizer.
-    @Test func checkpointsRecordAdamsLearningRateAndRefuseTheRest() throws {
+    /// Checkpoints record the optimizer and its hyperparameters; a resumed run continues with them
+    /// exactly and refuses another optimizer or other hyperparameters.
+    @Test func checkpointsRecordTheOptimizerAndResumeRefusesAnother() throws {
         let w = try TrainWorkspace(trainCount: 16, testCount: 8)
         let checkpoint = w.path("c.h5")
         let first = try w.train(["--epochs", "1", "--learning-rate", "0.002", "--checkpoint", checkpoint])
         #expect(first.status == 0, "\(first.stderr)")
         #expect(try TrainingCheckpoint.readInfo(checkpoint).optimizer.learningRate == 0.002)
-        let refusedCheckpoint = try w.train(["--epochs", "1", "--optimizer", "sgd", "--checkpoint", w.path("s.h5")])
-        #expect(refusedCheckpoint.status != 0 && refusedCheckpoint.stderr.contains("Adam's state only"), "\(refusedCheckpoint.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: w.path("s.h5")))
+        let sgdArguments = ["--optimizer", "sgd", "--momentum", "0.9", "--nesterov"]
+        let whole = try w.train(["--epochs", "2"] + sgdArguments)
+        let sgd = try w.train(["--epochs", "1", "--checkpoint", w.path("s.keras")] + sgdArguments)
+        #expect(sgd.status == 0, "\(sgd.stderr)")
+        #expect(try TrainingCheckpoint.readInfo(w.path("s.keras")).optimizer == .sgd(SGDConfig(momentum: 0.9, nesterov: true)))
+        let resumed = try w.train(["--epochs", "2", "--resume", w.path("s.keras")])
+        #expect(resumed.epochLines == [whole.epochLines[1]], "\(resumed.stderr)")
         let refusedResume = try w.train(["--epochs", "2", "--resume", checkpoint, "--optimizer", "rmsprop"])
-        #expect(refusedResume.status != 0 && refusedResume.stderr.contains("checkpoint's optimizer"), "\(refusedResume.stderr)")
+        #expect(refusedResume.status == 2 && refusedResume.stderr.contains("the checkpoint trains with"), "\(refusedResume.stderr)")
+        let refusedRate = try w.train(["--epochs", "2", "--resume", checkpoint, "--learning-rate", "0.01"])
+        #expect(refusedRate.status == 2 && refusedRate.stderr.contains("0.002"), "\(refusedRate.stderr)")
+        #expect(try w.train(["--epochs", "2", "--resume", checkpoint, "--learning-rate", "0.002"]).status == 0)
         #expect(try w.train(["--epochs", "1", "--learning-rate", "0"]).status != 0)
+        #expect(try w.train(["--epochs", "1", "--optimizer", "sgd", "--beta-1", "0.8"]).status != 0)
     }
 }

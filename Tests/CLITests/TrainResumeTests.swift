@@ -232,6 +232,8 @@ func checkpointContents(_ path: String) throws -> [String: Data] {
         // A checkpoint of another architecture: the tiny weights file is no full model.
         let weights = w.path("weights.h5")
         #expect(try w.train(["--epochs", "1", "--limit", "8", "--save", weights]).status == 0)
-        try expectRefusal(w, ["--resume", weights, "--epochs", "2"], checkpoint: weights, mentioning: ["model_config"])
+        try expectRefusal(
+            w, ["--resume", weights, "--epochs", "2"], checkpoint: weights,
+            mentioning: ["not a densenet-io checkpoint", "densenet-io import"])
     }
 }

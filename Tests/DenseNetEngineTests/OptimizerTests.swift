@@ -125,9 +125,10 @@ import Testing
     @Test func setStateAndReconfigureRejectOtherSlots() throws {
         let v = Variable(name: "kernel", shape: [4], trainable: true)
         let rmsprop = Optimizer(variables: [v], config: .rmsprop(RMSpropConfig()))
-        let adamState = OptimizerState(AdamState(iterations: 1, m: [[0, 0, 0, 0]], v: [[0, 0, 0, 0]]))
+        let adamState = OptimizerState(
+            iterations: 1,
+            slots: [OptimizerSlot(name: "momentum", values: [[0, 0, 0, 0]]), OptimizerSlot(name: "velocity", values: [[0, 0, 0, 0]])])
         #expect(throws: EngineError.self) { try rmsprop.setState(adamState) }
-        #expect(throws: EngineError.self) { try rmsprop.adam() }
         #expect(throws: EngineError.self) {
             try rmsprop.setState(OptimizerState(iterations: 1, slots: [OptimizerSlot(name: "velocity", values: [[0]])]))
         }
@@ -138,7 +139,7 @@ import Testing
         #expect(rmsprop.state.iterations == 0)
     }
 
-    @Test func adamViewRoundTrip() throws {
+    @Test func adamFirstStepMovesByTheLearningRate() throws {
         let v = Variable(name: "bias", shape: [3], trainable: true)
         let adam = Optimizer(variables: [v], config: .adam(AdamConfig()))
         v.grad[0] = 2; v.grad[1] = -0.01; v.grad[2] = 0
@@ -147,18 +148,7 @@ import Testing
         #expect(abs(v.data[0] + 0.001) < 1e-6)
         #expect(abs(v.data[1] - 0.001) < 1e-6)
         #expect(v.data[2] == 0)
-        let view = try adam.adam()
-        #expect(view.config == AdamConfig())
-        #expect(view.state.m == adam.state["momentum"] && view.state.v == adam.state["velocity"] && view.state.iterations == 1)
-        try adam.setState(AdamState(iterations: 7, m: [[1, 2, 3]], v: [[4, 5, 6]]))
-        #expect(
-            adam.state
-                == OptimizerState(
-                    iterations: 7,
-                    slots: [
-                        OptimizerSlot(name: "momentum", values: [[1, 2, 3]]),
-                        OptimizerSlot(name: "velocity", values: [[4, 5, 6]])
-                    ]))
+        #expect(adam.state.slots.map(\.name) == ["momentum", "velocity"] && adam.state.iterations == 1)
     }
 
     /// Moving statistics: moving = momentum * moving + (1 - momentum) * batch_stat, with the

@@ -7,12 +7,13 @@ import TestSupport
 /// The one format detector (`WeightFile`) and the one format list (`WeightFileFormat`).
 @Suite struct WeightFileTests {
     @Test func formatsHaveOneCommandLineNameAndOneDescriptionEach() {
-        #expect(WeightFileFormat.allCases.map(\.name) == ["keras2", "keras3", "safetensors", "keras", "checkpoint"])
+        #expect(WeightFileFormat.allCases.map(\.name) == ["keras2", "keras3", "safetensors", "keras", "checkpoint", "keras2-optimizer"])
         #expect(WeightFileFormat.allCases.allSatisfy { WeightFileFormat(name: $0.name) == $0 })
         #expect(WeightFileFormat(name: "tfKerasWeights") == nil)
         #expect(WeightFileFormat.tfKerasModel.description == "tf-keras full model / checkpoint (.h5)")
         #expect(WeightFileFormat.kerasArchive.description == "Keras 3 archive (.keras)")
-        #expect(WeightFileFormat.allCases.map(\.family) == [.tfKeras, .keras3, .safetensors, .keras3, .tfKeras])
+        #expect(WeightFileFormat.allCases.map(\.family) == [.tfKeras, .keras3, .safetensors, .keras3, .tfKeras, .tfKeras])
+        #expect(WeightFileFormat.allCases.filter { !$0.holdsWeights } == [.tfKerasOptimizer])
         #expect(
             ["w.h5", "w.hdf5", "w.weights.h5", "w.keras", "w.safetensors", "w.pt"].map(WeightFileFormat.init(fileName:))
                 == [.tfKerasWeights, .tfKerasWeights, .keras3Weights, .kerasArchive, .safetensors, nil])
@@ -20,13 +21,14 @@ import TestSupport
 
     @Test func everyFormatIsToldFromItsContents() throws {
         let model = try makeMiniModel()
+        let optimizer = TrainedOptimizer(Optimizer(variables: model.trainableVariables, config: .adam(AdamConfig())))
         for format in WeightFileFormat.allCases {
             let path = temporaryPath("no-telling-name.bin")
             defer { try? FileManager.default.removeItem(atPath: path) }
-            try model.saveWeights(to: path, format: format)
+            try model.saveWeights(to: path, format: format, optimizer: format.holdsWeights ? nil : optimizer)
             let file = try WeightFile(path)
             #expect(file.format == format)
-            #expect((file.hdf5 != nil) == [.tfKerasWeights, .keras3Weights, .tfKerasModel].contains(format))
+            #expect((file.hdf5 != nil) == [.tfKerasWeights, .keras3Weights, .tfKerasModel, .tfKerasOptimizer].contains(format))
         }
     }
 

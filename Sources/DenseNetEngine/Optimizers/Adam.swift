@@ -39,47 +39,6 @@ public struct AdamConfig: Equatable, Sendable {
     }
 }
 
-/// Adam's state under tf-keras' names: iterations, m and v, one array per trainable variable in
-/// `trainableVariables` order. The Keras format layer reads and writes this view until it maps
-/// every optimizer's slots.
-public struct AdamState: Equatable, Sendable {
-    public var iterations: Int64
-    public var m: [[Float]]
-    public var v: [[Float]]
-    public init(iterations: Int64, m: [[Float]], v: [[Float]]) {
-        self.iterations = iterations
-        self.m = m
-        self.v = v
-    }
-}
-
-extension OptimizerState {
-    /// The general state of an Adam view.
-    public init(_ adam: AdamState) {
-        self.init(
-            iterations: adam.iterations,
-            slots: [
-                OptimizerSlot(name: "momentum", values: adam.m),
-                OptimizerSlot(name: "velocity", values: adam.v)
-            ])
-    }
-}
-
-extension Optimizer {
-    /// This optimizer as Adam (configuration and state), for the Keras format layer, which maps
-    /// only Adam's slots so far; throws for the other optimizers.
-    public func adam() throws -> (config: AdamConfig, state: AdamState) {
-        guard case let .adam(config) = config else {
-            throw EngineError.invalidArgument("the Keras formats store only Adam's state so far, not \(self.config.kerasClassName)'s")
-        }
-        let s = state
-        return (config, AdamState(iterations: s.iterations, m: s["momentum"]!, v: s["velocity"]!))
-    }
-
-    /// Restores an Adam state (the optimizer must be Adam).
-    public func setState(_ adam: AdamState) throws { try setState(OptimizerState(adam)) }
-}
-
 #if canImport(Glibc)
     import Glibc
 #endif

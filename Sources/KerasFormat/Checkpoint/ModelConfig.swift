@@ -23,9 +23,9 @@ public enum ModelConfig {
         return .object([("class_name", .string(root.kerasClassName)), ("config", .object([]))])
     }
 
-    /// tf-keras `training_config` for Adam + SparseCategoricalCrossentropy + accuracy (what the
+    /// tf-keras `training_config` for `optimizer` + SparseCategoricalCrossentropy + accuracy (what the
     /// tutorial compiles), as `model.save` writes it.
-    public static func tfKerasTraining(_ adam: AdamConfig) -> JSON {
+    public static func tfKerasTraining(_ optimizer: OptimizerConfig) -> JSON {
         .object([
             (
                 "loss",
@@ -60,60 +60,15 @@ public enum ModelConfig {
             ),
             ("weighted_metrics", .null),
             ("loss_weights", .null),
-            (
-                "optimizer_config",
-                .object([
-                    ("class_name", .string("Custom>Adam")),
-                    (
-                        "config",
-                        .object([
-                            ("name", .string("Adam")), ("weight_decay", .null), ("clipnorm", .null), ("global_clipnorm", .null),
-                            ("clipvalue", .null), ("use_ema", .bool(false)), ("ema_momentum", .double(0.99)),
-                            ("ema_overwrite_frequency", .null), ("jit_compile", .bool(false)), ("is_legacy_optimizer", .bool(false)),
-                            // A float32 variable in Keras, so written at float32 precision.
-                            ("learning_rate", .double(Double(Float(adam.learningRate)))),
-                            ("beta_1", .double(adam.beta1)), ("beta_2", .double(adam.beta2)), ("epsilon", .double(adam.epsilon)),
-                            ("amsgrad", .bool(false))
-                        ])
-                    )
-                ])
-            )
+            ("optimizer_config", optimizer.tfKerasDescription)
         ])
     }
 
-    /// The optimizer of a `training_config` (tf-keras) or `compile_config` (Keras 3): Adam only.
-    /// Throws for any other optimizer, or for Adam options the engine does not implement.
-    public static func adam(fromTraining config: JSON, file: String) throws -> AdamConfig {
-        let optimizer = config["optimizer_config"] ?? config["optimizer"]
-        guard let optimizer, let className = optimizer["class_name"]?.stringValue else {
-            throw KerasFormatError(.malformed, file: file, expected: "an optimizer in the training configuration", found: "none")
-        }
-        guard ["Adam", "Custom>Adam"].contains(className) else {
-            throw KerasFormatError(
-                .wrongFormat, file: file, layer: "optimizer",
-                expected: "the Adam optimizer (the only one the toolkit trains with)", found: "\(className)")
-        }
-        let options = optimizer["config"] ?? .object([])
-        for flag in ["amsgrad", "use_ema"] where options[flag] == .bool(true) {
-            throw KerasFormatError(.wrongFormat, file: file, layer: "optimizer", expected: "Adam without \(flag)", found: "\(flag) = true")
-        }
-        for option in ["weight_decay", "clipnorm", "global_clipnorm", "clipvalue"] {
-            if let value = options[option], value != .null {
-                throw KerasFormatError(
-                    .wrongFormat, file: file, layer: "optimizer", expected: "Adam without \(option)", found: "\(option) = \(value)")
-            }
-        }
-        func number(_ key: String, _ fallback: Double) throws -> Double {
-            guard let value = options[key] else { return fallback }
-            guard let d = value.doubleValue else {
-                throw KerasFormatError(
-                    .wrongFormat, file: file, layer: "optimizer", expected: "a number for \(key) (no schedules)", found: "\(value)")
-            }
-            return d
-        }
-        return AdamConfig(
-            learningRate: try number("learning_rate", 0.001), beta1: try number("beta_1", 0.9),
-            beta2: try number("beta_2", 0.999), epsilon: try number("epsilon", 1e-7))
+    /// The optimizer of a `training_config` (tf-keras) or `compile_config` (Keras 3); nil for a model
+    /// compiled without one. Throws for optimizers and options the engine does not implement.
+    public static func optimizer(fromTraining config: JSON, file: String) throws -> OptimizerConfig? {
+        guard let optimizer = config["optimizer_config"] ?? config["optimizer"], optimizer != .null else { return nil }
+        return try OptimizerConfig(keras: optimizer, file: file)
     }
 
     /// Keras 3's float32 `DTypePolicy`, every layer's (and model's) `dtype`.

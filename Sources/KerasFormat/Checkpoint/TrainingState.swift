@@ -73,11 +73,11 @@ public struct RunDescription: Equatable, Sendable {
     }
 }
 
-/// Everything in a checkpoint except the weights and Adam's slots.
+/// Everything in a checkpoint except the weights and the optimizer's slots.
 public struct CheckpointInfo: Equatable, Sendable {
     public var model: ModelDescription
     public var run: RunDescription
-    public var optimizer: AdamConfig
+    public var optimizer: OptimizerConfig
     /// Epoch in progress (0-based) and batches of it already done.
     public var epoch: Int
     public var stepInEpoch: Int
@@ -85,11 +85,11 @@ public struct CheckpointInfo: Equatable, Sendable {
     public var shuffleSeed: UInt64
     /// Running sums of the epoch in progress.
     public var metrics: MetricState
-    /// Adam's iteration count (also in the optimizer's own variables; checked to agree).
+    /// The optimizer's iteration count (also in its own variables; checked to agree).
     public var iterations: Int64
 
     public init(
-        model: ModelDescription, run: RunDescription, optimizer: AdamConfig, epoch: Int, stepInEpoch: Int,
+        model: ModelDescription, run: RunDescription, optimizer: OptimizerConfig, epoch: Int, stepInEpoch: Int,
         shuffleSeed: UInt64, metrics: MetricState, iterations: Int64
     ) {
         self.model = model
@@ -105,20 +105,23 @@ public struct CheckpointInfo: Equatable, Sendable {
     /// The info of `trainer`'s current state.
     public init(trainer: Trainer, model: ModelDescription, run: RunDescription) {
         self.init(
-            model: model, run: run, optimizer: (try? trainer.optimizer.adam().config) ?? AdamConfig(), epoch: trainer.epoch,
+            model: model, run: run, optimizer: trainer.optimizer.config, epoch: trainer.epoch,
             stepInEpoch: trainer.stepInEpoch, shuffleSeed: trainer.shuffleSeed, metrics: trainer.metrics,
             iterations: trainer.optimizer.iterations)
     }
 }
 
 /// The checkpoint's extra group, `densenet_io_training_state`: what exact resume needs beyond the
-/// weights and Adam's slots. Keras ignores it (it reads only `model_weights` and
+/// weights and the optimizer's slots. Keras ignores it (it reads only `model_weights` and
 /// `optimizer_weights`). All values are attributes, numbers at full precision (float64 sums,
 /// uint64 seeds), so a resumed run continues bit for bit.
+///
+/// Version 2 records any optimizer (`optimizer`: Keras 3's description, `optimizer_learning_rate`:
+/// the rate at float64); version 1 recorded Adam's four `adam_*` numbers and is still read.
 enum TrainingStateGroup {
     static let name = "densenet_io_training_state"
     static let formatName = "densenet-io training state"
-    static let version: Int64 = 1
+    static let version: Int64 = 2
 
     static func write(_ info: CheckpointInfo, to parent: Group) throws {
         let a = try parent.createGroup(name).attributes
@@ -147,14 +150,11 @@ enum TrainingStateGroup {
         try double(info.metrics.lossWeight, "metric_loss_weight")
         try int(info.metrics.correct, "metric_correct")
         try int(info.metrics.seen, "metric_seen")
-        try double(info.optimizer.learningRate, "adam_learning_rate")
-        try double(info.optimizer.beta1, "adam_beta_1")
-        try double(info.optimizer.beta2, "adam_beta_2")
-        try double(info.optimizer.epsilon, "adam_epsilon")
+        try string(info.optimizer.keras3Description.description, "optimizer")
+        try double(info.optimizer.learningRate, "optimizer_learning_rate")
     }
 
-    /// Reads the group; `training` is the file's Adam config from its Keras training config
-    /// (used when the group lacks the exact values).
+    /// Reads the group, checked whole.
     static func read(from parent: Group, file: String) throws -> CheckpointInfo {
         guard try parent.contains(name), try parent.kind(of: name) == .group else {
             throw KerasFormatError(
@@ -187,8 +187,23 @@ enum TrainingStateGroup {
         let format = try string("format")
         guard format == formatName else { throw fail("format", formatName, format) }
         let version = try scalar("format_version", Int64.self)
-        guard version == Self.version else {
-            throw fail("format_version", "\(Self.version)", "\(version) (written by another densenet-io)")
+        guard version == 1 || version == Self.version else {
+            throw fail("format_version", "1 or \(Self.version)", "\(version) (written by another densenet-io)")
+        }
+        let optimizer: OptimizerConfig
+        if version == 1 {
+            optimizer = .adam(
+                AdamConfig(
+                    learningRate: try scalar("adam_learning_rate", Double.self), beta1: try scalar("adam_beta_1", Double.self),
+                    beta2: try scalar("adam_beta_2", Double.self), epsilon: try scalar("adam_epsilon", Double.self)))
+        } else {
+            let description: JSON
+            do { description = try JSON.parse(string("optimizer")) } catch var error as KerasFormatError {
+                (error.file, error.layer, error.weight) = (file, name, "optimizer")
+                throw error
+            }
+            optimizer = try OptimizerConfig(keras: description, file: file)
+                .with(learningRate: scalar("optimizer_learning_rate", Double.self))
         }
         guard try a.contains("input_shape") else { throw fail("input_shape", "attribute input_shape", "none") }
         let shape = try a.read("input_shape", as: Int64.self).scalars.map { Int($0) }
@@ -210,9 +225,7 @@ enum TrainingStateGroup {
                     labelsChecksum: try scalar("train_labels_checksum", UInt64.self),
                     imagesChecksum: try scalar("train_images_checksum", UInt64.self)),
                 trainLimit: try optional("train_limit"), testLimit: try optional("test_limit")),
-            optimizer: AdamConfig(
-                learningRate: try scalar("adam_learning_rate", Double.self), beta1: try scalar("adam_beta_1", Double.self),
-                beta2: try scalar("adam_beta_2", Double.self), epsilon: try scalar("adam_epsilon", Double.self)),
+            optimizer: optimizer,
             epoch: try int("epoch"), stepInEpoch: try int("step_in_epoch"), shuffleSeed: try scalar("shuffle_seed", UInt64.self),
             metrics: MetricState(
                 lossSum: try scalar("metric_loss_sum", Double.self), lossWeight: try scalar("metric_loss_weight", Double.self),
@@ -226,15 +239,24 @@ enum TrainingStateGroup {
 }
 
 extension CheckpointInfo {
+    /// Refuses a checkpoint whose Keras configuration (`training_config`, `compile_config`) names
+    /// another optimizer class than its training state: one of the two was changed by hand.
+    func checkOptimizer(recorded: OptimizerConfig?, in place: String, file: String) throws {
+        guard let recorded, recorded.kerasClassName != optimizer.kerasClassName else { return }
+        throw KerasFormatError(
+            .malformed, file: file, layer: place,
+            expected: "\(optimizer.kerasClassName), the optimizer of the training state", found: recorded.kerasClassName)
+    }
+
     /// The trainer state this info describes, with `optimizer` and `weights` read from the file
     /// (`base` supplies the value type; every field is replaced).
-    func trainerState(optimizer: AdamState, weights: [[Float]], base: TrainerState) -> TrainerState {
+    func trainerState(optimizer: OptimizerState, weights: [[Float]], base: TrainerState) -> TrainerState {
         var state = base
         state.epoch = epoch
         state.stepInEpoch = stepInEpoch
         state.shuffleSeed = shuffleSeed
         state.metrics = metrics
-        state.optimizer = OptimizerState(optimizer)
+        state.optimizer = optimizer
         state.weights = weights
         return state
     }

@@ -6,9 +6,10 @@
 /// that layer's variables (`StoredWeight.crossFormatIdentity`): tf-keras' `…/batch_normalization_1/
 /// moving_mean:0` is Keras 3's `vars/2` of the group named `batch_normalization_1`, and the
 /// safetensors tensor whose metadata records that layer and index. safetensors values are compared
-/// in Keras' layout (the recorded permutation undone). Optimizer state and PyTorch-only counters have
-/// no cross-family identity and are compared only between files of one family, and optimizer state
-/// only when both files hold some (a checkpoint and the weights exported from it are equal).
+/// in Keras' layout (the recorded permutation undone). Optimizer state is compared when both files
+/// hold some, across generations by its place in Keras' `optimizer.variables`; state in one file only
+/// (a checkpoint and the weights exported from it), PyTorch-only counters and Keras 3's
+/// learning-rate variable are listed as not compared, and `isComplete` is false.
 ///
 /// Equal within tolerance means, element by element, `|a - b| <= atol + rtol * |b|` (NumPy's
 /// `allclose`), with NaN equal to NaN at the same position.
@@ -50,6 +51,9 @@ public struct WeightDiff: Codable, Sendable {
 
     public var isEqual: Bool { entries.allSatisfy { $0.status == .equal } }
 
+    /// Whether every array of both files was compared.
+    public var isComplete: Bool { skipped.isEmpty }
+
     public static func compare(_ a: WeightListing, _ b: WeightListing, atol: Double = 0, rtol: Double = 0) throws -> WeightDiff {
         let sameFamily = a.format.family == b.format.family
         let optimizerInBoth = [a, b].allSatisfy { $0.weights.contains { $0.kind == .optimizer } }
@@ -59,10 +63,15 @@ public struct WeightDiff: Codable, Sendable {
             var table: [String: StoredWeight] = [:]
             for weight in listing.weights {
                 let comparable = weight.kind != .optimizer || optimizerInBoth
-                guard comparable, let key = sameFamily ? weight.path : weight.crossFormatIdentity else {
+                guard comparable, let key = sameFamily ? weight.path : weight.crossFormatIdentity,
+                    sameFamily || key != "optimizer#learning_rate"
+                else {
+                    let what =
+                        weight.kind != .optimizer
+                        ? "PyTorch-only counter"
+                        : comparable ? "Keras 3's learning-rate variable" : "optimizer state"
                     skipped.append(
-                        "\(label) \(weight.path): \(weight.kind == .optimizer ? "optimizer state" : "PyTorch-only counter"), no counterpart in \(label == "A" ? b.format.description : a.format.description)"
-                    )
+                        "\(label) \(weight.path): \(what), no counterpart in \(label == "A" ? b.format.description : a.format.description)")
                     continue
                 }
                 if table[key] == nil { order.append(key) }

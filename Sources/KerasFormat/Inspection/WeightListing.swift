@@ -58,11 +58,18 @@ public struct StoredWeight: Sendable {
 
     /// The key that identifies this weight across naming families: the owning layer's name with
     /// `/` read as `_` (tf-keras functional names `conv1/conv` are Keras 3's `conv1_conv`) and the
-    /// variable's position in that layer; nil for optimizer state and PyTorch-only counters, which
-    /// have no counterpart in another family.
+    /// variable's position in that layer. Optimizer state is identified by its place in Keras'
+    /// `optimizer.variables`, which both generations order alike: the iteration count, then slot 0,
+    /// 1, … (Keras 3's learning-rate variable has no tf-keras counterpart). nil for PyTorch-only counters.
     public var crossFormatIdentity: String? {
-        guard kind != .optimizer, !isPyTorchOnly else { return nil }
-        return "\(layer.replacingOccurrences(of: "/", with: "_"))#\(index)"
+        guard !isPyTorchOnly else { return nil }
+        guard kind == .optimizer else { return "\(layer.replacingOccurrences(of: "/", with: "_"))#\(index)" }
+        let keras3 = path.hasPrefix(Keras3OptimizerVars.path)
+        switch (index, keras3) {
+        case (0, _): return "optimizer#iterations"
+        case (1, true): return "optimizer#learning_rate"
+        default: return "optimizer#slot\(index - (keras3 ? 2 : 1))"
+        }
     }
 
     /// The Keras shape recorded in safetensors metadata.
@@ -88,7 +95,7 @@ public struct WeightListing: Sendable {
         switch file.format {
         case .safetensors: try readSafetensors(file.path)
         case .kerasArchive: try readArchive(file.path)
-        case .tfKerasWeights, .tfKerasModel, .keras3Weights:
+        case .tfKerasWeights, .tfKerasModel, .keras3Weights, .tfKerasOptimizer:
             try readHDF5(file.hdf5!.root, format: file.format, path: file.path, archiveAttributes: nil)
         }
     }
@@ -122,6 +129,10 @@ public struct WeightListing: Sendable {
                     weights: weights)
             case .keras3Weights, .kerasArchive:
                 return WeightListing(path: path, format: format, attributes: attributes, weights: try keras3Weights(root, path: path))
+            case .tfKerasOptimizer:
+                return WeightListing(
+                    path: path, format: format, attributes: attributes,
+                    weights: try tfKerasOptimizer(root.group(TFKerasOptimizerWeights.groupName), path: path))
             case .safetensors:
                 preconditionFailure("safetensors files are not HDF5")
             }

@@ -73,9 +73,11 @@ public struct InspectionReport: Codable, Sendable {
     public var totals: [String: Total]
     /// Paths of arrays holding NaN or infinite values (with `--stats`).
     public var nonFinite: [String]?
+    /// The optimizer state the file holds, summarised.
+    public var optimizer: OptimizerSummary?
 
     enum CodingKeys: String, CodingKey {
-        case file, format, attributes, groups, totals, nonFinite = "non_finite"
+        case file, format, attributes, groups, totals, nonFinite = "non_finite", optimizer
     }
 
     public init(_ listing: WeightListing, statistics: Bool) throws {

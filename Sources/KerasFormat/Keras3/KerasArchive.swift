@@ -7,18 +7,18 @@ import ZIPFoundation
 /// `model.weights.h5`, as `keras/src/saving/saving_lib.py` (`save_model`) writes it.
 ///
 /// `model.weights.h5` is the Keras 3 weights layout (`Keras3WeightsFormat`) plus, for a compiled
-/// model, the optimizer at `optimizer/vars` (`0` iterations, `1` learning rate, then `m`, `v` per
-/// trainable variable). A densenet-io training checkpoint adds one entry Keras does not read,
+/// model, the optimizer at `optimizer/vars` (`0` iterations, `1` learning rate, then the slots;
+/// `Keras3OptimizerVars`). A densenet-io training checkpoint adds one entry Keras does not read,
 /// `densenet_io_training_state.h5`, holding the same training-state group as the HDF5 checkpoint.
 public enum KerasArchive {
     /// The Keras release whose archives these mirror, written to `metadata.json`.
     public static let kerasVersion = "3.15.1"
     static let trainingStateEntry = "densenet_io_training_state.h5"
 
-    /// Writes `model` (and, when given, Adam's configuration and state and the training state) to
-    /// `path` as a `.keras` archive, atomically.
+    /// Writes `model` (and, when given, the optimizer's configuration and state and the training
+    /// state) to `path` as a `.keras` archive, atomically.
     public static func write(
-        _ model: Model, optimizer: (config: AdamConfig, state: AdamState)? = nil,
+        _ model: Model, optimizer: TrainedOptimizer? = nil,
         trainingState: CheckpointInfo? = nil, to path: String
     ) throws {
         let config = try configJSON(model, optimizer: optimizer?.config).description
@@ -32,10 +32,7 @@ public enum KerasArchive {
             do {
                 let file = try File.create(weightsPath)
                 try Keras3WeightsFormat.write(Keras3WeightLayout(tree: NamedLayerTree(model: model.root)), to: file.root)
-                if let optimizer {
-                    try OptimizerWeights.writeKeras3(
-                        optimizer.state, config: optimizer.config, variables: model.trainableVariables, to: file.root)
-                }
+                if let optimizer { try Keras3OptimizerVars.write(optimizer, variables: model.trainableVariables, to: file.root) }
             }
             if let trainingState {
                 let file = try File.create(statePath)
@@ -62,7 +59,7 @@ public enum KerasArchive {
     /// Writes `trainer`'s complete state as a `.keras` archive (a training checkpoint).
     public static func write(_ trainer: Trainer, model description: ModelDescription, run: RunDescription, to path: String) throws {
         try write(
-            trainer.model, optimizer: try trainer.optimizer.adam(),
+            trainer.model, optimizer: TrainedOptimizer(trainer.optimizer),
             trainingState: CheckpointInfo(trainer: trainer, model: description, run: run), to: path)
     }
 
@@ -78,7 +75,7 @@ public enum KerasArchive {
     /// Keras 3 `config.json` for `model`, as `serialize_keras_object(model)` gives it: a functional
     /// model layer by layer (`ModelConfig.keras3Functional`), a subclassed one (the tutorial's
     /// DenseNet) by class and build shape; `compile_config` is empty unless compiled, as in Keras.
-    public static func configJSON(_ model: Model, optimizer: AdamConfig?) throws -> JSON {
+    public static func configJSON(_ model: Model, optimizer: OptimizerConfig?) throws -> JSON {
         let compile = optimizer.map(compileConfig) ?? .object([])
         if let functional = model.root as? FunctionalModel {
             return .object([
@@ -100,26 +97,9 @@ public enum KerasArchive {
         ])
     }
 
-    static func compileConfig(_ adam: AdamConfig) -> JSON {
+    static func compileConfig(_ optimizer: OptimizerConfig) -> JSON {
         .object([
-            (
-                "optimizer",
-                .object([
-                    ("module", .string("keras.optimizers")), ("class_name", .string("Adam")),
-                    (
-                        "config",
-                        .object([
-                            ("name", .string("adam")), ("learning_rate", .double(Double(Float(adam.learningRate)))),
-                            ("weight_decay", .null),
-                            ("clipnorm", .null), ("global_clipnorm", .null), ("clipvalue", .null), ("use_ema", .bool(false)),
-                            ("ema_momentum", .double(0.99)), ("ema_overwrite_frequency", .null), ("loss_scale_factor", .null),
-                            ("gradient_accumulation_steps", .null), ("beta_1", .double(adam.beta1)), ("beta_2", .double(adam.beta2)),
-                            ("epsilon", .double(adam.epsilon)), ("amsgrad", .bool(false))
-                        ])
-                    ),
-                    ("registered_name", .null)
-                ])
-            ),
+            ("optimizer", optimizer.keras3Description),
             (
                 "loss",
                 .object([
@@ -219,25 +199,21 @@ public enum KerasArchive {
             }
         }
 
-        func optimizer(for model: Model) throws -> (config: AdamConfig, state: AdamState)? {
-            guard try OptimizerWeights.hasKeras3(weights) else { return nil }
-            var config = AdamConfig()
-            if let compile = self.config["compile_config"] { config = try ModelConfig.adam(fromTraining: compile, file: path) }
-            let read = try OptimizerWeights.readKeras3(from: weights, variables: model.trainableVariables, file: path)
-            config.learningRate =
-                Double(read.learningRate) == Double(Float(config.learningRate)) ? config.learningRate : Double(read.learningRate)
-            return (config, read.state)
+        /// The optimizer state of `model.weights.h5`, with the optimizer of `compile_config`.
+        func optimizer() throws -> StoredOptimizer? {
+            let compiled = try config["compile_config"].flatMap { try ModelConfig.optimizer(fromTraining: $0, file: path) }
+            return try Keras3OptimizerVars.read(from: weights, file: path)?.with(config: compiled)
         }
     }
 
     /// Loads the model weights of the archive at `path` into `model` (all or nothing) and returns
-    /// Adam's configuration and state when the archive has them.
+    /// the optimizer state it holds.
     @discardableResult
-    public static func loadWeights(_ path: String, into model: Model) throws -> (config: AdamConfig, state: AdamState)? {
+    public static func loadWeights(_ path: String, into model: Model) throws -> StoredOptimizer? {
         let opened = try Opened(path)
         return try TFKerasModelFile.wrapHDF5(path) {
             try opened.checkArchitecture(model)
-            let optimizer = try opened.optimizer(for: model)
+            let optimizer = try opened.optimizer()
             try Keras3WeightsFormat.load(Keras3WeightLayout(tree: NamedLayerTree(model: model.root)), from: opened.weights, file: path)
             return optimizer
         }
@@ -255,11 +231,13 @@ public enum KerasArchive {
                 .wrongFormat, file: opened.path, layer: trainingStateEntry,
                 expected: "a densenet-io training checkpoint (a \(trainingStateEntry) entry)", found: "a Keras archive without one")
         }
-        guard let compile = opened.config["compile_config"] else {
-            throw KerasFormatError(.malformed, file: opened.path, layer: "config.json", expected: "a compile_config", found: "none")
+        var info = try TrainingStateGroup.read(from: state, file: opened.path)
+        let compiled = try opened.config["compile_config"].flatMap { try ModelConfig.optimizer(fromTraining: $0, file: opened.path) }
+        try info.checkOptimizer(recorded: compiled, in: "config.json compile_config", file: opened.path)
+        if info.model.modelConfig == nil, opened.config["class_name"]?.stringValue == "Functional" {
+            info.model.modelConfig = opened.config.description
         }
-        _ = try ModelConfig.adam(fromTraining: compile, file: opened.path)
-        return try TrainingStateGroup.read(from: state, file: opened.path)
+        return info
     }
 
     /// Restores `trainer` from a densenet-io `.keras` checkpoint; checks everything first.
@@ -269,9 +247,12 @@ public enum KerasArchive {
         return try TFKerasModelFile.wrapHDF5(path) {
             let info = try info(of: opened)
             try opened.checkArchitecture(trainer.model)
-            guard let optimizer = try opened.optimizer(for: trainer.model) else {
-                throw KerasFormatError(.malformed, file: path, layer: "optimizer/vars", expected: "Adam's state", found: "none")
+            guard let stored = try opened.optimizer() else {
+                throw KerasFormatError(
+                    .malformed, file: path, layer: Keras3OptimizerVars.path, expected: "the optimizer's state (a checkpoint keeps it)",
+                    found: "none")
             }
+            let optimizer = try stored.resolved(for: info.optimizer, variables: trainer.optimizer.variables)
             guard optimizer.state.iterations == info.iterations else {
                 throw KerasFormatError(
                     .malformed, file: path, layer: "optimizer/vars", weight: "0 (iterations)",
@@ -279,7 +260,7 @@ public enum KerasArchive {
             }
             try Keras3WeightsFormat.load(
                 Keras3WeightLayout(tree: NamedLayerTree(model: trainer.model.root)), from: opened.weights, file: path)
-            try trainer.optimizer.reconfigure(.adam(info.optimizer))
+            try trainer.optimizer.reconfigure(info.optimizer)
             try trainer.restore(
                 info.trainerState(optimizer: optimizer.state, weights: trainer.model.root.getWeights(), base: trainer.state))
             return info

@@ -52,4 +52,15 @@ public struct TFKerasWeightLayout {
         let own = root.layer.ownVariables
         topLevelWeights = named(own.filter(\.isTrainable) + own.filter { !$0.isTrainable })
     }
+
+    /// Full tf-keras variable names by variable (`dense_net/conv2d/kernel:0`, `conv/kernel:0`), the
+    /// paths optimizer slots are named after.
+    static func variablePaths(_ model: Model) -> [ObjectIdentifier: String] {
+        let layout = TFKerasWeightLayout(tree: NamedLayerTree(model: model.root))
+        var paths: [ObjectIdentifier: String] = [:]
+        for weight in layout.layers.flatMap(\.weights) + layout.topLevelWeights {
+            paths[ObjectIdentifier(weight.variable)] = weight.name
+        }
+        return paths
+    }
 }

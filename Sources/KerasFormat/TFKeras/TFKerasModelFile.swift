@@ -8,7 +8,7 @@ import HDF5
 ///
 ///     /  @keras_version "2.21.0"  @backend "tensorflow"  @model_config {json}  @training_config {json}
 ///     /model_weights                 exactly `save_weights` (BatchNorm moving statistics included)
-///     /optimizer_weights             Adam: iteration:0, then Adam/m/…, Adam/v/… per trainable variable
+///     /optimizer_weights             iteration:0, then the slots (Adam/m/…, Adam/v/…; TFKerasOptimizerWeights)
 ///     /densenet_io_training_state    epoch, step, shuffle seed, metric sums, run fingerprint (Keras ignores it)
 ///
 /// Files are written atomically (temporary file in the same folder, fsync, rename): a reader, or
@@ -22,22 +22,24 @@ public enum TFKerasModelFile {
     public static func write(_ trainer: Trainer, model description: ModelDescription, run: RunDescription, to path: String) throws {
         let model = trainer.model
         let info = CheckpointInfo(trainer: trainer, model: description, run: run)
-        let modelConfig = try description.modelConfig ?? ModelConfig.tfKeras(model).description
-        let (adam, optimizer) = try trainer.optimizer.adam()
-        let trainingConfig = ModelConfig.tfKerasTraining(adam).description
-        try writeAtomically(to: path) { temporary in
-            try writeFullModel(model, modelConfig: modelConfig, trainingConfig: trainingConfig, to: temporary) { root in
-                try OptimizerWeights.writeTFKeras(optimizer, model: model, to: root)
-                try TrainingStateGroup.write(info, to: root)
-            }
+        try write(model, modelConfig: description.modelConfig, optimizer: TrainedOptimizer(trainer.optimizer), to: path) {
+            try TrainingStateGroup.write(info, to: $0)
         }
     }
 
-    /// Writes a full-model file without optimizer or training state (`model.save(…, include_optimizer=False)`).
-    public static func write(_ model: Model, modelConfig: String? = nil, to path: String) throws {
+    /// Writes a full-model file, with the optimizer's configuration and state when given (`model.save`
+    /// of a compiled model; without: `include_optimizer=False`).
+    public static func write(
+        _ model: Model, modelConfig: String? = nil, optimizer: TrainedOptimizer? = nil, to path: String,
+        extra: (Group) throws -> Void = { _ in }
+    ) throws {
         let config = try modelConfig ?? ModelConfig.tfKeras(model).description
+        let trainingConfig = optimizer.map { ModelConfig.tfKerasTraining($0.config).description }
         try writeAtomically(to: path) { temporary in
-            try writeFullModel(model, modelConfig: config, trainingConfig: nil, to: temporary) { _ in }
+            try writeFullModel(model, modelConfig: config, trainingConfig: trainingConfig, to: temporary) { root in
+                if let optimizer { try TFKerasOptimizerWeights.write(optimizer, model: model, to: root) }
+                try extra(root)
+            }
         }
     }
 
@@ -105,9 +107,9 @@ public enum TFKerasModelFile {
         }
     }
 
-    /// Everything but the weights and Adam's slots: cheap, and enough to rebuild the model and
-    /// check the run before loading. Refuses files that are not densenet-io checkpoints, training
-    /// configurations with another optimizer than Adam, and malformed training state.
+    /// Everything but the weights and the optimizer's slots: cheap, and enough to rebuild the model and
+    /// check the run before loading. Refuses files that are not densenet-io checkpoints, optimizers
+    /// the engine does not implement, and malformed training state.
     public static func readInfo(_ path: String) throws -> CheckpointInfo {
         try readInfo(openFullModel(path), file: path)
     }
@@ -115,16 +117,14 @@ public enum TFKerasModelFile {
     /// `readInfo` for a full-model file already open and checked (`fullModel`).
     static func readInfo(_ root: Group, file path: String) throws -> CheckpointInfo {
         try wrapHDF5(path) {
-            let training = try jsonAttribute("training_config", of: root, file: path)
-            _ = try ModelConfig.adam(fromTraining: training, file: path)
-            _ = try jsonAttribute("model_config", of: root, file: path)
             guard try root.contains(TrainingStateGroup.name) else {
                 throw KerasFormatError(
                     .wrongFormat, file: path, layer: TrainingStateGroup.name,
                     expected: "a densenet-io training checkpoint (a \(TrainingStateGroup.name) group)",
-                    found: "a Keras model file without one (its weights and optimizer load with TFKerasModelFile.loadWeights)")
+                    found: "a Keras model file without one (`densenet-io import` makes a checkpoint of it)")
             }
             var info = try TrainingStateGroup.read(from: root, file: path)
+            try info.checkOptimizer(recorded: optimizerConfig(of: root, file: path), in: "training_config", file: path)
             let config = try jsonAttribute("model_config", of: root, file: path)
             if info.model.modelConfig == nil, config["class_name"]?.stringValue == "Functional" {
                 info.model.modelConfig = config.description
@@ -133,7 +133,7 @@ public enum TFKerasModelFile {
         }
     }
 
-    /// Restores `trainer` (weights, moving statistics, Adam, epoch, step, metrics) from `path`.
+    /// Restores `trainer` (weights, moving statistics, optimizer, epoch, step, metrics) from `path`.
     /// Everything is read and checked first; on any error the trainer is unchanged.
     @discardableResult
     public static func load(_ path: String, into trainer: Trainer) throws -> CheckpointInfo {
@@ -146,7 +146,12 @@ public enum TFKerasModelFile {
         let info = try readInfo(root, file: path)
         return try wrapHDF5(path) {
             try checkArchitecture(of: root, against: trainer.model, file: path)
-            let optimizer = try OptimizerWeights.readTFKeras(from: root, variables: trainer.optimizer.variables, file: path)
+            guard let stored = try TFKerasOptimizerWeights.read(from: root, file: path) else {
+                throw KerasFormatError(
+                    .malformed, file: path, layer: TFKerasOptimizerWeights.groupName,
+                    expected: "the optimizer's state (a checkpoint keeps it)", found: "none")
+            }
+            let optimizer = try stored.resolved(for: info.optimizer, variables: trainer.optimizer.variables).state
             guard optimizer.iterations == info.iterations else {
                 throw KerasFormatError(
                     .malformed, file: path, layer: "optimizer_weights", weight: "iteration:0",
@@ -155,34 +160,35 @@ public enum TFKerasModelFile {
             try TFKerasWeightsFormat.load(
                 TFKerasWeightLayout(tree: NamedLayerTree(model: trainer.model.root)),
                 from: root.group("model_weights"), file: path)
-            try trainer.optimizer.reconfigure(.adam(info.optimizer))
+            try trainer.optimizer.reconfigure(info.optimizer)
             try trainer.restore(info.trainerState(optimizer: optimizer, weights: trainer.model.root.getWeights(), base: trainer.state))
             return info
         }
     }
 
     /// Loads the weights of any full-model file (densenet-io's or tf-keras' `model.save`) into
-    /// `model`, and returns its Adam configuration and state when it has them.
+    /// `model`, and returns the optimizer state it holds.
     @discardableResult
-    public static func loadWeights(_ path: String, into model: Model) throws -> (config: AdamConfig, state: AdamState)? {
+    public static func loadWeights(_ path: String, into model: Model) throws -> StoredOptimizer? {
         try loadWeights(openFullModel(path), file: path, into: model)
     }
 
     /// `loadWeights` for a full-model file already open and checked (`fullModel`).
-    static func loadWeights(_ root: Group, file path: String, into model: Model) throws -> (config: AdamConfig, state: AdamState)? {
+    static func loadWeights(_ root: Group, file path: String, into model: Model) throws -> StoredOptimizer? {
         try wrapHDF5(path) {
             try checkArchitecture(of: root, against: model, file: path)
-            var optimizer: (AdamConfig, AdamState)?
-            if try root.contains("optimizer_weights") {
-                let training = try jsonAttribute("training_config", of: root, file: path)
-                let config = try ModelConfig.adam(fromTraining: training, file: path)
-                optimizer = (config, try OptimizerWeights.readTFKeras(from: root, variables: model.trainableVariables, file: path))
-            }
+            let optimizer = try TFKerasOptimizerWeights.read(from: root, file: path)?.with(config: optimizerConfig(of: root, file: path))
             try TFKerasWeightsFormat.load(
                 TFKerasWeightLayout(tree: NamedLayerTree(model: model.root)),
                 from: root.group("model_weights"), file: path)
             return optimizer
         }
+    }
+
+    /// The optimizer of the file's `training_config`; nil for a file saved without one.
+    static func optimizerConfig(of root: Group, file path: String) throws -> OptimizerConfig? {
+        guard try root.attributes.contains("training_config") else { return nil }
+        return try ModelConfig.optimizer(fromTraining: jsonAttribute("training_config", of: root, file: path), file: path)
     }
 
     /// A first, readable refusal when the file's model is of another kind (subclassed vs functional,

@@ -10,8 +10,10 @@ struct Diff: ParsableCommand {
             Files of one family (tf-keras .h5; Keras 3 .weights.h5/.keras; safetensors) are matched by stored \
             path. Across families a weight is identified by its owning layer's unique Keras name ('/' read as \
             '_') and its position among that layer's variables; safetensors written by densenet-io record their \
-            Keras origin, and are compared in Keras' layout. A pair is equal when every element satisfies \
-            |a - b| <= atol + rtol * |b| (NaN equals NaN).
+            Keras origin, and are compared in Keras' layout. Optimizer state is compared across tf-keras and \
+            Keras 3 by its place in Keras' optimizer.variables (iterations, then the slots). A pair is equal when \
+            every element satisfies |a - b| <= atol + rtol * |b| (NaN equals NaN). Arrays only one file holds \
+            are counted as not compared, and the verdict says so.
             """)
 
     @Argument(help: "The first file (A).")
@@ -76,8 +78,12 @@ struct Diff: ParsableCommand {
         out +=
             "\n\(diff.entries.count) weights: \(counts[.equal] ?? 0) equal, \(counts[.different] ?? 0) different, "
             + "\(counts[.missing] ?? 0) missing, \(counts[.extra] ?? 0) extra, \(counts[.shapeMismatch] ?? 0) shape and "
-            + "\(counts[.dtypeMismatch] ?? 0) dtype mismatches; max abs difference \(number(largest))\n"
-        out += diff.isEqual ? "equal\n" : "differ\n"
+            + "\(counts[.dtypeMismatch] ?? 0) dtype mismatches; \(diff.skipped.count) arrays not compared; "
+            + "max abs difference \(number(largest))\n"
+        out +=
+            !diff.isEqual
+            ? "differ\n"
+            : diff.isComplete ? "equal\n" : "equal in what was compared (\(diff.skipped.count) arrays not compared, listed above)\n"
         return out
     }
 }

@@ -7,8 +7,10 @@ struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export a training checkpoint to a Keras or PyTorch file.",
         discussion: """
-            To keras or checkpoint, the whole training state goes along (weights, BatchNorm statistics, Adam); \
-            to keras2, keras3 or safetensors, the weights and BatchNorm statistics, checked to read back bit-identical.
+            To keras or checkpoint, the whole training state goes along (weights, BatchNorm statistics, optimizer); \
+            to keras3 the weights and the optimizer (as Keras 3 save_weights of a compiled model); to keras2 or \
+            safetensors the weights and BatchNorm statistics, and to keras2-optimizer the optimizer alone (the file \
+            tf-keras users of a subclassed model load beside save_weights) — each checked to read back bit-identical.
             """)
 
     @Argument(help: "A densenet-io checkpoint (.h5 or .keras).")
@@ -36,16 +38,18 @@ struct Export: ParsableCommand {
             try KerasArchive.write(trainer, model: info.model, run: info.run, to: output)
         case .tfKerasModel:
             try TFKerasModelFile.write(trainer, model: info.model, run: info.run, to: output)
-        case .tfKerasWeights, .keras3Weights, .safetensors:
-            let values = try saveVerified(model, to: output, format: format, fresh: info.model.build())
+        case .tfKerasWeights, .keras3Weights, .safetensors, .tfKerasOptimizer:
+            let (values, note) = try saveVerified(
+                model, optimizer: TrainedOptimizer(trainer.optimizer), to: output, format: format, fresh: info.model.build())
             print(
                 "Exported \(checkpoint) (\(info.progress)) to \(output) (\(format.name)): "
-                    + "\(model.weights.count) weights, \(grouped(values)) values; read back bit-identical")
+                    + "\(format.holdsWeights ? "\(model.weights.count) weights, \(grouped(values)) values" : "no weights (an optimizer file)"); read back bit-identical\(note.map { "; \($0)" } ?? "")"
+            )
             return
         }
         print(
             "Exported \(checkpoint) to \(output) (\(format.name)) with its whole training state: "
-                + "\(info.progress), Adam iteration \(trainer.optimizer.iterations)")
+                + "\(info.progress), \(info.optimizer.kerasClassName) iteration \(trainer.optimizer.iterations)")
     }
 }
 

@@ -8,9 +8,13 @@ struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Turn a Keras or PyTorch weight file into a training checkpoint that `train --resume` continues.",
         discussion: """
-            Adam's state comes along when the file holds it (tf-keras full-model files, .keras archives of a \
-            compiled model); otherwise training resumes with a fresh optimizer, as the output says. The checkpoint \
-            records the training data it is meant for, as `train` does.
+            The model is built from the file's own config when it has one (tf-keras full-model files, .keras \
+            archives), else from --model. The optimizer's state comes along wherever the file holds it (tf-keras \
+            full-model files, Keras 3 .weights.h5 of a compiled model, .keras archives) or from --optimizer FILE \
+            (the optimizer .h5 tf-keras users of a subclassed model save beside save_weights); its class and \
+            hyperparameters come from the file, else from --optimizer NAME and its options. Otherwise training \
+            resumes with a fresh optimizer, as the output says. The checkpoint records the training data it is \
+            meant for, as `train` does.
             """)
 
     @Argument(help: "A weight file of any known format.")
@@ -20,6 +24,8 @@ struct Import: ParsableCommand {
     var checkpoint: String
 
     @OptionGroup var modelOptions: ModelOptions
+
+    @OptionGroup(title: "Optimizer") var optimizerOptions: OptimizerOptions
 
     @Option(help: "A folder with the four MNIST-format IDX files the run will train on.")
     var data = MNISTFolder.defaultPath
@@ -42,22 +48,34 @@ struct Import: ParsableCommand {
     }
 
     func run() throws {
-        let model = try modelOptions.build(seed: seed)
         let input = try WeightFile(file)
-        let optimizer = try model.loadWeights(from: input)
+        let (model, name) = try modelOptions.build(for: input, seed: seed)
+        var stored = try model.loadWeights(from: input)
+        var source = file
+        if case let .file(path) = optimizerOptions.optimizer {
+            guard let state = try WeightFile(path).readOptimizer() else {
+                throw ValidationError("--optimizer \(path) holds no optimizer state")
+            }
+            (stored, source) = (state, path)
+        }
+        let fileConfig = try stored?.configuration()
+        let config = try fileConfig.map(optimizerOptions.applied) ?? optimizerOptions.config()
+        let trained = try stored?.resolved(for: config, variables: model.trainableVariables)
         let train = try MNISTFolder(data).load(.train, limit: limit).engineImages()
-        let trainer = try Trainer(model: model, optimizer: optimizer?.config ?? AdamConfig(), batchSize: batchSize, shuffleSeed: seed)
-        if let optimizer { try trainer.optimizer.setState(optimizer.state) }
+        let trainer = try Trainer(model: model, optimizer: config, batchSize: batchSize, shuffleSeed: seed)
+        if let trained { try trainer.optimizer.setState(trained.state) }
         let description = ModelDescription(
-            preset: modelOptions.model, inputShape: model.inputShape,
-            classes: model.outputShape.last ?? 0, weightSeed: seed)
+            preset: model.root is FunctionalModel ? nil : modelOptions.model,
+            inputShape: model.inputShape, classes: model.outputShape.last ?? 0, weightSeed: seed)
         let run = RunDescription(batchSize: batchSize, trainData: DataFingerprint(train), trainLimit: limit)
         try TrainingCheckpoint.write(trainer, model: description, run: run, to: checkpoint)
+        let origin = fileConfig == nil ? "Keras' defaults; \(source) does not record its hyperparameters" : "as \(source) records it"
         let state =
-            optimizer.map { "Adam state restored (iteration \($0.state.iterations))" }
-            ?? "fresh Adam state (\(file) holds no optimizer state)"
+            trained.map { "\(config.kerasClassName) state restored (iteration \($0.state.iterations), from \(source); \(origin))" }
+            ?? "fresh \(config.kerasClassName) state (\(file) holds weights only: \(input.format.description); "
+            + "a tf-keras optimizer file goes in with --optimizer FILE)"
         print(
-            "Imported \(file) (\(input.format.name)) into \(checkpoint) as \(modelOptions.model): \(state); "
+            "Imported \(file) (\(input.format.name)) into \(checkpoint) as \(name): \(state); "
                 + "continue with: densenet-io train --resume \(checkpoint) --epochs N")
     }
 }

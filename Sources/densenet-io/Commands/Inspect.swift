@@ -7,8 +7,8 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List a weight file's layers and weights with shapes, types and parameter counts.",
         discussion: """
-            Works on tf-keras .h5 weights and full-model/checkpoint files, Keras 3 .weights.h5 and .keras \
-            archives, and safetensors, telling the format from the file's contents. No model is needed: the \
+            Works on tf-keras .h5 weights, full-model/checkpoint and optimizer files, Keras 3 .weights.h5 and \
+            .keras archives, and safetensors, telling the format from the file's contents. No model is needed: the \
             file is walked as stored. Trainable weights, non-trainable ones (BatchNorm moving statistics) and \
             optimizer state are listed and totalled separately.
             """)
@@ -23,7 +23,9 @@ struct Inspect: ParsableCommand {
     var json = false
 
     func run() throws {
-        let report = try InspectionReport(WeightListing.read(file), statistics: stats)
+        let input = try WeightFile(file)
+        var report = try InspectionReport(WeightListing.read(input), statistics: stats)
+        report.optimizer = try input.readOptimizer().map(OptimizerSummary.init)
         if json {
             print(try jsonText(report))
         } else {
@@ -40,6 +42,7 @@ struct Inspect: ParsableCommand {
     func render(_ report: InspectionReport) -> String {
         var out = "\(report.file): \(report.format)\n"
         for key in report.attributes.keys.sorted() { out += "  \(key): \(report.attributes[key]!)\n" }
+        if let optimizer = report.optimizer { out += "  optimizer: \(optimizer.line)\n" }
         let sections: [(WeightKind, String)] = [
             (.trainable, "Trainable weights"),
             (.nonTrainable, "Non-trainable weights (BatchNorm moving statistics)"),

@@ -31,11 +31,7 @@ struct Train: ParsableCommand {
     @Option(help: "Seeds the initial weights and each epoch's shuffle (default: 0, or the checkpoint's).")
     var seed: UInt64?
 
-    @Option(help: "The optimizer, with Keras' defaults (default: adam, or the checkpoint's).")
-    var optimizer: OptimizerChoice?
-
-    @Option(help: "The optimizer's learning rate (default: Keras' — 0.01 for sgd, 0.001 for the others).")
-    var learningRate: Double?
+    @OptionGroup(title: "Optimizer") var optimizerOptions: OptimizerOptions
 
     @Option(help: "Train on the first N training images only.")
     var limit: Int?
@@ -90,12 +86,10 @@ struct Train: ParsableCommand {
         if checkpointEvery != nil || stopAfter != nil, checkpoint == nil, resume == nil {
             throw ValidationError("--checkpoint-every and --stop-after need --checkpoint (or --resume)")
         }
-        if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
-        if resume != nil, optimizer != nil || learningRate != nil {
-            throw ValidationError("--optimizer and --learning-rate start a run; --resume continues with the checkpoint's optimizer")
-        }
-        if let optimizer, optimizer != .adam, checkpoint != nil {
-            throw ValidationError("--checkpoint stores Adam's state only so far, not \(optimizer.rawValue)'s")
+        if case let .file(path) = optimizerOptions.optimizer {
+            throw ValidationError(
+                "train takes an optimizer by name (\(OptimizerArgument.allValueStrings.joined(separator: ", "))), got \(path); a file's optimizer state comes in with import"
+            )
         }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1") }
@@ -107,7 +101,7 @@ struct Train: ParsableCommand {
     func run() throws {
         let folder = MNISTFolder(data)
         let resumed = try resume.map(WeightFile.init)
-        let saved = try resumed.map(TrainingCheckpoint.readInfo)
+        let saved = try resumed.map(checkpointInfo)
         let trainLimit = limit ?? saved?.run.trainLimit
         let train = try folder.load(.train, limit: trainLimit).engineImages()
         let test = try folder.load(.test, limit: testLimit ?? saved?.run.testLimit).engineImages()
@@ -134,6 +128,14 @@ struct Train: ParsableCommand {
                     "cannot resume \(resume): the checkpoint is a \(savedName) model for input \(saved.model.inputShape) and \(saved.model.classes) classes, not \(chosen.0) for \(chosen.1) and \(chosen.2)"
                 )
             }
+            if optimizerOptions.optimizer != nil || optimizerOptions.setsHyperparameters {
+                let chosen = try optimizerOptions.config(fallback: saved.optimizer)
+                guard chosen == saved.optimizer else {
+                    throw ResumeRefusal(
+                        "cannot resume \(resume): the checkpoint trains with \(saved.optimizer.keras3Description["config"] ?? .null) of \(saved.optimizer.kerasClassName), not \(chosen.keras3Description["config"] ?? .null) of \(chosen.kerasClassName)"
+                    )
+                }
+            }
             description = saved.model
             let model = try saved.model.build()
             model.configuration = engineConfiguration
@@ -149,7 +151,7 @@ struct Train: ParsableCommand {
                 preset: modelOptions.model, inputShape: model.inputShape, classes: model.outputShape.last ?? 0,
                 weightSeed: seed)
             trainer = try Trainer(
-                model: model, optimizer: (optimizer ?? .adam).config(learningRate: learningRate),
+                model: model, optimizer: try optimizerOptions.config(),
                 batchSize: run.batchSize, shuffleSeed: seed)
         }
         let model = trainer.model
@@ -225,20 +227,6 @@ struct Train: ParsableCommand {
     }
 }
 
-/// `--optimizer`: Keras' optimizers, with Keras' defaults but for the learning rate given.
-enum OptimizerChoice: String, ExpressibleByArgument, CaseIterable {
-    case adam, adamw, sgd, rmsprop
-
-    func config(learningRate: Double?) -> OptimizerConfig {
-        switch self {
-        case .adam: .adam(AdamConfig(learningRate: learningRate ?? AdamConfig().learningRate))
-        case .adamw: .adamW(AdamWConfig(learningRate: learningRate ?? AdamWConfig().adam.learningRate))
-        case .sgd: .sgd(SGDConfig(learningRate: learningRate ?? SGDConfig().learningRate))
-        case .rmsprop: .rmsprop(RMSpropConfig(learningRate: learningRate ?? RMSpropConfig().learningRate))
-        }
-    }
-}
-
 /// The tutorial's per-epoch line; values print as the tutorial's float32 metrics do.
 struct EpochLine: CustomStringConvertible {
     let epoch: Int
@@ -261,6 +249,19 @@ extension Datasets.LabeledImages {
 extension String {
     /// The text with its first letter in upper case (a message fragment starting a sentence).
     var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
+}
+
+/// The checkpoint `file`'s training state; a Keras file that is no densenet-io checkpoint is
+/// refused with the command that makes one of it.
+func checkpointInfo(_ file: WeightFile) throws -> CheckpointInfo {
+    do {
+        return try TrainingCheckpoint.readInfo(file)
+    } catch let error as KerasFormatError where error.reason == .wrongFormat && error.layer != "optimizer" {
+        throw ResumeRefusal(
+            "cannot resume \(file.path): it is a \(file.format.description) file, not a densenet-io checkpoint; make one with: "
+                + "densenet-io import \(file.path) CHECKPOINT.h5 (its weights\(file.format.holdsOptimizerState ? " and optimizer state" : "") come along)"
+        )
+    }
 }
 
 /// A resume that does not fit the checkpoint; reported as one line, exit status 2.

@@ -62,7 +62,7 @@ struct Verify: ParsableCommand {
         }
         let original = model.weights.map { $0.values.map(\.bitPattern) }
         print("\nRound trips (write, read back, compare bits):")
-        for format in WeightFileFormat.allCases {
+        for format in WeightFileFormat.allCases where format.holdsWeights {
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "densenet-io-verify-\(getpid())-\(format.name)-\(UUID().uuidString)"
             ).path
