@@ -26,8 +26,8 @@ public enum Keras3WeightsFormat {
 
     /// Loads `group` into the model's variables, all or nothing. Every `vars` group of the model
     /// must be present with as many datasets as the layer has variables, each of the right shape
-    /// and type; a `vars` group in the file that no layer claims is an error too (the optimizer's
-    /// excepted: it is optimizer state, not a layer).
+    /// and type; a non-empty `vars` group in the file that no layer claims is an error too (the
+    /// optimizer's excepted: it is optimizer state, not a layer).
     public static func load(_ layout: Keras3WeightLayout, from group: Group, file: String) throws {
         var assignments: [(Variable, [Float])] = []
         for entry in layout.entries {
@@ -49,7 +49,10 @@ public enum Keras3WeightsFormat {
             }
         }
         let expected = Set(layout.entries.map(\.path))
-        if let extra = try varsGroups(in: group).first(where: { !expected.contains($0) && !$0.hasPrefix("optimizer/") }) {
+        // An empty vars group holds nothing to lose: Keras 3 writes one for every weightless layer,
+        // the InputLayer included, which a model built by hand may not have as an object.
+        let extras = try varsGroups(in: group).filter { !expected.contains($0) && !$0.hasPrefix("optimizer/") }
+        if let extra = try extras.first(where: { try !group.group($0).childNames().isEmpty }) {
             throw KerasFormatError(
                 .extraLayer, file: file, layer: extra,
                 expected: "only the model's \(expected.count) vars groups", found: "\(extra) as well")
