@@ -37,7 +37,8 @@ public struct WeightFile {
         guard size > 0 else { throw KerasFormatError(.unknownFormat, file: path, found: "an empty file (0 bytes)") }
         let head = Self.leadingBytes(of: path)
         if SafetensorsFile.looksLikeSafetensors(head) {
-            (format, hdf5) = (.safetensors, nil)
+            let metadata = try SafetensorsFile.metadata(ofFileAt: path)
+            (format, hdf5) = (metadata["format"] == PyTorchOptimizerState.formatName ? .torchOptimizer : .safetensors, nil)
         } else if Self.isZip(head) {
             (format, hdf5) = (.kerasArchive, nil)
         } else {
@@ -92,6 +93,7 @@ extension WeightFile {
     public func readOptimizer() throws -> StoredOptimizer? {
         switch format {
         case .safetensors, .tfKerasWeights: return nil
+        case .torchOptimizer: return try PyTorchOptimizerState.read(SafetensorsFile.read(path), path: path)
         case .kerasArchive: return try TFKerasModelFile.wrapHDF5(path) { try KerasArchive.Opened(path).optimizer() }
         case .tfKerasModel, .tfKerasOptimizer, .keras3Weights:
             let root = hdf5!.root
@@ -121,11 +123,16 @@ extension Model {
                 try Keras3WeightsFormat.write(Keras3WeightLayout(tree: tree), to: root)
                 if let optimizer { try Keras3OptimizerVars.write(optimizer, variables: trainableVariables, to: root) }
             }
-        case .tfKerasOptimizer:
+        case .tfKerasOptimizer, .torchOptimizer:
             guard let optimizer else {
                 throw KerasFormatError(.wrongFormat, file: path, expected: "optimizer state to write", found: "none (weights only)")
             }
-            try writeHDF5(to: path) { _, root in try TFKerasOptimizerWeights.write(optimizer, model: self, to: root) }
+            if format == .torchOptimizer {
+                try PyTorchOptimizerState.file(for: optimizer, layout: SafetensorsWeightLayout(model: self), model: self, path: path).write(
+                    to: path)
+            } else {
+                try writeHDF5(to: path) { _, root in try TFKerasOptimizerWeights.write(optimizer, model: self, to: root) }
+            }
         }
     }
 
@@ -167,10 +174,10 @@ extension Model {
         case .keras3Weights:
             try Keras3WeightsFormat.load(Keras3WeightLayout(tree: NamedLayerTree(model: root)), from: file.hdf5!.root, file: path)
             return try file.readOptimizer()
-        case .tfKerasOptimizer:
+        case .tfKerasOptimizer, .torchOptimizer:
             throw KerasFormatError(
                 .wrongFormat, file: path, expected: "a weight file",
-                found: "a tf-keras optimizer file (optimizer state only; it goes beside its weights file: import WEIGHTS --optimizer FILE)")
+                found: "\(file.format.description), no weights (it goes beside its weights file: import WEIGHTS --optimizer FILE)")
         }
         return nil
     }

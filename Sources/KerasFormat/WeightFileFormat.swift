@@ -19,6 +19,9 @@ public enum WeightFileFormat: String, CaseIterable, Sendable, CustomStringConver
     /// (`hdf5_format.save_optimizer_weights_to_hdf5_group`), what users of a subclassed model keep
     /// beside `save_weights`. It holds no weights.
     case tfKerasOptimizer = "keras2-optimizer"
+    /// torch.optim.Adam/AdamW state in safetensors (`PyTorchOptimizerState`), beside the safetensors
+    /// weights of the same model. It holds no weights.
+    case torchOptimizer = "torch-optimizer"
 
     /// The name the command line takes (`--to keras2`) and prints: the raw value.
     public var name: String { rawValue }
@@ -28,10 +31,15 @@ public enum WeightFileFormat: String, CaseIterable, Sendable, CustomStringConver
     public init?(name: String) { self.init(rawValue: name) }
 
     /// Whether the format's files hold a model's weights (all but the optimizer-only file).
-    public var holdsWeights: Bool { self != .tfKerasOptimizer }
+    public var holdsWeights: Bool { ![.tfKerasOptimizer, .torchOptimizer].contains(self) }
 
     /// Whether the format's files can hold optimizer state beside the weights.
-    public var holdsOptimizerState: Bool { [.tfKerasModel, .kerasArchive, .keras3Weights, .tfKerasOptimizer].contains(self) }
+    public var holdsOptimizerState: Bool {
+        [.tfKerasModel, .kerasArchive, .keras3Weights, .tfKerasOptimizer, .torchOptimizer].contains(self)
+    }
+
+    /// Where optimizer state goes for this format's family when its files hold weights only.
+    public var optimizerCompanion: WeightFileFormat { family == .safetensors ? .torchOptimizer : .tfKerasOptimizer }
 
     /// What `inspect` and `diff` print, e.g. "tf-keras weights (.h5)".
     public var description: String {
@@ -39,6 +47,7 @@ public enum WeightFileFormat: String, CaseIterable, Sendable, CustomStringConver
         case .tfKerasWeights: "tf-keras weights (.h5)"
         case .tfKerasModel: "tf-keras full model / checkpoint (.h5)"
         case .tfKerasOptimizer: "tf-keras optimizer state (.h5)"
+        case .torchOptimizer: "PyTorch optimizer state (safetensors)"
         case .keras3Weights: "Keras 3 weights (.weights.h5)"
         case .kerasArchive: "Keras 3 archive (.keras)"
         case .safetensors: "safetensors"
@@ -50,13 +59,16 @@ public enum WeightFileFormat: String, CaseIterable, Sendable, CustomStringConver
         switch self {
         case .tfKerasWeights, .tfKerasModel, .tfKerasOptimizer: .tfKeras
         case .keras3Weights, .kerasArchive: .keras3
-        case .safetensors: .safetensors
+        case .safetensors, .torchOptimizer: .safetensors
         }
     }
 
-    /// The format a new file gets from its name: `.weights.h5` is Keras 3, any other `.h5` tf-keras weights.
+    /// The format a new file gets from its name: `.weights.h5` is Keras 3, any other `.h5` tf-keras
+    /// weights; `.optimizer.safetensors` PyTorch optimizer state, any other `.safetensors` weights.
     public init?(fileName: String) {
-        if fileName.hasSuffix(".safetensors") {
+        if fileName.hasSuffix(".optimizer.safetensors") {
+            self = .torchOptimizer
+        } else if fileName.hasSuffix(".safetensors") {
             self = .safetensors
         } else if fileName.hasSuffix(".keras") {
             self = .kerasArchive

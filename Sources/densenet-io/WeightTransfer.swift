@@ -26,7 +26,7 @@ func saveVerified(
     guard format.holdsOptimizerState else {
         return (
             model.weights.reduce(0) { $0 + $1.count },
-            "optimizer state not written: \(format.description) files hold weights only (--to keras2-optimizer writes it to a file of its own)"
+            "optimizer state not written: \(format.description) files hold weights only (--to \(format.optimizerCompanion.name) writes it to a file of its own)"
         )
     }
     guard let stored = try written.readOptimizer(),

@@ -93,7 +93,7 @@ public struct WeightListing: Sendable {
     /// Reads the structure (not the values) of an already detected file.
     public static func read(_ file: WeightFile) throws -> WeightListing {
         switch file.format {
-        case .safetensors: try readSafetensors(file.path)
+        case .safetensors, .torchOptimizer: try readSafetensors(file.path, format: file.format)
         case .kerasArchive: try readArchive(file.path)
         case .tfKerasWeights, .tfKerasModel, .keras3Weights, .tfKerasOptimizer:
             try readHDF5(file.hdf5!.root, format: file.format, path: file.path, archiveAttributes: nil)
@@ -133,7 +133,7 @@ public struct WeightListing: Sendable {
                 return WeightListing(
                     path: path, format: format, attributes: attributes,
                     weights: try tfKerasOptimizer(root.group(TFKerasOptimizerWeights.groupName), path: path))
-            case .safetensors:
+            case .safetensors, .torchOptimizer:
                 preconditionFailure("safetensors files are not HDF5")
             }
         } catch let error as HDF5Error {
@@ -308,7 +308,7 @@ public struct WeightListing: Sendable {
 
     // MARK: safetensors
 
-    private static func readSafetensors(_ path: String) throws -> WeightListing {
+    private static func readSafetensors(_ path: String, format: WeightFileFormat) throws -> WeightListing {
         let file = try SafetensorsFile.read(path)
         let provenance = try SafetensorsWeightsFormat.provenance(of: file, path: path)
         var positions: [String: Int] = [:]
@@ -321,7 +321,10 @@ public struct WeightListing: Sendable {
             let layer = origin?.layer ?? module
             let index = origin?.index ?? positions[layer, default: 0]
             positions[layer] = max(positions[layer, default: 0], index + 1)
-            let kind: WeightKind = ["running_mean", "running_var", "num_batches_tracked"].contains(leaf) ? .nonTrainable : .trainable
+            let kind: WeightKind =
+                format == .torchOptimizer
+                ? .optimizer
+                : ["running_mean", "running_var", "num_batches_tracked"].contains(leaf) ? .nonTrainable : .trainable
             return StoredWeight(
                 path: name, group: module.isEmpty ? "/" : module, label: leaf, layer: layer,
                 weight: origin?.weight ?? leaf, index: index,
@@ -329,7 +332,7 @@ public struct WeightListing: Sendable {
                 transform: origin?.transform, reader: { tensor.doubles }, recordedKerasShape: origin?.shape)
         }
         return WeightListing(
-            path: path, format: .safetensors,
+            path: path, format: format,
             attributes: file.metadata.keys.sorted().map {
                 ($0, $0 == SafetensorsWeightsFormat.provenanceKey ? "(Keras origin of \(provenance.count) tensors)" : file.metadata[$0]!)
             },

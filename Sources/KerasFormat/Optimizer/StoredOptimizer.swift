@@ -31,6 +31,8 @@ public struct StoredOptimizer: Sendable {
         case tfKeras
         /// Keras 3's `optimizer/vars`: `0` iterations, `1` learning rate, numbered slots.
         case keras3
+        /// torch.optim's state in safetensors (`PyTorchOptimizerState`), put back in Keras' layout and order.
+        case pytorch
     }
 
     /// One slot array as stored.

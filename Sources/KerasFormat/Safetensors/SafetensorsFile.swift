@@ -122,6 +122,23 @@ public struct SafetensorsFile: Equatable, Sendable {
         return length >= 2 && length <= UInt64(maximumHeaderSize) && head[8] == UInt8(ascii: "{")
     }
 
+    /// The `__metadata__` of the file at `path`, reading only its header (empty when it has none).
+    static func metadata(ofFileAt path: String) throws -> [String: String] {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw KerasFormatError(.io, file: path, found: "cannot open") }
+        defer { try? handle.close() }
+        let size = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: 0)
+        let lengthBytes = [UInt8]((try? handle.read(upToCount: 8)) ?? Data())
+        let length = lengthBytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        guard lengthBytes.count == 8, length <= UInt64(maximumHeaderSize), length <= size - 8 else {
+            throw KerasFormatError(
+                .malformed, file: path, expected: "a safetensors header within the file's \(size) bytes", found: "header length \(length)")
+        }
+        let header = try JSON.parse([UInt8]((try? handle.read(upToCount: Int(length))) ?? Data()), file: path)
+        guard case let .object(entries) = header["__metadata__"] ?? .object([]) else { return [:] }
+        return Dictionary(entries.compactMap { key, value in value.stringValue.map { (key, $0) } }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// Reads and checks a whole file: header JSON, known dtypes, offsets inside the data and
     /// matching each tensor's shape, no overlaps, no bytes left over.
     public static func read(_ path: String) throws -> SafetensorsFile {
