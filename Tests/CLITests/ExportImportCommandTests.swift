@@ -52,4 +52,38 @@ import Testing
         #expect(result.stderr.contains("checkpoint"))
         #expect(!FileManager.default.fileExists(atPath: w.path("out.h5")))
     }
+
+    /// A subclassed model's pair (save_weights .h5 + tf-keras optimizer .h5) becomes a checkpoint that
+    /// resumes, and its optimizer state exports back to the very file tf-keras wrote.
+    @Test func importTakesTheSubclassedPair() throws {
+        let w = try TrainWorkspace()
+        let optimizerFile = Fixture.path("keras/tutorial_tfkeras_opt.h5")
+        let imported = try CLI.run([
+            "import", Fixture.tfKerasWeights, w.path("ck.h5"), "--data", w.data, "--optimizer", optimizerFile, "--batch-size", "8",
+            "--seed", "3"
+        ])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.contains("Adam state restored (iteration 5, from \(optimizerFile)"))
+        #expect(try CLI.run(["export", w.path("ck.h5"), w.path("opt.h5"), "--to", "keras2-optimizer"]).status == 0)
+        let diff = try CLI.run(["diff", optimizerFile, w.path("opt.h5")])
+        #expect(diff.status == 0 && diff.stdout.hasSuffix("\nequal\n"), "\(diff.stdout)")
+        #expect(try w.train(["--resume", w.path("ck.h5"), "--epochs", "1"]).epochLines.count == 1)
+    }
+
+    /// Optimizer state of another model, of an optimizer the engine lacks: exit 2, the file and what was
+    /// expected named, nothing written.
+    @Test func importRefusesForeignOptimizerState() throws {
+        let w = try TrainWorkspace()
+        let out = w.path("ck.h5")
+        let foreign = try CLI.run([
+            "import", Fixture.tfKerasWeights, out, "--data", w.data, "--optimizer", Fixture.path("keras/resume/tfkeras_adam_optimizer.h5")
+        ])
+        #expect(
+            foreign.status == 2 && foreign.stderr.contains("tfkeras_adam_optimizer.h5") && foreign.stderr.contains("slot arrays"),
+            "\(foreign.stderr)")
+        let adagrad = try CLI.run(["import", Fixture.path("keras/resume/tfkeras_adagrad.h5"), out, "--data", w.data])
+        #expect(
+            adagrad.status == 2 && adagrad.stderr.contains("Adagrad") && adagrad.stderr.contains("tfkeras_adagrad.h5"), "\(adagrad.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
 }

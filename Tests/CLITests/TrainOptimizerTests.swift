@@ -1,6 +1,7 @@
 import Foundation
 import DenseNetEngine
 import KerasFormat
+import TestSupport
 import Testing
 
 /// `densenet-io train --optimizer / --learning-rate`.
@@ -44,5 +45,19 @@ import Testing
         #expect(try w.train(["--epochs", "2", "--resume", checkpoint, "--learning-rate", "0.002"]).status == 0)
         #expect(try w.train(["--epochs", "1", "--learning-rate", "0"]).status != 0)
         #expect(try w.train(["--epochs", "1", "--optimizer", "sgd", "--beta-1", "0.8"]).status != 0)
+    }
+
+    /// Keras 3 weights name their optimizer's class but not its hyperparameters: `convert` says when
+    /// Keras' defaults do not fit the state, and `--optimizer` with its options carries it.
+    @Test func convertCarriesStateTheUserNames() throws {
+        let w = try TrainWorkspace(trainCount: 16, testCount: 8)
+        #expect(try w.train(["--epochs", "1", "--optimizer", "sgd", "--momentum", "0.9", "--checkpoint", w.path("s.keras")]).status == 0)
+        #expect(try CLI.run(["export", w.path("s.keras"), w.path("s.weights.h5")]).stdout.contains("SGD state at iteration 2 written"))
+        let guessed = try CLI.run(["convert", w.path("s.weights.h5"), w.path("guessed.keras")])
+        #expect(guessed.status == 0 && guessed.stdout.contains("optimizer state not written"), "\(guessed.stdout)")
+        let named = try CLI.run(["convert", w.path("s.weights.h5"), w.path("named.keras"), "--optimizer", "sgd", "--momentum", "0.9"])
+        #expect(named.stdout.contains("SGD state at iteration 2 written"), "\(named.stdout) \(named.stderr)")
+        let diff = try CLI.run(["diff", w.path("s.keras"), w.path("named.keras")])
+        #expect(diff.status == 0 && diff.stdout.hasSuffix("\nequal\n"), "\(diff.stdout)")
     }
 }

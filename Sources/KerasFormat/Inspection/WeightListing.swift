@@ -62,7 +62,8 @@ public struct StoredWeight: Sendable {
     /// `optimizer.variables`, which both generations order alike: the iteration count, then slot 0,
     /// 1, … (Keras 3's learning-rate variable has no tf-keras counterpart). nil for PyTorch-only counters.
     public var crossFormatIdentity: String? {
-        guard !isPyTorchOnly else { return nil }
+        // torch.optim's state is keyed by parameter name; it has no place in Keras' variable list.
+        guard !isPyTorchOnly, !(kind == .optimizer && transform != nil) else { return nil }
         guard kind == .optimizer else { return "\(layer.replacingOccurrences(of: "/", with: "_"))#\(index)" }
         let keras3 = path.hasPrefix(Keras3OptimizerVars.path)
         switch (index, keras3) {

@@ -28,6 +28,9 @@ struct Convert: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup(title: "Optimizer (for files that do not record their optimizer's hyperparameters)")
+    var optimizerOptions: OptimizerOptions
+
     func validate() throws { _ = try outputFormat(named: to, for: output) }
 
     func run() throws {
@@ -35,16 +38,25 @@ struct Convert: ParsableCommand {
         let file = try WeightFile(input)
         let (model, name) = try modelOptions.build(for: file)
         let stored = try model.loadWeights(from: file)
-        let optimizer = try stored.flatMap { stored in
-            try stored.configuration().map { try stored.resolved(for: $0, variables: model.trainableVariables) }
+        var optimizer: TrainedOptimizer?, unresolved: String?
+        if let stored {
+            let named = optimizerOptions.optimizer != nil || optimizerOptions.setsHyperparameters
+            let hint = named ? try optimizerOptions.config(fallback: try stored.configuration()) : nil
+            do {
+                if let config = try hint ?? stored.configuration() {
+                    optimizer = try stored.resolved(for: config, variables: model.trainableVariables)
+                } else {
+                    unresolved = "\(input) does not name its optimizer"
+                }
+            } catch let error as KerasFormatError where !named && stored.config == nil {
+                // Keras' defaults of the named class did not fit (SGD with momentum, say): the user knows more.
+                unresolved = "\(input) records no hyperparameters and Keras' defaults do not fit its state (\(error.found))"
+            }
         }
         let (values, optimizerNote) = try saveVerified(
             model, optimizer: optimizer, to: output, format: format, fresh: modelOptions.build(for: file, seed: 1).model)
         var note = optimizerNote.map { "; \($0)" } ?? ""
-        if stored != nil, optimizer == nil {
-            note =
-                "; optimizer state not written: \(input) does not name its optimizer (import --optimizer NAME takes it into a checkpoint)"
-        }
+        if let unresolved { note = "; optimizer state not written: \(unresolved) (--optimizer NAME and its options name it)" }
         print(
             "Converted \(input) (\(file.format.name)) to \(output) (\(format.name)) as \(name): "
                 + "\(format.holdsWeights ? "\(model.weights.count) weights, \(grouped(values)) values" : "no weights (an optimizer file)"); read back bit-identical\(note)"
