@@ -19,8 +19,9 @@ public enum WeightFileFormat: String, CaseIterable, Sendable, CustomStringConver
     /// The name the command line takes (`--to keras2`) and prints: the raw value.
     public var name: String { rawValue }
 
-    /// The format named `name` on the command line (`keras2`, `keras3`, `safetensors`, `keras`, `checkpoint`).
-    public init?(name: String) { self.init(rawValue: name) }
+    /// The format named `name` on the command line (`keras2`, `keras3`, `safetensors`, `keras`,
+    /// `checkpoint`), in any letter case: `Keras3` is `keras3`.
+    public init?(name: String) { self.init(rawValue: name.lowercased()) }
 
     /// What `inspect` and `diff` print, e.g. "tf-keras weights (.h5)".
     public var description: String {
@@ -42,18 +43,28 @@ public enum WeightFileFormat: String, CaseIterable, Sendable, CustomStringConver
         }
     }
 
-    /// The format a new file gets from its name: `.weights.h5` is Keras 3, any other `.h5` tf-keras weights.
-    public init?(fileName: String) {
-        if fileName.hasSuffix(".safetensors") {
-            self = .safetensors
-        } else if fileName.hasSuffix(".keras") {
-            self = .kerasArchive
-        } else if fileName.hasSuffix(".weights.h5") {
-            self = .keras3Weights
-        } else if fileName.hasSuffix(".h5") || fileName.hasSuffix(".hdf5") {
-            self = .tfKerasWeights
-        } else {
-            return nil
+    /// The file-name endings the format's files have; a new file gets the first.
+    public var fileExtensions: [String] {
+        switch self {
+        case .tfKerasWeights, .tfKerasModel: [".h5", ".hdf5"]
+        case .keras3Weights: [".weights.h5"]
+        case .kerasArchive: [".keras"]
+        case .safetensors: [".safetensors"]
         }
+    }
+
+    /// The ending of `fileName` that names a format, the longest one (`.weights.h5` rather than
+    /// `.h5`); nil when no format's does.
+    public static func fileExtension(of fileName: String) -> String? {
+        allCases.flatMap(\.fileExtensions).filter(fileName.hasSuffix).max { $0.count < $1.count }
+    }
+
+    /// The format a new file gets from its name: `.weights.h5` is Keras 3, any other `.h5` tf-keras
+    /// weights (as Keras' `save_weights` decides), `.keras` an archive, `.safetensors` safetensors.
+    public init?(fileName: String) {
+        guard let ending = Self.fileExtension(of: fileName),
+            let format = Self.allCases.first(where: { $0.fileExtensions.contains(ending) })
+        else { return nil }
+        self = format
     }
 }

@@ -18,6 +18,31 @@ import TestSupport
                 == [.tfKerasWeights, .tfKerasWeights, .keras3Weights, .kerasArchive, .safetensors, nil])
     }
 
+    @Test func formatNamesAreReadInAnyLetterCase() {
+        #expect(["KERAS2", "Keras3", "SafeTensors", "Keras", "CheckPoint"].map(WeightFileFormat.init(name:)) == WeightFileFormat.allCases)
+        #expect(WeightFileFormat(name: "keras 3") == nil)
+    }
+
+    @Test func theLongestEndingNamesTheFormat() {
+        #expect(WeightFileFormat.fileExtension(of: "run/w.weights.h5") == ".weights.h5")
+        #expect(WeightFileFormat.fileExtension(of: "w.h5") == ".h5")
+        #expect(WeightFileFormat.fileExtension(of: "w.h5.bak") == nil)
+        #expect(WeightFileFormat.allCases.map { $0.fileExtensions[0] } == [".h5", ".weights.h5", ".safetensors", ".keras", ".h5"])
+    }
+
+    /// A write into a folder that does not exist fails before any work, naming the file and the
+    /// folder, not the temporary file the write goes through nor libhdf5's error stack.
+    @Test func aWriteIntoAMissingFolderNamesTheFolder() throws {
+        let model = try makeMiniModel()
+        let folder = temporaryPath("absent")
+        for format in WeightFileFormat.allCases {
+            let path = "\(folder)/w\(format.fileExtensions[0])"
+            #expect(throws: KerasFormatError(.io, file: path, found: "no such directory \(folder)")) {
+                try model.saveWeights(to: path, format: format)
+            }
+        }
+    }
+
     @Test func everyFormatIsToldFromItsContents() throws {
         let model = try makeMiniModel()
         for format in WeightFileFormat.allCases {

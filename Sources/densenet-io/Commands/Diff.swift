@@ -14,10 +14,10 @@ struct Diff: ParsableCommand {
             |a - b| <= atol + rtol * |b| (NaN equals NaN).
             """)
 
-    @Argument(help: "The first file (A).")
+    @Argument(help: "The first file (A).", completion: .file())
     var a: String
 
-    @Argument(help: "The second file (B).")
+    @Argument(help: "The second file (B).", completion: .file())
     var b: String
 
     @Option(help: "Absolute tolerance.")

@@ -13,15 +13,15 @@ struct Import: ParsableCommand {
             records the training data it is meant for, as `train` does.
             """)
 
-    @Argument(help: "A weight file of any known format.")
+    @Argument(help: "A weight file of any known format.", completion: .file())
     var file: String
 
-    @Argument(help: "The checkpoint to write (.h5: tf-keras full-model file, .keras: Keras 3 archive).")
+    @Argument(help: "The checkpoint to write (.h5: tf-keras full-model file, .keras: Keras 3 archive).", completion: .file())
     var checkpoint: String
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(help: "A folder with the four MNIST-format IDX files the run will train on.")
+    @Option(help: "A folder with the four MNIST-format IDX files the run will train on.", completion: .directory)
     var data = MNISTFolder.defaultPath
 
     @Option(help: "The run will train on the first N training images only.")
@@ -39,6 +39,7 @@ struct Import: ParsableCommand {
         guard [.kerasArchive, .tfKerasWeights].contains(WeightFileFormat(fileName: checkpoint)) else {
             throw ValidationError("the checkpoint needs a .h5 or .keras file name, got \(checkpoint)")
         }
+        try checkOutputFolder(checkpoint)
     }
 
     func run() throws {
