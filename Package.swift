@@ -4,7 +4,7 @@ import PackageDescription
 // Layers, bottom to top (imports point one way):
 //   CHDF5 (C shim) → HDF5 (h5py's nouns, no Keras) ───┐
 //   CBLAS, CKernels → DenseNetEngine (math, no files) ─┼→ KerasFormat (Keras names and layouts)
-//   CZlibShim → Datasets (IDX image files)            └─ ZIPFoundation (.keras archives)
+//   CZlibShim, DenseNetEngine → Datasets (IDX files)  └─ ZIPFoundation (.keras archives)
 //   TrainingRecords (CSV, history, TensorBoard files)
 //                                                                 ↓
 //                                                       densenet-io (CLI wiring only)
@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "CKernels"),
         .target(name: "DenseNetEngine", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "Datasets", dependencies: ["CZlibShim"]),
+        .target(name: "Datasets", dependencies: ["CZlibShim", "DenseNetEngine"]),
         .target(name: "KerasFormat", dependencies: ["HDF5", "DenseNetEngine", "ZIPFoundation"]),
         // Keras' CSVLogger, History and TensorBoard records of a run, and their plot; Foundation only.
         .target(name: "TrainingRecords"),

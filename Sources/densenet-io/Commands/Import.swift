@@ -46,7 +46,7 @@ struct Import: ParsableCommand {
         let model = try modelOptions.build(seed: seed)
         let input = try WeightFile(file)
         let optimizer = try model.loadWeights(from: input)
-        let train = try MNISTFolder(data).load(.train, limit: limit).engineImages()
+        let train = try MNISTFolder(data).load(.train, limit: limit)
         let trainer = try Trainer(model: model, optimizer: optimizer?.config ?? AdamConfig(), batchSize: batchSize, shuffleSeed: seed)
         if let optimizer { try trainer.optimizer.setState(optimizer.state) }
         let description = ModelDescription(

@@ -114,8 +114,8 @@ struct Train: ParsableCommand {
         let resumed = try resume.map(WeightFile.init)
         let saved = try resumed.map(TrainingCheckpoint.readInfo)
         let trainLimit = limit ?? saved?.run.trainLimit
-        let train = try folder.load(.train, limit: trainLimit).engineImages()
-        let test = try folder.load(.test, limit: testLimit ?? saved?.run.testLimit).engineImages()
+        let train = try folder.load(.train, limit: trainLimit)
+        let test = try folder.load(.test, limit: testLimit ?? saved?.run.testLimit)
         let run = RunDescription(
             batchSize: batchSize ?? saved?.run.batchSize ?? 32, trainData: DataFingerprint(train),
             trainLimit: trainLimit, testLimit: testLimit ?? saved?.run.testLimit)
@@ -253,13 +253,6 @@ struct EpochLine: CustomStringConvertible {
         func value(_ x: Double) -> String { "\(Double(Float(x)))" }
         return "Epoch \(epoch), Loss: \(value(loss)), Accuracy: \(value(accuracy * 100)), "
             + "Test Loss: \(value(testLoss)), Test Accuracy: \(value(testAccuracy * 100))"
-    }
-}
-
-extension Datasets.LabeledImages {
-    /// The same images as the engine's training data.
-    func engineImages() throws -> DenseNetEngine.LabeledImages {
-        try DenseNetEngine.LabeledImages(images: pixels, labels: labels.map(Int.init), sampleShape: [height, width, channels])
     }
 }
 
