@@ -4,7 +4,7 @@ import PackageDescription
 // Layers, bottom to top (imports point one way):
 //   CHDF5 (C shim) → HDF5 (h5py's nouns, no Keras) ───┐
 //   CBLAS, CKernels → DenseNetEngine (math, no files) ─┼→ KerasFormat (Keras names and layouts)
-//   CZlibShim → Datasets (IDX image files)            └─ ZIPFoundation (.keras archives)
+//   CZlibShim, DenseNetEngine → Datasets (IDX files)  └─ ZIPFoundation (.keras archives)
 //   TrainingRecords (CSV, history, TensorBoard files)
 //                                                                 ↓
 //                                                       densenet-io (CLI wiring only)
@@ -27,7 +27,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20")
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        // `swift package generate-documentation`: the DocC catalog in Sources/KerasFormat (a command plugin only).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0")
     ],
     targets: [
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
@@ -36,7 +38,7 @@ let package = Package(
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "CKernels"),
         .target(name: "DenseNetEngine", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "Datasets", dependencies: ["CZlibShim"]),
+        .target(name: "Datasets", dependencies: ["CZlibShim", "DenseNetEngine"]),
         .target(name: "KerasFormat", dependencies: ["HDF5", "DenseNetEngine", "ZIPFoundation"]),
         // Keras' CSVLogger, History and TensorBoard records of a run, and their plot; Foundation only.
         .target(name: "TrainingRecords"),
@@ -51,7 +53,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["HDF5", "DenseNetEngine", "Datasets", "CKernels"], path: "Tests/TestSupport"),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
         .testTarget(name: "DenseNetEngineTests", dependencies: ["DenseNetEngine", "HDF5", "TestSupport"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "DenseNetEngine", "TestSupport"]),
         .testTarget(name: "KerasFormatTests", dependencies: ["KerasFormat", "HDF5", "DenseNetEngine", "ZIPFoundation", "TestSupport"]),
         .testTarget(name: "TrainingRecordsTests", dependencies: ["TrainingRecords", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["densenet-io", "HDF5", "KerasFormat", "TrainingRecords", "TestSupport"])

@@ -1,3 +1,4 @@
+import DenseNetEngine
 import Glibc
 
 /// Which half of an MNIST-style dataset.
@@ -16,45 +17,8 @@ public enum Split: String, Sendable, CaseIterable, CustomStringConvertible {
     public var description: String { rawValue }
 }
 
-/// Images with one label each, as float32 pixels in NHWC layout (count × height × width × channels).
-public struct LabeledImages: Equatable, Sendable {
-    public var count: Int
-    public var height: Int
-    public var width: Int
-    public var channels: Int
-    /// `count * height * width * channels` values, sample-major, channels last; ubyte pixels scaled to 0…1.
-    public var pixels: [Float]
-    /// `count` class labels (the bytes of the label file; 0…9 for MNIST and Fashion-MNIST).
-    public var labels: [Int32]
-
-    public init(count: Int, height: Int, width: Int, channels: Int, pixels: [Float], labels: [Int32]) {
-        self.count = count
-        self.height = height
-        self.width = width
-        self.channels = channels
-        self.pixels = pixels
-        self.labels = labels
-    }
-
-    /// `[count, height, width, channels]`.
-    public var shape: [Int] { [count, height, width, channels] }
-
-    /// Values per sample: `height * width * channels`.
-    public var sampleSize: Int { height * width * channels }
-
-    /// The pixels of sample `index` (0 ≤ index < count).
-    public func pixels(ofSample index: Int) -> ArraySlice<Float> {
-        pixels[(index * sampleSize)..<((index + 1) * sampleSize)]
-    }
-
-    /// The first `n` samples (all of them when `n >= count`).
-    public func prefix(_ n: Int) -> LabeledImages {
-        let k = max(0, min(n, count))
-        return LabeledImages(
-            count: k, height: height, width: width, channels: channels,
-            pixels: Array(pixels[0..<(k * sampleSize)]), labels: Array(labels[0..<k]))
-    }
-
+/// How `MNISTFolder.load` scales the files' ubyte pixels into ``LabeledImages``' floats.
+extension LabeledImages {
     /// A ubyte pixel scaled to 0…1 exactly as NumPy's `(x / 255.0).astype(np.float32)` does:
     /// divided in float64, then rounded once to float32.
     @inlinable
@@ -124,7 +88,8 @@ public struct MNISTFolder: Equatable, Sendable {
         throw .missingFile(file: Self.canonicalName(split, kind), folder: path, tried: names)
     }
 
-    /// Loads a split: images as N×H×W×1 float32 in 0…1 (``LabeledImages/normalizedPixel(_:)``), labels as Int32.
+    /// Loads a split: images as N×H×W×1 float32 in 0…1 (``DenseNetEngine/LabeledImages/normalizedPixel(_:)``),
+    /// ready for `Trainer`; labels as class indices.
     /// - Parameter limit: load only the first `limit` samples (nil: all; must be ≥ 0).
     public func load(_ split: Split, limit: Int? = nil) throws(DatasetError) -> LabeledImages {
         if let limit, limit < 0 { throw .invalidArgument("limit must be ≥ 0, got \(limit)") }
@@ -143,9 +108,14 @@ public struct MNISTFolder: Equatable, Sendable {
         let (labelCount, labelBytes) = try labels.readPayload(limit: limit)
         let (count, pixelBytes) = try images.readPayload(limit: limit)
         assert(labelCount == count)
-        return LabeledImages(
-            count: count, height: images.header.shape[1], width: images.header.shape[2], channels: 1,
-            pixels: LabeledImages.normalize(pixelBytes), labels: labelBytes.map { Int32($0) })
+        do {
+            return try LabeledImages(
+                images: LabeledImages.normalize(pixelBytes), labels: labelBytes.map(Int.init),
+                sampleShape: [images.header.shape[1], images.header.shape[2], 1])
+        } catch {
+            // The payloads were read for the headers' shapes, so their sizes agree; kept as an error all the same.
+            throw .invalidArgument("\(imagesPath): \(error)")
+        }
     }
 
     private static func fileType(_ path: String) -> mode_t? {

@@ -2,24 +2,6 @@
 
 import Glibc
 
-/// Images (flat NHWC float32, already scaled) and integer labels.
-public struct LabeledImages: Sendable {
-    public var images: [Float]
-    public var labels: [Int]
-    public var sampleShape: [Int]
-
-    public init(images: [Float], labels: [Int], sampleShape: [Int]) throws {
-        guard images.count == labels.count * product(sampleShape) else {
-            throw EngineError.countMismatch(what: "dataset images", expected: labels.count * product(sampleShape), got: images.count)
-        }
-        self.images = images
-        self.labels = labels
-        self.sampleShape = sampleShape
-    }
-
-    public var count: Int { labels.count }
-}
-
 /// How the epoch's mean loss weights batches.
 public enum LossAveraging: String, Sendable {
     /// tf.keras.metrics.Mean updated once per batch with the batch's mean loss (custom training loop).

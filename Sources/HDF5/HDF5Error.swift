@@ -56,9 +56,16 @@ public struct HDF5Error: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     init(library function: String, context: ErrorContext, stack: String) {
-        self.init(
-            .library(function: function), operation: function, context: context,
-            detail: "\(function) failed: \(stack)")
+        self.init(.library(function: function), operation: function, context: context, detail: Self.plainWords(stack))
+    }
+
+    /// libhdf5's message in the user's words where its own names internals: a truncated file's
+    /// "unable to open file (truncated file: eof = 300, sblock->base_addr = 0, stored_eof = 1789784)"
+    /// becomes "truncated: 300 of 1789784 bytes". Other messages are kept (the reason names the call).
+    static func plainWords(_ stack: String) -> String {
+        let truncated = /truncated file: eof = (\d+),.*stored_eof = (\d+)/
+        if let match = stack.firstMatch(of: truncated) { return "truncated: \(match.1) of \(match.2) bytes" }
+        return stack
     }
 
     /// One line: "dataset /a in w.h5: expected float32, found int64" or

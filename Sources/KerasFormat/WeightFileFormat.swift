@@ -26,9 +26,9 @@ public enum WeightFileFormat: String, CaseIterable, Sendable, CustomStringConver
     /// The name the command line takes (`--to keras2`) and prints: the raw value.
     public var name: String { rawValue }
 
-    /// The format named `name` on the command line (`keras2`, `keras3`, `safetensors`, `keras`, `checkpoint`,
-    /// `keras2-optimizer`).
-    public init?(name: String) { self.init(rawValue: name) }
+    /// The format named `name` on the command line (`keras2`, `keras3`, `safetensors`, `keras`,
+    /// `checkpoint`, `keras2-optimizer`, `torch-optimizer`), in any letter case: `Keras3` is `keras3`.
+    public init?(name: String) { self.init(rawValue: name.lowercased()) }
 
     /// Whether the format's files hold a model's weights (all but the optimizer-only file).
     public var holdsWeights: Bool { ![.tfKerasOptimizer, .torchOptimizer].contains(self) }
@@ -63,21 +63,31 @@ public enum WeightFileFormat: String, CaseIterable, Sendable, CustomStringConver
         }
     }
 
-    /// The format a new file gets from its name: `.weights.h5` is Keras 3, any other `.h5` tf-keras
-    /// weights; `.optimizer.safetensors` PyTorch optimizer state, any other `.safetensors` weights.
-    public init?(fileName: String) {
-        if fileName.hasSuffix(".optimizer.safetensors") {
-            self = .torchOptimizer
-        } else if fileName.hasSuffix(".safetensors") {
-            self = .safetensors
-        } else if fileName.hasSuffix(".keras") {
-            self = .kerasArchive
-        } else if fileName.hasSuffix(".weights.h5") {
-            self = .keras3Weights
-        } else if fileName.hasSuffix(".h5") || fileName.hasSuffix(".hdf5") {
-            self = .tfKerasWeights
-        } else {
-            return nil
+    /// The file-name endings the format's files have; a new file gets the first. A name picks the
+    /// first format with its longest ending, so `.h5` is tf-keras weights, never the optimizer file.
+    public var fileExtensions: [String] {
+        switch self {
+        case .tfKerasWeights, .tfKerasModel, .tfKerasOptimizer: [".h5", ".hdf5"]
+        case .keras3Weights: [".weights.h5"]
+        case .kerasArchive: [".keras"]
+        case .safetensors: [".safetensors"]
+        case .torchOptimizer: [".optimizer.safetensors"]
         }
+    }
+
+    /// The ending of `fileName` that names a format, the longest one (`.weights.h5` rather than
+    /// `.h5`); nil when no format's does.
+    public static func fileExtension(of fileName: String) -> String? {
+        allCases.flatMap(\.fileExtensions).filter(fileName.hasSuffix).max { $0.count < $1.count }
+    }
+
+    /// The format a new file gets from its name: `.weights.h5` is Keras 3, any other `.h5` tf-keras
+    /// weights (as Keras' `save_weights` decides), `.keras` an archive, `.optimizer.safetensors`
+    /// PyTorch optimizer state, any other `.safetensors` safetensors weights.
+    public init?(fileName: String) {
+        guard let ending = Self.fileExtension(of: fileName),
+            let format = Self.allCases.first(where: { $0.fileExtensions.contains(ending) })
+        else { return nil }
+        self = format
     }
 }

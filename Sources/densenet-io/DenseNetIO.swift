@@ -11,6 +11,7 @@ struct DenseNetIO: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "densenet-io",
         abstract: "Train DenseNets on the CPU and move their weights in and out of Keras and PyTorch files.",
+        version: version,
         subcommands: [Train.self, Inspect.self, Diff.self, Convert.self, Verify.self, Export.self, Import.self, Bench.self, Plot.self])
 
     static func main() {
@@ -21,7 +22,10 @@ struct DenseNetIO: ParsableCommand {
             Self.exit(withError: code)
         } catch {
             if exitCode(for: error) == .success { Self.exit(withError: error) }  // --help, --version
-            let message = isParserError(error) ? fullMessage(for: error) : String(describing: error)
+            let message =
+                !isParserError(error)
+                ? String(describing: error)
+                : unknownSubcommandMessage(Array(CommandLine.arguments.dropFirst())) ?? fullMessage(for: error)
             FileHandle.standardError.write(Data("densenet-io: \(message)\n".utf8))
             Self.exit(withError: ExitCode(2))
         }

@@ -10,7 +10,8 @@ struct ModelOptions: ParsableArguments {
         name: .customLong("model"),
         help: ArgumentHelp(
             "The architecture (default: the file's own model config when it has one, else \(defaultModel)).",
-            valueName: "name"))
+            valueName: "name"),
+        completion: .list(ModelPreset.all.map(\.name)))
     var modelName: String?
 
     @Option(

@@ -141,4 +141,6 @@ enum OptimizerArgument: ExpressibleByArgument, Equatable {
     }
 
     static var allValueStrings: [String] { OptimizerChoice.allCases.map(\.rawValue) }
+
+    static var defaultCompletionKind: CompletionKind { .list(allValueStrings) }
 }

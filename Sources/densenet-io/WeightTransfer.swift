@@ -44,16 +44,46 @@ extension OptimizerState {
     var bitPatterns: [[[UInt32]]] { slots.map { $0.values.map { $0.map(\.bitPattern) } } + [[[UInt32(truncatingIfNeeded: iterations)]]] }
 }
 
-/// The output format named by `--to`, else told from the file name.
+/// The output format named by `--to` (in any letter case), else told from the file name. Refused
+/// before any work: an unknown name, a file name whose ending says another format than `--to`
+/// (`--to safetensors` into `x.h5`), a file in a folder that does not exist.
 func outputFormat(named name: String?, for output: String) throws -> WeightFileFormat {
-    let known = WeightFileFormat.allCases.map(\.name).joined(separator: ", ")
-    if let name {
-        guard let format = WeightFileFormat(name: name) else { throw ValidationError("--to takes one of \(known), got \(name)") }
-        return format
+    try checkOutputFolder(output)
+    let endingFormat = WeightFileFormat(fileName: output)
+    guard let name else {
+        guard let endingFormat else {
+            throw ValidationError("cannot tell the output format from \(output); name it \(weightFileEndings), or pass --to")
+        }
+        return endingFormat
     }
-    guard let format = WeightFileFormat(fileName: output) else {
+    guard let format = WeightFileFormat(name: name) else {
+        throw ValidationError("--to takes one of \(WeightFileFormat.allCases.map(\.name).joined(separator: ", ")), got \(name)")
+    }
+    if let endingFormat, let ending = WeightFileFormat.fileExtension(of: output), !format.fileExtensions.contains(ending) {
+        let renamed = output.dropLast(ending.count) + format.fileExtensions[0]
         throw ValidationError(
-            "cannot tell the output format from \(output); name it .safetensors, .keras, .weights.h5 or .h5, or pass --to")
+            "--to \(format.name) writes \(format.fileExtensions.joined(separator: " or ")) files, but \(output) ends in \(ending) "
+                + "(\(endingFormat.name)); name it \(renamed), or leave out --to")
     }
     return format
+}
+
+/// Every file-name ending that names a format holding weights, for messages: ".h5, .hdf5, .weights.h5, … or .keras".
+let weightFileEndings: String = {
+    let endings = WeightFileFormat.allCases.filter(\.holdsWeights).flatMap(\.fileExtensions).reduce(into: [String]()) { list, ending in
+        if !list.contains(ending) { list.append(ending) }
+    }
+    return endings.dropLast().joined(separator: ", ") + " or " + endings[endings.count - 1]
+}()
+
+extension ArgumentHelp {
+    /// `--to`'s help: the format names it takes.
+    static let outputFormat = ArgumentHelp(
+        "Output format: \(WeightFileFormat.allCases.map(\.name).joined(separator: ", ")) (default: told from the file name).",
+        valueName: "format")
+}
+
+extension CompletionKind {
+    /// `--to`'s values, for the shell completion scripts.
+    static let weightFileFormats = CompletionKind.list(WeightFileFormat.allCases.map(\.name))
 }

@@ -1,4 +1,5 @@
 import Datasets
+import DenseNetEngine
 import Foundation
 import TestSupport
 import Testing
@@ -53,12 +54,12 @@ import Testing
                 }
             }
         }
-        #expect(train.pixels == expected)
+        #expect(train.images == expected)
 
         let test = try folder.load(.test)
         #expect(test.shape == [3, 4, 3, 1])
         #expect(test.labels == [9, 8, 7])
-        #expect(test.pixels(ofSample: 2).first == LabeledImages.normalizedPixel(UInt8((2 * 53 + 250) % 256)))
+        #expect(test.image(at: 2).first == LabeledImages.normalizedPixel(UInt8((2 * 53 + 250) % 256)))
         #expect(try folder.locate(.test, .labels).hasSuffix("/t10k-labels.idx1-ubyte.gz"))
     }
 
@@ -69,17 +70,17 @@ import Testing
         let folder = MNISTFolder(temp.path)
         let all = try folder.load(.train)
         #expect(all.count == 6)
-        #expect(all.pixels.count == 6 * 12)
+        #expect(all.images.count == 6 * 12)
         #expect(all.labels == [0, 1, 2, 3, 4, 5])
         let two = try folder.load(.train, limit: 2)
         #expect(two == all.prefix(2))
         #expect(two.count == 2)
-        #expect(two.pixels.count == 24)
+        #expect(two.images.count == 24)
         #expect(two.labels == [0, 1])
         #expect(try folder.load(.train, limit: 0).count == 0)
         #expect(try folder.load(.train, limit: 100) == all)
         #expect(try folder.load(.test).labels == [0, 1])
-        #expect(all.pixels(ofSample: 1).first == LabeledImages.normalizedPixel(7))
+        #expect(all.image(at: 1).first == LabeledImages.normalizedPixel(7))
     }
 
     @Test func prefersRawOverGzipWhenBothExist() throws {
@@ -104,11 +105,11 @@ struct FashionMNISTTests {
         let data = try MNISTFolder().load(.train)
         print("Fashion-MNIST train loaded in \(ContinuousClock.now - start)")
         #expect(data.shape == [60000, 28, 28, 1])
-        #expect(data.pixels.count == 60000 * 784)
+        #expect(data.images.count == 60000 * 784)
         #expect(data.labels.count == 60000)
         #expect(Array(data.labels.prefix(20)) == [9, 0, 0, 3, 0, 2, 7, 2, 5, 5, 0, 9, 5, 5, 7, 9, 1, 0, 6, 4])
-        #expect(byteSum(data.pixels(ofSample: 0)) == 76247)
-        #expect(byteSum(data.pixels[...]) == 3_431_114_169)
+        #expect(byteSum(data.image(at: 0)) == 76247)
+        #expect(byteSum(data.images[...]) == 3_431_114_169)
         #expect(data.labels.allSatisfy { (0...9).contains($0) })
     }
 
@@ -116,15 +117,15 @@ struct FashionMNISTTests {
         let data = try MNISTFolder().load(.test)
         #expect(data.shape == [10000, 28, 28, 1])
         #expect(Array(data.labels.prefix(20)) == [9, 2, 1, 1, 6, 1, 4, 6, 5, 7, 4, 5, 7, 3, 4, 1, 2, 4, 8, 0])
-        #expect(byteSum(data.pixels(ofSample: 0)) == 33456)
-        #expect(byteSum(data.pixels[...]) == 573_469_082)
+        #expect(byteSum(data.image(at: 0)) == 33456)
+        #expect(byteSum(data.images[...]) == 573_469_082)
     }
 
     @Test func limitReadsOnlyThePrefix() throws {
         let data = try MNISTFolder().load(.train, limit: 40)
         #expect(data.shape == [40, 28, 28, 1])
         #expect(Array(data.labels.prefix(5)) == [9, 0, 0, 3, 0])
-        #expect(byteSum(data.pixels(ofSample: 0)) == 76247)
+        #expect(byteSum(data.image(at: 0)) == 76247)
     }
 
     /// The original bytes back from the normalised floats (exact: each byte maps to a distinct float).

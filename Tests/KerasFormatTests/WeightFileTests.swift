@@ -7,16 +7,51 @@ import TestSupport
 /// The one format detector (`WeightFile`) and the one format list (`WeightFileFormat`).
 @Suite struct WeightFileTests {
     @Test func formatsHaveOneCommandLineNameAndOneDescriptionEach() {
-        #expect(WeightFileFormat.allCases.map(\.name) == ["keras2", "keras3", "safetensors", "keras", "checkpoint", "keras2-optimizer"])
+        #expect(
+            WeightFileFormat.allCases.map(\.name) == [
+                "keras2", "keras3", "safetensors", "keras", "checkpoint", "keras2-optimizer", "torch-optimizer"
+            ])
         #expect(WeightFileFormat.allCases.allSatisfy { WeightFileFormat(name: $0.name) == $0 })
         #expect(WeightFileFormat(name: "tfKerasWeights") == nil)
         #expect(WeightFileFormat.tfKerasModel.description == "tf-keras full model / checkpoint (.h5)")
         #expect(WeightFileFormat.kerasArchive.description == "Keras 3 archive (.keras)")
-        #expect(WeightFileFormat.allCases.map(\.family) == [.tfKeras, .keras3, .safetensors, .keras3, .tfKeras, .tfKeras])
-        #expect(WeightFileFormat.allCases.filter { !$0.holdsWeights } == [.tfKerasOptimizer])
+        #expect(WeightFileFormat.allCases.map(\.family) == [.tfKeras, .keras3, .safetensors, .keras3, .tfKeras, .tfKeras, .safetensors])
+        #expect(WeightFileFormat.allCases.filter { !$0.holdsWeights } == [.tfKerasOptimizer, .torchOptimizer])
         #expect(
-            ["w.h5", "w.hdf5", "w.weights.h5", "w.keras", "w.safetensors", "w.pt"].map(WeightFileFormat.init(fileName:))
-                == [.tfKerasWeights, .tfKerasWeights, .keras3Weights, .kerasArchive, .safetensors, nil])
+            ["w.h5", "w.hdf5", "w.weights.h5", "w.keras", "w.safetensors", "w.optimizer.safetensors", "w.pt"].map(
+                WeightFileFormat.init(fileName:))
+                == [.tfKerasWeights, .tfKerasWeights, .keras3Weights, .kerasArchive, .safetensors, .torchOptimizer, nil])
+    }
+
+    @Test func formatNamesAreReadInAnyLetterCase() {
+        #expect(
+            ["KERAS2", "Keras3", "SafeTensors", "Keras", "CheckPoint", "Keras2-Optimizer", "TORCH-optimizer"].map(
+                WeightFileFormat.init(name:)) == WeightFileFormat.allCases)
+        #expect(WeightFileFormat(name: "keras 3") == nil)
+    }
+
+    @Test func theLongestEndingNamesTheFormat() {
+        #expect(WeightFileFormat.fileExtension(of: "run/w.weights.h5") == ".weights.h5")
+        #expect(WeightFileFormat.fileExtension(of: "w.h5") == ".h5")
+        #expect(WeightFileFormat.fileExtension(of: "w.h5.bak") == nil)
+        #expect(
+            WeightFileFormat.allCases.map { $0.fileExtensions[0] } == [
+                ".h5", ".weights.h5", ".safetensors", ".keras", ".h5", ".h5", ".optimizer.safetensors"
+            ])
+    }
+
+    /// A write into a folder that does not exist fails before any work, naming the file and the
+    /// folder, not the temporary file the write goes through nor libhdf5's error stack.
+    @Test func aWriteIntoAMissingFolderNamesTheFolder() throws {
+        let model = try makeMiniModel()
+        let optimizer = TrainedOptimizer(Optimizer(variables: model.trainableVariables, config: .adam(AdamConfig())))
+        let folder = temporaryPath("absent")
+        for format in WeightFileFormat.allCases {
+            let path = "\(folder)/w\(format.fileExtensions[0])"
+            #expect(throws: KerasFormatError(.io, file: path, found: "no such directory \(folder)")) {
+                try model.saveWeights(to: path, format: format, optimizer: format.holdsWeights ? nil : optimizer)
+            }
+        }
     }
 
     @Test func everyFormatIsToldFromItsContents() throws {

@@ -294,7 +294,7 @@ public struct WeightListing: Sendable {
         }
         let file: File
         do { file = try File.open(temporary.path) } catch let error as HDF5Error {
-            throw KerasFormatError(.malformed, file: path, weight: "model.weights.h5", found: error.description)
+            throw KerasFormatError(.malformed, file: path, weight: "model.weights.h5", found: error.detail)
         }
         guard let weightsFormat = try WeightFile.hdf5Format(of: file.root, path: path) else {
             throw KerasFormatError(

@@ -170,7 +170,7 @@ public enum KerasArchive {
                     try bytes.write(to: URL(fileURLWithPath: temporary))
                     return try File.open(temporary).root
                 } catch let error as HDF5Error {
-                    throw KerasFormatError(.malformed, file: path, layer: name, expected: "an HDF5 file", found: error.description)
+                    throw KerasFormatError(.malformed, file: path, layer: name, expected: "an HDF5 file", found: error.detail)
                 }
             }
             do {

@@ -39,7 +39,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Also time loading DenseNet-121 weights from a tf-keras .h5 (model name; '' to skip).")
     var loadModel = "densenet121"
 
-    @Option(help: "Also time loading this existing weights file (e.g. one tf-keras wrote) into --load-model.")
+    @Option(help: "Also time loading this existing weights file (e.g. one tf-keras wrote) into --load-model.", completion: .file())
     var loadFile: String?
 
     @Option(help: "Classes of --load-model's classifier for --load-file.")

@@ -17,13 +17,13 @@ struct Convert: ParsableCommand {
             output says when it is left out.
             """)
 
-    @Argument(help: "The input weight file (any known format).")
+    @Argument(help: "The input weight file (any known format).", completion: .file())
     var input: String
 
-    @Argument(help: "The file to write (replaced atomically).")
+    @Argument(help: "The file to write (replaced atomically).", completion: .file())
     var output: String
 
-    @Option(help: ArgumentHelp("Output format: \(WeightFileFormat.allCases.map(\.name).joined(separator: ", ")).", valueName: "format"))
+    @Option(help: .outputFormat, completion: .weightFileFormats)
     var to: String?
 
     @OptionGroup var modelOptions: ModelOptions

@@ -16,10 +16,10 @@ struct Diff: ParsableCommand {
             are counted as not compared, and the verdict says so.
             """)
 
-    @Argument(help: "The first file (A).")
+    @Argument(help: "The first file (A).", completion: .file())
     var a: String
 
-    @Argument(help: "The second file (B).")
+    @Argument(help: "The second file (B).", completion: .file())
     var b: String
 
     @Option(help: "Absolute tolerance.")

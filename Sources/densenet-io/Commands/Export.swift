@@ -13,13 +13,13 @@ struct Export: ParsableCommand {
             tf-keras users of a subclassed model load beside save_weights) — each checked to read back bit-identical.
             """)
 
-    @Argument(help: "A densenet-io checkpoint (.h5 or .keras).")
+    @Argument(help: "A densenet-io checkpoint (.h5 or .keras).", completion: .file())
     var checkpoint: String
 
-    @Argument(help: "The file to write (replaced atomically).")
+    @Argument(help: "The file to write (replaced atomically).", completion: .file())
     var output: String
 
-    @Option(help: ArgumentHelp("Output format: \(WeightFileFormat.allCases.map(\.name).joined(separator: ", ")).", valueName: "format"))
+    @Option(help: .outputFormat, completion: .weightFileFormats)
     var to: String?
 
     func validate() throws { _ = try outputFormat(named: to, for: output) }

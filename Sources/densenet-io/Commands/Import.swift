@@ -17,17 +17,17 @@ struct Import: ParsableCommand {
             meant for, as `train` does.
             """)
 
-    @Argument(help: "A weight file of any known format.")
+    @Argument(help: "A weight file of any known format.", completion: .file())
     var file: String
 
-    @Argument(help: "The checkpoint to write (.h5: tf-keras full-model file, .keras: Keras 3 archive).")
+    @Argument(help: "The checkpoint to write (.h5: tf-keras full-model file, .keras: Keras 3 archive).", completion: .file())
     var checkpoint: String
 
     @OptionGroup var modelOptions: ModelOptions
 
     @OptionGroup(title: "Optimizer") var optimizerOptions: OptimizerOptions
 
-    @Option(help: "A folder with the four MNIST-format IDX files the run will train on.")
+    @Option(help: "A folder with the four MNIST-format IDX files the run will train on.", completion: .directory)
     var data = MNISTFolder.defaultPath
 
     @Option(help: "The run will train on the first N training images only.")
@@ -45,6 +45,7 @@ struct Import: ParsableCommand {
         guard [.kerasArchive, .tfKerasWeights].contains(WeightFileFormat(fileName: checkpoint)) else {
             throw ValidationError("the checkpoint needs a .h5 or .keras file name, got \(checkpoint)")
         }
+        try checkOutputFolder(checkpoint)
     }
 
     func run() throws {
@@ -61,7 +62,7 @@ struct Import: ParsableCommand {
         let fileConfig = try stored?.configuration()
         let config = try fileConfig.map(optimizerOptions.applied) ?? optimizerOptions.config()
         let trained = try stored?.resolved(for: config, variables: model.trainableVariables)
-        let train = try MNISTFolder(data).load(.train, limit: limit).engineImages()
+        let train = try MNISTFolder(data).load(.train, limit: limit)
         let trainer = try Trainer(model: model, optimizer: config, batchSize: batchSize, shuffleSeed: seed)
         if let trained { try trainer.optimizer.setState(trained.state) }
         let description = ModelDescription(

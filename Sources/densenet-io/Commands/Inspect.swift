@@ -13,7 +13,7 @@ struct Inspect: ParsableCommand {
             optimizer state are listed and totalled separately.
             """)
 
-    @Argument(help: "The weight file.")
+    @Argument(help: "The weight file.", completion: .file())
     var file: String
 
     @Flag(help: "Add min, max, mean, std, zero count and NaN/Inf count per weight (reads all values).")

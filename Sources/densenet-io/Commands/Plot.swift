@@ -6,11 +6,14 @@ struct Plot: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Draw the loss and accuracy curves of a training CSV log (train --csv, or Keras' CSVLogger) as SVG.")
 
-    @Argument(help: "The CSV log (columns epoch, loss, accuracy, val_loss, val_accuracy).")
+    @Argument(help: "The CSV log (columns epoch, loss, accuracy, val_loss, val_accuracy).", completion: .file(extensions: ["csv"]))
     var log: String
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("The SVG file to write.", valueName: "file.svg"))
+    @Option(
+        name: .shortAndLong, help: ArgumentHelp("The SVG file to write.", valueName: "file.svg"), completion: .file(extensions: ["svg"]))
     var output: String
+
+    func validate() throws { try checkOutputFolder(output) }
 
     func run() throws {
         try CurvePlot(csv: log).write(to: output)

@@ -19,7 +19,7 @@ struct Train: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(help: "A folder with the four MNIST-format IDX files (raw or .gz).")
+    @Option(help: "A folder with the four MNIST-format IDX files (raw or .gz).", completion: .directory)
     var data = MNISTFolder.defaultPath
 
     @Option(help: "Number of epochs.")
@@ -39,13 +39,13 @@ struct Train: ParsableCommand {
     @Option(help: "Evaluate on the first N test images only.")
     var testLimit: Int?
 
-    @Option(help: "Write the trained weights here when done (.h5: tf-keras, .weights.h5: Keras 3).")
+    @Option(help: "Write the trained weights here when done, in the format its name says (\(weightFileEndings)).", completion: .file())
     var save: String?
 
     @Option(
         help: ArgumentHelp(
             "Write a training checkpoint here at each epoch end (.h5: tf-keras full-model file, .keras: Keras 3 archive).",
-            valueName: "file"))
+            valueName: "file"), completion: .file())
     var checkpoint: String?
 
     @Option(help: ArgumentHelp("Also write the checkpoint every N training steps.", valueName: "n"))
@@ -54,7 +54,7 @@ struct Train: ParsableCommand {
     @Option(
         help: ArgumentHelp(
             "Continue the run saved in this checkpoint, mid-epoch included, up to --epochs (and keep checkpointing to it unless --checkpoint says otherwise).",
-            valueName: "file"))
+            valueName: "file"), completion: .file())
     var resume: String?
 
     @Option(
@@ -63,16 +63,20 @@ struct Train: ParsableCommand {
             valueName: "n"))
     var stopAfter: Int?
 
-    @Option(help: ArgumentHelp("Log each epoch's loss and accuracy here, as Keras' CSVLogger does.", valueName: "file.csv"))
+    @Option(
+        help: ArgumentHelp("Log each epoch's loss and accuracy here, as Keras' CSVLogger does.", valueName: "file.csv"), completion: .file()
+    )
     var csv: String?
 
-    @Option(help: ArgumentHelp("Write the run's history (Keras' History.history, with epochs) here as JSON.", valueName: "file.json"))
+    @Option(
+        help: ArgumentHelp("Write the run's history (Keras' History.history, with epochs) here as JSON.", valueName: "file.json"),
+        completion: .file())
     var history: String?
 
     @Option(
         help: ArgumentHelp(
             "Write TensorBoard event files here (train/ and validation/, as Keras' TensorBoard callback).",
-            valueName: "dir"))
+            valueName: "dir"), completion: .directory)
     var tensorboard: String?
 
     func validate() throws {
@@ -93,9 +97,10 @@ struct Train: ParsableCommand {
         }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1") }
-        if let save, WeightFileFormat(fileName: save) == nil {
-            throw ValidationError("--save needs a .h5 or .weights.h5 file name, got \(save)")
+        if let save, WeightFileFormat(fileName: save)?.holdsWeights != true {
+            throw ValidationError("--save needs a file name ending in \(weightFileEndings), got \(save)")
         }
+        try checkOutputFolders(save, checkpoint, csv, history)
     }
 
     func run() throws {
@@ -103,8 +108,8 @@ struct Train: ParsableCommand {
         let resumed = try resume.map(WeightFile.init)
         let saved = try resumed.map(checkpointInfo)
         let trainLimit = limit ?? saved?.run.trainLimit
-        let train = try folder.load(.train, limit: trainLimit).engineImages()
-        let test = try folder.load(.test, limit: testLimit ?? saved?.run.testLimit).engineImages()
+        let train = try folder.load(.train, limit: trainLimit)
+        let test = try folder.load(.test, limit: testLimit ?? saved?.run.testLimit)
         let run = RunDescription(
             batchSize: batchSize ?? saved?.run.batchSize ?? 32, trainData: DataFingerprint(train),
             trainLimit: trainLimit, testLimit: testLimit ?? saved?.run.testLimit)
@@ -236,13 +241,6 @@ struct EpochLine: CustomStringConvertible {
         func value(_ x: Double) -> String { "\(Double(Float(x)))" }
         return "Epoch \(epoch), Loss: \(value(loss)), Accuracy: \(value(accuracy * 100)), "
             + "Test Loss: \(value(testLoss)), Test Accuracy: \(value(testAccuracy * 100))"
-    }
-}
-
-extension Datasets.LabeledImages {
-    /// The same images as the engine's training data.
-    func engineImages() throws -> DenseNetEngine.LabeledImages {
-        try DenseNetEngine.LabeledImages(images: pixels, labels: labels.map(Int.init), sampleShape: [height, width, channels])
     }
 }
 

@@ -17,12 +17,12 @@ struct Verify: ParsableCommand {
             Exit 0 when every check passes, 1 when one fails, 2 for unusable input.
             """)
 
-    @Argument(help: "The weight file (any known format).")
+    @Argument(help: "The weight file (any known format).", completion: .file())
     var file: String
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(help: ArgumentHelp("Reference inputs and outputs (HDF5 with `inputs` and `outputs`).", valueName: "io.h5"))
+    @Option(help: ArgumentHelp("Reference inputs and outputs (HDF5 with `inputs` and `outputs`).", valueName: "io.h5"), completion: .file())
     var reference: String?
 
     @Option(help: "Largest absolute difference from the reference outputs that passes.")
