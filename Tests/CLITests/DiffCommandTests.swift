@@ -53,4 +53,34 @@ import Testing
         #expect(result.status == 2)
         #expect(result.stderr.contains("tutorial_tfkeras_io.h5"))
     }
+
+    /// Optimizer state is compared across tf-keras and Keras 3 by its place in Keras' variable list:
+    /// one changed slot value makes the files differ (exit 1); Keras 3's learning-rate variable, which
+    /// tf-keras keeps in its config, is counted as not compared and the verdict says so.
+    @Test func optimizerStateIsComparedAcrossGenerations() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let original = Fixture.path("keras/resume/tfkeras_adam.h5")
+        let archive = folder.appendingPathComponent("adam.keras").path, changed = folder.appendingPathComponent("changed.h5").path
+        #expect(try CLI.run(["convert", original, archive]).status == 0)
+        let same = try CLI.run(["diff", original, archive])
+        #expect(
+            same.status == 0 && same.stdout.contains("21 weights: 21 equal") && same.stdout.contains("1 arrays not compared"),
+            "\(same.stdout)")
+        #expect(same.stdout.hasSuffix("equal in what was compared (1 arrays not compared, listed above)\n"))
+        try FileManager.default.copyItem(atPath: original, toPath: changed)
+        let name = "Adam/v/dense/bias:0"
+        func doubleOneValue() throws {  // the file closes with its last handle, before the diff opens it
+            let slots = try File.open(changed, mode: .readWrite).root.group("optimizer_weights")
+            var values = try slots.dataset(name).read(as: Float.self).scalars
+            values[3] *= 2
+            try slots.unlink(name)
+            _ = try slots.createDataset(name, NDArray(shape: [10], scalars: values))
+        }
+        try doubleOneValue()
+        let different = try CLI.run(["diff", changed, archive])
+        #expect(
+            different.status == 1 && different.stdout.contains("different       optimizer_weights/\(name) ↔ optimizer/vars/13"),
+            "\(different.stdout)")
+    }
 }
