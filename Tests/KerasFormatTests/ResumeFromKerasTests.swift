@@ -163,4 +163,20 @@ import Testing
             #expect(try stored.resolved(for: config, variables: model.trainableVariables) == saved, "\(file)")
         }
     }
+
+    /// `inspect`'s summary for each kind of file that holds optimizer state.
+    @Test func summariesNameClassIterationRateAndSlots() throws {
+        func summary(_ name: String) throws -> OptimizerSummary {
+            OptimizerSummary(try #require(try WeightFile(Self.path(name)).readOptimizer()))
+        }
+        let full = try summary("tfkeras_rmsprop_centered.h5")
+        #expect(full.className == "RMSprop" && full.iterations == 3 && full.slotArrays == 18)
+        #expect(full.slotKinds == ["velocity", "momentum", "average_gradient"] && full.hyperparameters["centered"] == "true")
+        #expect(full.line.hasPrefix("RMSprop at iteration 3, learning rate 0.001; 18 slot arrays (velocity, momentum, average_gradient)"))
+        let pair = try summary("tfkeras_sgd_nesterov_optimizer.h5")
+        #expect(pair.className == "SGD" && pair.hyperparameters.isEmpty && pair.learningRate == nil && pair.slotKinds == ["momentum"])
+        let weights = try summary("keras3_adamw.weights.h5")
+        #expect(weights.className == "AdamW" && weights.learningRate == Double(Float(0.001)) && weights.slotArrays == 12)
+        #expect(weights.location == "optimizer/vars")
+    }
 }
