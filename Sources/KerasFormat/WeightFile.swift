@@ -142,7 +142,9 @@ extension Model {
     }
 
     /// Loads weights from `path`, whatever its format (told from its contents); all or nothing.
-    /// - Parameter byName: tf-keras files only: match layers by name instead of position.
+    /// - Parameters:
+    ///   - path: The weight file.
+    ///   - byName: tf-keras files only: match layers by name instead of position.
     /// - Returns: the file's format.
     @discardableResult
     public func loadWeights(from path: String, byName: Bool = false) throws -> WeightFileFormat {
@@ -152,7 +154,9 @@ extension Model {
     }
 
     /// Loads weights from an already detected `file`; all or nothing.
-    /// - Parameter byName: tf-keras files only: match layers by name instead of position.
+    /// - Parameters:
+    ///   - file: The file, opened and told by `WeightFile(_:)`.
+    ///   - byName: tf-keras files only: match layers by name instead of position.
     /// - Returns: the optimizer state the file holds (tf-keras full-model files, Keras 3 weights and
     ///   `.keras` archives of a compiled model), not yet matched to an optimizer
     ///   (`StoredOptimizer.resolved(for:variables:)`).
