@@ -106,7 +106,7 @@ public enum IDX {
 
     /// Decodes IDX bytes held in memory (raw or gzip).
     public static func decode(_ bytes: [UInt8], name: String = "<memory>", limit: Int? = nil) throws(DatasetError) -> IDXArray {
-        var reader = try IDXReader(source: openDecompressing(MemorySource(bytes), path: name), path: name)
+        var reader = try IDXReader(source: openDecompressing(MemorySource(bytes), size: bytes.count, path: name), path: name)
         return try reader.readArray(limit: limit)
     }
 

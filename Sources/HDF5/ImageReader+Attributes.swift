@@ -1,3 +1,5 @@
+import ReadLimits
+
 /// Attributes in the file's bytes: attribute messages (0x000C, versions 1–3) in an object header,
 /// with string values of fixed length (datatype class 3) or variable length (class 9, string),
 /// whose characters live in global heap collections ("GCOL").
@@ -56,8 +58,10 @@ extension ImageReader {
 
     /// The shape of `attribute`, and its strings when its datatype is a string of either length form;
     /// nil when the dataspace is null or unreadable, the string type unknown, or a value out of bounds.
-    func decode(_ attribute: AttributeMessage) -> (shape: [Int], strings: StringArray?)? {
-        guard let shape = dataspace(attribute.dataspace), let count = Self.product(shape),
+    /// Variable-length strings whose lengths add up to more than the read budget (`ReadLimits`: many
+    /// references to one long heap object) are refused, not decoded.
+    func decode(_ attribute: AttributeMessage) -> StoredAttribute? {
+        guard let shape = dataspace(attribute.dataspace), let count = ReadLimits.product(shape),
             attribute.datatype.count >= 8, let type = int(attribute.datatype.lowerBound, 4)
         else { return nil }
         let bits = type >> 8
@@ -74,13 +78,29 @@ extension ImageReader {
             }
             format = characters
         default:
-            return (shape, nil)
+            return StoredAttribute(shape: shape, strings: nil)
+        }
+        if format.length == .variable, let bytes = variableLengthBytes(count, at: attribute.value),
+            bytes > ReadLimits.budget(forSourceOf: raw.count)
+        {
+            return StoredAttribute(shape: shape, strings: nil, excessiveStringBytes: bytes)
         }
         let strings =
             format.length == .variable
             ? variableLengthStrings(count, at: attribute.value)
             : fixedLengthStrings(count, at: attribute.value, format)
-        return strings.map { (shape, StringArray($0, shape: shape, format: format)) }
+        return strings.map { StoredAttribute(shape: shape, strings: StringArray($0, shape: shape, format: format)) }
+    }
+
+    /// The characters `count` variable-length strings at `value` declare in all; nil when out of bounds.
+    private func variableLengthBytes(_ count: Int, at value: Range<Int>) -> Int? {
+        guard count <= value.count / 16 else { return nil }
+        var total = 0
+        for i in 0..<count {
+            guard let length = int(value.lowerBound + 16 * i, 4) else { return nil }
+            total += length  // at most 2^32 per string and 2^(64-4-32) strings: no overflow
+        }
+        return total
     }
 
     private func stringFormat(padding: Int, characterSet: Int, length: StringFormat.Length) -> StringFormat? {
