@@ -28,10 +28,12 @@ struct Convert: ParsableCommand {
     func validate() throws { _ = try outputFormat(named: to, for: output) }
 
     func run() throws {
+        try refuseOverwriting(input, with: output)
         let format = try outputFormat(named: to, for: output)
         let file = try WeightFile(input)
         let (model, name) = try modelOptions.build(for: file)
         try model.loadWeights(from: file)
+        warnAboutNonFiniteValues(in: model, from: input)
         let values = try saveVerified(model, to: output, format: format, fresh: modelOptions.build(for: file, seed: 1).model)
         print(
             "Converted \(input) (\(file.format.name)) to \(output) (\(format.name)) as \(name): "

@@ -42,6 +42,7 @@ struct Import: ParsableCommand {
     }
 
     func run() throws {
+        try refuseOverwriting(file, with: checkpoint)
         let model = try modelOptions.build(seed: seed)
         let input = try WeightFile(file)
         let optimizer = try model.loadWeights(from: input)
