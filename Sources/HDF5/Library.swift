@@ -71,7 +71,8 @@ enum Library {
                 { _, entry, data in
                     let messages = data!.assumingMemoryBound(to: [String].self)
                     if let description = entry?.pointee.desc {
-                        messages.pointee.append(String(cString: description))
+                        // One line: a failed write's description holds a newline (after ctime's date).
+                        messages.pointee.append(String(cString: description).replacingOccurrences(of: "\n", with: " "))
                     }
                     return 0
                 }, messages)
