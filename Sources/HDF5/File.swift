@@ -1,6 +1,7 @@
 import CHDF5
 import Foundation
 import ReadLimits
+import Synchronization
 
 /// An open HDF5 file. Closed (H5Fclose) when the last reference to it, or to any group,
 /// dataset or attribute in it, goes away: children keep their file alive.
@@ -73,7 +74,9 @@ public final class File {
                     H5Pset_file_image(access.id, UnsafeMutableRawPointer(mutating: raw.baseAddress), raw.count)
                 }
             }
-            let handle = try Library.open(.file, "H5Fopen", context) { H5Fopen(name, chdf5_f_acc_rdonly(), access.id) }
+            // libhdf5 takes two opens of one name for the same file ("file already exists"): each image gets its own.
+            let unique = "\(name) (in memory, \(imageCount.add(1, ordering: .relaxed).newValue))"
+            let handle = try Library.open(.file, "H5Fopen", context) { H5Fopen(unique, chdf5_f_acc_rdonly(), access.id) }
             let file = try File(path: name, mode: .readOnly, handle: handle, readBudget: ReadLimits.budget(forSourceOf: bytes.count))
             if let base = try FileImage.base(ofFile: handle, context) {
                 file.image = FileImage(bytes: bytes, base: base)
@@ -82,6 +85,8 @@ public final class File {
             return file
         }
     }
+
+    private static let imageCount = Atomic<Int>(0)
 
     /// Creates a file (H5Fcreate), opened read-write. With `tracksCreationOrder`, the root
     /// group records link creation order (H5Pset_link_creation_order on the creation list).
