@@ -6,15 +6,17 @@ import Foundation
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let image = FileImage(bytes: Data(bytes: data, count: size), base: 0)
-    if let root = StoredGroup.root(of: image) { walk(root, depth: 0) }
+    var visited: Set<Int> = []
+    if let root = StoredGroup.root(of: image) { walk(root, &visited) }
     return 0
 }
 
-private func walk(_ group: StoredGroup, depth: Int) {
+/// Each group once (hard links may form cycles), at most 256 of them.
+private func walk(_ group: StoredGroup, _ visited: inout Set<Int>) {
+    guard visited.count < 256, visited.insert(group.header).inserted else { return }
     for name in group.attributeNames() ?? [] { _ = group.attribute(name)?.strings?.strings.count }
-    guard depth < 8 else { return }
     for name in (group.childNames() ?? []).prefix(64) {
         if let array = group.float32Array(name) { _ = array.bytes.first }
-        if let child = group.group(name) { walk(child, depth: depth + 1) }
+        if let child = group.group(name) { walk(child, &visited) }
     }
 }

@@ -50,6 +50,16 @@ def layer_names_bomb(path, references=3000, length=100_000):
     Path(path).write_bytes(bytes(data))
 
 
+def keras3_cycle(path):
+    """Keras 3 weights whose `layers/dense` group holds two hard links back to `layers`: a walk that
+    follows them never ends (and doubles at each level)."""
+    with h5py.File(path, "w") as f:
+        f.create_group("vars")
+        f.create_group("layers/dense/vars")
+        f["layers/dense/loop"] = f["layers"]
+        f["layers/dense/loop2"] = f["layers"]
+
+
 def safetensors(path, header, data=b""):
     text = json.dumps(header).encode()
     text += b" " * (-len(text) % 8)
@@ -88,6 +98,7 @@ def main():
     tfkeras_weights(HERE / "h5_dims_2p40.h5", (2**40, 2**40), (1, 1))
     tfkeras_weights(HERE / "h5_declared_4TB.h5", (10**6, 10**6), (1000, 1000))
     layer_names_bomb(HERE / "h5_layer_names_bomb.h5")
+    keras3_cycle(HERE / "h5_keras3_group_cycle.h5")
 
     safetensors(HERE / "st_shape_2p32.safetensors", {"w": {"dtype": "F32", "shape": [2**32, 2**32], "data_offsets": [0, 0]}})
     safetensors(HERE / "st_f64_2p61.safetensors", {"w": {"dtype": "F64", "shape": [2**61], "data_offsets": [0, 8]}}, b"\0" * 8)

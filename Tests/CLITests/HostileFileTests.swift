@@ -29,7 +29,12 @@ import Testing
         Case(command: ["convert"], file: "keras_config_bomb.keras", says: "64 × the archive's size"),
         Case(command: ["inspect"], file: "keras_weights_bomb.keras", says: "64 × the archive's size"),
         Case(command: ["inspect"], file: "h5_layer_names_bomb.h5", says: "variable-length strings declare"),
-        Case(command: ["convert"], file: "h5_layer_names_bomb.h5", says: "variable-length strings declare")
+        Case(command: ["convert"], file: "h5_layer_names_bomb.h5", says: "variable-length strings declare"),
+        Case(command: ["inspect"], file: "h5_keras3_group_cycle.h5", says: "a group linked into itself"),
+        // Inputs libFuzzer found (docs/security.md): a heap over-read inside libhdf5's H5Aexists, and a
+        // group structure that made the harness's walk of the project's reader exponential.
+        Case(command: ["inspect"], file: "fuzz_libhdf5_attribute_overread.h5", says: "bad symbol table node signature"),
+        Case(command: ["convert"], file: "fuzz_group_walk_timeout.h5", says: "bad heap free list")
     ]
 
     @Test(arguments: cases)
