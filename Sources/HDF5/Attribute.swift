@@ -1,5 +1,3 @@
-import ReadLimits
-
 /// An attribute of a group or dataset: a small named array or scalar.
 ///
 /// One found in the file's mapped bytes answers `shape()`, `dataType()` of strings and
@@ -61,11 +59,9 @@ public final class Attribute {
     /// All strings, either length form, with the format found (H5Aread).
     public func readStrings() throws -> StringArray {
         if let strings = stored?.strings { return strings }
-        if let bytes = stored?.excessiveStringBytes {
-            throw HDF5Error(
-                .tooLarge, operation: "read", context: ErrorContext(file: file.path, object: "attribute \(name)"),
-                detail: "its variable-length strings declare \(ReadLimits.describe(bytes: bytes)), more than the read budget "
-                    + "(\(ReadLimits.inflationRatio) × the file's size; docs/security.md)")
+        if var refusal = stored?.refusal {
+            refusal.context = ErrorContext(file: file.path, object: "attribute \(name)")
+            throw refusal
         }
         return try object().readStrings()
     }

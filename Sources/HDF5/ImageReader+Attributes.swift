@@ -80,16 +80,28 @@ extension ImageReader {
         default:
             return StoredAttribute(shape: shape, strings: nil)
         }
-        if format.length == .variable, let bytes = variableLengthBytes(count, at: attribute.value),
-            bytes > ReadLimits.budget(forSourceOf: raw.count)
-        {
-            return StoredAttribute(shape: shape, strings: nil, excessiveStringBytes: bytes)
+        guard format.length == .variable else {
+            return fixedLengthStrings(count, at: attribute.value, format).map {
+                StoredAttribute(shape: shape, strings: StringArray($0, shape: shape, format: format))
+            }
         }
-        let strings =
-            format.length == .variable
-            ? variableLengthStrings(count, at: attribute.value)
-            : fixedLengthStrings(count, at: attribute.value, format)
-        return strings.map { StoredAttribute(shape: shape, strings: StringArray($0, shape: shape, format: format)) }
+        // Refused here rather than left to libhdf5: its global-heap reads (H5HG_read) crash on
+        // references a fuzzer bends, and it would allocate every string a bomb declares.
+        func refused(_ reason: HDF5Error.Reason, _ detail: String) -> StoredAttribute {
+            StoredAttribute(
+                shape: shape, strings: nil, refusal: HDF5Error(reason, operation: "read", context: ErrorContext(), detail: detail))
+        }
+        let budget = ReadLimits.budget(forSourceOf: raw.count)
+        if let bytes = variableLengthBytes(count, at: attribute.value), bytes > budget {
+            return refused(
+                .tooLarge,
+                "its variable-length strings declare \(ReadLimits.describe(bytes: bytes)), more than the read budget "
+                    + "(\(ReadLimits.inflationRatio) × the file's size; docs/security.md)")
+        }
+        guard let strings = variableLengthStrings(count, at: attribute.value) else {
+            return refused(.invalidArgument, "its variable-length strings point outside the file's global heap objects")
+        }
+        return StoredAttribute(shape: shape, strings: StringArray(strings, shape: shape, format: format))
     }
 
     /// The characters `count` variable-length strings at `value` declare in all; nil when out of bounds.

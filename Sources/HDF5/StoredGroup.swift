@@ -114,7 +114,7 @@ struct StoredAttribute: Equatable {
     let shape: [Int]
     /// The strings with their stored format, when the attribute holds strings; nil for other types.
     let strings: StringArray?
-    /// The characters its variable-length strings declare, when more than the file's read budget:
-    /// they are refused rather than decoded (or left to libhdf5, which would allocate them all).
-    var excessiveStringBytes: Int? = nil
+    /// Why its variable-length strings are refused rather than decoded (or left to libhdf5): more
+    /// characters than the file's read budget, or references outside the global heap's objects.
+    var refusal: HDF5Error? = nil
 }

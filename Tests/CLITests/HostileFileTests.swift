@@ -34,7 +34,9 @@ import Testing
         // Inputs libFuzzer found (docs/security.md): a heap over-read inside libhdf5's H5Aexists, and a
         // group structure that made the harness's walk of the project's reader exponential.
         Case(command: ["inspect"], file: "fuzz_libhdf5_attribute_overread.h5", says: "bad symbol table node signature"),
-        Case(command: ["convert"], file: "fuzz_group_walk_timeout.h5", says: "bad heap free list")
+        Case(command: ["convert"], file: "fuzz_group_walk_timeout.h5", says: "bad heap free list"),
+        // A string reference libhdf5's H5HG_read crashed on (SIGSEGV): refused by the project's reader.
+        Case(command: ["inspect", "--stats"], file: "fuzz_libhdf5_global_heap.h5", says: "point outside the file's global heap objects")
     ]
 
     @Test(arguments: cases)
