@@ -35,17 +35,19 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlibShim", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        // The size and inflation bounds every reader of an untrusted file keeps (docs/security.md).
+        .target(name: "ReadLimits"),
+        .target(name: "HDF5", dependencies: ["CHDF5", "ReadLimits"]),
         .target(name: "CKernels"),
         .target(name: "DenseNetEngine", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "Datasets", dependencies: ["CZlibShim", "DenseNetEngine"]),
-        .target(name: "KerasFormat", dependencies: ["HDF5", "DenseNetEngine", "ZIPFoundation"]),
+        .target(name: "Datasets", dependencies: ["CZlibShim", "DenseNetEngine", "ReadLimits"]),
+        .target(name: "KerasFormat", dependencies: ["HDF5", "DenseNetEngine", "ZIPFoundation", "ReadLimits"]),
         // Keras' CSVLogger, History and TensorBoard records of a run, and their plot; Foundation only.
         .target(name: "TrainingRecords"),
         .executableTarget(
             name: "densenet-io",
             dependencies: [
-                "HDF5", "DenseNetEngine", "KerasFormat", "Datasets", "TrainingRecords",
+                "HDF5", "DenseNetEngine", "KerasFormat", "Datasets", "TrainingRecords", "ReadLimits",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]),
         // Every test target's helpers: fixture paths, temporary files, HDF5 structure listings, IDX

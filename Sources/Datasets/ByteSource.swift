@@ -1,5 +1,6 @@
 import CZlibShim
 import Glibc
+import ReadLimits
 
 /// A source of bytes read front to back. `read` returns 0 only at the end.
 protocol ByteSource: AnyObject {
@@ -49,6 +50,12 @@ final class FileSource: ByteSource {
     }
 
     deinit { close(fd) }
+
+    /// The file's size (fstat); 0 when it cannot be told.
+    var size: Int {
+        var status = stat()
+        return fstat(fd, &status) == 0 ? Int(status.st_size) : 0
+    }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(DatasetError) -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
@@ -118,11 +125,15 @@ final class GzipSource: ByteSource {
     private var atMemberBoundary = false
     private var finished = false
     private var member = 1
+    /// The most bytes the stream may inflate into, and how many it has.
+    private let budget: Int
+    private var inflated = 0
 
-    /// `initialInput` are bytes already read from the start of `base`.
-    init(base: ByteSource, path: String, initialInput: [UInt8] = []) throws(DatasetError) {
+    /// `initialInput` are bytes already read from the start of `base`, which holds `compressedSize` bytes.
+    init(base: ByteSource, path: String, compressedSize: Int, initialInput: [UInt8] = []) throws(DatasetError) {
         self.base = base
         self.path = path
+        budget = ReadLimits.budget(forSourceOf: compressedSize)
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         input = .allocate(byteCount: max(1 << 18, initialInput.count), alignment: 16)
@@ -197,21 +208,25 @@ final class GzipSource: ByteSource {
                 throw .corruptGzip(path: path, reason: zlibMessage("zlib error \(rc)") + " in gzip member \(member)")
             }
         }
+        inflated += wanted - Int(stream.pointee.avail_out)
+        guard inflated <= budget else { throw .inflationBudgetExceeded(path: path, budget: budget) }
         return wanted - Int(stream.pointee.avail_out)
     }
 }
 
 /// Opens `source` and returns a reader of its content, inflated when it starts with the gzip magic 1f 8b.
-func openDecompressing(_ source: ByteSource, path: String) throws(DatasetError) -> ByteSource {
+/// `size` is the source's size in bytes, which bounds what its gzip stream may inflate into (`ReadLimits`).
+func openDecompressing(_ source: ByteSource, size: Int, path: String) throws(DatasetError) -> ByteSource {
     let magic = try source.readBytes(2)
     if magic == [0x1F, 0x8B] {
-        return try GzipSource(base: source, path: path, initialInput: magic)
+        return try GzipSource(base: source, path: path, compressedSize: size, initialInput: magic)
     }
     return PushbackSource(prefix: magic, base: source)
 }
 
 func openFile(path: String) throws(DatasetError) -> ByteSource {
-    try openDecompressing(try FileSource(path: path), path: path)
+    let file = try FileSource(path: path)
+    return try openDecompressing(file, size: file.size, path: path)
 }
 
 /// Whole-buffer gzip helpers (the IDX readers stream; these serve tools and tests).
@@ -223,7 +238,7 @@ public enum Gzip {
 
     /// Inflates gzip data (any number of concatenated members); data without the gzip magic is returned as is.
     public static func decompress(_ bytes: [UInt8], name: String = "<memory>") throws(DatasetError) -> [UInt8] {
-        try readAll(openDecompressing(MemorySource(bytes), path: name))
+        try readAll(openDecompressing(MemorySource(bytes), size: bytes.count, path: name))
     }
 
     /// The content of the file at `path`, inflated when it is gzip-compressed (detected by its magic bytes).

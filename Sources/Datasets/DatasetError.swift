@@ -1,3 +1,5 @@
+import ReadLimits
+
 /// Every failure of the Datasets module, as a value with enough context to act on.
 ///
 /// Messages (``description``) name the file and say what was expected and what was found.
@@ -27,6 +29,8 @@ public enum DatasetError: Error, Equatable, Sendable, CustomStringConvertible {
     case corruptGzip(path: String, reason: String)
     /// A caller-supplied argument is invalid (e.g. a negative limit).
     case invalidArgument(String)
+    /// The gzip stream inflates past the read budget (`ReadLimits`: a multiple of the compressed size).
+    case inflationBudgetExceeded(path: String, budget: Int)
 
     public var description: String {
         switch self {
@@ -58,6 +62,9 @@ public enum DatasetError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): corrupt gzip data: \(reason)"
         case .invalidArgument(let message):
             return "invalid argument: \(message)"
+        case .inflationBudgetExceeded(let path, let budget):
+            return "\(path): the gzip data inflates past the read budget of \(ReadLimits.describe(bytes: budget)) "
+                + "(\(ReadLimits.inflationRatio) × the compressed size; DENSENET_IO_INFLATION_LIMIT raises it, docs/security.md)"
         }
     }
 }

@@ -106,7 +106,7 @@ public enum IDX {
 
     /// Decodes IDX bytes held in memory (raw or gzip).
     public static func decode(_ bytes: [UInt8], name: String = "<memory>", limit: Int? = nil) throws(DatasetError) -> IDXArray {
-        var reader = try IDXReader(source: openDecompressing(MemorySource(bytes), path: name), path: name)
+        var reader = try IDXReader(source: openDecompressing(MemorySource(bytes), size: bytes.count, path: name), path: name)
         return try reader.readArray(limit: limit)
     }
 
@@ -201,12 +201,13 @@ struct IDXReader {
         let items = try itemCount(limit: limit)
         let byteCount = items * elementsPerItem * header.dataType.byteSize
         let fullByteCount = (header.shape.first ?? 1) * elementsPerItem * header.dataType.byteSize
-        // Grow the buffer as data arrives (capped steps), so a corrupt header can't make us allocate gigabytes up front.
+        // Grow the buffer as data arrives, doubling from 64 KiB in steps of at most 64 MiB, so a header
+        // declaring more than the file holds costs at most twice the bytes that are really there.
         let step = 1 << 26
         var bytes = [UInt8]()
         var filled = 0
         while filled < byteCount {
-            let chunk = min(step, byteCount - filled)
+            let chunk = min(step, max(1 << 16, filled), byteCount - filled)
             if bytes.isEmpty {
                 bytes = [UInt8](repeating: 0, count: chunk)
             } else {

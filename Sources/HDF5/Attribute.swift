@@ -59,6 +59,10 @@ public final class Attribute {
     /// All strings, either length form, with the format found (H5Aread).
     public func readStrings() throws -> StringArray {
         if let strings = stored?.strings { return strings }
+        if var refusal = stored?.refusal {
+            refusal.context = ErrorContext(file: file.path, object: "attribute \(name)")
+            throw refusal
+        }
         return try object().readStrings()
     }
 }

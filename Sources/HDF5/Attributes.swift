@@ -68,7 +68,7 @@ public struct Attributes {
         let context = context(name)
         let id = try owner.handle.id
         let handle = try Library.open(.attribute, "H5Aopen", context) { H5Aopen(id, name, chdf5_p_default()) }
-        return DataObject(handle: handle, kind: .attribute, context: context)
+        return DataObject(handle: handle, kind: .attribute, context: context, byteBudget: file.readBudget)
     }
 
     /// The elements of attribute `name` as `T` (H5Aopen, H5Aread).

@@ -1,4 +1,5 @@
 import CHDF5
+import ReadLimits
 
 /// The shared I/O path of datasets and attributes, the two objects holding typed elements in
 /// a dataspace. Only the C calls differ (H5Dread vs H5Aread, ...); everything else is here once.
@@ -8,6 +9,9 @@ struct DataObject {
     let handle: Handle
     let kind: Kind
     let context: ErrorContext
+    /// The most bytes its elements may declare (`File.readBudget`): checked by `shape()`, which
+    /// every read asks before allocating.
+    var byteBudget = Int.max
 
     /// The stored datatype (H5Dget_type / H5Aget_type).
     func storedType() throws -> Handle {
@@ -37,16 +41,21 @@ struct DataObject {
         try Library.call("H5Sget_simple_extent_dims", context) {
             H5Sget_simple_extent_dims(space.id, &dims, nil)
         }
-        return dims.map { Int($0) }
+        let shape = dims.map { Int(exactly: $0) ?? -1 }
+        let type = try storedType()
+        let elementSize = Library.locked { H5Tget_size(type.id) }
+        guard let bytes = ReadLimits.product(shape, times: max(1, elementSize)), bytes <= byteBudget else {
+            throw HDF5Error(
+                .tooLarge, operation: "read", context: context,
+                detail: "shape \(dims) of \(elementSize)-byte elements declares more than the read budget of "
+                    + "\(ReadLimits.describe(bytes: byteBudget)) (\(ReadLimits.inflationRatio) × the file's size; docs/security.md)")
+        }
+        return shape
     }
 
-    /// The number of elements (H5Dget_space / H5Aget_space, H5Sget_simple_extent_npoints).
+    /// The number of elements, within the read budget (`shape()`).
     func elementCount() throws -> Int {
-        let space = try dataspace()
-        return Int(
-            try Library.call("H5Sget_simple_extent_npoints", context) {
-                H5Sget_simple_extent_npoints(space.id)
-            })
+        try shape().reduce(1, *)
     }
 
     private func dataspace() throws -> Handle {

@@ -37,7 +37,7 @@ public final class Dataset: AttributeOwner {
             let context = ErrorContext(file: file.path, object: "dataset \(path)")
             let fileID = file.handle.id
             let handle = try Library.open(.dataset, "H5Dopen2", context) { H5Dopen2(fileID, path, chdf5_p_default()) }
-            return DataObject(handle: handle, kind: .dataset, context: context)
+            return DataObject(handle: handle, kind: .dataset, context: context, byteBudget: file.readBudget)
         }
     }
 

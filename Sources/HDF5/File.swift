@@ -1,5 +1,7 @@
 import CHDF5
 import Foundation
+import ReadLimits
+import Synchronization
 
 /// An open HDF5 file. Closed (H5Fclose) when the last reference to it, or to any group,
 /// dataset or attribute in it, goes away: children keep their file alive.
@@ -19,16 +21,20 @@ public final class File {
     /// How the file was opened; created files are `.readWrite`.
     public let mode: AccessMode
     let handle: Handle
+    /// The most bytes a dataset or attribute of this file may declare (`ReadLimits`, from the size
+    /// the file had when opened); unbounded for files this process creates.
+    let readBudget: Int
     private let rootHandle: Handle
     /// The file's bytes, once `mapIntoMemory` has run.
     private(set) var image: FileImage?
     /// The root group in `image`, when its layout is the one `StoredGroup` reads.
     private var storedRoot: StoredGroup?
 
-    private init(path: String, mode: AccessMode, handle: Handle) throws {
+    private init(path: String, mode: AccessMode, handle: Handle, readBudget: Int) throws {
         self.path = path
         self.mode = mode
         self.handle = handle
+        self.readBudget = readBudget
         rootHandle = try Library.open(.group, "H5Gopen2", ErrorContext(file: path, object: "group /")) {
             H5Gopen2(handle.id, "/", chdf5_p_default())
         }
@@ -49,9 +55,38 @@ public final class File {
             let handle = try Library.open(.file, "H5Fopen", context) {
                 H5Fopen(path, flags, chdf5_p_default())
             }
-            return try File(path: path, mode: mode, handle: handle)
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            return try File(path: path, mode: mode, handle: handle, readBudget: ReadLimits.budget(forSourceOf: size))
         }
     }
+
+    /// Opens the HDF5 file whose bytes are `bytes` (a zip entry), read-only, with nothing written to
+    /// disk: libhdf5's core driver over a copy of them (H5Pset_fapl_core, H5Pset_file_image), and its
+    /// groups read from `bytes` first, as after `mapIntoMemory`. `name` stands for the path in errors.
+    public static func open(image bytes: Data, name: String) throws -> File {
+        try labeling("open") {
+            let context = ErrorContext(file: name)
+            guard !bytes.isEmpty else { throw HDF5Error(.emptyFile, operation: "open", context: context) }
+            let access = try Library.open(.propertyList, "H5Pcreate", context) { H5Pcreate(chdf5_p_file_access()) }
+            try Library.call("H5Pset_fapl_core", context) { H5Pset_fapl_core(access.id, 1 << 16, false) }
+            _ = try bytes.withUnsafeBytes { raw in
+                try Library.call("H5Pset_file_image", context) {
+                    H5Pset_file_image(access.id, UnsafeMutableRawPointer(mutating: raw.baseAddress), raw.count)
+                }
+            }
+            // libhdf5 takes two opens of one name for the same file ("file already exists"): each image gets its own.
+            let unique = "\(name) (in memory, \(imageCount.add(1, ordering: .relaxed).newValue))"
+            let handle = try Library.open(.file, "H5Fopen", context) { H5Fopen(unique, chdf5_f_acc_rdonly(), access.id) }
+            let file = try File(path: name, mode: .readOnly, handle: handle, readBudget: ReadLimits.budget(forSourceOf: bytes.count))
+            if let base = try FileImage.base(ofFile: handle, context) {
+                file.image = FileImage(bytes: bytes, base: base)
+                file.storedRoot = file.image.flatMap(StoredGroup.root)
+            }
+            return file
+        }
+    }
+
+    private static let imageCount = Atomic<Int>(0)
 
     /// Creates a file (H5Fcreate), opened read-write. With `tracksCreationOrder`, the root
     /// group records link creation order (H5Pset_link_creation_order on the creation list).
@@ -72,7 +107,7 @@ public final class File {
             let handle = try Library.open(.file, "H5Fcreate", context) {
                 H5Fcreate(path, flags, creationList?.id ?? chdf5_p_default(), chdf5_p_default())
             }
-            return try File(path: path, mode: .readWrite, handle: handle)
+            return try File(path: path, mode: .readWrite, handle: handle, readBudget: .max)
         }
     }
 

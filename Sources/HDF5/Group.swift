@@ -95,7 +95,7 @@ public final class Group: AttributeOwner {
             H5Dopen2($0, path, chdf5_p_default())
         }
         return Dataset(
-            object: DataObject(handle: handle, kind: .dataset, context: context),
+            object: DataObject(handle: handle, kind: .dataset, context: context, byteBudget: file.readBudget),
             file: file, path: absolute)
     }
 

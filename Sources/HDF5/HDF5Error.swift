@@ -34,6 +34,9 @@ public struct HDF5Error: Error, Sendable, Equatable, CustomStringConvertible {
         case typeMismatch(expected: DataType, found: DataType)
         /// The caller passed values the operation cannot store (message in `detail`).
         case invalidArgument
+        /// The object declares more bytes than the file may expand into (`ReadLimits`): refused
+        /// before anything that large is allocated.
+        case tooLarge
         /// A libhdf5 call returned failure; `detail` holds its error-stack message.
         case library(function: String)
     }
@@ -92,6 +95,7 @@ extension HDF5Error.Reason {
         case .notFound: "not found"
         case .typeMismatch(let expected, let found): "expected \(expected), found \(found)"
         case .invalidArgument: "invalid argument"
+        case .tooLarge: "larger than the read budget"
         case .library(let function): "\(function) failed"
         }
     }

@@ -1,3 +1,5 @@
+import ReadLimits
+
 /// Attributes in the file's bytes: attribute messages (0x000C, versions 1–3) in an object header,
 /// with string values of fixed length (datatype class 3) or variable length (class 9, string),
 /// whose characters live in global heap collections ("GCOL").
@@ -56,8 +58,10 @@ extension ImageReader {
 
     /// The shape of `attribute`, and its strings when its datatype is a string of either length form;
     /// nil when the dataspace is null or unreadable, the string type unknown, or a value out of bounds.
-    func decode(_ attribute: AttributeMessage) -> (shape: [Int], strings: StringArray?)? {
-        guard let shape = dataspace(attribute.dataspace), let count = Self.product(shape),
+    /// Variable-length strings whose lengths add up to more than the read budget (`ReadLimits`: many
+    /// references to one long heap object) are refused, not decoded.
+    func decode(_ attribute: AttributeMessage) -> StoredAttribute? {
+        guard let shape = dataspace(attribute.dataspace), let count = ReadLimits.product(shape),
             attribute.datatype.count >= 8, let type = int(attribute.datatype.lowerBound, 4)
         else { return nil }
         let bits = type >> 8
@@ -74,13 +78,41 @@ extension ImageReader {
             }
             format = characters
         default:
-            return (shape, nil)
+            return StoredAttribute(shape: shape, strings: nil)
         }
-        let strings =
-            format.length == .variable
-            ? variableLengthStrings(count, at: attribute.value)
-            : fixedLengthStrings(count, at: attribute.value, format)
-        return strings.map { (shape, StringArray($0, shape: shape, format: format)) }
+        guard format.length == .variable else {
+            return fixedLengthStrings(count, at: attribute.value, format).map {
+                StoredAttribute(shape: shape, strings: StringArray($0, shape: shape, format: format))
+            }
+        }
+        // Refused here rather than left to libhdf5: its global-heap reads (H5HG_read) crash on
+        // references a fuzzer bends, and it would allocate every string a bomb declares.
+        func refused(_ reason: HDF5Error.Reason, _ detail: String) -> StoredAttribute {
+            StoredAttribute(
+                shape: shape, strings: nil, refusal: HDF5Error(reason, operation: "read", context: ErrorContext(), detail: detail))
+        }
+        let budget = ReadLimits.budget(forSourceOf: raw.count)
+        if let bytes = variableLengthBytes(count, at: attribute.value), bytes > budget {
+            return refused(
+                .tooLarge,
+                "its variable-length strings declare \(ReadLimits.describe(bytes: bytes)), more than the read budget "
+                    + "(\(ReadLimits.inflationRatio) × the file's size; docs/security.md)")
+        }
+        guard let strings = variableLengthStrings(count, at: attribute.value) else {
+            return refused(.invalidArgument, "its variable-length strings point outside the file's global heap objects")
+        }
+        return StoredAttribute(shape: shape, strings: StringArray(strings, shape: shape, format: format))
+    }
+
+    /// The characters `count` variable-length strings at `value` declare in all; nil when out of bounds.
+    private func variableLengthBytes(_ count: Int, at value: Range<Int>) -> Int? {
+        guard count <= value.count / 16 else { return nil }
+        var total = 0
+        for i in 0..<count {
+            guard let length = int(value.lowerBound + 16 * i, 4) else { return nil }
+            total += length  // at most 2^32 per string and 2^(64-4-32) strings: no overflow
+        }
+        return total
     }
 
     private func stringFormat(padding: Int, characterSet: Int, length: StringFormat.Length) -> StringFormat? {

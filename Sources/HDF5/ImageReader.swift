@@ -29,17 +29,6 @@ struct ImageReader {
         return address + base
     }
 
-    /// The product of `factors` (an element count) and `initial`, nil on overflow.
-    static func product(_ factors: [Int], times initial: Int = 1) -> Int? {
-        var result = initial
-        for factor in factors {
-            let (product, overflow) = result.multipliedReportingOverflow(by: factor)
-            guard !overflow else { return nil }
-            result = product
-        }
-        return result
-    }
-
     /// Whether the bytes at `at` are `signature` (e.g. "TREE", "HEAP").
     func has(_ signature: StaticString, at: Int) -> Bool {
         let count = signature.utf8CodeUnitCount

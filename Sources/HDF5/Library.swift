@@ -9,12 +9,19 @@ import Foundation
 enum Library {
     private static let lock = NSRecursiveLock()
 
+    /// libhdf5 registers an exit handler that closes every file still open, flushing it; after a
+    /// write failed (ENOSPC: the disk is full) that flush dereferences NULL in 1.10 and a clean
+    /// exit 2 became SIGSEGV. Asked before any other call (H5dont_atexit), it installs none: the
+    /// files a failed write leaves open are temporary ones, already removed, and the OS frees the rest.
+    private static let withoutExitHandler: Void = { H5dont_atexit() }()
+
     /// Runs `body` while holding the library lock. First silences HDF5's automatic stderr
     /// error printing (H5Eset_auto2): Debian's build is thread-safe, which makes that setting
     /// per thread, so it is repeated on every entry rather than once per process.
     static func locked<R>(_ body: () throws -> R) rethrows -> R {
         lock.lock()
         defer { lock.unlock() }
+        _ = withoutExitHandler
         H5Eset_auto2(chdf5_e_default(), nil, nil)
         return try body()
     }
@@ -64,7 +71,8 @@ enum Library {
                 { _, entry, data in
                     let messages = data!.assumingMemoryBound(to: [String].self)
                     if let description = entry?.pointee.desc {
-                        messages.pointee.append(String(cString: description))
+                        // One line: a failed write's description holds a newline (after ctime's date).
+                        messages.pointee.append(String(cString: description).replacingOccurrences(of: "\n", with: " "))
                     }
                     return 0
                 }, messages)

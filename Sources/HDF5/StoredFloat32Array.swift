@@ -1,4 +1,5 @@
 import Foundation
+import ReadLimits
 
 /// A float32 dataset's shape and bytes, found in the in-memory bytes of a file opened with
 /// `File.mapIntoMemory` (see `StoredGroup.float32Array`).
@@ -45,7 +46,7 @@ extension ImageReader {
             return readable
         }
         guard parsed, readable, let shape, isFloat32, let storage,
-            Self.product(shape, times: 4) == storage.size,
+            ReadLimits.product(shape, times: 4) == storage.size,
             storage.size <= raw.count - storage.at
         else { return nil }
         return (shape, storage.at..<storage.at + storage.size)

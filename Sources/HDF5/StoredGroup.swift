@@ -64,7 +64,7 @@ struct StoredGroup {
         return name.withUTF8 { name in
             image.reading { reader in
                 reader.attributeMessages(ofHeaderAt: header)?.first { reader.raw[$0.name].elementsEqual(name) }
-                    .flatMap(reader.decode).map { StoredAttribute(shape: $0.shape, strings: $0.strings) }
+                    .flatMap(reader.decode)
             }
         }
     }
@@ -114,4 +114,7 @@ struct StoredAttribute: Equatable {
     let shape: [Int]
     /// The strings with their stored format, when the attribute holds strings; nil for other types.
     let strings: StringArray?
+    /// Why its variable-length strings are refused rather than decoded (or left to libhdf5): more
+    /// characters than the file's read budget, or references outside the global heap's objects.
+    var refusal: HDF5Error? = nil
 }

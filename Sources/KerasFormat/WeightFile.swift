@@ -174,9 +174,11 @@ extension Model {
             // the model's layers are named while the file is mapped.
             let hdf5 = file.hdf5!
             let layout = try hdf5.mapIntoMemory { TFKerasWeightLayout(tree: NamedLayerTree(model: root)) }
-            try TFKerasWeightsFormat.load(layout, from: hdf5.root, file: path, byName: byName)
+            _ = try TFKerasModelFile.wrapHDF5(path) { try TFKerasWeightsFormat.load(layout, from: hdf5.root, file: path, byName: byName) }
         case .keras3Weights:
-            try Keras3WeightsFormat.load(Keras3WeightLayout(tree: NamedLayerTree(model: root)), from: file.hdf5!.root, file: path)
+            try TFKerasModelFile.wrapHDF5(path) {
+                try Keras3WeightsFormat.load(Keras3WeightLayout(tree: NamedLayerTree(model: root)), from: file.hdf5!.root, file: path)
+            }
             return try file.readOptimizer()
         case .tfKerasOptimizer, .torchOptimizer:
             throw KerasFormatError(

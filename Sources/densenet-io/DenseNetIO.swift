@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ReadLimits
 
 /// The `densenet-io` command: trains DenseNets and moves their weights between Keras, PyTorch
 /// and checkpoint files. Each subcommand lives in its own file under Commands/.
@@ -16,6 +17,7 @@ struct DenseNetIO: ParsableCommand {
 
     static func main() {
         do {
+            try ReadLimits.configure(from: ProcessInfo.processInfo.environment)
             var command = try parseAsRoot()
             try command.run()
         } catch let code as ExitCode {

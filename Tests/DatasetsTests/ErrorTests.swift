@@ -158,3 +158,16 @@ import Testing
         #expect(datasetError { try MNISTFolder(temp.path).load(.train, limit: -3) } == .invalidArgument("limit must be ≥ 0, got -3"))
     }
 }
+
+@Suite struct InflationBudgetTests {
+    /// 19 KB of gzip holding a valid 20 MB IDX file: past 64 × its size, refused while inflating.
+    @Test func aGzipBombIsRefusedWhileInflating() throws {
+        let path = Fixture.path("hostile/idx_bomb-images-idx3-ubyte.gz")
+        let size = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        let budget = 64 * size
+        #expect(datasetError { try IDX.read(path: path) } == .inflationBudgetExceeded(path: path, budget: budget))
+        #expect(datasetError { try Gzip.readFile(path: path) } == .inflationBudgetExceeded(path: path, budget: budget))
+        // The header alone still reads: it comes long before the budget runs out.
+        #expect(try IDX.readHeader(path: path).shape == [25510, 28, 28])
+    }
+}

@@ -181,6 +181,11 @@ import Testing
     /// One answer of the fast path.
     enum Answer: Equatable {
         case names([String]), attribute(StoredAttribute), array([Int], Data)
+
+        var isRefusal: Bool {
+            if case .attribute(let attribute) = self { return attribute.refusal != nil }
+            return false
+        }
     }
 
     /// Everything the fast path answers for the h5py fixture's paths.
@@ -209,7 +214,8 @@ import Testing
         var partial = 0
         for length in stride(from: 0, to: bytes.count, by: 4) {  // every 4th: the suite runs in debug
             let cut = answers(FileImage(bytes: bytes.prefix(length), base: 0))
-            for (key, value) in cut { #expect(full[key] == value, "\(key) at length \(length)") }
+            // Strings whose heap the cut removed are refused (an error), never answered differently.
+            for (key, value) in cut where !value.isRefusal { #expect(full[key] == value, "\(key) at length \(length)") }
             if !cut.isEmpty, cut.count < full.count { partial += 1 }
         }
         #expect(partial > 0, "some prefixes answer part of the file")

@@ -33,11 +33,17 @@ public enum CLI {
     }()
 
     /// Runs `densenet-io arguments…` to completion, capturing both streams; `environment` adds to
-    /// (or replaces in) this process's environment.
-    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> RunResult {
+    /// (or replaces in) this process's environment. With `fileSizeLimit`, no file it writes may grow
+    /// past that many bytes (RLIMIT_FSIZE, SIGXFSZ ignored): writes fail as on a full disk.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], fileSizeLimit: Int? = nil) throws -> RunResult {
         let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
+        if let fileSizeLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "trap '' XFSZ; ulimit -f \(fileSizeLimit / 512); exec \"$0\" \"$@\"", binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         // Both streams go to files, so a full pipe can never block the process.
         let folder = FileManager.default.temporaryDirectory

@@ -1,7 +1,6 @@
 import DenseNetEngine
 import Foundation
 import HDF5
-import ZIPFoundation
 
 /// A Keras functional model as its own file describes it — the `model_config` attribute of a
 /// tf-keras full-model `.h5`, or `config.json` of a Keras 3 `.keras` archive — and the
@@ -151,20 +150,8 @@ public struct KerasModelConfig {
     public init(contentsOf file: WeightFile) throws {
         let path = file.path
         if file.format == .kerasArchive {
-            let archive: Archive
-            do {
-                archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
-            } catch {
-                throw KerasFormatError(.unknownFormat, file: path, expected: "a .keras archive (zip)", found: "\(error)")
-            }
-            guard let entry = archive["config.json"] else {
+            guard let data = try ArchiveReader(path).contents(of: "config.json") else {
                 throw KerasFormatError(.malformed, file: path, layer: "config.json", expected: "a config.json entry", found: "none")
-            }
-            var data = Data()
-            do {
-                _ = try archive.extract(entry) { data.append($0) }
-            } catch {
-                throw KerasFormatError(.io, file: path, layer: "config.json", found: "cannot extract: \(error)")
             }
             try self.init(data: data, file: path)
             return

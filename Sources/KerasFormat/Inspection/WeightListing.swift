@@ -1,6 +1,5 @@
 import Foundation
 import HDF5
-import ZIPFoundation
 
 /// Whether a stored array is a trainable weight, a non-trainable one (BatchNorm moving
 /// statistics, PyTorch's running statistics and batch counters) or optimizer state.
@@ -97,7 +96,7 @@ public struct WeightListing: Sendable {
         case .safetensors, .torchOptimizer: try readSafetensors(file.path, format: file.format)
         case .kerasArchive: try readArchive(file.path)
         case .tfKerasWeights, .tfKerasModel, .keras3Weights, .tfKerasOptimizer:
-            try readHDF5(file.hdf5!.root, format: file.format, path: file.path, archiveAttributes: nil)
+            try readHDF5(mapped(file.hdf5!, path: file.path).root, format: file.format, path: file.path, archiveAttributes: nil)
         }
     }
 
@@ -140,6 +139,13 @@ public struct WeightListing: Sendable {
         } catch let error as HDF5Error {
             throw KerasFormatError(error, file: path)
         }
+    }
+
+    /// `file` read from its mapped bytes first: the project's own reader bounds what the file's
+    /// variable-length strings may expand into (`ReadLimits`), libhdf5 does not.
+    private static func mapped(_ file: File, path: String) throws -> File {
+        do { try file.mapIntoMemory() } catch let error as HDF5Error { throw KerasFormatError(error, file: path) }
+        return file
     }
 
     private static func textAttributes(_ attributes: Attributes) throws -> [(String, String)] {
@@ -269,39 +275,22 @@ public struct WeightListing: Sendable {
     // MARK: .keras archives
 
     private static func readArchive(_ path: String) throws -> WeightListing {
-        let archive: Archive
-        do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
-            throw KerasFormatError(.unknownFormat, file: path, found: "a zip file that cannot be read: \(error)")
-        }
-        guard let entry = archive["model.weights.h5"] else {
-            throw KerasFormatError(
-                .unknownFormat, file: path, expected: "a .keras archive with model.weights.h5",
-                found: "a zip file without it")
-        }
+        let archive = try ArchiveReader(path)
         var attributes: [(String, String)] = []
-        if let metadata = archive["metadata.json"] {
-            var data = Data()
-            _ = try? archive.extract(metadata) { data.append($0) }
-            if case let .object(members)? = try? JSON.parse([UInt8](data), file: "metadata.json") {
-                attributes = members.map { key, value in (key, value.stringValue ?? value.description) }.sorted { $0.0 < $1.0 }
-            }
+        if let metadata = try archive.contents(of: "metadata.json"),
+            case let .object(members)? = try? JSON.parse([UInt8](metadata), file: "metadata.json")
+        {
+            attributes = members.map { key, value in (key, value.stringValue ?? value.description) }.sorted { $0.0 < $1.0 }
         }
-        let temporary = FileManager.default.temporaryDirectory
-            .appendingPathComponent("densenet-io-\(getpid())-\(UUID().uuidString).weights.h5")
-        defer { try? FileManager.default.removeItem(at: temporary) }
-        do { _ = try archive.extract(entry, to: temporary) } catch {
-            throw KerasFormatError(.io, file: path, weight: "model.weights.h5", found: "\(error)")
-        }
-        let file: File
-        do { file = try File.open(temporary.path) } catch let error as HDF5Error {
-            throw KerasFormatError(.malformed, file: path, weight: "model.weights.h5", found: error.detail)
+        guard let file = try KerasArchive.Opened.hdf5(archive, "model.weights.h5") else {
+            throw KerasFormatError(
+                .unknownFormat, file: path, expected: "a .keras archive with model.weights.h5", found: "a zip file without it")
         }
         guard let weightsFormat = try WeightFile.hdf5Format(of: file.root, path: path) else {
             throw KerasFormatError(
                 .unknownFormat, file: path, weight: "model.weights.h5", expected: "Keras 3 weights (vars groups)",
                 found: "an HDF5 file without them")
         }
-        // The open file stays readable after its name is removed (POSIX), so values load lazily.
         return try readHDF5(
             file.root, format: weightsFormat == .keras3Weights ? .kerasArchive : weightsFormat, path: path,
             archiveAttributes: attributes)

@@ -76,14 +76,30 @@ public enum Keras3WeightsFormat {
     }
 
     /// Paths of every group named `vars` below `group`.
+    /// A hostile file may link a group into itself (a cycle of hard links): the walk stops after
+    /// `maximumGroups` groups or `maximumDepth` levels, far beyond any model's.
     static func varsGroups(in group: Group, prefix: String = "") throws -> [String] {
+        var visited = 0
+        return try varsGroups(in: group, prefix: prefix, depth: 0, visited: &visited)
+    }
+
+    static let maximumGroups = 100_000, maximumDepth = 64
+
+    private static func varsGroups(in group: Group, prefix: String, depth: Int, visited: inout Int) throws -> [String] {
+        visited += 1
+        guard visited <= maximumGroups, depth <= maximumDepth else {
+            throw KerasFormatError(
+                .malformed, file: group.file.path, layer: prefix,
+                expected: "at most \(maximumGroups) groups nested at most \(maximumDepth) deep",
+                found: "more (a group linked into itself?)")
+        }
         var found: [String] = []
         for child in try group.childNames() where try group.kind(of: child) == .group {
             let path = prefix.isEmpty ? child : "\(prefix)/\(child)"
             if child == "vars" {
                 found.append(path)
             } else {
-                found += try varsGroups(in: group.group(child), prefix: path)
+                found += try varsGroups(in: group.group(child), prefix: path, depth: depth + 1, visited: &visited)
             }
         }
         return found

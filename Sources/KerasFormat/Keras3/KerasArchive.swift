@@ -121,73 +121,44 @@ public enum KerasArchive {
 
     // MARK: reading
 
-    /// An opened archive with its HDF5 entries extracted to temporary files (removed on deinit).
+    /// An opened archive: its config and its HDF5 entries, read into memory within the read budget
+    /// (`ArchiveReader`).
     final class Opened {
         let path: String
         let config: JSON
         let weights: Group
         let trainingState: Group?
-        private var temporaries: [String] = []
 
         init(_ path: String) throws {
             self.path = path
-            guard FileManager.default.fileExists(atPath: path) else { throw KerasFormatError(.io, file: path, found: "no such file") }
-            let archive: Archive
-            do {
-                archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
-            } catch {
-                throw KerasFormatError(
-                    .unknownFormat, file: path, expected: "a .keras archive (zip)",
-                    found: "unreadable zip: \(error) (corrupted or truncated?)")
-            }
-            func data(_ name: String) throws -> Data? {
-                guard let entry = archive[name] else { return nil }
-                var data = Data()
-                do {
-                    _ = try archive.extract(entry) { data.append($0) }
-                } catch {
-                    throw KerasFormatError(.io, file: path, layer: name, found: "cannot extract: \(error) (corrupted or truncated?)")
-                }
-                return data
-            }
-            guard let configData = try data("config.json") else {
+            let archive = try ArchiveReader(path)
+            guard let configData = try archive.contents(of: "config.json") else {
                 throw KerasFormatError(.malformed, file: path, layer: "config.json", expected: "a config.json entry", found: "none")
             }
             do {
-                config = try JSON.parse(String(decoding: configData, as: UTF8.self))
+                config = try JSON.parse([UInt8](configData), file: path)
             } catch var error as KerasFormatError {
                 error.file = path
                 error.layer = "config.json"
                 throw error
             }
-            var temporaries: [String] = []
-            func extracted(_ name: String) throws -> Group? {
-                guard let bytes = try data(name) else { return nil }
-                let temporary = FileManager.default.temporaryDirectory
-                    .appendingPathComponent("densenet-io-\(getpid())-\(UUID().uuidString)-\(name)").path
-                temporaries.append(temporary)
-                do {
-                    try bytes.write(to: URL(fileURLWithPath: temporary))
-                    return try File.open(temporary).root
-                } catch let error as HDF5Error {
-                    throw KerasFormatError(.malformed, file: path, layer: name, expected: "an HDF5 file", found: error.detail)
-                }
+            guard let weights = try Self.hdf5(archive, "model.weights.h5") else {
+                throw KerasFormatError(
+                    .malformed, file: path, layer: "model.weights.h5", expected: "a model.weights.h5 entry", found: "none")
             }
-            do {
-                guard let weights = try extracted("model.weights.h5") else {
-                    throw KerasFormatError(
-                        .malformed, file: path, layer: "model.weights.h5", expected: "a model.weights.h5 entry", found: "none")
-                }
-                self.weights = weights
-                trainingState = try extracted(trainingStateEntry)
-            } catch {
-                temporaries.forEach { unlink($0) }
-                throw error
-            }
-            self.temporaries = temporaries
+            self.weights = weights.root
+            trainingState = try Self.hdf5(archive, trainingStateEntry)?.root
         }
 
-        deinit { temporaries.forEach { unlink($0) } }
+        /// The HDF5 file in entry `name`, opened from memory; nil when the archive has no such entry.
+        static func hdf5(_ archive: ArchiveReader, _ name: String) throws -> File? {
+            guard let bytes = try archive.contents(of: name) else { return nil }
+            do {
+                return try File.open(image: bytes, name: "\(archive.path)/\(name)")
+            } catch let error as HDF5Error {
+                throw KerasFormatError(.malformed, file: archive.path, layer: name, expected: "an HDF5 file", found: error.detail)
+            }
+        }
 
         func checkArchitecture(_ model: Model) throws {
             let saved = config["class_name"]?.stringValue ?? "?"

@@ -1,4 +1,5 @@
 import Foundation
+import ReadLimits
 
 /// A safetensors file (Hugging Face's format, what PyTorch users load with
 /// `safetensors.torch.load_file`): an 8-byte little-endian header length N, N bytes of JSON
@@ -204,7 +205,9 @@ public struct SafetensorsFile: Equatable, Sendable {
                 return offset
             }
             let (begin, end) = (offsets[0], offsets[1])
-            let expected = shape.reduce(1, *) * dtype.size
+            guard let expected = ReadLimits.product(shape, times: dtype.size) else {
+                throw malformed("a shape whose byte size fits in 64 bits", "\(dtype.rawValue) \(shape)", tensor: name)
+            }
             guard begin <= end, end <= dataCount else {
                 throw malformed("data_offsets inside the \(dataCount) data bytes", "[\(begin), \(end)]", tensor: name)
             }

@@ -1,5 +1,6 @@
 import DenseNetEngine
 import Foundation
+import ReadLimits
 
 /// A model's weights as a safetensors file for PyTorch (see `SafetensorsWeightLayout` for names
 /// and layouts).
@@ -43,13 +44,29 @@ public enum SafetensorsWeightsFormat {
     }
 
     /// The Keras origins recorded in a file's metadata (empty when it has none, e.g. written by PyTorch).
+    /// Each origin is checked against its tensor: `axes` a permutation of the view's dimensions, and
+    /// view, Keras shape and tensor holding the same number of elements.
     public static func provenance(of file: SafetensorsFile, path: String) throws -> [String: Provenance] {
         guard let text = file.metadata[provenanceKey] else { return [:] }
+        let provenance: [String: Provenance]
         do {
-            return try JSONDecoder().decode([String: Provenance].self, from: Data(text.utf8))
+            provenance = try JSONDecoder().decode([String: Provenance].self, from: Data(text.utf8))
         } catch {
             throw KerasFormatError(.malformed, file: path, expected: "\(provenanceKey) metadata as JSON", found: "\(error)")
         }
+        for (name, origin) in provenance {
+            let elements = file.tensors[name].flatMap { ReadLimits.product($0.shape) }
+            guard origin.axes.sorted() == Array(origin.view.indices),
+                let elements, ReadLimits.product(origin.view) == elements, ReadLimits.product(origin.shape) == elements
+            else {
+                throw KerasFormatError(
+                    .malformed, file: path, layer: origin.layer, weight: name,
+                    expected: "\(provenanceKey) axes permuting the view's dimensions and as many elements as the tensor",
+                    found: "shape \(origin.shape), view \(origin.view), axes \(origin.axes) for tensor shape "
+                        + "\(file.tensors[name].map { "\($0.shape)" } ?? "(no such tensor)")")
+            }
+        }
+        return provenance
     }
 
     /// Loads a safetensors file into the model, all or nothing: every tensor of the layout present

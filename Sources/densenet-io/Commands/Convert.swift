@@ -34,10 +34,12 @@ struct Convert: ParsableCommand {
     func validate() throws { _ = try outputFormat(named: to, for: output) }
 
     func run() throws {
+        try refuseOverwriting(input, with: output)
         let format = try outputFormat(named: to, for: output)
         let file = try WeightFile(input)
         let (model, name) = try modelOptions.build(for: file)
         let stored = try model.loadWeights(from: file)
+        warnAboutNonFiniteValues(in: model, from: input)
         var optimizer: TrainedOptimizer?, unresolved: String?
         if let stored {
             let named = optimizerOptions.optimizer != nil || optimizerOptions.setsHyperparameters

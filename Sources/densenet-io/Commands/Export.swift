@@ -25,6 +25,7 @@ struct Export: ParsableCommand {
     func validate() throws { _ = try outputFormat(named: to, for: output) }
 
     func run() throws {
+        try refuseOverwriting(checkpoint, with: output)
         let format = try outputFormat(named: to, for: output)
         let file = try WeightFile(checkpoint)
         let info = try TrainingCheckpoint.readInfo(file)

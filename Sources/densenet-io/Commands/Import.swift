@@ -49,6 +49,8 @@ struct Import: ParsableCommand {
     }
 
     func run() throws {
+        try refuseOverwriting(file, with: checkpoint)
+        if case let .file(path) = optimizerOptions.optimizer { try refuseOverwriting(path, with: checkpoint) }
         let input = try WeightFile(file)
         let (model, name) = try modelOptions.build(for: input, seed: seed)
         var stored = try model.loadWeights(from: input)

@@ -104,6 +104,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        try refuseOverwriting(resume, with: save)
         let folder = MNISTFolder(data)
         let resumed = try resume.map(WeightFile.init)
         let saved = try resumed.map(checkpointInfo)
