@@ -65,6 +65,8 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # TensorFlow's Eigen kernel
 import h5py
 import numpy as np
 
+from generate_checkpoint_fixtures import build  # the tiny functional model of the checkpoint fixtures
+
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "resume")
 BATCHES, BATCH, SAVED_AFTER = 8, 8, 3
 LOSS = "sparse_categorical_crossentropy"
@@ -107,19 +109,6 @@ def write_batches(path):
 def read_batches(path):
     with h5py.File(path, "r") as h5:
         return h5["images"][()], h5["labels"][()]
-
-
-def build(keras):
-    layers = keras.layers
-    x = keras.Input(shape=(8, 8, 1), name="input_1")
-    h = layers.Conv2D(4, (3, 3), padding="same", name="conv")(x)
-    h = layers.BatchNormalization(name="bn")(h)
-    h = layers.Activation("relu", name="relu")(h)
-    h = layers.Concatenate(name="concat")([x, h])
-    h = layers.MaxPooling2D(name="pool")(h)
-    h = layers.Flatten(name="flatten")(h)
-    y = layers.Dense(10, activation="softmax", name="dense")(h)
-    return keras.Model(x, y, name="tiny")
 
 
 def compiled_model(keras, config_name):

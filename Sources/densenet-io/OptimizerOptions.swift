@@ -64,33 +64,29 @@ struct OptimizerOptions: ParsableArguments {
 
     /// `base` with the hyperparameters given on the command line; refuses those `base`'s class lacks.
     func applied(to base: OptimizerConfig) throws -> OptimizerConfig {
-        var unused: [String] = []
-        func take<T>(_ value: T?, _ name: String, into target: inout T, applies: Bool) {
-            guard let value else { return }
-            if applies { target = value } else { unused.append(name) }
-        }
+        func take<T>(_ value: T?, into target: inout T) { if let value { target = value } }
         var config = base
         switch config {
         case var .sgd(c):
-            take(momentum, "--momentum", into: &c.momentum, applies: true)
-            take(nesterov ? true : nil, "--nesterov", into: &c.nesterov, applies: true)
+            take(momentum, into: &c.momentum)
+            take(nesterov ? true : nil, into: &c.nesterov)
             config = .sgd(c)
         case var .rmsprop(c):
-            take(momentum, "--momentum", into: &c.momentum, applies: true)
-            take(rho, "--rho", into: &c.rho, applies: true)
-            take(epsilon, "--epsilon", into: &c.epsilon, applies: true)
-            take(centered ? true : nil, "--centered", into: &c.centered, applies: true)
+            take(momentum, into: &c.momentum)
+            take(rho, into: &c.rho)
+            take(epsilon, into: &c.epsilon)
+            take(centered ? true : nil, into: &c.centered)
             config = .rmsprop(c)
         case var .adam(c):
-            take(beta1, "--beta-1", into: &c.beta1, applies: true)
-            take(beta2, "--beta-2", into: &c.beta2, applies: true)
-            take(epsilon, "--epsilon", into: &c.epsilon, applies: true)
+            take(beta1, into: &c.beta1)
+            take(beta2, into: &c.beta2)
+            take(epsilon, into: &c.epsilon)
             config = .adam(c)
         case var .adamW(c):
-            take(beta1, "--beta-1", into: &c.adam.beta1, applies: true)
-            take(beta2, "--beta-2", into: &c.adam.beta2, applies: true)
-            take(epsilon, "--epsilon", into: &c.adam.epsilon, applies: true)
-            take(weightDecay, "--weight-decay", into: &c.weightDecay, applies: true)
+            take(beta1, into: &c.adam.beta1)
+            take(beta2, into: &c.adam.beta2)
+            take(epsilon, into: &c.adam.epsilon)
+            take(weightDecay, into: &c.weightDecay)
             config = .adamW(c)
         }
         let applicable: [String: [String]] = [
@@ -101,7 +97,7 @@ struct OptimizerOptions: ParsableArguments {
             ("--momentum", momentum != nil), ("--nesterov", nesterov), ("--rho", rho != nil), ("--centered", centered),
             ("--beta-1", beta1 != nil), ("--beta-2", beta2 != nil), ("--epsilon", epsilon != nil), ("--weight-decay", weightDecay != nil)
         ]
-        unused += given.filter { $0.1 && !(applicable[config.kerasClassName] ?? []).contains($0.0) }.map(\.0)
+        let unused = given.filter { $0.1 && !(applicable[config.kerasClassName] ?? []).contains($0.0) }.map(\.0)
         guard unused.isEmpty else {
             throw ValidationError(
                 "\(unused.joined(separator: ", ")) do\(unused.count == 1 ? "es" : "") not apply to \(config.kerasClassName)")

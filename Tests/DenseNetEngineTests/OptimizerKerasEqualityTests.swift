@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import TestSupport
 import Testing
 @testable import DenseNetEngine
 
@@ -82,18 +83,7 @@ import Testing
     /// The tiny functional model of generate_checkpoint_fixtures.py, with Keras' initial weights.
     static func makeModel(_ c: Case, _ file: File) throws -> (Model, Trainer) {
         let variance: MovingVarianceUpdate = c.generation == .tfKeras ? .besselCorrected : .biased
-        let root = FunctionalModel(
-            name: "tiny", inputName: "input_1",
-            nodes: [
-                .init(Conv2D(filters: 4, kernelSize: (3, 3), padding: .same, name: "conv"), ["input_1"]),
-                .init(BatchNormalization(movingVarianceUpdate: variance, name: "bn"), ["conv"]),
-                .init(Activation(.relu, name: "relu"), ["bn"]),
-                .init(Concatenate(name: "concat"), ["input_1", "relu"]),
-                .init(MaxPooling2D(name: "pool"), ["concat"]),
-                .init(Flatten(name: "flatten"), ["pool"]),
-                .init(Dense(units: 10, activation: .softmax, name: "dense"), ["flatten"])
-            ], outputName: "dense")
-        let model = try Model(root: root, inputShape: [8, 8, 1], parallel: Parallel(workers: 1))
+        let model = try makeTinyFunctional(movingVarianceUpdate: variance, parallel: Parallel(workers: 1))
         try setWeights(
             model, trainable: try arrays(file.root, "initial/trainable"), nonTrainable: try arrays(file.root, "initial/non_trainable"))
         return (model, try Trainer(model: model, optimizer: c.config, batchSize: 8))

@@ -5,22 +5,6 @@ import KerasFormat
 import TestSupport
 import Testing
 
-/// The tiny functional model of Fixtures/keras/generate_checkpoint_fixtures.py.
-func makeTinyFunctional(seed: UInt64 = 0) throws -> Model {
-    let root = FunctionalModel(
-        name: "tiny", inputName: "input_1",
-        nodes: [
-            .init(Conv2D(filters: 4, kernelSize: (3, 3), padding: .same, name: "conv"), ["input_1"]),
-            .init(BatchNormalization(name: "bn"), ["conv"]),
-            .init(Activation(.relu, name: "relu"), ["bn"]),
-            .init(Concatenate(name: "concat"), ["input_1", "relu"]),
-            .init(MaxPooling2D(name: "pool"), ["concat"]),
-            .init(Flatten(name: "flatten"), ["pool"]),
-            .init(Dense(units: 10, activation: .softmax, name: "dense"), ["flatten"])
-        ], outputName: "dense")
-    return try Model(root: root, inputShape: [8, 8, 1], seed: seed)
-}
-
 enum CheckpointFixture {
     static let tfKeras = Fixture.path("keras/tiny_functional_ckpt.h5")
     static let tfKerasReloaded = Fixture.path("keras/tiny_functional_ckpt_reloaded.h5")

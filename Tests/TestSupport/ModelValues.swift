@@ -6,6 +6,25 @@ public func makeMiniModel(_ update: MovingVarianceUpdate = .besselCorrected) thr
     try Model(root: DenseNet.mini(movingVarianceUpdate: update), inputShape: [28, 28, 1])
 }
 
+/// The tiny functional model of Fixtures/keras/generate_checkpoint_fixtures.py (8×8×1 input, 10 classes):
+/// input_1 → conv → bn → relu → concat [input_1, relu] → pool → flatten → dense (softmax).
+public func makeTinyFunctional(
+    seed: UInt64 = 0, movingVarianceUpdate: MovingVarianceUpdate = .besselCorrected, parallel: Parallel = .automatic()
+) throws -> Model {
+    let root = FunctionalModel(
+        name: "tiny", inputName: "input_1",
+        nodes: [
+            .init(Conv2D(filters: 4, kernelSize: (3, 3), padding: .same, name: "conv"), ["input_1"]),
+            .init(BatchNormalization(movingVarianceUpdate: movingVarianceUpdate, name: "bn"), ["conv"]),
+            .init(Activation(.relu, name: "relu"), ["bn"]),
+            .init(Concatenate(name: "concat"), ["input_1", "relu"]),
+            .init(MaxPooling2D(name: "pool"), ["concat"]),
+            .init(Flatten(name: "flatten"), ["pool"]),
+            .init(Dense(units: 10, activation: .softmax, name: "dense"), ["flatten"])
+        ], outputName: "dense")
+    return try Model(root: root, inputShape: [8, 8, 1], seed: seed, parallel: parallel)
+}
+
 /// A reference file's `inputs` and `outputs` (as real Keras produced them).
 public func readReference(_ path: String) throws -> (inputs: [Float], outputs: [Float]) {
     let file = try File.open(path)
