@@ -1,6 +1,3 @@
-// Readable reference implementations (direct loops, Double accumulation) that the optimised
-// kernels are tested against.
-
 /// Readable reference implementations (direct loops, Double accumulation) that the optimised kernels are
 /// tested against; too slow for anything else.
 public enum Reference {
