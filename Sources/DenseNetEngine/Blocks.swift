@@ -3,7 +3,7 @@
 /// DenseUnit(f, k): bn = BatchNormalization(); conv = Conv2D(f, k, same); concat = Concatenate().
 /// call: h = conv(relu(bn(x))); return concat([x, h])   (relu = tf.nn.relu, not a layer).
 public final class DenseUnit: Layer {
-    /// The tutorial's Python class name, which the model's config and checkpoint names use.
+    /// `DenseUnit`, the tutorial's Python class; Keras' automatic names derive from it.
     public let kerasClassName = "DenseUnit"
     /// An explicit name; nil lets Keras' automatic naming give `dense_unit`, `dense_unit_1`, ….
     public let name: String?
@@ -44,7 +44,7 @@ public final class DenseUnit: Layer {
 
 /// DenseLayer(units, growth, k): sequence = [DenseUnit(growth, k) x units] (a Python list attribute).
 public final class DenseLayer: Layer {
-    /// The tutorial's Python class name.
+    /// The tutorial's Python class name; Keras' automatic names derive from it.
     public let kerasClassName = "DenseLayer"
     /// An explicit name; nil lets Keras name it `dense_layer`, `dense_layer_1`, ….
     public let name: String?
@@ -81,7 +81,7 @@ public final class DenseLayer: Layer {
 
 /// TransitionLayer(filters, k): conv = Conv2D(filters, k, same); pool = MaxPool2D().  call: pool(conv(x)).
 public final class TransitionLayer: Layer {
-    /// The tutorial's Python class name.
+    /// The tutorial's Python class name; Keras' automatic names derive from it.
     public let kerasClassName = "TransitionLayer"
     /// An explicit name; nil lets Keras name it `transition_layer`, `transition_layer_1`, ….
     public let name: String?
@@ -112,7 +112,7 @@ public final class TransitionLayer: Layer {
 
 /// The tutorial's subclassed DenseNet: conv1, then dl1, tr1, dl2, tr2, ..., dlN, flatten, dense1, ..., denseM.
 public final class DenseNet: Layer {
-    /// The tutorial's Python class name.
+    /// The tutorial's Python class name; Keras' automatic names derive from it.
     public let kerasClassName = "DenseNet"
     /// An explicit name; nil lets Keras name it `dense_net`.
     public let name: String?
@@ -209,8 +209,7 @@ public final class FunctionalModel: Layer {
     public let kerasClassName = "Functional"
     /// The model's name, e.g. `densenet121`; nil leaves it to Keras' automatic naming.
     public let name: String?
-    /// The name that nodes use for the model's input tensor (`input_1` in tf-keras, `input_layer` in Keras
-    /// 3).
+    /// The name that nodes use for the model's input tensor: `input_1` (tf-keras) or `input_layer` (Keras 3).
     public let inputName: String
     /// The layers in Keras' `model.layers` order, each after the layers it takes its inputs from.
     public let nodes: [Node]

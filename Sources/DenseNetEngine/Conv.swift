@@ -116,8 +116,8 @@ public final class Conv2D: Layer, Op {
         return [ho, wo, filters]
     }
 
-    /// The convolution kernel: im2col and OpenBLAS sgemm, or the direct AVX2 (and Winograd) kernels where the
-    /// configuration chooses them.
+    /// The convolution kernel: im2col and OpenBLAS sgemm, or the direct kernels (Winograd in inference) where
+    /// the configuration and the shapes choose them.
     public func makeKernel(_ spec: KernelSpec) -> any Kernel { ConvKernel(layer: self, spec: spec) }
 }
 

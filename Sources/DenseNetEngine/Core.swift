@@ -57,7 +57,7 @@ public struct Tensor: Equatable, Sendable {
 /// SplitMix64: a tiny, fast, seedable generator whose whole state is one UInt64
 /// (save `state`, restore it with `init(state:)`).
 public struct SplitMix64: RandomNumberGenerator, Equatable, Sendable {
-    /// The generator's whole state; saving it and `init(state:)` resume the same sequence (checkpoints do).
+    /// The generator's whole state; saving it and `init(state:)` resume the same sequence.
     public var state: UInt64
     /// A generator started from `seed`; equal seeds give equal sequences on every machine.
     public init(seed: UInt64) { state = seed }

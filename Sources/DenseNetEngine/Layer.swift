@@ -25,7 +25,7 @@ public enum LayerAttribute {
     /// One sub-layer, e.g. `conv` → a `Conv2D` (Keras names its weights after the attribute in Keras 3's
     /// `.weights.h5`).
     case layer(String, any Layer)
-    /// A Python list of sub-layers, e.g. a dense block's `layers`; tf-keras orders a list's variables
+    /// A Python list of sub-layers, e.g. `DenseLayer`'s `sequence`; tf-keras orders a list's variables
     /// trainable first.
     case list(String, [any Layer])
 

@@ -47,6 +47,6 @@ extension Bool: DataElement {
     public static var dataType: DataType { .bool }
     /// Reads h5py's bool enum and plain uint8 (nonzero is true).
     public static func canRead(_ stored: DataType) -> Bool { stored == .bool || stored == .uint8 }
-    /// Any nonzero byte is `true`, as NumPy reads h5py's bool enum and uint8 masks.
+    /// Any nonzero byte is `true`.
     public static func decode(_ bytes: [UInt8]) -> [Bool] { bytes.map { $0 != 0 } }
 }

@@ -13,7 +13,7 @@ public struct StringFormat: Sendable, Hashable {
 
     /// The character set tag (H5T_CSET_ASCII or H5T_CSET_UTF8).
     public enum CharacterSet: Sendable, Hashable {
-        /// The tag only: libhdf5 never checks that bytes tagged UTF-8 are valid UTF-8.
+        /// `ascii` (H5T_CSET_ASCII) or `utf8` (H5T_CSET_UTF8): a tag only, libhdf5 does not check the bytes.
         case ascii, utf8
     }
 

@@ -4,7 +4,7 @@
 public struct EpochRecord: Equatable, Sendable {
     /// 0-based, as Keras counts epochs in its logs (the tutorial's line prints `epoch + 1`).
     public var epoch: Int
-    /// The mean training loss over the epoch's batches (Keras' `loss`).
+    /// The epoch's mean training loss (Keras' `loss`).
     public var loss: Double
     /// The fraction of training samples classified correctly during the epoch (Keras' `accuracy`).
     public var accuracy: Double

@@ -6,7 +6,7 @@ public enum OptimizerConfig: Equatable, Sendable {
     case sgd(SGDConfig)
     /// RMSprop, optionally centered and with momentum.
     case rmsprop(RMSpropConfig)
-    /// Adam (Kingma & Ba, 2015), Keras' default in the tutorial.
+    /// Adam (Kingma & Ba, 2015), the tutorial's optimizer.
     case adam(AdamConfig)
     /// Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
     case adamW(AdamWConfig)

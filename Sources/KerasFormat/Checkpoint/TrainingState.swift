@@ -92,7 +92,7 @@ public struct CheckpointInfo: Equatable, Sendable {
     public var model: ModelDescription
     /// The run's setup, which a resume must repeat.
     public var run: RunDescription
-    /// The optimizer and its hyperparameters (its slots are in the file's `optimizer_weights`).
+    /// The optimizer and its hyperparameters (its slots are stored with the weights, not here).
     public var optimizer: OptimizerConfig
     /// Epoch in progress (0-based).
     public var epoch: Int
