@@ -98,7 +98,9 @@ public struct MNISTFolder: Equatable, Sendable {
 
     /// Loads a split: images as N×H×W×1 float32 in 0…1 (``DenseNetEngine/LabeledImages/normalizedPixel(_:)``),
     /// ready for `Trainer`; labels as class indices.
-    /// - Parameter limit: load only the first `limit` samples (nil: all; must be ≥ 0).
+    /// - Parameters:
+    ///   - split: the training or the test half (`train-…` or `t10k-…` files).
+    ///   - limit: load only the first `limit` samples (nil: all; must be ≥ 0).
     public func load(_ split: Split, limit: Int? = nil) throws(DatasetError) -> LabeledImages {
         if let limit, limit < 0 { throw .invalidArgument("limit must be ≥ 0, got \(limit)") }
         let imagesPath = try locate(split, .images)
