@@ -32,6 +32,7 @@ public enum DatasetError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The gzip stream inflates past the read budget (`ReadLimits`: a multiple of the compressed size).
     case inflationBudgetExceeded(path: String, budget: Int)
 
+    /// One line for the command line's stderr, naming the file and what was expected and found.
     public var description: String {
         switch self {
         case .missingFolder(let path):

@@ -1,10 +1,16 @@
 /// The element type code of an IDX file (third byte of the magic number).
 public enum IDXDataType: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    /// Code 0x08, unsigned bytes: MNIST's pixels and labels.
     case uint8 = 0x08
+    /// Code 0x09, signed bytes.
     case int8 = 0x09
+    /// Code 0x0B, 2-byte signed integers.
     case int16 = 0x0B
+    /// Code 0x0C, 4-byte signed integers.
     case int32 = 0x0C
+    /// Code 0x0D, 4-byte IEEE floats.
     case float32 = 0x0D
+    /// Code 0x0E, 8-byte IEEE floats.
     case float64 = 0x0E
 
     /// Bytes per element (stored big-endian).
@@ -17,6 +23,8 @@ public enum IDXDataType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
         }
     }
 
+    /// The name in the IDX format's description and the code in hex, e.g. `ubyte (0x08)`, as error messages
+    /// show it.
     public var description: String {
         let name =
             switch self {
@@ -34,15 +42,18 @@ public enum IDXDataType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
 
 /// What an IDX file's header declares.
 public struct IDXHeader: Equatable, Sendable {
+    /// The element type, from the magic number's third byte.
     public var dataType: IDXDataType
     /// The dimensions, outermost (samples) first.
     public var shape: [Int]
 
+    /// A header declaring `shape`, outermost first, of `dataType` elements.
     public init(dataType: IDXDataType, shape: [Int]) {
         self.dataType = dataType
         self.shape = shape
     }
 
+    /// The number of dimensions, the magic number's fourth byte: 3 for MNIST's images, 1 for its labels.
     public var rank: Int { shape.count }
     /// Size of the header in bytes: the 4-byte magic and one 4-byte dimension per axis.
     public var headerByteCount: Int { 4 + 4 * shape.count }
@@ -50,13 +61,20 @@ public struct IDXHeader: Equatable, Sendable {
 
 /// The elements of an IDX array, in file order (row-major), converted to native byte order.
 public enum IDXData: Equatable, Sendable {
+    /// Unsigned bytes (MNIST's pixels and labels).
     case uint8([UInt8])
+    /// Signed bytes.
     case int8([Int8])
+    /// 2-byte signed integers.
     case int16([Int16])
+    /// 4-byte signed integers.
     case int32([Int32])
+    /// 4-byte floats.
     case float32([Float])
+    /// 8-byte floats.
     case float64([Double])
 
+    /// The IDX type code these elements are written with.
     public var dataType: IDXDataType {
         switch self {
         case .uint8: .uint8
@@ -68,6 +86,7 @@ public enum IDXData: Equatable, Sendable {
         }
     }
 
+    /// The number of elements, whatever their type.
     public var count: Int {
         switch self {
         case .uint8(let a): a.count
@@ -82,14 +101,19 @@ public enum IDXData: Equatable, Sendable {
 
 /// An n-dimensional array read from an IDX file.
 public struct IDXArray: Equatable, Sendable {
+    /// The dimensions, outermost (samples) first; their product is `data.count` in a well-formed array.
     public var shape: [Int]
+    /// The elements in row-major order, native byte order.
     public var data: IDXData
 
+    /// An array of `data` shaped as `shape`; `IDX.encode` returns nil for it when the shape's product is not
+    /// `data.count`.
     public init(shape: [Int], data: IDXData) {
         self.shape = shape
         self.data = data
     }
 
+    /// The element type, from `data`.
     public var dataType: IDXDataType { data.dataType }
 }
 

@@ -3,7 +3,9 @@ import Glibc
 
 /// Which half of an MNIST-style dataset.
 public enum Split: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// The training half: 60,000 samples in MNIST and Fashion-MNIST.
     case train
+    /// The test half (`t10k`): 10,000 samples.
     case test
 
     /// The prefix of the split's file names: `train` or `t10k`.
@@ -14,6 +16,7 @@ public enum Split: String, Sendable, CaseIterable, CustomStringConvertible {
         }
     }
 
+    /// `train` or `test`, as the command line spells the split.
     public var description: String { rawValue }
 }
 
@@ -51,13 +54,18 @@ public struct MNISTFolder: Equatable, Sendable {
     /// Where Debian's `dataset-fashion-mnist` installs Fashion-MNIST.
     public static let defaultPath = "/usr/share/datasets/fashion-mnist"
 
+    /// Which of a split's two files: the images (`idx3`) or the labels (`idx1`).
     public enum Kind: String, Sendable, CaseIterable {
+        /// The `idx3` file of 28×28 ubyte images.
         case images
+        /// The `idx1` file of ubyte class labels.
         case labels
     }
 
+    /// The folder's path; nothing is checked until the files are looked for.
     public var path: String
 
+    /// The folder at `path`, by default Debian's Fashion-MNIST; it need not exist yet (see `exists`).
     public init(_ path: String = MNISTFolder.defaultPath) {
         self.path = path
     }
@@ -90,7 +98,9 @@ public struct MNISTFolder: Equatable, Sendable {
 
     /// Loads a split: images as N×H×W×1 float32 in 0…1 (``DenseNetEngine/LabeledImages/normalizedPixel(_:)``),
     /// ready for `Trainer`; labels as class indices.
-    /// - Parameter limit: load only the first `limit` samples (nil: all; must be ≥ 0).
+    /// - Parameters:
+    ///   - split: the training or the test half (`train-…` or `t10k-…` files).
+    ///   - limit: load only the first `limit` samples (nil: all; must be ≥ 0).
     public func load(_ split: Split, limit: Int? = nil) throws(DatasetError) -> LabeledImages {
         if let limit, limit < 0 { throw .invalidArgument("limit must be ≥ 0, got \(limit)") }
         let imagesPath = try locate(split, .images)

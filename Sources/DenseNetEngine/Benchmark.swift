@@ -5,9 +5,13 @@ import Glibc
 
 /// Median, min and max of a repeated measurement (seconds or any unit).
 public struct Spread: Sendable, Codable {
+    /// The middle value (the mean of the two middle ones for an even count); 0 for no values.
     public let median: Double
+    /// The smallest value; 0 for no values.
     public let min: Double
+    /// The largest value; 0 for no values.
     public let max: Double
+    /// The spread of `values`, in any order.
     public init(_ values: [Double]) {
         let s = values.sorted()
         median = s.isEmpty ? 0 : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
@@ -20,10 +24,13 @@ public struct Spread: Sendable, Codable {
 
 /// One timed repetition: wall-clock and process CPU time (user + system, all threads).
 public struct Timing: Sendable {
+    /// Elapsed monotonic time, seconds.
     public let wall: Double
+    /// Process CPU time, seconds: above `wall` when several threads worked.
     public let cpu: Double
 }
 
+/// The clocks the benchmarks read: monotonic wall time and the process' CPU time.
 public enum Clock {
     /// Monotonic wall clock, seconds.
     public static func now() -> Double {

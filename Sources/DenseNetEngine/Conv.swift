@@ -3,8 +3,13 @@
 import CKernels
 import Glibc
 
+/// Keras' `padding` argument of convolutions and poolings: `valid` uses only whole windows inside the input;
+/// `same` pads with zeros (more after than before when odd, TensorFlow's rule) so the output is the input's
+/// size divided by the stride, rounded up.
 public enum Padding: String, Sendable { case valid, same }
 
+/// Keras' `activation` argument as this engine supports it: `linear` (none), `relu`, or `softmax` (only for
+/// `Dense`, where it ends a classifier and the training loss is fused on its logits).
 public enum ActivationFunction: String, Sendable { case linear, relu, softmax }
 
 /// Output size and leading pad for one spatial axis, TensorFlow's rule.
@@ -28,18 +33,33 @@ func glorotUniform(_ v: Variable, fanIn: Int, fanOut: Int, rng: inout SplitMix64
 /// Number of reduction groups for a batch: depends only on the batch size (determinism rule).
 @inline(__always) func reductionGroups(_ batch: Int) -> Int { Swift.min(batch, 8) }
 
+/// Keras' `Conv2D`: a 2-D convolution of channels-last images with an HWIO kernel, an optional bias and a
+/// fused `linear` or `relu` activation. The kernel starts Glorot-uniform and the bias at zero, as in Keras;
+/// both are built by the first `call`, which knows the input's channels.
 public final class Conv2D: Layer, Op {
+    /// `Conv2D`, as Keras' config names the class.
     public let kerasClassName = "Conv2D"
+    /// An explicit Keras name, e.g. DenseNet121's `conv1/conv`; nil lets Keras name it `conv2d`, `conv2d_1`,
+    /// ….
     public let name: String?
+    /// Output channels.
     public let filters: Int
+    /// The window's height and width.
     public let kernelSize: (Int, Int)
+    /// The step between windows, vertically and horizontally.
     public let strides: (Int, Int)
+    /// `valid` or `same`, as in Keras.
     public let padding: Padding
+    /// Whether the layer adds a bias (Keras' `use_bias`; DenseNet121's convolutions have none).
     public let useBias: Bool
+    /// `linear` or `relu`, applied to the biased output.
     public let activation: ActivationFunction
+    /// The `[kh, kw, in, out]` kernel (Keras' HWIO layout); nil until built.
     public private(set) var kernel: Variable?
+    /// The `[filters]` bias; nil until built, or always without `useBias`.
     public private(set) var bias: Variable?
 
+    /// A convolution with Keras' arguments and defaults; `activation` must not be `softmax` (a precondition).
     public init(
         filters: Int, kernelSize: (Int, Int), strides: (Int, Int) = (1, 1), padding: Padding = .valid,
         useBias: Bool = true, activation: ActivationFunction = .linear, name: String? = nil
@@ -54,10 +74,14 @@ public final class Conv2D: Layer, Op {
         self.name = name
     }
 
+    /// `kernel`, then `bias` when there is one, Keras' order; empty until built.
     public var ownVariables: [Variable] { [kernel, bias].compactMap { $0 } }
 
+    /// Whether the variables exist (the layer was called, or built explicitly).
     public var isBuilt: Bool { kernel != nil }
 
+    /// Creates the kernel for `inputChannels` input channels, Glorot-uniform from `rng`, and a zero bias, as
+    /// Keras' `build`.
     public func build(inputChannels: Int, rng: inout SplitMix64) {
         let k = Variable(name: "kernel", shape: [kernelSize.0, kernelSize.1, inputChannels, filters], trainable: true)
         let rf = kernelSize.0 * kernelSize.1
@@ -66,6 +90,10 @@ public final class Conv2D: Layer, Op {
         if useBias { bias = Variable(name: "bias", shape: [filters], trainable: true) }
     }
 
+    /// Builds the variables on the first call, then appends the convolution.
+    ///
+    /// - Throws: `EngineError` for other than one height × width × channels input, or channels other than the
+    ///   kernel's.
     public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor {
         guard inputs.count == 1, inputs[0].shape.count == 3 else {
             throw EngineError.invalidArgument("Conv2D expects one NHWC input, got \(inputs.map { $0.shape })")
@@ -77,6 +105,9 @@ public final class Conv2D: Layer, Op {
         return try graph.apply(self, inputs)
     }
 
+    /// `[outHeight, outWidth, filters]` by TensorFlow's rule for `padding`.
+    ///
+    /// - Throws: `EngineError.invalidArgument` when the input is smaller than one window.
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         let s = inputs[0]
         let (ho, _) = convOutputGeometry(input: s[0], kernel: kernelSize.0, stride: strides.0, padding: padding)
@@ -85,6 +116,8 @@ public final class Conv2D: Layer, Op {
         return [ho, wo, filters]
     }
 
+    /// The convolution kernel: im2col and OpenBLAS sgemm, or the direct kernels (Winograd in inference) where
+    /// the configuration and the shapes choose them.
     public func makeKernel(_ spec: KernelSpec) -> any Kernel { ConvKernel(layer: self, spec: spec) }
 }
 

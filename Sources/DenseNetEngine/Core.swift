@@ -4,11 +4,16 @@ import CKernels
 
 /// Errors reported by the engine (never a crash for bad user-supplied values).
 public enum EngineError: Error, Equatable, CustomStringConvertible {
+    /// A tensor or variable of `what` has the wrong shape; its message states both shapes.
     case shapeMismatch(what: String, expected: [Int], got: [Int])
+    /// `what` holds a different number of values (or items) than expected.
     case countMismatch(what: String, expected: Int, got: Int)
+    /// A caller's value is out of range or inconsistent; the message says which and why.
     case invalidArgument(String)
+    /// A layer or model was used before its variables exist (it has not been called on an input yet).
     case notBuilt(String)
 
+    /// One line for the user: what, and what was expected and got.
     public var description: String {
         switch self {
         case let .shapeMismatch(what, e, g): return "\(what): expected shape \(e), got \(g)"
@@ -23,9 +28,14 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
 
 /// A dense float32 array with a shape (row-major; images are NHWC).
 public struct Tensor: Equatable, Sendable {
+    /// The dimensions, outermost first; images are `[batch, height, width, channels]`.
     public var shape: [Int]
+    /// The values in row-major order; always `shape`'s product of them.
     public var scalars: [Float]
 
+    /// A tensor of `scalars` in row-major order.
+    ///
+    /// - Throws: `EngineError.countMismatch` when `scalars.count` is not the product of `shape`.
     public init(shape: [Int], scalars: [Float]) throws {
         guard product(shape) == scalars.count else {
             throw EngineError.countMismatch(what: "Tensor \(shape)", expected: product(shape), got: scalars.count)
@@ -34,21 +44,27 @@ public struct Tensor: Equatable, Sendable {
         self.scalars = scalars
     }
 
+    /// A tensor of `shape` filled with zeros.
     public init(zeros shape: [Int]) {
         self.shape = shape
         self.scalars = [Float](repeating: 0, count: product(shape))
     }
 
+    /// The number of values (the product of `shape`).
     public var count: Int { scalars.count }
 }
 
 /// SplitMix64: a tiny, fast, seedable generator whose whole state is one UInt64
 /// (save `state`, restore it with `init(state:)`).
 public struct SplitMix64: RandomNumberGenerator, Equatable, Sendable {
+    /// The generator's whole state; saving it and `init(state:)` resume the same sequence.
     public var state: UInt64
+    /// A generator started from `seed`; equal seeds give equal sequences on every machine.
     public init(seed: UInt64) { state = seed }
+    /// A generator continuing from a saved `state`.
     public init(state: UInt64) { self.state = state }
 
+    /// The next 64 random bits (SplitMix64's add-then-mix step).
     @inline(__always) public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
@@ -87,14 +103,20 @@ public struct SplitMix64: RandomNumberGenerator, Equatable, Sendable {
 public final class Variable {
     /// Keras short name: "kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance".
     public let name: String
+    /// Whether an optimizer updates it (kernels, biases, gamma, beta) or not (BatchNormalization's moving
+    /// statistics).
     public let isTrainable: Bool
+    /// The shape Keras stores it in (HWIO conv kernels, `(in, out)` dense kernels, `(C)` vectors).
     public let shape: [Int]
+    /// The number of values, the product of `shape`.
     public let count: Int
     /// Raw storage (count floats). Stable for the variable's lifetime.
     public let data: UnsafeMutablePointer<Float>
     /// Gradient storage (count floats; all zero for non-trainable variables).
     public let grad: UnsafeMutablePointer<Float>
 
+    /// A variable named `name` (Keras' short name, e.g. `kernel`) of `shape`, every value `initialValue`,
+    /// with a zero gradient.
     public init(name: String, shape: [Int], trainable: Bool, initialValue: Float = 0) {
         self.name = name
         self.isTrainable = trainable
@@ -142,6 +164,9 @@ public final class Variable {
         if let source = bytes.baseAddress { ckernels_copy_streaming(data, source, bytes.count) }
     }
 
+    /// Sets the values from `tensor`, whose shape must equal the variable's.
+    ///
+    /// - Throws: `EngineError.shapeMismatch` or `EngineError.countMismatch`.
     public func setValue(_ tensor: Tensor) throws {
         try setValues(tensor.scalars, shape: tensor.shape)
     }

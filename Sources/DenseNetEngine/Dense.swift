@@ -2,15 +2,27 @@
 
 import Glibc
 
+/// Keras' `Dense`: `activation(x · kernel + bias)` on a flat input, with a `(in, out)` kernel. The kernel
+/// starts Glorot-uniform and the bias at zero, both built by the first `call`. A `softmax` activation is a
+/// separate `SoftmaxOp` so training can take the logits.
 public final class Dense: Layer, Op {
+    /// `Dense`, as Keras' config names the class.
     public let kerasClassName = "Dense"
+    /// An explicit Keras name, e.g. DenseNet121's `predictions`; nil lets Keras name it `dense`, `dense_1`,
+    /// ….
     public let name: String?
+    /// Output features (the class count for a classifier's last layer).
     public let units: Int
+    /// `linear`, `relu` or `softmax`.
     public let activation: ActivationFunction
+    /// Whether the layer adds a bias (Keras' `use_bias`).
     public let useBias: Bool
+    /// The `[in, units]` kernel, Keras' layout; nil until built.
     public private(set) var kernel: Variable?
+    /// The `[units]` bias; nil until built, or always without `useBias`.
     public private(set) var bias: Variable?
 
+    /// A fully connected layer with Keras' arguments and defaults.
     public init(units: Int, activation: ActivationFunction = .linear, useBias: Bool = true, name: String? = nil) {
         self.units = units
         self.activation = activation
@@ -18,8 +30,11 @@ public final class Dense: Layer, Op {
         self.name = name
     }
 
+    /// `kernel`, then `bias` when there is one, Keras' order; empty until built.
     public var ownVariables: [Variable] { [kernel, bias].compactMap { $0 } }
 
+    /// Creates the `[inputFeatures, units]` kernel, Glorot-uniform from `rng`, and a zero bias, as Keras'
+    /// `build`.
     public func build(inputFeatures: Int, rng: inout SplitMix64) {
         let k = Variable(name: "kernel", shape: [inputFeatures, units], trainable: true)
         glorotUniform(k, fanIn: inputFeatures, fanOut: units, rng: &rng)
@@ -27,6 +42,10 @@ public final class Dense: Layer, Op {
         if useBias { bias = Variable(name: "bias", shape: [units], trainable: true) }
     }
 
+    /// Builds the variables on the first call, then appends the product (and a softmax op for `softmax`).
+    ///
+    /// - Throws: `EngineError` for other than one flat input, or one with other than the kernel's input
+    ///   features.
     public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor {
         guard inputs.count == 1, inputs[0].shape.count == 1 else {
             throw EngineError.invalidArgument("Dense expects one flat input, got \(inputs.map { $0.shape })")
@@ -40,8 +59,10 @@ public final class Dense: Layer, Op {
         return activation == .softmax ? try graph.apply(SoftmaxOp(), [z]) : z
     }
 
+    /// `[units]`.
     public func outputShape(for inputs: [[Int]]) throws -> [Int] { [units] }
 
+    /// The sgemm kernel, with the bias and a `relu` fused; the layer must be built.
     public func makeKernel(_ spec: KernelSpec) -> any Kernel {
         DenseKernel(kernel: kernel!, bias: bias, relu: activation == .relu, spec: spec)
     }
@@ -121,8 +142,11 @@ final class DenseKernel: Kernel {
 /// Softmax over the last axis. As a graph output, the trainer fuses it with the
 /// cross-entropy loss on its input (the logits).
 public final class SoftmaxOp: Op {
+    /// The op; it holds no state, so one instance may be applied anywhere.
     public init() {}
+    /// The input's shape: softmax normalizes along the last axis.
     public func outputShape(for inputs: [[Int]]) throws -> [Int] { inputs[0] }
+    /// `exp(x − max) / sum`, per row of the last axis.
     public func makeKernel(_ spec: KernelSpec) -> any Kernel { SoftmaxKernel(classes: spec.outputShape.last!, spec: spec) }
 }
 

@@ -3,8 +3,11 @@
 
 /// tf.nn.relu as a graph op (not a Keras layer; used inside subclassed blocks).
 public final class ReLUOp: Op {
+    /// The op; it holds no state, so one instance may be applied anywhere.
     public init() {}
+    /// The input's shape: ReLU works element by element.
     public func outputShape(for inputs: [[Int]]) throws -> [Int] { inputs[0] }
+    /// `max(x, 0)` forward; backward passes the gradient where the output is positive.
     public func makeKernel(_ spec: KernelSpec) -> any Kernel { ReLUKernel(parallel: spec.parallel, size: product(spec.outputShape)) }
 }
 
@@ -31,14 +34,21 @@ final class ReLUKernel: Kernel {
 
 /// Keras `Activation` layer (relu, linear or softmax).
 public final class Activation: Layer {
+    /// `Activation`, as Keras' config names the class.
     public let kerasClassName = "Activation"
+    /// An explicit Keras name, e.g. `conv1/relu` in tf-keras' DenseNet121; nil lets Keras name it
+    /// `activation`, `activation_1`, ….
     public let name: String?
+    /// The function applied, Keras' `activation` argument.
     public let function: ActivationFunction
+    /// A layer applying `function`, like `keras.layers.Activation("relu", name=…)`.
     public init(_ function: ActivationFunction, name: String? = nil) {
         self.function = function
         self.name = name
     }
+    /// Always empty: an activation holds no variables.
     public var ownVariables: [Variable] { [] }
+    /// The input itself for `linear`, else one ReLU or softmax op on it.
     public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor {
         switch function {
         case .linear: return inputs[0]
@@ -50,10 +60,15 @@ public final class Activation: Layer {
 
 /// Keras `ReLU` layer.
 public final class ReLU: Layer {
+    /// `ReLU`, as Keras' config names the class.
     public let kerasClassName = "ReLU"
+    /// An explicit Keras name; nil lets Keras name it `re_lu`, `re_lu_1`, ….
     public let name: String?
+    /// `keras.layers.ReLU(name=…)` with Keras' defaults (no maximum, no negative slope, no threshold).
     public init(name: String? = nil) { self.name = name }
+    /// Always empty: ReLU holds no variables.
     public var ownVariables: [Variable] { [] }
+    /// One ReLU op on the input.
     public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor {
         try graph.apply(ReLUOp(), inputs)
     }
@@ -61,11 +76,20 @@ public final class ReLU: Layer {
 
 /// Concatenation on the channel (last) axis, inputs in order.
 public final class Concatenate: Layer, Op {
+    /// `Concatenate`, as Keras' config names the class.
     public let kerasClassName = "Concatenate"
+    /// An explicit Keras name, e.g. `conv2_block1_concat`; nil lets Keras name it `concatenate`,
+    /// `concatenate_1`, ….
     public let name: String?
+    /// `keras.layers.Concatenate(name=…)` on the last axis (Keras' default `axis=-1`).
     public init(name: String? = nil) { self.name = name }
+    /// Always empty: concatenation holds no variables.
     public var ownVariables: [Variable] { [] }
+    /// The inputs joined along their channels, in the order given.
     public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor { try graph.apply(self, inputs) }
+    /// The inputs' common height and width with the sum of their channels.
+    ///
+    /// - Throws: `EngineError` when there are no inputs, or they differ in any axis but the last.
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         guard let first = inputs.first, !first.isEmpty else { throw EngineError.invalidArgument("Concatenate needs inputs") }
         for s in inputs where Array(s.dropLast()) != Array(first.dropLast()) {
@@ -73,6 +97,7 @@ public final class Concatenate: Layer, Op {
         }
         return Array(first.dropLast()) + [inputs.reduce(0) { $0 + $1.last! }]
     }
+    /// Copies each input's channels into its slice of every output row, and the slices of the gradient back.
     public func makeKernel(_ spec: KernelSpec) -> any Kernel { ConcatKernel(spec: spec) }
 }
 
@@ -145,12 +170,19 @@ func copyRows(
 
 /// Flatten in NHWC order (a copy; memory order is unchanged).
 public final class Flatten: Layer, Op {
+    /// `Flatten`, as Keras' config names the class.
     public let kerasClassName = "Flatten"
+    /// An explicit Keras name; nil lets Keras name it `flatten`, `flatten_1`, ….
     public let name: String?
+    /// `keras.layers.Flatten(name=…)` for channels-last data, so the flat order is NHWC's.
     public init(name: String? = nil) { self.name = name }
+    /// Always empty: flattening holds no variables.
     public var ownVariables: [Variable] { [] }
+    /// One flatten op on the input.
     public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor { try graph.apply(self, inputs) }
+    /// One axis holding all of the input's per-sample values.
     public func outputShape(for inputs: [[Int]]) throws -> [Int] { [product(inputs[0])] }
+    /// A copy of the values, which NHWC already stores in flattened order.
     public func makeKernel(_ spec: KernelSpec) -> any Kernel { CopyKernel(size: product(spec.outputShape)) }
 }
 
@@ -173,23 +205,34 @@ final class CopyKernel: ImageKernel {
 
 /// ZeroPadding2D: ((top, bottom), (left, right)).
 public final class ZeroPadding2D: Layer, Op {
+    /// `ZeroPadding2D`, as Keras' config names the class.
     public let kerasClassName = "ZeroPadding2D"
+    /// An explicit Keras name, e.g. `zero_padding2d` before DenseNet121's stem convolution.
     public let name: String?
+    /// Rows of zeros added `((top, bottom), (left, right))`, Keras' tuple-of-tuples form.
     public let padding: ((Int, Int), (Int, Int))
+    /// Padding of `((top, bottom), (left, right))` zeros.
     public init(padding: ((Int, Int), (Int, Int)), name: String? = nil) {
         self.padding = padding
         self.name = name
     }
+    /// The same `padding` zeros on all four sides, like Keras' `ZeroPadding2D(padding=3)`.
     public convenience init(padding: Int, name: String? = nil) {
         self.init(padding: ((padding, padding), (padding, padding)), name: name)
     }
+    /// Always empty: padding holds no variables.
     public var ownVariables: [Variable] { [] }
+    /// One padding op on the input.
     public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor { try graph.apply(self, inputs) }
+    /// `[height + top + bottom, width + left + right, channels]`.
+    ///
+    /// - Throws: `EngineError.invalidArgument` for an input that is not a height × width × channels image.
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         let s = inputs[0]
         guard s.count == 3 else { throw EngineError.invalidArgument("ZeroPadding2D expects NHWC") }
         return [s[0] + padding.0.0 + padding.0.1, s[1] + padding.1.0 + padding.1.1, s[2]]
     }
+    /// Copies the image into the middle of a zeroed output; backward takes the gradient of that middle.
     public func makeKernel(_ spec: KernelSpec) -> any Kernel {
         ZeroPadKernel(input: spec.inputShapes[0], output: spec.outputShape, top: padding.0.0, left: padding.1.0)
     }

@@ -23,7 +23,9 @@ public struct EngineConfiguration: Sendable, Equatable {
         case blas
     }
 
+    /// Which SIMD kernels run.
     public var kernels: Kernels
+    /// Which path convolutions take.
     public var convolutions: Convolutions
     /// The widest convolution (output channels) given to the direct kernels; nil: 32 with the AVX2
     /// kernels, 8 with the portable ones (the measured break-even, docs/performance.md).
@@ -32,6 +34,7 @@ public struct EngineConfiguration: Sendable, Equatable {
     /// keeps them on the direct kernels.
     public var winograd: Bool
 
+    /// A configuration; the defaults are `.default`'s, the fastest paths.
     public init(
         kernels: Kernels = .automatic, convolutions: Convolutions = .automatic, directMaxOutputChannels: Int? = nil,
         winograd: Bool = true

@@ -2,7 +2,9 @@
 
 /// A symbolic tensor in a graph under construction: node id and per-sample shape (no batch axis).
 public struct SymbolicTensor: Hashable, Sendable {
+    /// The node's index in the graph; outputs of later nodes have larger ids.
     public let id: Int
+    /// The per-sample shape (no batch axis), e.g. `[28, 28, 1]`.
     public let shape: [Int]
 }
 
@@ -14,32 +16,43 @@ public protocol Op: AnyObject {
     func makeKernel(_ spec: KernelSpec) -> any Kernel
 }
 
+/// What an op's kernel is built for: its node's shapes, the largest batch, the workers and the configuration.
 public struct KernelSpec: Sendable {
+    /// The per-sample shapes of the node's inputs, in order.
     public let inputShapes: [[Int]]
+    /// The per-sample shape of the node's output.
     public let outputShape: [Int]
     /// Maximum batch size; kernels may preallocate for it.
     public let capacity: Int
+    /// The workers the kernel splits its loops over.
     public let parallel: Parallel
     /// Which kernels to run (the model's configuration).
     public let configuration: EngineConfiguration
 }
 
+/// How a forward pass treats BatchNormalization: Keras' `training=False` or `training=True`.
 public enum ForwardMode: Equatable, Sendable {
+    /// `training=False`: BatchNormalization uses its moving statistics (`predict`, `evaluate`).
     case inference
     /// Training mode (batch statistics); updateStatistics = update BN moving stats.
     case training(updateStatistics: Bool)
 
+    /// True for `.training`, whether or not statistics are updated.
     public var isTraining: Bool { if case .training = self { return true } else { return false } }
 }
 
 /// Buffers of one node: fixed pointers (allocated for capacity once).
 public final class NodeIO {
+    /// The inputs' activations, `capacity × per-sample size` floats each.
     public let inputs: [UnsafeMutablePointer<Float>]
+    /// The node's activation, which its kernel's forward pass writes.
     public let output: UnsafeMutablePointer<Float>
     /// nil where the input needs no gradient.
     public let inputGrads: [UnsafeMutablePointer<Float>?]
     /// Per input: add into inputGrads[i] (true) or overwrite it (false). Set by the backward plan.
     public internal(set) var accumulate: [Bool]
+    /// The gradient of the loss with respect to `output`, filled in before the kernel's backward pass; nil
+    /// when nothing needs it.
     public let outputGrad: UnsafeMutablePointer<Float>?
     /// Per-worker scratch, shared by all nodes (valid only during one forward/backward call).
     public let workspace: [UnsafeMutablePointer<Float>]
@@ -58,15 +71,20 @@ public final class NodeIO {
     }
 }
 
+/// An op's computation at one node of a built graph, with its shapes fixed; it may keep scratch for its batch
+/// capacity.
 public protocol Kernel: AnyObject {
     /// Floats of per-worker scratch needed (shared across nodes).
     var workspacePerWorker: Int { get }
+    /// Computes `io.output` from `io.inputs` for the first `batch` samples; `mode` decides
+    /// BatchNormalization's statistics.
     func forward(_ io: NodeIO, batch: Int, mode: ForwardMode)
     /// Computes input gradients (overwrite or accumulate per io.accumulate) and ADDS parameter gradients.
     func backward(_ io: NodeIO, batch: Int)
 }
 
 extension Kernel {
+    /// Default: no scratch.
     public var workspacePerWorker: Int { 0 }
 }
 
@@ -104,18 +122,25 @@ struct GraphNode {
 
 /// Collects primitive ops while layers are called; also hands out the init RNG.
 public final class GraphBuilder {
+    /// The generator that initializes variables as layers are built; seeding it reproduces the initial
+    /// weights.
     public var rng: SplitMix64
     var nodes: [GraphNode] = []
     var inputIDs: [Int] = []
 
+    /// An empty graph whose variable initialization starts from `seed`.
     public init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
+    /// Adds a graph input of per-sample `shape` (no batch axis).
     public func input(shape: [Int]) -> SymbolicTensor {
         nodes.append(GraphNode(op: nil, inputs: [], shape: shape))
         inputIDs.append(nodes.count - 1)
         return SymbolicTensor(id: nodes.count - 1, shape: shape)
     }
 
+    /// Appends `op` applied to `inputs` and returns its output.
+    ///
+    /// - Throws: whatever `op.outputShape(for:)` throws for these input shapes (an `EngineError`).
     @discardableResult
     public func apply(_ op: any Op, _ inputs: [SymbolicTensor]) throws -> SymbolicTensor {
         let shape = try op.outputShape(for: inputs.map { $0.shape })

@@ -20,16 +20,23 @@ public protocol Layer: AnyObject {
     func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor
 }
 
+/// A tracked attribute of a layer, under the Python attribute name Keras derives names and weight order from.
 public enum LayerAttribute {
+    /// One sub-layer, e.g. `conv` → a `Conv2D` (Keras names its weights after the attribute in Keras 3's
+    /// `.weights.h5`).
     case layer(String, any Layer)
+    /// A Python list of sub-layers, e.g. `DenseLayer`'s `sequence`; tf-keras orders a list's variables
+    /// trainable first.
     case list(String, [any Layer])
 
+    /// The Python attribute name (`conv`, `layers`, …).
     public var attributeName: String {
         switch self {
         case let .layer(n, _), let .list(n, _): return n
         }
     }
 
+    /// The sub-layers, one for `.layer`, all of them in order for `.list`.
     public var layers: [any Layer] {
         switch self {
         case let .layer(_, l): return [l]
@@ -73,11 +80,13 @@ extension Layer {
     /// own first, then its sub-layers'; a keras.Model's sub-layers first, then its own.
     public var trainableVariables: [Variable] { dedup(collect(self, trainable: true)) }
 
+    /// Non-trainable variables (BatchNormalization's moving statistics) in Keras order, each once.
     public var nonTrainableVariables: [Variable] { dedup(collect(self, trainable: false)) }
 
     /// Keras `model.weights` in tf-keras order (what tf-keras' `model.weights`/`get_weights()` list).
     public var weights: [Variable] { weights(order: .tfKeras) }
 
+    /// All variables, each once, in the order of tf-keras' or Keras 3's `model.weights` (see `WeightOrder`).
     public func weights(order: WeightOrder) -> [Variable] {
         switch order {
         case .tfKeras: return dedup(tfKerasWeights(self))

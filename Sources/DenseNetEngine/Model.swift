@@ -2,6 +2,9 @@
 
 import Glibc
 
+/// A layer tree built for one input shape: its variables created, its primitive ops compiled into an
+/// execution graph whose buffers are allocated once per batch capacity. What `Trainer` trains and what
+/// `predict` and the weight files read and write.
 public final class Model {
     /// The root of the model tree (e.g. a `DenseNet` or a `FunctionalModel`).
     public let root: any Layer
@@ -9,6 +12,7 @@ public final class Model {
     public let inputShape: [Int]
     /// Per-sample output shape, e.g. [10].
     public let outputShape: [Int]
+    /// The workers every kernel and optimizer step of this model splits its work over.
     public let parallel: Parallel
     /// Which kernels run (`.default`: the fastest this CPU has). Executors made after a change use the
     /// new value, so set it before making a `Trainer`, which keeps the executor it was made with.
@@ -44,10 +48,15 @@ public final class Model {
         if nodes[y.id].op is SoftmaxOp { logitsID = nodes[y.id].inputs[0] } else { logitsID = nil }
     }
 
+    /// All variables in tf-keras' `model.weights` order.
     public var weights: [Variable] { root.weights }
+    /// The variables an optimizer updates, in Keras' order (the order of its slots).
     public var trainableVariables: [Variable] { root.trainableVariables }
+    /// Every layer of the tree, pre-order, the root first.
     public var allLayers: [any Layer] { root.allLayers }
+    /// Floats per input sample, the product of `inputShape`.
     public var inputSize: Int { product(inputShape) }
+    /// Floats per output sample (the class count for a classifier).
     public var outputSize: Int { product(outputShape) }
 
     /// Number of primitive ops in the execution graph.

@@ -1,8 +1,12 @@
 /// An architecture the toolkit builds by name (the CLI's `--model`).
 public struct ModelPreset: Sendable {
+    /// The name the CLI's `--model` takes, e.g. `densenet-mini` or `densenet121`.
     public let name: String
+    /// One line for `--help` and listings.
     public let summary: String
+    /// The per-sample input shape used unless the caller gives one.
     public let defaultInputShape: [Int]
+    /// The class count used unless the caller gives one.
     public let defaultClasses: Int
     private let makeRoot: @Sendable (Arguments) throws -> any Layer
 
@@ -10,12 +14,17 @@ public struct ModelPreset: Sendable {
     /// `include_top`, `pooling`). As in Keras, `classes` only matters with the top and `pooling`
     /// only without it.
     public struct Arguments: Sendable, Equatable {
+        /// Per-sample input shape (Keras' `input_shape`).
         public var inputShape: [Int]
+        /// Classes of the classifier (Keras' `classes`).
         public var classes: Int
+        /// Whether the classifier is built (Keras' `include_top`).
         public var includeTop: Bool
+        /// Global pooling without the top (Keras' `pooling`); nil leaves the feature map.
         public var pooling: DenseNetPooling?
     }
 
+    /// A preset called `name` whose layer tree `makeRoot` builds for the arguments given.
     public init(
         name: String, summary: String, defaultInputShape: [Int], defaultClasses: Int,
         makeRoot: @escaping @Sendable (Arguments) throws -> any Layer

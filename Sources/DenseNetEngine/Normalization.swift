@@ -10,19 +10,34 @@ public enum MovingVarianceUpdate: String, Sendable {
     case biased
 }
 
+/// Keras' `BatchNormalization` over the channel (last) axis: in training, normalizes with the batch's mean
+/// and variance and updates the moving ones by `momentum`; in inference, uses the moving ones. `gamma` starts
+/// at 1, `beta` and `moving_mean` at 0, `moving_variance` at 1, as in Keras.
 public final class BatchNormalization: Layer, Op {
+    /// `BatchNormalization`, as Keras' config names the class.
     public let kerasClassName = "BatchNormalization"
+    /// An explicit Keras name, e.g. DenseNet121's `conv1/bn`; nil lets Keras name it `batch_normalization`,
+    /// `batch_normalization_1`, ….
     public let name: String?
+    /// How much of the old moving statistics each training step keeps (Keras' default 0.99).
     public let momentum: Float
+    /// Added to the variance before its square root (Keras' default 1e-3; DenseNet121 uses 1.001e-5).
     public let epsilon: Float
     /// 1 − momentum, computed in Double as Keras does in Python before TF rounds it to float32.
     let averagingFactor: Float
+    /// Which batch variance updates `movingVariance`: tf-keras' and Keras 3's differ.
     public let movingVarianceUpdate: MovingVarianceUpdate
+    /// The per-channel scale; nil until built.
     public private(set) var gamma: Variable?
+    /// The per-channel offset; nil until built.
     public private(set) var beta: Variable?
+    /// The per-channel mean used in inference (non-trainable); nil until built.
     public private(set) var movingMean: Variable?
+    /// The per-channel variance used in inference (non-trainable); nil until built.
     public private(set) var movingVariance: Variable?
 
+    /// A normalization with Keras' `momentum` and `epsilon` (stored as float32), updating the moving variance
+    /// the way `movingVarianceUpdate` says.
     public init(
         momentum: Double = 0.99, epsilon: Double = 1e-3,
         movingVarianceUpdate: MovingVarianceUpdate = .besselCorrected, name: String? = nil
@@ -34,8 +49,10 @@ public final class BatchNormalization: Layer, Op {
         self.name = name
     }
 
+    /// `gamma`, `beta`, `moving_mean`, `moving_variance`, Keras' order; empty until built.
     public var ownVariables: [Variable] { [gamma, beta, movingMean, movingVariance].compactMap { $0 } }
 
+    /// Creates the four `[c]` variables with Keras' initial values.
     public func build(channels c: Int) {
         gamma = Variable(name: "gamma", shape: [c], trainable: true, initialValue: 1)
         beta = Variable(name: "beta", shape: [c], trainable: true, initialValue: 0)
@@ -43,6 +60,9 @@ public final class BatchNormalization: Layer, Op {
         movingVariance = Variable(name: "moving_variance", shape: [c], trainable: false, initialValue: 1)
     }
 
+    /// Builds the variables on the first call, then appends the normalization.
+    ///
+    /// - Throws: `EngineError` for other than one input, or channels other than the built ones.
     public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor {
         guard inputs.count == 1, let c = inputs[0].shape.last else {
             throw EngineError.invalidArgument("BatchNormalization expects one input")
@@ -54,8 +74,10 @@ public final class BatchNormalization: Layer, Op {
         return try graph.apply(self, inputs)
     }
 
+    /// The input's shape.
     public func outputShape(for inputs: [[Int]]) throws -> [Int] { inputs[0] }
 
+    /// The batch-normalization kernel (AVX2 where the configuration allows).
     public func makeKernel(_ spec: KernelSpec) -> any Kernel { BatchNormKernel(layer: self, spec: spec) }
 }
 

@@ -9,8 +9,10 @@ import Synchronization
 /// partial results in piece order. A worker index only selects scratch memory. So results are
 /// bit-identical for any worker count and whichever worker runs a piece, and from run to run.
 public struct Parallel: Sendable {
+    /// Workers splitting each loop, at least 1; results do not depend on it.
     public let workers: Int
 
+    /// Fan-out over `workers` workers (raised to 1 when fewer).
     public init(workers: Int) {
         self.workers = Swift.max(1, workers)
     }
@@ -62,7 +64,9 @@ enum ProcessInfoShim {
 
 /// OpenBLAS thread control (the engine calls sgemm from its own workers, single-threaded each).
 public enum BLAS {
+    /// Sets OpenBLAS' thread count (`openblas_set_num_threads`); the engine keeps it at 1.
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    /// OpenBLAS' current thread count (`openblas_get_num_threads`).
     public static var threads: Int { Int(openblas_get_num_threads()) }
 }
 

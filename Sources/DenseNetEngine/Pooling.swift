@@ -2,11 +2,21 @@
 
 import CKernels
 
+/// Keras' `MaxPooling2D`: the largest value of each window, per channel; with `same` padding, padded
+/// positions never win.
 public final class MaxPooling2D: Layer, Op {
+    /// `MaxPooling2D`, as Keras' config names the class.
     public let kerasClassName = "MaxPooling2D"
+    /// An explicit Keras name, e.g. DenseNet121's `pool1`; nil lets Keras name it `max_pooling2d`,
+    /// `max_pooling2d_1`, ….
     public let name: String?
+    /// The window's height and width.
     public let poolSize: (Int, Int)
+    /// The step between windows, vertically and horizontally; by default the window's size, so windows do not
+    /// overlap.
     public let strides: (Int, Int)
+    /// `valid` keeps only whole windows; `same` pads so the output is the input's size divided by the stride,
+    /// rounded up.
     public let padding: Padding
 
     /// strides nil = poolSize (Keras default).
@@ -17,25 +27,43 @@ public final class MaxPooling2D: Layer, Op {
         self.name = name
     }
 
+    /// Always empty: pooling holds no variables.
     public var ownVariables: [Variable] { [] }
+    /// One pooling op on the input.
     public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor {
         try graph.apply(self, inputs)
     }
+    /// The pooled height and width, TensorFlow's rule for `padding`, with the input's channels.
+    ///
+    /// - Throws: `EngineError.invalidArgument` for an input that is not one height × width × channels image,
+    ///   or is smaller than one window.
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         try poolOutputShape(inputs, poolSize, strides, padding)
     }
+    /// The max-pooling kernel for these shapes.
     public func makeKernel(_ spec: KernelSpec) -> any Kernel {
         PoolKernel(max: true, poolSize: poolSize, strides: strides, padding: padding, spec: spec)
     }
 }
 
+/// Keras' `AveragePooling2D`: the mean of each window, per channel; with `same` padding, divided by the
+/// window's positions inside the image, as TensorFlow does.
 public final class AveragePooling2D: Layer, Op {
+    /// `AveragePooling2D`, as Keras' config names the class.
     public let kerasClassName = "AveragePooling2D"
+    /// An explicit Keras name, e.g. DenseNet121's `pool2_pool`; nil lets Keras name it `average_pooling2d`,
+    /// `average_pooling2d_1`, ….
     public let name: String?
+    /// The window's height and width.
     public let poolSize: (Int, Int)
+    /// The step between windows, vertically and horizontally; by default the window's size, so windows do not
+    /// overlap.
     public let strides: (Int, Int)
+    /// `valid` keeps only whole windows; `same` pads so the output is the input's size divided by the stride,
+    /// rounded up.
     public let padding: Padding
 
+    /// Pooling over `poolSize` windows `strides` apart (nil: `poolSize`, Keras' default).
     public init(poolSize: (Int, Int) = (2, 2), strides: (Int, Int)? = nil, padding: Padding = .valid, name: String? = nil) {
         self.poolSize = poolSize
         self.strides = strides ?? poolSize
@@ -43,13 +71,20 @@ public final class AveragePooling2D: Layer, Op {
         self.name = name
     }
 
+    /// Always empty: pooling holds no variables.
     public var ownVariables: [Variable] { [] }
+    /// One pooling op on the input.
     public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor {
         try graph.apply(self, inputs)
     }
+    /// The pooled height and width, TensorFlow's rule for `padding`, with the input's channels.
+    ///
+    /// - Throws: `EngineError.invalidArgument` for an input that is not one height × width × channels image,
+    ///   or is smaller than one window.
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         try poolOutputShape(inputs, poolSize, strides, padding)
     }
+    /// The average-pooling kernel for these shapes.
     public func makeKernel(_ spec: KernelSpec) -> any Kernel {
         PoolKernel(max: false, poolSize: poolSize, strides: strides, padding: padding, spec: spec)
     }
@@ -186,29 +221,51 @@ extension PoolKernel: ImageKernel {
     }
 }
 
+/// Keras' `GlobalAveragePooling2D`: each channel's mean over the whole image, one value per channel
+/// (DenseNet121's `avg_pool`).
 public final class GlobalAveragePooling2D: Layer, Op {
+    /// `GlobalAveragePooling2D`, as Keras' config names the class.
     public let kerasClassName = "GlobalAveragePooling2D"
+    /// An explicit Keras name; nil lets Keras name it `global_average_pooling2d`,
+    /// `global_average_pooling2d_1`, ….
     public let name: String?
+    /// `keras.layers.GlobalAveragePooling2D(name=…)`, channels last, without `keepdims`.
     public init(name: String? = nil) { self.name = name }
+    /// Always empty: pooling holds no variables.
     public var ownVariables: [Variable] { [] }
+    /// One global pooling op on the input.
     public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor { try graph.apply(self, inputs) }
+    /// `[channels]`: the height and width are pooled away.
+    ///
+    /// - Throws: `EngineError.invalidArgument` for an input that is not one height × width × channels image.
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         guard inputs.count == 1, inputs[0].count == 3 else { throw EngineError.invalidArgument("GlobalAveragePooling2D expects NHWC") }
         return [inputs[0][2]]
     }
+    /// The global average-pooling kernel for these shapes.
     public func makeKernel(_ spec: KernelSpec) -> any Kernel { GlobalPoolKernel(max: false, spec: spec) }
 }
 
+/// Keras' `GlobalMaxPooling2D`: each channel's largest value over the whole image, one value per channel.
 public final class GlobalMaxPooling2D: Layer, Op {
+    /// `GlobalMaxPooling2D`, as Keras' config names the class.
     public let kerasClassName = "GlobalMaxPooling2D"
+    /// An explicit Keras name; nil lets Keras name it `global_max_pooling2d`, `global_max_pooling2d_1`, ….
     public let name: String?
+    /// `keras.layers.GlobalMaxPooling2D(name=…)`, channels last, without `keepdims`.
     public init(name: String? = nil) { self.name = name }
+    /// Always empty: pooling holds no variables.
     public var ownVariables: [Variable] { [] }
+    /// One global pooling op on the input.
     public func call(_ inputs: [SymbolicTensor], in graph: GraphBuilder) throws -> SymbolicTensor { try graph.apply(self, inputs) }
+    /// `[channels]`: the height and width are pooled away.
+    ///
+    /// - Throws: `EngineError.invalidArgument` for an input that is not one height × width × channels image.
     public func outputShape(for inputs: [[Int]]) throws -> [Int] {
         guard inputs.count == 1, inputs[0].count == 3 else { throw EngineError.invalidArgument("GlobalMaxPooling2D expects NHWC") }
         return [inputs[0][2]]
     }
+    /// The global max-pooling kernel for these shapes.
     public func makeKernel(_ spec: KernelSpec) -> any Kernel { GlobalPoolKernel(max: true, spec: spec) }
 }
 

@@ -1,6 +1,5 @@
-// Readable reference implementations (direct loops, Double accumulation) that the optimised
-// kernels are tested against.
-
+/// Readable reference implementations (direct loops, Double accumulation) that the optimised kernels are
+/// tested against; too slow for anything else.
 public enum Reference {
     /// Direct NHWC convolution with an HWIO kernel, TF padding.
     public static func conv2d(

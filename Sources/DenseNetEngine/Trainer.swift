@@ -12,15 +12,24 @@ public enum LossAveraging: String, Sendable {
 
 /// Running metric sums (Keras Mean / SparseCategoricalAccuracy state).
 public struct MetricState: Equatable, Sendable {
+    /// The sum of the batches' mean losses, each weighted as `LossAveraging` says.
     public var lossSum: Double = 0
+    /// The sum of the weights: batches (`perBatch`) or samples (`perSample`); Keras' `Mean` keeps the same
+    /// pair.
     public var lossWeight: Double = 0
+    /// Samples whose most probable class was the label (`SparseCategoricalAccuracy`'s total).
     public var correct: Int = 0
+    /// Samples seen so far this epoch (`SparseCategoricalAccuracy`'s count).
     public var seen: Int = 0
+    /// Empty sums, as at an epoch's start.
     public init() {}
+    /// Sums restored from a checkpoint taken mid-epoch.
     public init(lossSum: Double, lossWeight: Double, correct: Int, seen: Int) {
         self.lossSum = lossSum; self.lossWeight = lossWeight; self.correct = correct; self.seen = seen
     }
+    /// The epoch's loss so far, as Keras' `Mean.result()`; 0 before the first batch.
     public var meanLoss: Double { lossWeight > 0 ? lossSum / lossWeight : 0 }
+    /// The fraction of samples classified correctly so far; 0 before the first batch.
     public var accuracy: Double { seen > 0 ? Double(correct) / Double(seen) : 0 }
 }
 
@@ -32,44 +41,72 @@ public struct TrainerState: Equatable, Sendable {
     public var stepInEpoch: Int
     /// The shuffle permutation is a pure function of (shuffleSeed, epoch).
     public var shuffleSeed: UInt64
+    /// The running metrics of the epoch in progress, so a mid-epoch resume reports the same epoch means.
     public var metrics: MetricState
+    /// The optimizer's step count and slots (Adam's moments, …).
     public var optimizer: OptimizerState
     /// All model weights in Keras `model.weights` order (includes BN moving stats).
     public var weights: [[Float]]
 }
 
+/// What `Trainer.trainEpoch` reports after each step, for progress bars and interrupts.
 public struct StepEvent: Sendable {
+    /// The epoch in progress (0-based).
     public let epoch: Int
     /// Steps completed in this epoch (1-based after the first step).
     public let step: Int
+    /// The steps in a whole epoch: the samples divided by the batch size, rounded up.
     public let stepsPerEpoch: Int
+    /// The mean loss over this step's batch.
     public let batchLoss: Float
+    /// This step's samples: the batch size, or fewer in an epoch's last step.
     public let batchSize: Int
     /// Running epoch metrics including this step.
     public let metrics: MetricState
 }
 
+/// The `onStep` callback's answer: `continue` the epoch, or `stop` after this step with the state pointing at
+/// the next one.
 public enum StepAction: Sendable { case `continue`, stop }
 
+/// An epoch's training means, what Keras' `fit` logs as `loss` and `accuracy`.
 public struct EpochResult: Equatable, Sendable {
+    /// The finished epoch (0-based).
     public let epoch: Int
+    /// The epoch's mean loss, averaged as the trainer's `LossAveraging` says.
     public let loss: Double
+    /// The fraction of the epoch's samples classified correctly while training.
     public let accuracy: Double
 }
 
+/// Trains a `Model` on labeled images with sparse categorical crossentropy, Keras' `fit` loop: a seeded
+/// shuffle per epoch, one optimizer step per batch, running loss and accuracy. Its whole position (`state`)
+/// is plain values, so training stops and resumes bit-identically.
 public final class Trainer {
+    /// The model trained in place.
     public let model: Model
+    /// Updates the model's trainable variables after each batch.
     public let optimizer: Optimizer
+    /// Samples per step; an epoch's last batch may be smaller.
     public let batchSize: Int
+    /// How batches weigh in the epoch's mean loss.
     public let lossAveraging: LossAveraging
+    /// The epoch in progress (0-based); advances when `trainEpoch` finishes one.
     public private(set) var epoch = 0
+    /// Batches of the current epoch already trained.
     public private(set) var stepInEpoch = 0
+    /// The seed every epoch's shuffle derives from (with the epoch number).
     public private(set) var shuffleSeed: UInt64
+    /// The current epoch's running loss and accuracy.
     public private(set) var metrics = MetricState()
     let executor: Executor
     let labelBuffer: UnsafeMutablePointer<Int>
     private var cachedPermutation: (epoch: Int, seed: UInt64, count: Int, perm: [Int])?
 
+    /// A trainer at epoch 0 step 0 of `model` with a new `optimizer` over its trainable variables.
+    ///
+    /// - Throws: `EngineError.invalidArgument` when the model has no softmax output (the loss is fused on its
+    ///   logits) or `batchSize` is below 1.
     public init(
         model: Model, optimizer: OptimizerConfig = .adam(AdamConfig()), batchSize: Int = 32, shuffleSeed: UInt64 = 0,
         lossAveraging: LossAveraging = .perBatch
@@ -112,6 +149,7 @@ public final class Trainer {
         return perm
     }
 
+    /// The steps an epoch of `samples` takes: the samples divided by `batchSize`, rounded up.
     public func stepsPerEpoch(samples: Int) -> Int { (samples + batchSize - 1) / batchSize }
 
     /// One optimisation step on `n` samples already gathered (images in the input buffer, labels in labelBuffer).
@@ -185,6 +223,11 @@ public final class Trainer {
         try Trainer.evaluate(model: model, data: data, batchSize: batchSize, lossAveraging: lossAveraging)
     }
 
+    /// Loss and accuracy of `model` over `data` in inference mode (BatchNormalization's moving statistics),
+    /// batches of `batchSize` in order; Keras' `evaluate`.
+    ///
+    /// - Throws: `EngineError` when the samples' shape is not the model's input or a label is not a class
+    ///   index.
     public static func evaluate(
         model: Model, data: LabeledImages, batchSize: Int = 32,
         lossAveraging: LossAveraging = .perBatch

@@ -12,8 +12,11 @@ public protocol DataElement: BitwiseCopyable, Sendable {
 }
 
 extension DataElement {
+    /// Equal types only: reading copies bytes and converts nothing, so a stored `int64` is not readable as
+    /// `Int32`, nor `float32` as `Double`.
     public static func canRead(_ stored: DataType) -> Bool { stored == dataType }
 
+    /// A bitwise copy of as many whole elements as `bytes` holds; trailing bytes short of one element are ignored.
     public static func decode(_ bytes: [UInt8]) -> [Self] {
         let count = bytes.count / MemoryLayout<Self>.stride
         return [Self](unsafeUninitializedCapacity: count) { buffer, initialized in
@@ -44,5 +47,6 @@ extension Bool: DataElement {
     public static var dataType: DataType { .bool }
     /// Reads h5py's bool enum and plain uint8 (nonzero is true).
     public static func canRead(_ stored: DataType) -> Bool { stored == .bool || stored == .uint8 }
+    /// Any nonzero byte is `true`.
     public static func decode(_ bytes: [UInt8]) -> [Bool] { bytes.map { $0 != 0 } }
 }

@@ -2,8 +2,11 @@ import CHDF5
 
 /// The element type of a dataset or attribute, in NumPy's names.
 public enum DataType: Sendable, Hashable, CustomStringConvertible {
+    /// IEEE floats of 2, 4 and 8 bytes (NumPy's `float16`, `float32`, `float64`); Keras weights are `float32`.
     case float16, float32, float64
+    /// Signed two's-complement integers of 1, 2, 4 and 8 bytes.
     case int8, int16, int32, int64
+    /// Unsigned integers of 1, 2, 4 and 8 bytes.
     case uint8, uint16, uint32, uint64
     /// h5py's bool: an 8-bit enum {FALSE = 0, TRUE = 1}.
     case bool

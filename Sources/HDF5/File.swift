@@ -8,11 +8,13 @@ import Synchronization
 public final class File {
     /// How an existing file is opened (H5F_ACC_RDONLY or H5F_ACC_RDWR).
     public enum AccessMode: Sendable {
+        /// `readOnly` as h5py's mode `"r"`; `readWrite` as `"r+"`, for adding to an existing file.
         case readOnly, readWrite
     }
 
     /// What creating does when the file exists (H5F_ACC_TRUNC or H5F_ACC_EXCL).
     public enum CreationMode: Sendable {
+        /// `truncate` replaces an existing file (h5py's `"w"`); `failIfExists` refuses it (h5py's `"w-"`).
         case truncate, failIfExists
     }
 

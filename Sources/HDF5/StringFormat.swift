@@ -5,17 +5,22 @@
 public struct StringFormat: Sendable, Hashable {
     /// Variable length (H5T_VARIABLE) or a fixed number of bytes per string.
     public enum Length: Sendable, Hashable {
+        /// Any length per string (H5T_VARIABLE), what h5py writes for Python `str`.
         case variable
+        /// Exactly this many bytes per string, padded as `Padding` says (NumPy's `S<n>`).
         case fixed(Int)
     }
 
     /// The character set tag (H5T_CSET_ASCII or H5T_CSET_UTF8).
     public enum CharacterSet: Sendable, Hashable {
+        /// `ascii` (H5T_CSET_ASCII) or `utf8` (H5T_CSET_UTF8): a tag only, libhdf5 does not check the bytes.
         case ascii, utf8
     }
 
     /// How unused bytes are filled (H5T_STR_NULLTERM, H5T_STR_NULLPAD, H5T_STR_SPACEPAD).
     public enum Padding: Sendable, Hashable {
+        /// `nullTerminated` ends a string at its first zero byte; `nullPadded` fills with zeros (NumPy's `S<n>`);
+        /// `spacePadded` with spaces (Fortran's way).
         case nullTerminated, nullPadded, spacePadded
     }
 

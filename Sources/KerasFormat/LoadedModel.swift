@@ -9,6 +9,7 @@ import DenseNetEngine
 /// try loaded.model.save(to: "model.safetensors")        // the format from the name
 /// ```
 public struct LoadedModel {
+    /// The built model, its weights loaded from the file.
     public let model: Model
     /// What the model was built from: a preset's name, or "the file's model_config".
     public let architecture: String

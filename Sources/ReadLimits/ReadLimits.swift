@@ -10,6 +10,8 @@ import Synchronization
 /// 5 times, a gzip-filtered HDF5 weight about 1.1 times; a file expanding further than 64 times is
 /// refused unless the ratio is raised (the command line's `DENSENET_IO_INFLATION_LIMIT`).
 public enum ReadLimits {
+    /// The inflation ratio a process starts with: Keras' uncompressed `.keras` entries and MNIST's gzip files stay
+    /// far below it.
     public static let defaultInflationRatio = 64
     /// The budget of a small source: its JSON may well be larger than 64 times its compressed bytes.
     public static let minimumBudget = 1 << 20

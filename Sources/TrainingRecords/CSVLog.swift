@@ -8,6 +8,7 @@ import Foundation
 /// of epochs at or after the resumed epoch are dropped first, so a run killed between its CSV row
 /// and its checkpoint does not log that epoch twice.
 public struct CSVLog: EpochLog {
+    /// The CSV file's path, as given.
     public let path: String
     static let header = "epoch,accuracy,loss,val_accuracy,val_loss"
 
@@ -26,6 +27,9 @@ public struct CSVLog: EpochLog {
         try RecordFile.replace(path, with: Data(kept.map { $0 + "\r\n" }.joined().utf8))
     }
 
+    /// Appends the epoch's row and flushes it, as `CSVLogger.on_epoch_end` does.
+    ///
+    /// - Throws: `RecordError` when the file cannot be appended to (removed, or the disk full).
     public mutating func append(_ record: EpochRecord) throws {
         let row = ([String(record.epoch)] + record.metrics.map { EpochRecord.pythonFloat($0.value) }).joined(separator: ",")
         try RecordFile.append(path, Data((row + "\r\n").utf8))

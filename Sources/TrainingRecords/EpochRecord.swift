@@ -4,16 +4,20 @@
 public struct EpochRecord: Equatable, Sendable {
     /// 0-based, as Keras counts epochs in its logs (the tutorial's line prints `epoch + 1`).
     public var epoch: Int
+    /// The epoch's mean training loss (Keras' `loss`).
     public var loss: Double
+    /// The fraction of training samples classified correctly during the epoch (Keras' `accuracy`).
     public var accuracy: Double
     /// The test pass (Keras' `val_` metrics).
     public var validationLoss: Double
+    /// The test pass's fraction classified correctly (Keras' `val_accuracy`).
     public var validationAccuracy: Double
     /// The optimizer's learning rate during the epoch (TensorBoard's `epoch_learning_rate`).
     public var learningRate: Double
     /// Optimizer steps taken by the epoch's end (the step of TensorBoard's `evaluation_*_vs_iterations`).
     public var iterations: Int
 
+    /// A record of every value the logs write; `epoch` is 0-based.
     public init(
         epoch: Int, loss: Double, accuracy: Double, validationLoss: Double, validationAccuracy: Double,
         learningRate: Double, iterations: Int

@@ -4,6 +4,7 @@ import Foundation
 /// "val_accuracy": […], "val_loss": […]}` — `history.epoch` and `json.dump(history.history)`
 /// side by side, rewritten whole after each epoch.
 public struct HistoryLog: EpochLog {
+    /// The JSON file's path, as given.
     public let path: String
     private var records: [EpochRecord] = []
 
@@ -16,6 +17,9 @@ public struct HistoryLog: EpochLog {
         try write()
     }
 
+    /// Adds the epoch and rewrites the whole file atomically, so it is valid JSON after every epoch.
+    ///
+    /// - Throws: `RecordError` when the file cannot be written.
     public mutating func append(_ record: EpochRecord) throws {
         records.append(record)
         try write()

@@ -2,8 +2,11 @@ import Foundation
 
 /// A record file that cannot be written or read; the CLI prints it as one line, exit status 2.
 public struct RecordError: Error, CustomStringConvertible {
+    /// The record file that failed.
     public let path: String
+    /// What went wrong, e.g. `cannot be written: …` with the system's reason.
     public let problem: String
+    /// `path: problem`, the one line the CLI prints.
     public var description: String { "\(path): \(problem)" }
 }
 

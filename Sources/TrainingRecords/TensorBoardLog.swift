@@ -10,10 +10,15 @@ import Foundation
 /// `SessionLog.START` at its epoch, so TensorBoard drops steps an interrupted run wrote after its
 /// last checkpoint instead of showing them twice.
 public struct TensorBoardLog: EpochLog {
+    /// The log directory holding `train/` and `validation/` (Keras' `log_dir`).
     public let directory: String
     private let train: EventFile
     private let validation: EventFile
 
+    /// Creates a new event file in each of `train/` and `validation/`; with `resumingAt`, each starts with
+    /// `SessionLog.START` at that epoch.
+    ///
+    /// - Throws: `RecordError` when a folder or event file cannot be created.
     public init(directory: String, resumingAt epoch: Int? = nil) throws {
         self.directory = directory
         train = try EventFile(directory: directory + "/train", index: 0)
@@ -24,6 +29,10 @@ public struct TensorBoardLog: EpochLog {
         }
     }
 
+    /// Appends the epoch's seven scalars (see the type's summary) to the two event files, each flushed to
+    /// disk.
+    ///
+    /// - Throws: `RecordError` when an event file cannot be appended to.
     public mutating func append(_ record: EpochRecord) throws {
         try train.scalar("epoch_accuracy", Float(record.accuracy), step: record.epoch)
         try train.scalar("epoch_loss", Float(record.loss), step: record.epoch)

@@ -2,6 +2,8 @@
 
 /// Global pooling after the last block when the classifier is left out (`pooling=` in Keras).
 public enum DenseNetPooling: String, Sendable, CaseIterable {
+    /// `avg` adds GlobalAveragePooling2D `avg_pool`, `max` GlobalMaxPooling2D `max_pool`, so the output is
+    /// one vector of channels.
     case avg, max
 }
 
@@ -14,6 +16,7 @@ public struct DenseNetOptions: Sendable, Equatable {
     public var includeTop: Bool
     /// Per-sample input shape, H and W at least 32.
     public var inputShape: [Int]
+    /// Output classes of the `predictions` layer (only with the top; Keras' default 1000, ImageNet's).
     public var classes: Int
     /// Only without the top: nil leaves the last block's feature map as the output.
     public var pooling: DenseNetPooling?
@@ -24,6 +27,8 @@ public struct DenseNetOptions: Sendable, Equatable {
     /// The model's name; nil = Keras' ("densenet121", "densenet169", "densenet201" or "densenet").
     public var name: String?
 
+    /// Options with Keras Applications' defaults: ImageNet's 224 × 224 × 3 input and 1000 classes, with the
+    /// top, Keras 3's names.
     public init(
         blocks: [Int], includeTop: Bool = true, inputShape: [Int] = [224, 224, 3], classes: Int = 1000,
         pooling: DenseNetPooling? = nil, classifierActivation: ActivationFunction = .softmax,
@@ -55,10 +60,15 @@ public struct DenseNetOptions: Sendable, Equatable {
 ///
 /// Every BatchNormalization has epsilon 1.001e-5 and momentum 0.99; no convolution has a bias.
 public enum DenseNetApplication {
+    /// DenseNet-121's conv blocks per dense block.
     public static let densenet121Blocks = [6, 12, 24, 16]
+    /// DenseNet-169's conv blocks per dense block.
     public static let densenet169Blocks = [6, 12, 32, 32]
+    /// DenseNet-201's conv blocks per dense block.
     public static let densenet201Blocks = [6, 12, 48, 32]
+    /// Channels each conv block adds (the paper's k = 32).
     public static let growthRate = 32
+    /// Every BatchNormalization's epsilon in Keras' DenseNets (1.001e-5, not Keras' default 1e-3).
     public static let epsilon = 1.001e-5
 
     /// Keras' model name for these blocks.
@@ -160,6 +170,10 @@ public enum DenseNetApplication {
                 classes: classes, pooling: pooling, flavor: flavor))
     }
 
+    /// `DenseNet169(include_top, input_shape, pooling, classes)`.
+    ///
+    /// - Throws: `EngineError.invalidArgument` for an input shape other than H × W × C of at least 32 × 32,
+    ///   or no classes.
     public static func densenet169(
         includeTop: Bool = true, inputShape: [Int] = [224, 224, 3], classes: Int = 1000,
         pooling: DenseNetPooling? = nil, flavor: KerasFlavor = .keras3
@@ -170,6 +184,10 @@ public enum DenseNetApplication {
                 classes: classes, pooling: pooling, flavor: flavor))
     }
 
+    /// `DenseNet201(include_top, input_shape, pooling, classes)`.
+    ///
+    /// - Throws: `EngineError.invalidArgument` for an input shape other than H × W × C of at least 32 × 32,
+    ///   or no classes.
     public static func densenet201(
         includeTop: Bool = true, inputShape: [Int] = [224, 224, 3], classes: Int = 1000,
         pooling: DenseNetPooling? = nil, flavor: KerasFlavor = .keras3

@@ -2,10 +2,16 @@
 
 /// `keras.optimizers.Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)` (amsgrad is not supported).
 public struct AdamConfig: Equatable, Sendable {
+    /// The step size (Keras' `learning_rate`).
     public var learningRate: Double = 0.001
+    /// The first moment's decay rate (Keras' `beta_1`).
     public var beta1: Double = 0.9
+    /// The second moment's decay rate (Keras' `beta_2`).
     public var beta2: Double = 0.999
+    /// Added to the second moment's square root so the update never divides by zero (Keras' `epsilon`; the
+    /// Adam paper's 1e-8 is not Keras' default).
     public var epsilon: Double = 1e-7
+    /// Adam with Keras' arguments and defaults.
     public init(learningRate: Double = 0.001, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-7) {
         self.learningRate = learningRate
         self.beta1 = beta1

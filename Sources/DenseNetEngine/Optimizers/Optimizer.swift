@@ -2,9 +2,13 @@
 
 /// Which optimizer, with its hyperparameters (Keras' defaults).
 public enum OptimizerConfig: Equatable, Sendable {
+    /// Stochastic gradient descent, optionally with (Nesterov) momentum.
     case sgd(SGDConfig)
+    /// RMSprop, optionally centered and with momentum.
     case rmsprop(RMSpropConfig)
+    /// Adam (Kingma & Ba, 2015), the tutorial's optimizer.
     case adam(AdamConfig)
+    /// Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
     case adamW(AdamWConfig)
 
     /// The Keras 3 class name (`SGD`, `RMSprop`, `Adam`, `AdamW`; tf-keras' too).
@@ -17,6 +21,7 @@ public enum OptimizerConfig: Equatable, Sendable {
         }
     }
 
+    /// The configured learning rate, whichever optimizer.
     public var learningRate: Double {
         switch self {
         case let .sgd(c): c.learningRate
@@ -74,8 +79,11 @@ public enum SlotOrder: Sendable {
 
 /// One kind of slot: its Keras 3 name and one array per trainable variable.
 public struct OptimizerSlot: Equatable, Sendable {
+    /// The slot's Keras 3 name, e.g. `momentum` or `velocity`.
     public var name: String
+    /// One array per trainable variable, in the order of `Optimizer.variables`, each the variable's size.
     public var values: [[Float]]
+    /// A slot kind called `name` holding `values`.
     public init(name: String, values: [[Float]]) {
         self.name = name
         self.values = values
@@ -84,8 +92,11 @@ public struct OptimizerSlot: Equatable, Sendable {
 
 /// Optimizer state as plain values: the step count and the slots, in `OptimizerConfig.slotNames` order.
 public struct OptimizerState: Equatable, Sendable {
+    /// Steps taken so far (Keras' `optimizer.iterations`); Adam's bias correction depends on it.
     public var iterations: Int64
+    /// The slot kinds in `OptimizerConfig.slotNames` order.
     public var slots: [OptimizerSlot]
+    /// A state of `iterations` steps with `slots`.
     public init(iterations: Int64, slots: [OptimizerSlot]) {
         self.iterations = iterations
         self.slots = slots
@@ -97,13 +108,18 @@ public struct OptimizerState: Equatable, Sendable {
 
 /// One optimizer over a fixed list of variables, updating them from their `grad`.
 public final class Optimizer {
+    /// The optimizer and its hyperparameters; `reconfigure(_:)` may change the latter.
     public private(set) var config: OptimizerConfig
+    /// Steps taken, as Keras' `optimizer.iterations`.
     public private(set) var iterations: Int64 = 0
+    /// The variables updated, in the order of their slots (the model's trainable variables).
     public let variables: [Variable]
     /// slots[kind][variable], zero-initialised like Keras' slot variables.
     let slots: [[UnsafeMutablePointer<Float>]]
     let parallel: Parallel
 
+    /// An optimizer at step 0 with zeroed slots, as Keras creates its slot variables, updating `variables` on
+    /// `parallel`'s workers.
     public init(variables: [Variable], config: OptimizerConfig, parallel: Parallel = .automatic()) {
         self.variables = variables
         self.config = config
@@ -142,6 +158,7 @@ public final class Optimizer {
         iterations += 1
     }
 
+    /// The step count and a copy of every slot, to checkpoint; `setState(_:)` restores it.
     public var state: OptimizerState {
         OptimizerState(
             iterations: iterations,

@@ -2,11 +2,18 @@
 
 /// `keras.optimizers.RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False)`.
 public struct RMSpropConfig: Equatable, Sendable {
+    /// The step size (Keras' `learning_rate`).
     public var learningRate: Double
+    /// The decay rate of the squared-gradient average (Keras' `rho`).
     public var rho: Double
+    /// The momentum factor; 0 keeps no momentum slot.
     public var momentum: Double
+    /// Added to the denominator so the update never divides by zero.
     public var epsilon: Double
+    /// Whether the squared-gradient average is centered by the gradient's mean (an extra `average_gradient`
+    /// slot).
     public var centered: Bool
+    /// RMSprop with Keras' arguments and defaults.
     public init(
         learningRate: Double = 0.001, rho: Double = 0.9, momentum: Double = 0, epsilon: Double = 1e-7,
         centered: Bool = false

@@ -2,9 +2,13 @@
 
 /// `keras.optimizers.SGD(learning_rate=0.01, momentum=0.0, nesterov=False)`.
 public struct SGDConfig: Equatable, Sendable {
+    /// The step size (Keras' `learning_rate`).
     public var learningRate: Double
+    /// The momentum factor; 0 is plain gradient descent, with no slot.
     public var momentum: Double
+    /// Whether the momentum is Nesterov's (looking ahead by one momentum step).
     public var nesterov: Bool
+    /// SGD with Keras' arguments and defaults.
     public init(learningRate: Double = 0.01, momentum: Double = 0, nesterov: Bool = false) {
         self.learningRate = learningRate
         self.momentum = momentum

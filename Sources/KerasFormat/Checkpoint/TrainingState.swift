@@ -5,7 +5,9 @@ import HDF5
 public struct ModelDescription: Equatable, Sendable {
     /// The `ModelPreset` name (`densenet-mini`); nil for a model not built from a preset.
     public var preset: String?
+    /// The per-sample input shape the model was built for, e.g. `[28, 28, 1]`.
     public var inputShape: [Int]
+    /// The model's output classes.
     public var classes: Int
     /// The seed the initial weights came from (informational: the weights are in the file).
     public var weightSeed: UInt64
@@ -13,6 +15,7 @@ public struct ModelDescription: Equatable, Sendable {
     /// builder's seam: a model built from a Keras config hands that config back here).
     public var modelConfig: String?
 
+    /// A description of a model built from `preset` (nil: from `modelConfig`) for `inputShape` and `classes`.
     public init(preset: String?, inputShape: [Int], classes: Int, weightSeed: UInt64 = 0, modelConfig: String? = nil) {
         self.preset = preset
         self.inputShape = inputShape
@@ -25,10 +28,14 @@ public struct ModelDescription: Equatable, Sendable {
 /// A cheap identity of a training set: sample count and checksums of labels and image bits.
 /// A resume on other data (another `--limit`, another folder) is refused with it.
 public struct DataFingerprint: Equatable, Sendable, CustomStringConvertible {
+    /// The number of training samples.
     public var samples: Int
+    /// FNV-1a of the labels.
     public var labelsChecksum: UInt64
+    /// FNV-1a of the images' float32 bit patterns.
     public var imagesChecksum: UInt64
 
+    /// A fingerprint as a checkpoint recorded it.
     public init(samples: Int, labelsChecksum: UInt64, imagesChecksum: UInt64) {
         self.samples = samples
         self.labelsChecksum = labelsChecksum
@@ -47,6 +54,7 @@ public struct DataFingerprint: Equatable, Sendable, CustomStringConvertible {
         imagesChecksum = data.images.withUnsafeBufferPointer { fnv($0.lazy.map { UInt64($0.bitPattern) }) }
     }
 
+    /// The count and both checksums in hex, for the message refusing a resume on other data.
     public var description: String {
         "\(samples) samples, labels checksum \(String(labelsChecksum, radix: 16)), images checksum \(String(imagesChecksum, radix: 16))"
     }
@@ -54,13 +62,18 @@ public struct DataFingerprint: Equatable, Sendable, CustomStringConvertible {
 
 /// How the run was set up; resuming must use the same.
 public struct RunDescription: Equatable, Sendable {
+    /// Samples per training step.
     public var batchSize: Int
+    /// How the epoch's mean loss weighs batches.
     public var lossAveraging: LossAveraging
+    /// The identity of the training data, checked again on resume.
     public var trainData: DataFingerprint
-    /// `--limit` and `--test-limit` of the run (nil: all).
+    /// `--limit` of the run: the training samples used (nil: all).
     public var trainLimit: Int?
+    /// `--test-limit` of the run: the test samples evaluated (nil: all).
     public var testLimit: Int?
 
+    /// A run's setup as the training command recorded it.
     public init(
         batchSize: Int, lossAveraging: LossAveraging = .perBatch, trainData: DataFingerprint,
         trainLimit: Int? = nil, testLimit: Int? = nil
@@ -75,11 +88,15 @@ public struct RunDescription: Equatable, Sendable {
 
 /// Everything in a checkpoint except the weights and the optimizer's slots.
 public struct CheckpointInfo: Equatable, Sendable {
+    /// The model to rebuild before loading the checkpoint's weights.
     public var model: ModelDescription
+    /// The run's setup, which a resume must repeat.
     public var run: RunDescription
+    /// The optimizer and its hyperparameters (its slots are stored with the weights, not here).
     public var optimizer: OptimizerConfig
-    /// Epoch in progress (0-based) and batches of it already done.
+    /// Epoch in progress (0-based).
     public var epoch: Int
+    /// Batches of `epoch` already done; 0 at an epoch boundary.
     public var stepInEpoch: Int
     /// The data order is `Trainer.permutation(count:seed:epoch:)` of this seed.
     public var shuffleSeed: UInt64
@@ -88,6 +105,7 @@ public struct CheckpointInfo: Equatable, Sendable {
     /// The optimizer's iteration count (also in its own variables; checked to agree).
     public var iterations: Int64
 
+    /// An info from its values, as read from a checkpoint.
     public init(
         model: ModelDescription, run: RunDescription, optimizer: OptimizerConfig, epoch: Int, stepInEpoch: Int,
         shuffleSeed: UInt64, metrics: MetricState, iterations: Int64

@@ -21,7 +21,9 @@ import HDF5
 public struct KerasModelConfig {
     /// One entry of the config's `layers`, in file order (Keras' `model.layers`).
     public struct LayerEntry: Equatable, Sendable {
+        /// The Keras class, e.g. `Conv2D` (`class_name` in the config).
         public let className: String
+        /// The layer's unique name within the model, e.g. `conv1/conv`.
         public let name: String
         /// Names of the layers whose outputs this layer takes, in argument order (empty for InputLayer).
         public let inbound: [String]
@@ -31,10 +33,13 @@ public struct KerasModelConfig {
     public let flavor: KerasFlavor
     /// The model's name (`densenet121`).
     public let name: String
+    /// Every layer in the config's order, the InputLayer first.
     public let layers: [LayerEntry]
+    /// The InputLayer's name (`input_1` in tf-keras, `input_layer` in Keras 3), which inbound lists refer to.
     public let inputName: String
     /// Per-sample input shape from the InputLayer (`batch_input_shape` / `batch_shape` without the batch axis).
     public let inputShape: [Int]
+    /// The name of the layer whose output is the model's (the config's `output_layers`).
     public let outputName: String
     /// Where the config came from, for error messages.
     public let file: String

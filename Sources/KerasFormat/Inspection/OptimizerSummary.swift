@@ -7,12 +7,15 @@ public struct OptimizerSummary: Codable, Sendable, Equatable {
     public var className: String?
     /// The recorded hyperparameters (`get_config()` without the unset options), as text.
     public var hyperparameters: [String: String]
+    /// Steps taken (Keras' `optimizer.iterations`).
     public var iterations: Int64
     /// The learning rate as stored: Keras 3's variable, else the recorded configuration's.
     public var learningRate: Double?
     /// The slot kinds, where the file or its configuration tells them (`momentum`, `velocity`).
     public var slotKinds: [String]
+    /// Slot arrays stored, one per slot kind per trainable variable.
     public var slotArrays: Int
+    /// Float values in all the slot arrays.
     public var slotValues: Int
     /// Where the state is (`optimizer_weights`, `optimizer/vars`).
     public var location: String
@@ -22,6 +25,8 @@ public struct OptimizerSummary: Codable, Sendable, Equatable {
         case slotArrays = "slot_arrays", slotValues = "slot_values", location
     }
 
+    /// The summary of `stored`: its class, recorded hyperparameters and slots; what cannot be decoded is left
+    /// out.
     public init(_ stored: StoredOptimizer) {
         let config = try? stored.configuration()
         className = config?.kerasClassName ?? stored.className

@@ -14,10 +14,17 @@
 /// Equal within tolerance means, element by element, `|a - b| <= atol + rtol * |b|` (NumPy's
 /// `allclose`), with NaN equal to NaN at the same position.
 public struct WeightDiff: Codable, Sendable {
+    /// One weight's comparison: which arrays were matched and how far apart they are.
     public struct Entry: Codable, Sendable {
+        /// The outcome: `equal` within tolerance, `different`, only in A (`missing`), only in B (`extra`), or
+        /// not comparable (`shape mismatch`, `dtype mismatch`). The raw values are the JSON report's words.
         public enum Status: String, Codable, Sendable {
+            /// `equal`: every element within tolerance; `different`: some not; `missing`: in A only; `extra`:
+            /// in B only.
             case equal, different, missing, extra
+            /// Shapes differ (compared in Keras' layout across families), so no values are compared.
             case shapeMismatch = "shape mismatch"
+            /// Element types differ (e.g. `float32` and `float16`), so no values are compared.
             case dtypeMismatch = "dtype mismatch"
         }
 
@@ -25,35 +32,57 @@ public struct WeightDiff: Codable, Sendable {
         public var name: String
         /// The matching name in B, when it differs from A's.
         public var otherName: String?
+        /// The owning layer's Keras name.
         public var layer: String
+        /// How the two arrays compare.
         public var status: Status
+        /// The shape in A (Keras' layout); nil for `extra`.
         public var shapeA: [Int]?
+        /// The shape in B (Keras' layout); nil for `missing`.
         public var shapeB: [Int]?
+        /// The element type in A; nil for `extra`.
         public var dtypeA: String?
+        /// The element type in B; nil for `missing`.
         public var dtypeB: String?
+        /// The largest `|a - b|`, infinity where only one is NaN; nil when values were not compared.
         public var maxAbsolute: Double?
+        /// The largest `|a - b| / |b|` (infinity where `b` is 0 and `a` is not); nil when values were not
+        /// compared.
         public var maxRelative: Double?
         /// Elements outside the tolerance.
         public var mismatched: Int?
     }
 
+    /// The first file's path.
     public var fileA: String
+    /// The second file's path.
     public var fileB: String
+    /// The first file's format, as `inspect` names it.
     public var formatA: String
+    /// The second file's format.
     public var formatB: String
     /// "stored path" or "layer name and position".
     public var identity: String
+    /// The absolute tolerance (NumPy's `atol`).
     public var atol: Double
+    /// The relative tolerance, relative to B's element (NumPy's `rtol`).
     public var rtol: Double
+    /// One entry per weight: A's in A's order, then B's extras.
     public var entries: [Entry]
     /// Arrays left out of the comparison, with the reason.
     public var skipped: [String]
 
+    /// Whether every compared weight is `equal`: nothing different, missing, extra or mismatched. Skipped
+    /// arrays do not count; see `isComplete`.
     public var isEqual: Bool { entries.allSatisfy { $0.status == .equal } }
 
     /// Whether every array of both files was compared.
     public var isComplete: Bool { skipped.isEmpty }
 
+    /// Compares `a` with `b` weight by weight within `atol` and `rtol` (see the type's summary for how
+    /// weights are matched).
+    ///
+    /// - Throws: `KerasFormatError` when an array's values cannot be read.
     public static func compare(_ a: WeightListing, _ b: WeightListing, atol: Double = 0, rtol: Double = 0) throws -> WeightDiff {
         let sameFamily = a.format.family == b.format.family
         let optimizerInBoth = [a, b].allSatisfy { $0.weights.contains { $0.kind == .optimizer } }

@@ -4,13 +4,17 @@ import HDF5
 /// Whether a stored array is a trainable weight, a non-trainable one (BatchNorm moving
 /// statistics, PyTorch's running statistics and batch counters) or optimizer state.
 public enum WeightKind: String, Codable, Sendable, CaseIterable {
+    /// Updated by the optimizer (kernels, biases, gamma, beta).
     case trainable
+    /// Stored with the model but not trained: moving statistics, batch counters.
     case nonTrainable = "non-trainable"
+    /// The optimizer's iteration count, learning rate and slots.
     case optimizer
 }
 
 /// Which naming family a file's paths belong to; files of one family compare by stored path.
 public enum NamingFamily: String, Codable, Sendable {
+    /// tf-keras `.h5` (weights and full models), Keras 3 `.weights.h5` and `.keras`, or safetensors.
     case tfKeras = "tf-keras", keras3 = "keras3", safetensors
 }
 
@@ -31,13 +35,17 @@ public struct StoredWeight: Sendable {
     public let weight: String
     /// The position among the owning layer's variables.
     public let index: Int
+    /// The shape as stored (PyTorch's layout in safetensors, e.g. OIHW conv kernels).
     public let shape: [Int]
+    /// The element type in NumPy's name, e.g. `float32`.
     public let dataType: String
+    /// Trainable, non-trainable or optimizer state.
     public let kind: WeightKind
     /// safetensors with densenet-io metadata: how the Keras array was laid out for PyTorch.
     public let transform: SafetensorsWeightLayout.Transform?
     let reader: @Sendable () throws -> [Double]
 
+    /// The number of elements, the product of `shape`.
     public var parameterCount: Int { shape.reduce(1, *) }
 
     /// The elements, converted to Double (exact for float32 and float16), in stored order.
@@ -78,11 +86,14 @@ public struct StoredWeight: Sendable {
 
 /// A weight file's format, root attributes and stored arrays, as found in the file.
 public struct WeightListing: Sendable {
+    /// The file's path, as given.
     public let path: String
+    /// The format detected from the file's contents.
     public let format: WeightFileFormat
     /// Root attributes (tf-keras `keras_version`, `backend`; `.keras` metadata.json entries;
     /// safetensors `__metadata__` entries), as text, in name order.
     public let attributes: [(name: String, value: String)]
+    /// Every stored array, in the order the file is walked.
     public let weights: [StoredWeight]
 
     /// Reads the file's structure (not its values), detecting the format from the contents.

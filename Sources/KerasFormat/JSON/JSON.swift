@@ -1,14 +1,23 @@
 /// A JSON value whose objects keep their key order, written the way Python's `json.dumps` writes
 /// (`", "` and `": "` separators, `null`, floats as `repr`), so configs read like Keras' own.
 public indirect enum JSON: Equatable, Sendable, CustomStringConvertible {
+    /// JSON's `null` (Python's `None`).
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A number written without a fraction or exponent, kept as an integer as Python's `json` keeps it.
     case int(Int)
+    /// A number with a fraction or exponent (and Python's `NaN`, `Infinity`).
     case double(Double)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSON])
+    /// An object's members in file order (Keras' configs are compared and rewritten in their own order).
     case object([(String, JSON)])
 
+    /// Structural equality, objects compared in order; an `int` equals a `double` of the same value, as in
+    /// Python.
     public static func == (a: JSON, b: JSON) -> Bool {
         switch (a, b) {
         case (.null, .null): return true

@@ -18,12 +18,14 @@ public struct Keras3WeightLayout {
         public let path: String
         /// The layer's Keras name, stored as the group's `name` attribute.
         public let layerName: String
+        /// The object's own variables in Keras' order (trainable first), stored as `0`, `1`, ….
         public let variables: [Variable]
     }
 
     /// Every `vars` group in the order Keras writes them.
     public let entries: [Entry]
 
+    /// The layout of `tree`'s model, walked as Keras 3's `saving_lib._save_state` walks it.
     public init(tree: NamedLayerTree) {
         var entries: [Entry] = []
         var visited = Set<ObjectIdentifier>()

@@ -9,7 +9,9 @@ import DenseNetEngine
 public final class NamedLayerTree {
     /// One layer and its resolved Keras name.
     public final class Node {
+        /// The layer itself.
         public let layer: any Layer
+        /// Its Keras name: explicit, or given by the automatic rule.
         public let name: String
         /// The tracked sub-layers, by attribute, in construction order.
         public fileprivate(set) var attributes: [(name: String, nodes: [Node], isList: Bool)] = []
@@ -26,6 +28,7 @@ public final class NamedLayerTree {
         }
     }
 
+    /// The model's node, named like any other layer (`dense_net`), or its explicit name.
     public let root: Node
 
     /// Names `model` and its sub-layers as a fresh Keras session would.

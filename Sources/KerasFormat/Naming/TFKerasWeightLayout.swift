@@ -11,13 +11,17 @@ import DenseNetEngine
 public struct TFKerasWeightLayout {
     /// A weight and the full name tf-keras gives it.
     public struct Weight {
+        /// The full variable name, e.g. `conv1/conv/kernel:0`, stored in the layer's `weight_names`.
         public let name: String
+        /// The model's variable stored under `name`.
         public let variable: Variable
     }
 
     /// One layer of `model.layers` and its legacy weights, in file order.
     public struct LayerEntry {
+        /// The layer's Keras name: its group's name and its entry in `layer_names`.
         public let name: String
+        /// The layer's weights in the order of `weight_names`: trainable, then non-trainable.
         public let weights: [Weight]
     }
 
@@ -29,6 +33,7 @@ public struct TFKerasWeightLayout {
     /// Model classes whose layers are built outside the model's name scope.
     static let graphModelClasses: Set<String> = ["Functional", "Sequential"]
 
+    /// The layout of `tree`'s model, as `save_weights_to_hdf5_group` would write it.
     public init(tree: NamedLayerTree) {
         var fullNames: [ObjectIdentifier: String] = [:]
         func nameVariables(of node: NamedLayerTree.Node, scope: String) {

@@ -4,9 +4,12 @@ import HDF5
 /// An optimizer's configuration and state together: what a trainer continues from and what a file
 /// with optimizer state is written from.
 public struct TrainedOptimizer: Equatable, Sendable {
+    /// Which optimizer, with its hyperparameters.
     public var config: OptimizerConfig
+    /// The step count and the slots, one array per trainable variable.
     public var state: OptimizerState
 
+    /// A configuration and a state that belongs to it (same slot kinds).
     public init(config: OptimizerConfig, state: OptimizerState) {
         self.config = config
         self.state = state
@@ -42,11 +45,15 @@ public struct StoredOptimizer: Sendable {
         /// Its kind under Keras 3's names (`momentum`, `velocity`, `average_gradient`) when the name
         /// tells it (tf-keras); nil for numbered Keras 3 slots.
         public var kind: String?
+        /// The shape as stored: the variable's shape.
         public var shape: [Int]
+        /// The values as float32, in stored order.
         public var values: [Float]
     }
 
+    /// The file the state was read from, for messages.
     public var file: String
+    /// tf-keras', Keras 3's or PyTorch's layout.
     public var layout: Layout
     /// The group (`optimizer_weights`, `optimizer/vars`) the state was read from, for messages.
     public var location: String
@@ -55,9 +62,11 @@ public struct StoredOptimizer: Sendable {
     /// The class the file names by its configuration, its slot names' prefix or its group name; nil
     /// when it names none.
     public var className: String?
+    /// The stored step count (Keras' `optimizer.iterations`).
     public var iterations: Int64
     /// Keras 3 stores the learning rate as a variable (`optimizer/vars/1`).
     public var learningRate: Float?
+    /// The slot arrays in the file's order (see the type's summary).
     public var slots: [Slot]
 
     /// The configuration the file implies: its own, else the named class with Keras' defaults (and

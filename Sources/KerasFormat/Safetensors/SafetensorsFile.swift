@@ -12,10 +12,14 @@ import ReadLimits
 public struct SafetensorsFile: Equatable, Sendable {
     /// One stored tensor: element type, shape and raw little-endian bytes (row-major).
     public struct Tensor: Equatable, Sendable {
+        /// The element type.
         public var dtype: DType
+        /// The dimensions, outermost first; `[]` for a scalar.
         public var shape: [Int]
+        /// The raw elements, little-endian, row-major.
         public var bytes: [UInt8]
 
+        /// A tensor of `bytes`; they must hold exactly `shape`'s elements of `dtype` (a precondition).
         public init(dtype: DType, shape: [Int], bytes: [UInt8]) {
             precondition(
                 shape.reduce(1, *) * dtype.size == bytes.count,
@@ -42,11 +46,16 @@ public struct SafetensorsFile: Equatable, Sendable {
 
     /// The safetensors element types (the names the header uses).
     public enum DType: String, Sendable, CaseIterable {
+        /// IEEE floats of 8, 4 and 2 bytes, and bfloat16.
         case f64 = "F64", f32 = "F32", f16 = "F16", bf16 = "BF16"
+        /// Signed integers of 8, 4, 2 and 1 bytes.
         case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8"
+        /// Unsigned integers of 8, 4, 2 and 1 bytes.
         case u64 = "U64", u32 = "U32", u16 = "U16", u8 = "U8"
+        /// Booleans, one byte each.
         case bool = "BOOL"
 
+        /// Bytes per element.
         public var size: Int {
             switch self {
             case .f64, .i64, .u64: 8
@@ -105,6 +114,7 @@ public struct SafetensorsFile: Equatable, Sendable {
     /// The `__metadata__` strings (safetensors allows only string values there).
     public var metadata: [String: String]
 
+    /// A file of `tensors` and `metadata`, to write or to fill.
     public init(tensors: [String: Tensor] = [:], metadata: [String: String] = [:]) {
         self.tensors = tensors
         self.metadata = metadata

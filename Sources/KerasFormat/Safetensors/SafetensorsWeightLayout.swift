@@ -25,11 +25,15 @@ public struct SafetensorsWeightLayout {
     /// How a Keras array becomes the PyTorch tensor: viewed as `view` (same elements, row-major),
     /// transposed by `axes` (`numpy.transpose(a.reshape(view), axes)`), then reshaped to `torchShape`.
     public struct Transform: Equatable, Sendable, Codable {
+        /// The Keras array's shape as first viewed (e.g. a Dense kernel's `(h, w, c, out)` after a Flatten).
         public let view: [Int]
+        /// The permutation of `view`'s axes, as `numpy.transpose` takes it.
         public let axes: [Int]
 
+        /// No change: `shape` viewed as itself, axes in order (biases, BatchNormalization's vectors).
         public static func identity(_ shape: [Int]) -> Transform { Transform(view: shape, axes: Array(shape.indices)) }
 
+        /// Whether the elements keep their order (axes in order).
         public var isIdentity: Bool { axes == Array(axes.indices) }
 
         /// Keras (row-major) elements → PyTorch elements.
@@ -43,16 +47,22 @@ public struct SafetensorsWeightLayout {
         }
     }
 
+    /// One tensor of the file: its PyTorch name and shape, the Keras variable it holds and how its elements
+    /// move.
     public struct Entry {
         /// The tensor's name in the safetensors file.
         public let name: String
+        /// The model's variable the tensor holds.
         public let variable: Variable
-        /// The owning layer's unique Keras name and the variable's Keras name.
+        /// The owning layer's unique Keras name.
         public let kerasLayer: String
+        /// The variable's Keras name (`kernel`, `moving_mean`, …).
         public let kerasWeight: String
         /// The variable's position among its layer's variables (Keras 3's `vars/<index>`).
         public let kerasIndex: Int
+        /// The PyTorch shape (`(out, in, H, W)` for a conv weight).
         public let torchShape: [Int]
+        /// How the Keras elements become the PyTorch tensor.
         public let transform: Transform
     }
 
@@ -61,6 +71,8 @@ public struct SafetensorsWeightLayout {
     /// PyTorch-only buffers with no Keras counterpart (`…num_batches_tracked`), written as int64 0.
     public let counterNames: [String]
 
+    /// The layout of `model`: torchvision's names for a Keras Applications DenseNet, attribute paths
+    /// otherwise.
     public init(model: Model) {
         let tree = NamedLayerTree(model: model.root)
         let flattened = flattenInputShapes(model)

@@ -10,17 +10,25 @@ import ReadLimits
 /// `{"layer", "weight", "index", "shape", "view", "axes"}` — enough to undo the layout change
 /// without a model and to compare the file with Keras files weight by weight.
 public enum SafetensorsWeightsFormat {
+    /// The `__metadata__` key holding every tensor's Keras origin, as JSON.
     public static let provenanceKey = "densenet_io.keras"
 
     /// One tensor's Keras origin, as stored in the metadata.
     public struct Provenance: Codable, Equatable, Sendable {
+        /// The owning layer's unique Keras name.
         public var layer: String
+        /// The variable's Keras name, e.g. `kernel`.
         public var weight: String
+        /// The variable's position among its layer's variables (Keras 3's `vars/<index>`).
         public var index: Int
+        /// The Keras shape.
         public var shape: [Int]
+        /// `Transform.view`.
         public var view: [Int]
+        /// `Transform.axes`.
         public var axes: [Int]
 
+        /// The recorded layout change, to undo with `Transform.invert`.
         public var transform: SafetensorsWeightLayout.Transform { .init(view: view, axes: axes) }
     }
 

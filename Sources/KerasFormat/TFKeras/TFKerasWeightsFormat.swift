@@ -10,6 +10,7 @@ import HDF5
 public enum TFKerasWeightsFormat {
     /// The tf-keras release whose files these mirror, written as `keras_version`.
     public static let kerasVersion = "2.21.0"
+    /// The `backend` attribute tf-keras writes beside `keras_version`.
     public static let backend = "tensorflow"
 
     /// Writes every layer's weights into `group` (the file's root, or `model_weights`).
@@ -33,7 +34,9 @@ public enum TFKerasWeightsFormat {
 
     /// Which layers of the model and of the file found no partner when loading by name.
     public struct LoadReport: Equatable {
+        /// Layers with weights in the model whose name no file group has; their variables keep their values.
         public var modelLayersNotInFile: [String] = []
+        /// Names in the file's `layer_names` that no model layer has; their groups are not read.
         public var fileLayersNotInModel: [String] = []
     }
 
