@@ -1,0 +1,4 @@
+import DenseNetEngine
+import Foundation
+import ONNXFormat
+import Testing
