@@ -154,7 +154,7 @@ struct GraphTranslator {
             let layer = node.op as? any Layer
             throw ONNXFormatError(
                 .unsupportedLayer, subject: "layer \(layer.map { $0.name ?? $0.kerasClassName } ?? String(describing: type(of: node.op!)))",
-                expected: "Conv2D, Dense, BatchNormalization, ReLU, Softmax, Concatenate, Flatten, ZeroPadding2D or a pooling layer",
+                expected: ONNXFormatError.supportedLayers,
                 found: layer?.kerasClassName ?? String(describing: type(of: node.op!)))
         }
     }

@@ -11,6 +11,10 @@ public struct ONNXFormatError: Error, Equatable, CustomStringConvertible {
         case mismatch
     }
 
+    /// The layers the export translates, as an `unsupportedLayer` error's `expected` names them.
+    public static let supportedLayers =
+        "Conv2D, Dense, BatchNormalization, ReLU, Softmax, Concatenate, Flatten, ZeroPadding2D or a pooling layer"
+
     /// What went wrong.
     public var reason: Reason
     /// The ONNX file concerned; empty while a model is translated in memory.
