@@ -11,7 +11,8 @@ For each model and input layout (nhwc, nchw) it runs `densenet-io convert SOURCE
     `_io.h5` inputs the outputs Keras stored there), max absolute difference at most 1e-5.
 Models: densenet-mini (the tutorial model, tf-keras weights), the small Keras Applications
 DenseNet (full-model .h5), and DenseNet-121 when `generate_densenet_fixtures.py --large` wrote
-Fixtures/keras/generated/densenet121_tfkeras.h5 (skipped with a note when absent).
+Fixtures/keras/generated/densenet121_tfkeras.h5 (skipped with a note when absent): with its top, and
+without it (pooling avg, and none: the feature map), those two saved by tf-keras from its weights.
 Exit status 0 when every check passes, 1 otherwise.
 """
 import argparse
@@ -42,11 +43,25 @@ def tutorial_keras_model(weights):
     return model
 
 
+def headless(pooling):
+    """DenseNet-121 without the top (Keras' pooling None or avg), the --large file's weights by name."""
+
+    def load(weights):
+        model = tf_keras.applications.DenseNet121(include_top=False, weights=None, input_shape=(64, 64, 3), pooling=pooling)
+        model.load_weights(weights, by_name=True)
+        return model
+
+    return load
+
+
 MODELS = [
-    # name, source file, committed Keras io file, loader of the Keras model
+    # name, source file, committed Keras io file (None: random batches only), loader of the Keras model;
+    # a loader returning a model other than the file's own: it is saved (model.save) and that file converted
     ("densenet-mini", "keras/tutorial_tfkeras.h5", "keras/tutorial_tfkeras_io.h5", tutorial_keras_model),
     ("densenet-small", "keras/densenet_small_tfkeras.h5", "keras/densenet_small_tfkeras_io.h5", tf_keras.models.load_model),
     ("densenet121", "keras/generated/densenet121_tfkeras.h5", "keras/generated/densenet121_tfkeras_io.h5", tf_keras.models.load_model),
+    ("densenet121-avg", "keras/generated/densenet121_tfkeras.h5", None, headless("avg")),
+    ("densenet121-notop", "keras/generated/densenet121_tfkeras.h5", None, headless(None)),
 ]
 
 
@@ -56,14 +71,20 @@ def max_difference(a, b):
 
 def check(binary, name, source, io_file, load, out_dir):
     keras_model = load(source)
-    with h5py.File(io_file, "r") as h5:
-        stored_inputs, stored_outputs = h5["inputs"][()], h5["outputs"][()]
-    shape = stored_inputs.shape[1:]
+    stored = None
+    if io_file is None:
+        source = os.path.join(out_dir, f"{name}.h5")
+        keras_model.save(source)
+    else:
+        with h5py.File(io_file, "r") as h5:
+            stored = h5["inputs"][()], h5["outputs"][()]
+    shape = stored[0].shape[1:] if stored else tuple(keras_model.inputs[0].shape[1:])
     rng = np.random.default_rng(2026)
     cases = [(f"batch {n}", rng.random((n, *shape), dtype=np.float32)) for n in BATCHES]
     expected = {label: keras_model(x, training=False).numpy() for label, x in cases}
-    cases.append((f"{io_file.split('/')[-1]} ({len(stored_inputs)})", stored_inputs))
-    expected[cases[-1][0]] = stored_outputs
+    if stored is not None:
+        cases.append((f"{io_file.split('/')[-1]} ({len(stored[0])})", stored[0]))
+        expected[cases[-1][0]] = stored[1]
     failures = 0
     for layout in ("nhwc", "nchw"):
         out = os.path.join(out_dir, f"{name}_{layout}.onnx")
@@ -74,10 +95,12 @@ def check(binary, name, source, io_file, load, out_dir):
         for label, x in cases:
             feed = x if layout == "nhwc" else np.ascontiguousarray(x.transpose(0, 3, 1, 2))
             got = session.run(None, {feed_name: feed})[0]
+            if layout == "nchw" and got.ndim == 4:  # a feature map comes out in the input's layout
+                got = got.transpose(0, 2, 3, 1)
             difference = max_difference(got, expected[label])
             ok = got.shape == expected[label].shape and difference <= TOLERANCE
             failures += not ok
-            print(f"{name:15} {layout:5} checker ok  {label:28} max |ORT - Keras| {difference:.2e}  {'ok' if ok else 'FAILED'}")
+            print(f"{name:17} {layout:4} checker ok  {label:28} max |ORT - Keras| {difference:.2e}  {'ok' if ok else 'FAILED'}")
     return failures
 
 
@@ -89,7 +112,8 @@ def main():
     failures = 0
     with tempfile.TemporaryDirectory() as out_dir:
         for name, source, io_file, load in MODELS:
-            source, io_file = os.path.join(HERE, source), os.path.join(HERE, io_file)
+            source = os.path.join(HERE, source)
+            io_file = io_file and os.path.join(HERE, io_file)
             if not os.path.exists(source):
                 print(f"{name}: skipped, {source} absent (generate_densenet_fixtures.py --large writes it)")
                 continue
