@@ -1,6 +1,5 @@
 import DenseNetEngine
 import Foundation
-import KerasFormat
 import ONNXFormat
 import TestSupport
 import Testing
