@@ -5,6 +5,7 @@ import PackageDescription
 //   CHDF5 (C shim) → HDF5 (h5py's nouns, no Keras) ───┐
 //   CBLAS, CKernels → DenseNetEngine (math, no files) ─┼→ KerasFormat (Keras names and layouts)
 //   CZlibShim, DenseNetEngine → Datasets (IDX files)  └─ ZIPFoundation (.keras archives)
+//   DenseNetEngine, KerasFormat (atomic writes), SwiftProtobuf → ONNXFormat (ONNX export and its check)
 //   TrainingRecords (CSV, history, TensorBoard files)
 //                                                                 ↓
 //                                                       densenet-io (CLI wiring only)
@@ -22,12 +23,15 @@ let package = Package(
         .library(name: "DenseNetEngine", targets: ["DenseNetEngine"]),
         .library(name: "KerasFormat", targets: ["KerasFormat"]),
         .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "ONNXFormat", targets: ["ONNXFormat"]),
         .library(name: "TrainingRecords", targets: ["TrainingRecords"]),
         .executable(name: "densenet-io", targets: ["densenet-io"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        // ONNX's messages (Sources/ONNXFormat/Generated, made by scripts/generate-onnx-proto).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         // `swift package generate-documentation`: the DocC catalog in Sources/KerasFormat (a command plugin only).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0")
     ],
@@ -42,12 +46,16 @@ let package = Package(
         .target(name: "DenseNetEngine", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "Datasets", dependencies: ["CZlibShim", "DenseNetEngine", "ReadLimits"]),
         .target(name: "KerasFormat", dependencies: ["HDF5", "DenseNetEngine", "ZIPFoundation", "ReadLimits"]),
+        // ONNX files of the engine's models: messages generated from onnx.proto (scripts/generate-onnx-proto).
+        .target(
+            name: "ONNXFormat",
+            dependencies: ["DenseNetEngine", "KerasFormat", "ReadLimits", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // Keras' CSVLogger, History and TensorBoard records of a run, and their plot; Foundation only.
         .target(name: "TrainingRecords"),
         .executableTarget(
             name: "densenet-io",
             dependencies: [
-                "HDF5", "DenseNetEngine", "KerasFormat", "Datasets", "TrainingRecords", "ReadLimits",
+                "HDF5", "DenseNetEngine", "KerasFormat", "ONNXFormat", "Datasets", "TrainingRecords", "ReadLimits",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]),
         // Every test target's helpers: fixture paths, temporary files, HDF5 structure listings, IDX
@@ -57,6 +65,7 @@ let package = Package(
         .testTarget(name: "DenseNetEngineTests", dependencies: ["DenseNetEngine", "HDF5", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "DenseNetEngine", "TestSupport"]),
         .testTarget(name: "KerasFormatTests", dependencies: ["KerasFormat", "HDF5", "DenseNetEngine", "ZIPFoundation", "TestSupport"]),
+        .testTarget(name: "ONNXFormatTests", dependencies: ["ONNXFormat", "DenseNetEngine", "TestSupport"]),
         .testTarget(name: "TrainingRecordsTests", dependencies: ["TrainingRecords", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["densenet-io", "HDF5", "KerasFormat", "TrainingRecords", "TestSupport"])
     ]

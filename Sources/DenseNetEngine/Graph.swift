@@ -298,3 +298,32 @@ final class Executor {
         }
     }
 }
+
+/// A model's primitive ops in call order, as its layers append them and before dense blocks are
+/// fused: what an exporter (ONNX) walks. Node 0 is the input.
+public struct OpGraph {
+    /// One primitive op applied to earlier nodes.
+    public struct Node {
+        /// The op; nil for the graph input.
+        public let op: (any Op)?
+        /// Indices of the nodes this one reads.
+        public let inputs: [Int]
+        /// Per-sample output shape (no batch axis).
+        public let shape: [Int]
+    }
+
+    /// Every node, inputs before the nodes that read them.
+    public let nodes: [Node]
+    /// The index of the model's output node.
+    public let output: Int
+}
+
+extension Model {
+    /// The model's ops as its layers call them (a fresh symbolic call: the variables are built
+    /// already, so no initializer runs and no weight changes).
+    public func opGraph() throws -> OpGraph {
+        let graph = GraphBuilder(seed: 0)
+        let output = try root.call([graph.input(shape: inputShape)], in: graph)
+        return OpGraph(nodes: graph.nodes.map { OpGraph.Node(op: $0.op, inputs: $0.inputs, shape: $0.shape) }, output: output.id)
+    }
+}

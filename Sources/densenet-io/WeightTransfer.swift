@@ -57,7 +57,8 @@ func outputFormat(named name: String?, for output: String) throws -> WeightFileF
         return endingFormat
     }
     guard let format = WeightFileFormat(name: name) else {
-        throw ValidationError("--to takes one of \(WeightFileFormat.allCases.map(\.name).joined(separator: ", ")), got \(name)")
+        throw ValidationError(
+            "--to takes one of \(WeightFileFormat.allCases.map(\.name).joined(separator: ", ")) or \(OutputTarget.onnxName), got \(name)")
     }
     if let endingFormat, let ending = WeightFileFormat.fileExtension(of: output), !format.fileExtensions.contains(ending) {
         let renamed = output.dropLast(ending.count) + format.fileExtensions[0]
@@ -79,11 +80,11 @@ let weightFileEndings: String = {
 extension ArgumentHelp {
     /// `--to`'s help: the format names it takes.
     static let outputFormat = ArgumentHelp(
-        "Output format: \(WeightFileFormat.allCases.map(\.name).joined(separator: ", ")) (default: told from the file name).",
+        "Output format: \(WeightFileFormat.allCases.map(\.name).joined(separator: ", ")) or \(OutputTarget.onnxName) (default: told from the file name).",
         valueName: "format")
 }
 
 extension CompletionKind {
     /// `--to`'s values, for the shell completion scripts.
-    static let weightFileFormats = CompletionKind.list(WeightFileFormat.allCases.map(\.name))
+    static let weightFileFormats = CompletionKind.list(WeightFileFormat.allCases.map(\.name) + [OutputTarget.onnxName])
 }

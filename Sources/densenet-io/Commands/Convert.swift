@@ -2,6 +2,7 @@ import ArgumentParser
 import DenseNetEngine
 import Foundation
 import KerasFormat
+import ONNXFormat
 
 /// `densenet-io convert IN OUT`: moves a model's weights between any two formats, losslessly.
 struct Convert: ParsableCommand {
@@ -14,7 +15,9 @@ struct Convert: ParsableCommand {
             differs), and the written file is read back and checked bit-identical before the command succeeds. \
             Optimizer state goes along wherever both files can hold it (tf-keras full-model files, Keras 3 \
             .weights.h5 and .keras, the tf-keras optimizer file), renamed between the Keras generations; the \
-            output says when it is left out.
+            output says when it is left out. To an ONNX model (--to onnx, or a name ending in .onnx): the \
+            graph for inference, opset 17, with an NHWC input by default (--onnx-layout nchw for NCHW), read \
+            back and checked against the model.
             """)
 
     @Argument(help: "The input weight file (any known format).", completion: .file())
@@ -28,18 +31,29 @@ struct Convert: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup var onnxOptions: ONNXOptions
+
     @OptionGroup(title: "Optimizer (for files that do not record their optimizer's hyperparameters)")
     var optimizerOptions: OptimizerOptions
 
-    func validate() throws { _ = try outputFormat(named: to, for: output) }
+    func validate() throws { _ = try OutputTarget(named: to, for: output) }
 
     func run() throws {
         try refuseOverwriting(input, with: output)
-        let format = try outputFormat(named: to, for: output)
+        let target = try OutputTarget(named: to, for: output)
         let file = try WeightFile(input)
         let (model, name) = try modelOptions.build(for: file)
         let stored = try model.loadWeights(from: file)
         warnAboutNonFiniteValues(in: model, from: input)
+        guard case let .weights(format) = target else {
+            let source = ONNXSource(path: input, format: file.format.name, model: name, producerVersion: DenseNetIO.version)
+            let written = try saveONNXVerified(model, layout: onnxOptions.layout, source: source, to: output)
+            let note = stored == nil ? "" : "; optimizer state not written (an ONNX model is for inference)"
+            print(
+                "Converted \(input) (\(file.format.name)) to \(output) (ONNX) as \(name): \(written.summary); read back well formed and bit-identical\(note)"
+            )
+            return
+        }
         var optimizer: TrainedOptimizer?, unresolved: String?
         if let stored {
             let named = optimizerOptions.optimizer != nil || optimizerOptions.setsHyperparameters

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DenseNetEngine
 import KerasFormat
+import ONNXFormat
 
 /// `densenet-io export CKPT OUT`: a training checkpoint out to a Keras or PyTorch file.
 struct Export: ParsableCommand {
@@ -10,7 +11,8 @@ struct Export: ParsableCommand {
             To keras or checkpoint, the whole training state goes along (weights, BatchNorm statistics, optimizer); \
             to keras3 the weights and the optimizer (as Keras 3 save_weights of a compiled model); to keras2 or \
             safetensors the weights and BatchNorm statistics, and to keras2-optimizer the optimizer alone (the file \
-            tf-keras users of a subclassed model load beside save_weights) — each checked to read back bit-identical.
+            tf-keras users of a subclassed model load beside save_weights) — each checked to read back bit-identical. \
+            To onnx (or a name ending in .onnx) the model for inference, as `convert` writes it.
             """)
 
     @Argument(help: "A densenet-io checkpoint (.h5 or .keras).", completion: .file())
@@ -22,11 +24,13 @@ struct Export: ParsableCommand {
     @Option(help: .outputFormat, completion: .weightFileFormats)
     var to: String?
 
-    func validate() throws { _ = try outputFormat(named: to, for: output) }
+    @OptionGroup var onnxOptions: ONNXOptions
+
+    func validate() throws { _ = try OutputTarget(named: to, for: output) }
 
     func run() throws {
         try refuseOverwriting(checkpoint, with: output)
-        let format = try outputFormat(named: to, for: output)
+        let target = try OutputTarget(named: to, for: output)
         let file = try WeightFile(checkpoint)
         let info = try TrainingCheckpoint.readInfo(file)
         let trainer = try Trainer(
@@ -34,6 +38,16 @@ struct Export: ParsableCommand {
             shuffleSeed: info.shuffleSeed, lossAveraging: info.run.lossAveraging)
         try TrainingCheckpoint.load(file, into: trainer)
         let model = trainer.model
+        guard case let .weights(format) = target else {
+            let source = ONNXSource(
+                path: checkpoint, format: file.format.name, model: info.model.preset ?? "the checkpoint's model_config",
+                producerVersion: DenseNetIO.version)
+            let written = try saveONNXVerified(model, layout: onnxOptions.layout, source: source, to: output)
+            print(
+                "Exported \(checkpoint) (\(info.progress)) to \(output) (ONNX): \(written.summary); read back well formed and bit-identical"
+            )
+            return
+        }
         switch format {
         case .kerasArchive:
             try KerasArchive.write(trainer, model: info.model, run: info.run, to: output)

@@ -3,6 +3,7 @@ import DenseNetEngine
 import Foundation
 import HDF5
 import KerasFormat
+import ONNXFormat
 
 /// `densenet-io verify FILE`: does this file fit the architecture, survive every format, and
 /// reproduce Keras' outputs?
@@ -14,6 +15,8 @@ struct Verify: ParsableCommand {
             shape and type, missing and extra weights, NaN/Inf values. 2. Loads the file, writes the weights to \
             every format and reads them back: they must be bit-identical. 3. With --reference (HDF5: inputs \
             float32 N×H×W×C, outputs float32 N×classes, as real Keras produced them) runs inference and compares. \
+            An ONNX file (.onnx) densenet-io wrote is checked instead for a well-formed graph and for \
+            initializers equal bit for bit to its source file's weights (the source it records, or --source). \
             Exit 0 when every check passes, 1 when one fails, 2 for unusable input.
             """)
 
@@ -31,7 +34,13 @@ struct Verify: ParsableCommand {
     @Flag(help: "List every weight, not only those with problems.")
     var verbose = false
 
+    @Option(
+        help: ArgumentHelp("ONNX files only: the weight file it was written from (default: the one it records).", valueName: "file"),
+        completion: .file())
+    var source: String?
+
     func run() throws {
+        if file.lowercased().hasSuffix(OutputTarget.onnxEnding) { return try verifyONNX() }
         let input = try WeightFile(file)
         let (model, modelName) = try modelOptions.build(for: input)
         let listing = try WeightListing.read(input)
@@ -112,6 +121,35 @@ struct Verify: ParsableCommand {
                 "\nReference \(reference): \(count) samples, max abs error \(String(format: "%.3g", maxAbsolute)), "
                     + "max rel error \(String(format: "%.3g", maxRelative)) (atol \(atol)): \(passed ? "ok" : "FAILED")")
         }
+        print(failures == 0 ? "\nverify: OK" : "\nverify: FAILED — \(failures) check(s) failed")
+        if failures > 0 { throw ExitCode(1) }
+    }
+
+    /// Checks an ONNX file densenet-io wrote: its graph well formed, then graph and initializers equal
+    /// to its source file's model exported anew (so every initializer holds the source's bits).
+    func verifyONNX() throws {
+        let onnx = try ONNXFile(contentsOf: file)
+        print("\(file): ONNX IR \(onnx.irVersion), \(onnx.summary), written by \(onnx.producer)")
+        let problems = onnx.wellFormednessProblems
+        for problem in problems { print("  ✗ \(problem)") }
+        print(problems.isEmpty ? "Graph: well formed" : "Graph: \(problems.count) problem(s)")
+        guard let sourcePath = source ?? onnx.metadata[ONNXExport.MetadataKey.source] else {
+            throw InputError("\(file) records no source file; name it with --source")
+        }
+        let layout = ONNXLayout(rawValue: onnx.metadata[ONNXExport.MetadataKey.layout] ?? "") ?? .nhwc
+        let input = try WeightFile(sourcePath)
+        let (model, modelName) = try modelOptions.build(for: input)
+        try model.loadWeights(from: input)
+        let expected = try ONNXFile(
+            exporting: model, layout: layout,
+            source: ONNXSource(path: sourcePath, format: input.format.name, model: modelName, producerVersion: DenseNetIO.version))
+        let differences = onnx.differences(from: expected)
+        for difference in differences { print("  ✗ \(difference)") }
+        print(
+            differences.isEmpty
+                ? "Against \(sourcePath) (\(input.format.name), \(modelName)): \(onnx.initializers.count) initializers bit-identical, graph identical"
+                : "Against \(sourcePath): \(differences.count) difference(s)")
+        let failures = problems.count + differences.count
         print(failures == 0 ? "\nverify: OK" : "\nverify: FAILED — \(failures) check(s) failed")
         if failures > 0 { throw ExitCode(1) }
     }
