@@ -25,7 +25,7 @@ BLOCKS = {"small": (2, 2, 2, 2), "121": (6, 12, 24, 16), "169": (6, 12, 32, 32),
 
 
 def build(name, classes):
-    blocks = BLOCKS[name.rsplit("densenet", 1)[1]]
+    blocks = BLOCKS[name.rsplit("densenet", 1)[1].lstrip("_")]
     if name.startswith("timm"):
         return timm.models.densenet.DenseNet(growth_rate=32, block_config=blocks, num_classes=classes)
     return torchvision.models.DenseNet(growth_rate=32, block_config=blocks, num_init_features=64, num_classes=classes)

@@ -12,7 +12,8 @@ enum TorchPickle {
     /// A value the pickle builds.
     indirect enum Value {
         case none, bool(Bool), int(Int), float(Double), string(String)
-        case tuple([Value])
+        /// The items and the nesting depth (`Value.depth`), kept so it is never recomputed.
+        case tuple([Value], depth: Int)
         case list(Box)
         case dict(Box)
         /// An accepted global, `module.name`.
@@ -35,12 +36,32 @@ enum TorchPickle {
             case .tensor: "tensor"
             }
         }
+
+        /// How deeply containers nest in the value (0 for a scalar, 1 for a flat tuple, list or dict).
+        var depth: Int {
+            switch self {
+            case .tuple(_, let depth): depth
+            case .list(let box), .dict(let box): box.depth
+            default: 0
+            }
+        }
     }
 
+    /// The deepest nesting of tuples, lists and dicts accepted. A state dict nests 4 deep (a wrapper
+    /// dict, the state dict, a rebuild call's arguments, its sizes); the limit keeps a hostile pickle
+    /// from nesting a million tuples, whose release would overflow the stack.
+    static let maximumDepth = 64
+
     /// A list's or dict's items, shared by every reference to it (the memo), as in Python.
+    ///
+    /// Once a box is inside another container or a tuple it is sealed: items may no longer be added,
+    /// so the depth recorded in every enclosing container stays exact. Python's pickler fills each
+    /// container before it stores it in another, so no file torch writes adds items to a sealed box.
     final class Box {
         var items: [Value] = []
         var entries: [(key: Value, value: Value)] = []
+        var depth = 1
+        var isSealed = false
     }
 
     /// `('storage', torch.FloatStorage, key, location, numel)`: the bytes of `data/<key>`.
@@ -137,30 +158,37 @@ enum TorchPickle {
                 case 0x62: try build()  // BUILD
                 case 0x51: try persistentLoad()  // BINPERSID
                 case 0x28: marks.append(stack); stack = []  // MARK
-                case 0x74: stack.append(.tuple(try popMark()))  // TUPLE
-                case 0x29: stack.append(.tuple([]))  // EMPTY_TUPLE
+                case 0x74: stack.append(try tuple(popMark()))  // TUPLE
+                case 0x29: stack.append(.tuple([], depth: 1))  // EMPTY_TUPLE
                 case 0x85, 0x86, 0x87:  // TUPLE1, TUPLE2, TUPLE3
                     let count = Int(opcode - 0x84)
                     guard stack.count >= count else { throw refuse("\(count) values for a tuple", "\(stack.count)") }
                     let items = Array(stack.suffix(count))
                     stack.removeLast(count)
-                    stack.append(.tuple(items))
+                    stack.append(try tuple(items))
                 case 0x5D: stack.append(.list(Box()))  // EMPTY_LIST
                 case 0x7D: stack.append(.dict(Box()))  // EMPTY_DICT
                 case 0x61:  // APPEND
                     let item = try pop()
-                    try list(opcode: "APPEND").items.append(item)
+                    let box = try list(opcode: "APPEND")
+                    try insert([item], into: box)
+                    box.items.append(item)
                 case 0x65:  // APPENDS
                     let items = try popMark()
-                    try list(opcode: "APPENDS").items += items
+                    let box = try list(opcode: "APPENDS")
+                    try insert(items, into: box)
+                    box.items += items
                 case 0x73:  // SETITEM
                     let value = try pop()
                     let key = try pop()
-                    try dict(opcode: "SETITEM").entries.append((key, value))
+                    let box = try dict(opcode: "SETITEM")
+                    try insert([key, value], into: box)
+                    box.entries.append((key, value))
                 case 0x75:  // SETITEMS
                     let items = try popMark()
                     guard items.count % 2 == 0 else { throw refuse("key-value pairs", "\(items.count) values") }
                     let box = try dict(opcode: "SETITEMS")
+                    try insert(items, into: box)
                     for index in stride(from: 0, to: items.count, by: 2) { box.entries.append((items[index], items[index + 1])) }
                 case 0x4E: stack.append(.none)  // NONE
                 case 0x88: stack.append(.bool(true))  // NEWTRUE
@@ -192,6 +220,32 @@ enum TorchPickle {
                         "opcode 0x\(String(opcode, radix: 16)) (\(Unicode.Scalar(opcode).escaped(asASCII: true)))")
                 }
             }
+        }
+
+        /// A tuple of `items`, sealing the lists and dicts among them.
+        func tuple(_ items: [Value]) throws -> Value {
+            let depth = try nestedDepth(of: items)
+            return .tuple(items, depth: depth)
+        }
+
+        /// Checks `items` may go into `box` (unsealed, not too deep), seals them and deepens the box.
+        func insert(_ items: [Value], into box: Box) throws {
+            guard !box.isSealed else { throw refuse("items added to a list or dict before it is stored", "one already stored") }
+            box.depth = max(box.depth, try nestedDepth(of: items))
+        }
+
+        /// 1 + the deepest of `items`, within `maximumDepth`; seals the boxes among them.
+        func nestedDepth(of items: [Value]) throws -> Int {
+            var depth = 1
+            for item in items {
+                if case .list(let box) = item { box.isSealed = true }
+                if case .dict(let box) = item { box.isSealed = true }
+                depth = max(depth, item.depth + 1)
+            }
+            guard depth <= TorchPickle.maximumDepth else {
+                throw refuse("containers nested at most \(TorchPickle.maximumDepth) deep", "deeper nesting")
+            }
+            return depth
         }
 
         func top() throws -> Value {
@@ -232,7 +286,7 @@ enum TorchPickle {
         mutating func reduce() throws {
             let arguments = try pop()
             let callable = try pop()
-            guard case .global(let name) = callable, case .tuple(let items) = arguments else {
+            guard case .global(let name) = callable, case .tuple(let items, _) = arguments else {
                 throw refuse("REDUCE of an accepted function with a tuple of arguments", "REDUCE of \(callable.typeName)")
             }
             switch (name, items.count) {
@@ -247,7 +301,7 @@ enum TorchPickle {
 
         func tensor(_ items: [Value]) throws -> Tensor {
             func integers(_ value: Value) throws -> [Int] {
-                guard case .tuple(let values) = value else { throw refuse("a tuple of sizes or strides", value.typeName) }
+                guard case .tuple(let values, _) = value else { throw refuse("a tuple of sizes or strides", value.typeName) }
                 return try values.map {
                     guard case .int(let n) = $0, n >= 0 else { throw refuse("non-negative integers", $0.typeName) }
                     return n
@@ -269,7 +323,7 @@ enum TorchPickle {
 
         mutating func persistentLoad() throws {
             let id = try pop()
-            guard case .tuple(let items) = id, items.count == 5, case .string("storage") = items[0],
+            guard case .tuple(let items, _) = id, items.count == 5, case .string("storage") = items[0],
                 case .global(let className) = items[1], let dtype = TorchPickle.storageTypes[className],
                 case .string(let key) = items[2], case .int(let count) = items[4], count >= 0
             else {
