@@ -45,6 +45,7 @@ def main():
     parser.add_argument("--binary", default=".build/debug/densenet-io")
     parser.add_argument("--work", default="/tmp/densenet-io-pytorch-check")
     parser.add_argument("--atol", type=float, default=1e-6)
+    parser.add_argument("--only", nargs="*", help="fixture names to check (default: all present)")
     arguments = parser.parse_args()
     import keras
     import tf_keras
@@ -56,6 +57,8 @@ def main():
     worst = 0.0
     print(f"tf-keras {tf_keras.__version__}, Keras {keras.__version__}")
     for folder, name, blocks in fixtures():
+        if arguments.only and name not in arguments.only:
+            continue
         with h5py.File(folder / f"{name}_io.h5", "r") as f:
             inputs, outputs, outputs_eps = f["inputs"][...], f["outputs"][...], f["outputs_eps1001"][...]
         shape, classes = inputs.shape[1:], outputs.shape[1]

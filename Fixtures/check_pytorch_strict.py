@@ -6,7 +6,8 @@ test: run by hand after check_pytorch_densenets.py (docs/pytorch.md), in the tor
 
 `<name>.back.safetensors` is the `.keras` archive densenet-io converted from torchvision's state dict,
 converted back by densenet-io (Keras → safetensors). Also prints, in float64, how far BatchNorm's
-epsilon alone (1e-5 vs 1.001e-5) moves each model's softmax outputs. Exit status 1 when strict
+epsilon alone (1e-5 vs 1.001e-5) moves each model's softmax outputs, as stored and with every running
+variance scaled by 1e-4 (and γ by 1e-2, so the activations stay the same). Exit status 1 when strict
 loading fails or a difference exceeds --atol.
 """
 import argparse
@@ -67,8 +68,18 @@ def main():
                    if not k.endswith("num_batches_tracked"))
         eps_effect = float(np.abs(outputs(original, inputs, 1e-5, torch.float64)
                                   - outputs(original, inputs, 1.001e-5, torch.float64)).max())
+        # The same function with running variances 10⁴ times smaller (γ 100 times smaller keeps every
+        # activation as it was): there eps is a 10⁴ times larger share of var + eps.
+        with torch.no_grad():
+            for module in original.modules():
+                if isinstance(module, torch.nn.BatchNorm2d):
+                    module.running_var.mul_(1e-4)
+                    module.weight.mul_(1e-2)
+        tiny_var_effect = float(np.abs(outputs(original, inputs, 1e-5, torch.float64)
+                                       - outputs(original, inputs, 1.001e-5, torch.float64)).max())
         print(f"{name:26} strict load ok, tensors bit-identical to torchvision's: {same}; "
-              f"max |outputs − stored| {difference:.3g}; eps 1e-5 → 1.001e-5 moves float64 outputs by {eps_effect:.3g}")
+              f"max |outputs − stored| {difference:.3g}; eps 1e-5 → 1.001e-5 moves float64 outputs by {eps_effect:.3g} "
+              f"({tiny_var_effect:.3g} with running variances × 1e-4, γ × 1e-2)")
         failures += 0 if same else 1
     print(f"largest difference {worst:.3g} (atol {arguments.atol}), {failures} failure(s)")
     return 0 if failures == 0 and worst <= arguments.atol else 1
