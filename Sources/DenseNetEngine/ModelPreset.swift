@@ -22,6 +22,9 @@ public struct ModelPreset: Sendable {
         public var includeTop: Bool
         /// Global pooling without the top (Keras' `pooling`); nil leaves the feature map.
         public var pooling: DenseNetPooling?
+        /// Keras Applications' `DenseNet(blocks=…)`: the four dense blocks' layer counts replacing the
+        /// preset's (torchvision's `block_config`); nil keeps them.
+        public var blocks: [Int]? = nil
     }
 
     /// A preset called `name` whose layer tree `makeRoot` builds for the arguments given.
@@ -37,14 +40,15 @@ public struct ModelPreset: Sendable {
     }
 
     /// Builds the model (variables initialised from `seed`) for `inputShape` and `classes`, each
-    /// defaulting to the preset's own, with or without its classifier (`includeTop`, `pooling`).
+    /// defaulting to the preset's own, with or without its classifier (`includeTop`, `pooling`), with
+    /// other dense-block counts (`blocks`, Keras Applications' DenseNets only).
     public func build(
         inputShape: [Int]? = nil, classes: Int? = nil, includeTop: Bool = true, pooling: DenseNetPooling? = nil,
-        seed: UInt64 = 0
+        blocks: [Int]? = nil, seed: UInt64 = 0
     ) throws -> Model {
         let arguments = Arguments(
             inputShape: inputShape ?? defaultInputShape, classes: classes ?? defaultClasses,
-            includeTop: includeTop, pooling: pooling)
+            includeTop: includeTop, pooling: pooling, blocks: blocks)
         return try Model(root: makeRoot(arguments), inputShape: arguments.inputShape, seed: seed)
     }
 
@@ -57,6 +61,9 @@ public struct ModelPreset: Sendable {
             ) { arguments in
                 guard arguments.classes == 10 else {
                     throw EngineError.invalidArgument("densenet-mini has 10 classes, as the tutorial; got \(arguments.classes)")
+                }
+                guard arguments.blocks == nil else {
+                    throw EngineError.invalidArgument("densenet-mini has its own blocks; blocks are for densenet121/169/201")
                 }
                 guard arguments.includeTop else {
                     throw EngineError.invalidArgument(

@@ -25,6 +25,9 @@ public struct KerasFormatError: Error, Equatable, CustomStringConvertible {
         case malformed
         /// The underlying HDF5 (or zip) operation failed.
         case io
+        /// The file asks for something a reader never does, e.g. a `.pth` pickle calling a function
+        /// outside `torch.load(weights_only=True)`'s allow-list.
+        case refused
     }
 
     /// The kind of problem.
@@ -75,6 +78,7 @@ public struct KerasFormatError: Error, Equatable, CustomStringConvertible {
         case .dataTypeMismatch: what = "data type mismatch"
         case .malformed: what = "malformed"
         case .io: what = "cannot be read or written"
+        case .refused: what = "refused by the restricted unpickler (docs/security.md)"
         }
         var message = "\(subject): \(what)"
         if !expected.isEmpty { message += "; expected \(expected)" }

@@ -40,7 +40,7 @@ public struct WeightFile {
             let metadata = try SafetensorsFile.metadata(ofFileAt: path)
             (format, hdf5) = (metadata["format"] == PyTorchOptimizerState.formatName ? .torchOptimizer : .safetensors, nil)
         } else if Self.isZip(head) {
-            (format, hdf5) = (.kerasArchive, nil)
+            (format, hdf5) = (Self.zipFormat(path), nil)
         } else {
             let file: File
             do { file = try File.open(path) } catch let error as HDF5Error {
@@ -75,6 +75,15 @@ public struct WeightFile {
         }
     }
 
+    /// A torch.save checkpoint when its entries are torch's (or, unreadable, its name ends in `.pth`/`.pt`),
+    /// else a `.keras` archive: the reader of either then says what is wrong with an unreadable one.
+    private static func zipFormat(_ path: String) -> WeightFileFormat {
+        guard let archive = try? ArchiveReader(path) else {
+            return WeightFileFormat(fileName: path) == .pyTorchCheckpoint ? .pyTorchCheckpoint : .kerasArchive
+        }
+        return PyTorchCheckpoint.isCheckpoint(entryNames: archive.entryNames) ? .pyTorchCheckpoint : .kerasArchive
+    }
+
     /// Every zip, and so every `.keras` archive, starts with a local file header, `PK\x03\x04`.
     private static func isZip(_ head: [UInt8]) -> Bool { head.starts(with: [0x50, 0x4B, 0x03, 0x04]) }
 
@@ -92,7 +101,7 @@ extension WeightFile {
     /// the optimizer of the archive's `compile_config`).
     public func readOptimizer() throws -> StoredOptimizer? {
         switch format {
-        case .safetensors, .tfKerasWeights: return nil
+        case .safetensors, .tfKerasWeights, .pyTorchCheckpoint: return nil
         case .torchOptimizer: return try PyTorchOptimizerState.read(SafetensorsFile.read(path), path: path)
         case .kerasArchive: return try TFKerasModelFile.wrapHDF5(path) { try KerasArchive.Opened(path).optimizer() }
         case .tfKerasModel, .tfKerasOptimizer, .keras3Weights:
@@ -123,6 +132,10 @@ extension Model {
                 try Keras3WeightsFormat.write(Keras3WeightLayout(tree: tree), to: root)
                 if let optimizer { try Keras3OptimizerVars.write(optimizer, variables: trainableVariables, to: root) }
             }
+        case .pyTorchCheckpoint:
+            throw KerasFormatError(
+                .wrongFormat, file: path, expected: "a format densenet-io writes (PyTorch's weights go to .safetensors)",
+                found: "\(format.description), which it only reads")
         case .tfKerasOptimizer, .torchOptimizer:
             guard let optimizer else {
                 throw KerasFormatError(.wrongFormat, file: path, expected: "optimizer state to write", found: "none (weights only)")
@@ -166,6 +179,8 @@ extension Model {
         switch file.format {
         case .safetensors:
             try SafetensorsWeightsFormat.load(SafetensorsWeightLayout(model: self), from: SafetensorsFile.read(path), path: path)
+        case .pyTorchCheckpoint:
+            try SafetensorsWeightsFormat.load(SafetensorsWeightLayout(model: self), from: PyTorchCheckpoint.read(path), path: path)
         case .kerasArchive: return try KerasArchive.loadWeights(path, into: self)
         case .tfKerasModel:
             return try TFKerasModelFile.loadWeights(TFKerasModelFile.fullModel(file.hdf5!.root, file: path), file: path, into: self)

@@ -22,16 +22,26 @@ public enum WeightFileFormat: String, CaseIterable, Sendable, CustomStringConver
     /// torch.optim.Adam/AdamW state in safetensors (`PyTorchOptimizerState`), beside the safetensors
     /// weights of the same model. It holds no weights.
     case torchOptimizer = "torch-optimizer"
+    /// A `torch.save` checkpoint (`.pth`, `PyTorchCheckpoint`), read without running its pickle;
+    /// read only: densenet-io writes PyTorch's weights as safetensors.
+    case pyTorchCheckpoint = "pth"
 
     /// The name the command line takes (`--to keras2`) and prints: the raw value.
     public var name: String { rawValue }
 
     /// The format named `name` on the command line (`keras2`, `keras3`, `safetensors`, `keras`,
-    /// `checkpoint`, `keras2-optimizer`, `torch-optimizer`), in any letter case: `Keras3` is `keras3`.
+    /// `checkpoint`, `keras2-optimizer`, `torch-optimizer`, `pth`), in any letter case: `Keras3` is `keras3`.
     public init?(name: String) { self.init(rawValue: name.lowercased()) }
 
     /// Whether the format's files hold a model's weights (all but the optimizer-only file).
     public var holdsWeights: Bool { ![.tfKerasOptimizer, .torchOptimizer].contains(self) }
+
+    /// Whether densenet-io writes the format (all but `.pth`, which it only reads).
+    public var isWritable: Bool { self != .pyTorchCheckpoint }
+
+    /// The written format whose listing a file of this format compares with: itself, or
+    /// safetensors for a `.pth` (the same names and layouts).
+    public var writtenCounterpart: WeightFileFormat { isWritable ? self : .safetensors }
 
     /// Whether the format's files can hold optimizer state beside the weights.
     public var holdsOptimizerState: Bool {
@@ -51,6 +61,7 @@ public enum WeightFileFormat: String, CaseIterable, Sendable, CustomStringConver
         case .keras3Weights: "Keras 3 weights (.weights.h5)"
         case .kerasArchive: "Keras 3 archive (.keras)"
         case .safetensors: "safetensors"
+        case .pyTorchCheckpoint: "PyTorch checkpoint (torch.save zip, .pth)"
         }
     }
 
@@ -59,7 +70,7 @@ public enum WeightFileFormat: String, CaseIterable, Sendable, CustomStringConver
         switch self {
         case .tfKerasWeights, .tfKerasModel, .tfKerasOptimizer: .tfKeras
         case .keras3Weights, .kerasArchive: .keras3
-        case .safetensors, .torchOptimizer: .safetensors
+        case .safetensors, .torchOptimizer, .pyTorchCheckpoint: .safetensors
         }
     }
 
@@ -72,6 +83,7 @@ public enum WeightFileFormat: String, CaseIterable, Sendable, CustomStringConver
         case .kerasArchive: [".keras"]
         case .safetensors: [".safetensors"]
         case .torchOptimizer: [".optimizer.safetensors"]
+        case .pyTorchCheckpoint: [".pth", ".pt"]
         }
     }
 

@@ -25,6 +25,20 @@ struct ModelOptions: ParsableArguments {
         })
     var inputShape: [Int]?
 
+    @Option(
+        help: ArgumentHelp(
+            "The four dense blocks' layer counts, replacing the model's (Keras' DenseNet(blocks=…), torchvision's block_config), "
+                + "e.g. 2,2,2,2.",
+            valueName: "n,n,n,n"),
+        transform: { text in
+            let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 4, let blocks = parts as? [Int], blocks.allSatisfy({ $0 > 0 }) else {
+                throw ValidationError("--blocks takes four positive numbers, got \(text)")
+            }
+            return blocks
+        })
+    var blocks: [Int]?
+
     @Option(help: "Number of classes (default: the model's own).")
     var classes: Int?
 
@@ -52,7 +66,7 @@ struct ModelOptions: ParsableArguments {
     func build(seed: UInt64 = 0) throws -> Model {
         try ModelPreset.named(model).build(
             inputShape: inputShape, classes: classes, includeTop: includeTop, pooling: pooling.engine,
-            seed: seed)
+            blocks: blocks, seed: seed)
     }
 
     /// The model for the weights in `file`: the `--model` preset when given; else the model a

@@ -49,6 +49,16 @@ extension OptimizerState {
 /// (`--to safetensors` into `x.h5`), a file in a folder that does not exist.
 func outputFormat(named name: String?, for output: String) throws -> WeightFileFormat {
     try checkOutputFolder(output)
+    let format = try namedOrEndingFormat(name, for: output)
+    guard format.isWritable else {
+        throw ValidationError(
+            "densenet-io reads \(format.fileExtensions.joined(separator: "/")) files (torch.save) but writes PyTorch's weights as "
+                + "safetensors: name the output \(output.dropLast(WeightFileFormat.fileExtension(of: output)?.count ?? 0)).safetensors")
+    }
+    return format
+}
+
+private func namedOrEndingFormat(_ name: String?, for output: String) throws -> WeightFileFormat {
     let endingFormat = WeightFileFormat(fileName: output)
     guard let name else {
         guard let endingFormat else {
@@ -58,7 +68,7 @@ func outputFormat(named name: String?, for output: String) throws -> WeightFileF
     }
     guard let format = WeightFileFormat(name: name) else {
         throw ValidationError(
-            "--to takes one of \(WeightFileFormat.allCases.map(\.name).joined(separator: ", ")) or \(OutputTarget.onnxName), got \(name)")
+            "--to takes one of \(WeightFileFormat.allCases.filter(\.isWritable).map(\.name).joined(separator: ", ")) or \(OutputTarget.onnxName), got \(name)")
     }
     if let endingFormat, let ending = WeightFileFormat.fileExtension(of: output), !format.fileExtensions.contains(ending) {
         let renamed = output.dropLast(ending.count) + format.fileExtensions[0]
@@ -71,7 +81,8 @@ func outputFormat(named name: String?, for output: String) throws -> WeightFileF
 
 /// Every file-name ending that names a format holding weights, for messages: ".h5, .hdf5, .weights.h5, … or .keras".
 let weightFileEndings: String = {
-    let endings = WeightFileFormat.allCases.filter(\.holdsWeights).flatMap(\.fileExtensions).reduce(into: [String]()) { list, ending in
+    let endings = WeightFileFormat.allCases.filter { $0.holdsWeights && $0.isWritable }.flatMap(\.fileExtensions).reduce(into: [String]()) {
+        list, ending in
         if !list.contains(ending) { list.append(ending) }
     }
     return endings.dropLast().joined(separator: ", ") + " or " + endings[endings.count - 1]
@@ -80,11 +91,11 @@ let weightFileEndings: String = {
 extension ArgumentHelp {
     /// `--to`'s help: the format names it takes.
     static let outputFormat = ArgumentHelp(
-        "Output format: \(WeightFileFormat.allCases.map(\.name).joined(separator: ", ")) or \(OutputTarget.onnxName) (default: told from the file name).",
+        "Output format: \(WeightFileFormat.allCases.filter(\.isWritable).map(\.name).joined(separator: ", ")) or \(OutputTarget.onnxName) (default: told from the file name).",
         valueName: "format")
 }
 
 extension CompletionKind {
     /// `--to`'s values, for the shell completion scripts.
-    static let weightFileFormats = CompletionKind.list(WeightFileFormat.allCases.map(\.name) + [OutputTarget.onnxName])
+    static let weightFileFormats = CompletionKind.list(WeightFileFormat.allCases.filter(\.isWritable).map(\.name) + [OutputTarget.onnxName])
 }

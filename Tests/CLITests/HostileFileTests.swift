@@ -36,7 +36,13 @@ import Testing
         Case(command: ["inspect"], file: "fuzz_libhdf5_attribute_overread.h5", says: "bad symbol table node signature"),
         Case(command: ["convert"], file: "fuzz_group_walk_timeout.h5", says: "bad heap free list"),
         // A string reference libhdf5's H5HG_read crashed on (SIGSEGV): refused by the project's reader.
-        Case(command: ["inspect", "--stats"], file: "fuzz_libhdf5_global_heap.h5", says: "point outside the file's global heap objects")
+        Case(command: ["inspect", "--stats"], file: "fuzz_libhdf5_global_heap.h5", says: "point outside the file's global heap objects"),
+        // torch.save checkpoints whose pickle asks for code (issue #17): refused by name, before any tensor is read.
+        Case(command: ["convert"], file: "pth_os_system.pth", says: "found GLOBAL posix.system"),
+        Case(command: ["convert"], file: "pth_builtins_eval.pth", says: "found GLOBAL builtins.eval"),
+        Case(command: ["inspect"], file: "pth_builtins_eval.pth", says: "found GLOBAL builtins.eval"),
+        Case(command: ["convert"], file: "pth_unknown_global.pth", says: "found GLOBAL __main__.Unknown"),
+        Case(command: ["convert"], file: "pth_truncated.pth", says: "unreadable zip")
     ]
 
     @Test(arguments: cases)

@@ -210,7 +210,7 @@ public enum DenseNetApplication {
             ) { a in
                 try build(
                     DenseNetOptions(
-                        blocks: blocks, includeTop: a.includeTop, inputShape: a.inputShape, classes: a.classes,
+                        blocks: a.blocks ?? blocks, includeTop: a.includeTop, inputShape: a.inputShape, classes: a.classes,
                         pooling: a.pooling))
             }
         }

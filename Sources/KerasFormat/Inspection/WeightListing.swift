@@ -104,7 +104,8 @@ public struct WeightListing: Sendable {
     /// Reads the structure (not the values) of an already detected file.
     public static func read(_ file: WeightFile) throws -> WeightListing {
         switch file.format {
-        case .safetensors, .torchOptimizer: try readSafetensors(file.path, format: file.format)
+        case .safetensors, .torchOptimizer: try readSafetensors(SafetensorsFile.read(file.path), path: file.path, format: file.format)
+        case .pyTorchCheckpoint: try readSafetensors(PyTorchCheckpoint.read(file.path), path: file.path, format: file.format)
         case .kerasArchive: try readArchive(file.path)
         case .tfKerasWeights, .tfKerasModel, .keras3Weights, .tfKerasOptimizer:
             try readHDF5(mapped(file.hdf5!, path: file.path).root, format: file.format, path: file.path, archiveAttributes: nil)
@@ -144,8 +145,8 @@ public struct WeightListing: Sendable {
                 return WeightListing(
                     path: path, format: format, attributes: attributes,
                     weights: try tfKerasOptimizer(root.group(TFKerasOptimizerWeights.groupName), path: path))
-            case .safetensors, .torchOptimizer:
-                preconditionFailure("safetensors files are not HDF5")
+            case .safetensors, .torchOptimizer, .pyTorchCheckpoint:
+                preconditionFailure("safetensors and .pth files are not HDF5")
             }
         } catch let error as HDF5Error {
             throw KerasFormatError(error, file: path)
@@ -309,8 +310,8 @@ public struct WeightListing: Sendable {
 
     // MARK: safetensors
 
-    private static func readSafetensors(_ path: String, format: WeightFileFormat) throws -> WeightListing {
-        let file = try SafetensorsFile.read(path)
+    /// The listing of safetensors tensors (read from a safetensors file or a `.pth` checkpoint).
+    private static func readSafetensors(_ file: SafetensorsFile, path: String, format: WeightFileFormat) throws -> WeightListing {
         let provenance = try SafetensorsWeightsFormat.provenance(of: file, path: path)
         var positions: [String: Int] = [:]
         let weights = file.tensors.keys.sorted().map { name -> StoredWeight in

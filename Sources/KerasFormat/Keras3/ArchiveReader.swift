@@ -13,8 +13,9 @@ struct ArchiveReader {
     /// The most bytes one entry may inflate into.
     let budget: Int
 
-    /// Opens the zip at `path`; throws `.unknownFormat` for anything ZIPFoundation cannot read as one.
-    init(_ path: String) throws {
+    /// Opens the zip at `path`; throws `.unknownFormat` for anything ZIPFoundation cannot read as one,
+    /// saying it `expected` that kind of zip.
+    init(_ path: String, expected: String = "a .keras archive (zip)") throws {
         guard let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int else {
             throw KerasFormatError(.io, file: path, found: "no such file")
         }
@@ -22,12 +23,15 @@ struct ArchiveReader {
             archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
         } catch {
             throw KerasFormatError(
-                .unknownFormat, file: path, expected: "a .keras archive (zip)", found: "unreadable zip: \(error) (corrupted or truncated?)")
+                .unknownFormat, file: path, expected: expected, found: "unreadable zip: \(error) (corrupted or truncated?)")
         }
         self.path = path
         self.size = size
         budget = ReadLimits.budget(forSourceOf: size)
     }
+
+    /// The names of the archive's entries, in the central directory's order.
+    var entryNames: [String] { archive.map(\.path) }
 
     /// The bytes of entry `name`; nil when the archive has none.
     func contents(of name: String) throws -> Data? {

@@ -53,7 +53,7 @@ struct Export: ParsableCommand {
             try KerasArchive.write(trainer, model: info.model, run: info.run, to: output)
         case .tfKerasModel:
             try TFKerasModelFile.write(trainer, model: info.model, run: info.run, to: output)
-        case .tfKerasWeights, .keras3Weights, .safetensors, .tfKerasOptimizer, .torchOptimizer:
+        case .tfKerasWeights, .keras3Weights, .safetensors, .tfKerasOptimizer, .torchOptimizer, .pyTorchCheckpoint:
             let (values, note) = try saveVerified(
                 model, optimizer: TrainedOptimizer(trainer.optimizer), to: output, format: format, fresh: info.model.build())
             print(

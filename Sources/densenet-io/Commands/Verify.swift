@@ -53,7 +53,7 @@ struct Verify: ParsableCommand {
                 "densenet-io-verify-\(getpid())-\(UUID().uuidString)"
             ).path
             defer { try? FileManager.default.removeItem(atPath: scratch) }
-            try model.saveWeights(to: scratch, format: listing.format)
+            try model.saveWeights(to: scratch, format: listing.format.writtenCounterpart)
             failures += try report(expected: WeightListing.read(scratch), found: listing)
         }
         if failures > 0 {
@@ -71,7 +71,7 @@ struct Verify: ParsableCommand {
         }
         let original = model.weights.map { $0.values.map(\.bitPattern) }
         print("\nRound trips (write, read back, compare bits):")
-        for format in WeightFileFormat.allCases where format.holdsWeights {
+        for format in WeightFileFormat.allCases where format.holdsWeights && format.isWritable {
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "densenet-io-verify-\(getpid())-\(format.name)-\(UUID().uuidString)"
             ).path
