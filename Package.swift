@@ -6,6 +6,7 @@ import PackageDescription
 //   CBLAS, CKernels → DenseNetEngine (math, no files) ─┼→ KerasFormat (Keras names and layouts)
 //   CZlibShim, DenseNetEngine → Datasets (IDX files)  └─ ZIPFoundation (.keras archives)
 //   TrainingRecords (CSV, history, TensorBoard files)
+//   CMPI (Open MPI) → MPICollective (the engine's Collective on MPI_COMM_WORLD; needs DenseNetEngine)
 //                                                                 ↓
 //                                                       densenet-io (CLI wiring only)
 //
@@ -23,6 +24,7 @@ let package = Package(
         .library(name: "KerasFormat", targets: ["KerasFormat"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "TrainingRecords", targets: ["TrainingRecords"]),
+        .library(name: "MPICollective", targets: ["MPICollective"]),
         .executable(name: "densenet-io", targets: ["densenet-io"])
     ],
     dependencies: [
@@ -35,6 +37,7 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlibShim", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         // The size and inflation bounds every reader of an untrusted file keeps (docs/security.md).
         .target(name: "ReadLimits"),
         .target(name: "HDF5", dependencies: ["CHDF5", "ReadLimits"]),
@@ -44,10 +47,12 @@ let package = Package(
         .target(name: "KerasFormat", dependencies: ["HDF5", "DenseNetEngine", "ZIPFoundation", "ReadLimits"]),
         // Keras' CSVLogger, History and TensorBoard records of a run, and their plot; Foundation only.
         .target(name: "TrainingRecords"),
+        // Data-parallel training across processes: the engine's Collective over Open MPI.
+        .target(name: "MPICollective", dependencies: ["CMPI", "DenseNetEngine"]),
         .executableTarget(
             name: "densenet-io",
             dependencies: [
-                "HDF5", "DenseNetEngine", "KerasFormat", "Datasets", "TrainingRecords", "ReadLimits",
+                "HDF5", "DenseNetEngine", "KerasFormat", "Datasets", "TrainingRecords", "ReadLimits", "MPICollective",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]),
         // Every test target's helpers: fixture paths, temporary files, HDF5 structure listings, IDX
