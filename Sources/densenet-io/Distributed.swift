@@ -51,8 +51,20 @@ func runAsRank(environment: [String: String], _ body: (MPIWorld, Parallel) throw
     let ranksHere = MPIWorld.ranksOnThisHost(environment: environment) ?? world.size
     let processors = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     let parallel = Parallel(workers: Swift.min(8, Swift.max(1, processors / Swift.max(1, ranksHere))))
+    let started = Date()
     do {
         try body(world, parallel)
+        if world.rank == 0 {
+            let seconds = Date().timeIntervalSince(started)
+            FileHandle.standardError.write(
+                Data(
+                    String(
+                        format:
+                            "densenet-io: %d ranks, %d threads each: rank 0 spent %.2f s of %.2f s in %d reductions (%.1f MB) and broadcasts\n",
+                        world.size, parallel.workers, world.communicationSeconds, seconds, world.reductions,
+                        Double(world.reducedBytes) / 1e6
+                    ).utf8))
+        }
     } catch let error where error is WorldFailure || error is ExitCode {
         world.finalize()
         throw world.rank == 0 || error is ExitCode ? error : ExitCode(2)
