@@ -4,11 +4,13 @@ import Foundation
 /// `size` ranks in one process, one thread each: the engine's `Collective` without MPI, for tests
 /// of data-parallel training. Sums add the ranks' values in rank order (the same bits on every rank).
 public final class ThreadWorld: @unchecked Sendable {
+    /// The number of ranks.
     public let size: Int
     private let condition = NSCondition()
     private var arrived = 0, generation = 0
     private var deposited: [UnsafeMutableRawBufferPointer?]
 
+    /// A world of `size` ranks; run them with `run`.
     public init(size: Int) {
         self.size = size
         deposited = Array(repeating: nil, count: size)
