@@ -7,6 +7,7 @@ import PackageDescription
 //   CZlibShim, DenseNetEngine → Datasets (IDX files)  └─ ZIPFoundation (.keras archives)
 //   DenseNetEngine, KerasFormat (atomic writes), SwiftProtobuf → ONNXFormat (ONNX export and its check)
 //   TrainingRecords (CSV, history, TensorBoard files)
+//   CMPI (Open MPI) → MPICollective (the engine's Collective on MPI_COMM_WORLD; needs DenseNetEngine)
 //                                                                 ↓
 //                                                       densenet-io (CLI wiring only)
 //
@@ -25,6 +26,7 @@ let package = Package(
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "ONNXFormat", targets: ["ONNXFormat"]),
         .library(name: "TrainingRecords", targets: ["TrainingRecords"]),
+        .library(name: "MPICollective", targets: ["MPICollective"]),
         .executable(name: "densenet-io", targets: ["densenet-io"])
     ],
     dependencies: [
@@ -39,6 +41,7 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlibShim", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         // The size and inflation bounds every reader of an untrusted file keeps (docs/security.md).
         .target(name: "ReadLimits"),
         .target(name: "HDF5", dependencies: ["CHDF5", "ReadLimits"]),
@@ -52,10 +55,13 @@ let package = Package(
             dependencies: ["DenseNetEngine", "KerasFormat", "ReadLimits", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // Keras' CSVLogger, History and TensorBoard records of a run, and their plot; Foundation only.
         .target(name: "TrainingRecords"),
+        // Data-parallel training across processes: the engine's Collective over Open MPI.
+        .target(name: "MPICollective", dependencies: ["CMPI", "DenseNetEngine"]),
         .executableTarget(
             name: "densenet-io",
             dependencies: [
                 "HDF5", "DenseNetEngine", "KerasFormat", "ONNXFormat", "Datasets", "TrainingRecords", "ReadLimits",
+                "MPICollective",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]),
         // Every test target's helpers: fixture paths, temporary files, HDF5 structure listings, IDX

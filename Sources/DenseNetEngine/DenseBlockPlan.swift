@@ -200,15 +200,14 @@ final class DenseBlockKernel: ImageKernel {
                 $0.op.makeKernel(
                     KernelSpec(
                         inputShapes: [$0.input], outputShape: $0.output,
-                        capacity: spec.capacity, parallel: spec.parallel, configuration: spec.configuration))
+                        capacity: spec.capacity, parallel: spec.parallel, configuration: spec.configuration,
+                        collective: spec.collective))
             }
             sizes = u.tail.map { product($0.output) }
             keep = u.keptOutputs
             lastWritesBlock = kernels.last is ConvKernel && keep.last == false
             kept = Array(repeating: nil, count: u.tail.count)
-            normalization = BatchNormArithmetic(
-                layer: u.bn, channels: c, parallel: spec.parallel,
-                usesAVX2: spec.configuration.usesAVX2)
+            normalization = BatchNormArithmetic(layer: u.bn, channels: c, spec: spec)
         }
 
         deinit {

@@ -28,6 +28,8 @@ public struct KernelSpec: Sendable {
     public let parallel: Parallel
     /// Which kernels to run (the model's configuration).
     public let configuration: EngineConfiguration
+    /// The processes training together: batch normalization sums its statistics over them.
+    public let collective: any Collective
 }
 
 /// How a forward pass treats BatchNormalization: Keras' `training=False` or `training=True`.
@@ -172,7 +174,7 @@ final class Executor {
     /// chainImages: run chains of `ImageKernel`s image by image (off only to compare, in tests).
     init(
         nodes: [GraphNode], capacity: Int, parallel: Parallel, configuration: EngineConfiguration,
-        gradientForInputs: Bool = false, chainImages: Bool = true
+        collective: any Collective = SingleProcess(), gradientForInputs: Bool = false, chainImages: Bool = true
     ) {
         self.nodes = nodes
         self.capacity = capacity
@@ -208,7 +210,7 @@ final class Executor {
             let k = op.makeKernel(
                 KernelSpec(
                     inputShapes: n.inputs.map { nodes[$0].shape }, outputShape: n.shape,
-                    capacity: capacity, parallel: parallel, configuration: configuration))
+                    capacity: capacity, parallel: parallel, configuration: configuration, collective: collective))
             maxWS = Swift.max(maxWS, k.workspacePerWorker)
             ks.append(k)
         }

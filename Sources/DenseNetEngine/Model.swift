@@ -19,6 +19,12 @@ public final class Model {
     public var configuration: EngineConfiguration {
         didSet { if configuration != oldValue { executors = [:] } }
     }
+    /// The processes this model trains with (data parallelism): batch normalization's statistics
+    /// and `Trainer`'s gradients, metrics and test pass are summed over them. `SingleProcess` unless
+    /// the caller joins a world; executors made after a change use the new value.
+    public var collective: any Collective = SingleProcess() {
+        didSet { executors = [:] }
+    }
     let nodes: [GraphNode]
     let inputID: Int
     let outputID: Int
@@ -64,7 +70,8 @@ public final class Model {
 
     func executor(capacity: Int) -> Executor {
         if let e = executors[capacity] { return e }
-        let e = Executor(nodes: nodes, capacity: capacity, parallel: parallel, configuration: configuration)
+        let e = Executor(
+            nodes: nodes, capacity: capacity, parallel: parallel, configuration: configuration, collective: collective)
         executors[capacity] = e
         return e
     }
@@ -117,8 +124,11 @@ public final class Model {
     }
 
     /// Zero grads, forward, fused softmax-CE on logits, backward. Returns (mean loss, correct count).
-    func runTrainingPass(_ ex: Executor, batch n: Int, labels: UnsafePointer<Int>, mode: ForwardMode) throws -> (loss: Float, correct: Int)
-    {
+    /// `globalBatch`: the samples of every process's share of the batch (data-parallel), which the
+    /// loss gradient is divided by; nil: this batch of `n` is the whole.
+    func runTrainingPass(
+        _ ex: Executor, batch n: Int, labels: UnsafePointer<Int>, mode: ForwardMode, globalBatch: Int? = nil
+    ) throws -> (loss: Float, correct: Int) {
         guard let logitsID else {
             throw EngineError.invalidArgument("training needs a softmax output (loss is fused on its logits)")
         }
@@ -130,7 +140,7 @@ public final class Model {
         }
         let loss = sparseSoftmaxCrossEntropy(
             logits: ex.outputs[logitsID], labels: labels, batch: n, classes: classes,
-            gradient: ex.grads[logitsID])
+            gradient: ex.grads[logitsID], gradientDivisor: globalBatch)
         let correct = countCorrect(probabilities: ex.outputs[outputID], labels: labels, batch: n, classes: classes)
         ex.backward(batch: n, seed: logitsID)
         return (loss, correct)
@@ -138,13 +148,14 @@ public final class Model {
 }
 
 /// Mean over the batch of logsumexp(z) - z[label] (tf.nn.sparse_softmax_cross_entropy_with_logits +
-/// SUM_OVER_BATCH_SIZE). If `gradient` is given it receives (softmax(z) - onehot) / batch.
+/// SUM_OVER_BATCH_SIZE). If `gradient` is given it receives (softmax(z) - onehot) / batch, or divided
+/// by `gradientDivisor` when given (the global batch this batch is one process's share of).
 public func sparseSoftmaxCrossEntropy(
     logits: UnsafePointer<Float>, labels: UnsafePointer<Int>, batch: Int, classes k: Int,
-    gradient: UnsafeMutablePointer<Float>?
+    gradient: UnsafeMutablePointer<Float>?, gradientDivisor: Int? = nil
 ) -> Float {
     var total: Float = 0
-    let invN = 1 / Float(batch)
+    let invN = 1 / Float(gradientDivisor ?? batch)
     for i in 0..<batch {
         let z = logits + i * k
         var mx = -Float.infinity

@@ -41,15 +41,15 @@ public struct ModelPreset: Sendable {
 
     /// Builds the model (variables initialised from `seed`) for `inputShape` and `classes`, each
     /// defaulting to the preset's own, with or without its classifier (`includeTop`, `pooling`), with
-    /// other dense-block counts (`blocks`, Keras Applications' DenseNets only).
+    /// other dense-block counts (`blocks`, Keras Applications' DenseNets only), running on `parallel`'s workers.
     public func build(
         inputShape: [Int]? = nil, classes: Int? = nil, includeTop: Bool = true, pooling: DenseNetPooling? = nil,
-        blocks: [Int]? = nil, seed: UInt64 = 0
+        blocks: [Int]? = nil, seed: UInt64 = 0, parallel: Parallel = .automatic()
     ) throws -> Model {
         let arguments = Arguments(
             inputShape: inputShape ?? defaultInputShape, classes: classes ?? defaultClasses,
             includeTop: includeTop, pooling: pooling, blocks: blocks)
-        return try Model(root: makeRoot(arguments), inputShape: arguments.inputShape, seed: seed)
+        return try Model(root: makeRoot(arguments), inputShape: arguments.inputShape, seed: seed, parallel: parallel)
     }
 
     /// Every preset, by name.

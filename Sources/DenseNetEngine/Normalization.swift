@@ -87,7 +87,7 @@ final class BatchNormKernel: Kernel {
 
     init(layer: BatchNormalization, spec: KernelSpec) {
         let c = spec.outputShape.last!
-        arithmetic = BatchNormArithmetic(layer: layer, channels: c, parallel: spec.parallel, usesAVX2: spec.configuration.usesAVX2)
+        arithmetic = BatchNormArithmetic(layer: layer, channels: c, spec: spec)
         rows = product(spec.outputShape) / c
     }
 
@@ -126,20 +126,40 @@ final class BatchNormArithmetic {
     let coefficients: UnsafeMutablePointer<Float>
     private(set) var lastWasTraining = false
 
-    init(layer: BatchNormalization, channels c: Int, parallel: Parallel, usesAVX2: Bool) {
+    /// The other processes' rows when training data-parallel (nil: this process holds the batch):
+    /// the batch statistics and the input gradient's sums are summed over them, in `sums`.
+    let collective: (any Collective)?
+    let sums: UnsafeMutableBufferPointer<Double>
+    /// Rows the last training-mode statistics were taken over (of every process).
+    private var statisticsRows = 0
+
+    init(layer: BatchNormalization, channels c: Int, spec: KernelSpec) {
         self.layer = layer
         self.c = c
-        self.parallel = parallel
-        self.usesAVX2 = usesAVX2
+        parallel = spec.parallel
+        usesAVX2 = spec.configuration.usesAVX2
+        collective = spec.collective.size > 1 ? spec.collective : nil
         mean = .allocate(capacity: c); variance = .allocate(capacity: c)
         invStd = .allocate(capacity: c); scaling = .allocate(capacity: c)
         gradientSums = .allocate(capacity: c); scratch = .allocate(capacity: c)
         coefficients = .allocate(capacity: 3 * c)
+        sums = .allocate(capacity: collective == nil ? 0 : 2 * c + 1)
     }
 
     deinit {
         for p in [mean, variance, invStd, scaling, coefficients] { p.deallocate() }
-        gradientSums.deallocate(); scratch.deallocate()
+        gradientSums.deallocate(); scratch.deallocate(); sums.deallocate()
+    }
+
+    /// Sums `count` floats at `values` (and, when given, `rows`) over the processes; the row total.
+    @discardableResult
+    private func sumOverProcesses(_ values: UnsafeMutablePointer<Float>, count: Int, rows: Int? = nil) -> Int {
+        guard let collective else { return rows ?? 0 }
+        for j in 0..<count { sums[j] = Double(values[j]) }
+        if let rows { sums[count] = Double(rows) }
+        collective.allreduceSum(UnsafeMutableBufferPointer(rebasing: sums[0..<(count + (rows == nil ? 0 : 1))]))
+        for j in 0..<count { values[j] = Float(sums[j]) }
+        return rows == nil ? 0 : Int(sums[count])
     }
 
     /// Training: the batch statistics of `x(row, channel)` (and, when `update`, the moving
@@ -148,15 +168,18 @@ final class BatchNormArithmetic {
     func computeStatistics(rows: Int, mode: ForwardMode, _ x: (_ row: Int, _ channel: Int) -> Float) {
         if case let .training(update) = mode {
             lastWasTraining = true
-            let count = Float(rows), inverse = 1 / count, mean = self.mean
+            let mean = self.mean
             TensorFlowOrder.packetColumnSums(rows: rows, columns: c, into: mean, accumulators: coefficients, x)
+            statisticsRows = sumOverProcesses(mean, count: c, rows: rows)
+            let inverse = 1 / Float(statisticsRows)
             for j in 0..<c { mean[j] *= inverse }
             TensorFlowOrder.packetColumnSums(rows: rows, columns: c, into: variance, accumulators: coefficients) { r, j in
                 let d = x(r, j) - mean[j]
                 return d * d
             }
+            sumOverProcesses(variance, count: c)
             for j in 0..<c { variance[j] *= inverse }
-            if update { layer.updateMovingStatistics(mean: mean, variance: variance, channels: c, count: rows) }
+            if update { layer.updateMovingStatistics(mean: mean, variance: variance, channels: c, count: statisticsRows) }
         } else {
             lastWasTraining = false
             layer.movingStatistics(channels: c, mean: mean, variance: variance)
@@ -212,17 +235,24 @@ final class BatchNormArithmetic {
             return SIMD4(g, g * (centered * invStd[j]), g * centered, 0)
         }
         let gGamma = layer.gamma!.grad, gBeta = layer.beta!.grad, gamma = layer.gamma!.data
-        let count = Float(rows), inverse = 1 / count
+        let count = Float(statisticsRows), inverse = 1 / count
         // TF: dx = gamma·r·((dy − mean(dy)) − (x − mean)·r²·mean(dy·(x − mean))), r = invStd;
         // in inference mode dx = gamma·r·dy. Coefficients: mean(dy), gamma·r, r²·mean(dy·(x − mean)).
+        // The gamma and beta gradients stay this process's share (the trainer sums every gradient);
+        // the means are over every process's rows, as the statistics were.
         let k = coefficients
         for j in 0..<c {
             let s = gradientSums[j]
             gBeta[j] += s[0]
             gGamma[j] += s[1]
-            k[j] = lastWasTraining ? s[0] * inverse : 0
+            k[j] = s[0]
+            k[c + j] = s[2]
+        }
+        if lastWasTraining { sumOverProcesses(k, count: 2 * c) }
+        for j in 0..<c {
+            k[2 * c + j] = lastWasTraining ? (invStd[j] * invStd[j]) * (k[c + j] / count) : 0
+            k[j] = lastWasTraining ? k[j] * inverse : 0
             k[c + j] = gamma[j] * invStd[j]
-            k[2 * c + j] = lastWasTraining ? (invStd[j] * invStd[j]) * (s[2] / count) : 0
         }
         guard let dx else { return }
         let coef = UnsafePointer(coefficients)

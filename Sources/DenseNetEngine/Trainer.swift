@@ -101,6 +101,9 @@ public final class Trainer {
     public private(set) var metrics = MetricState()
     let executor: Executor
     let labelBuffer: UnsafeMutablePointer<Int>
+    /// Every trainable gradient end to end, summed over the processes in one call per step
+    /// (empty for a single process).
+    private let gradientBuffer: UnsafeMutableBufferPointer<Float>
     private var cachedPermutation: (epoch: Int, seed: UInt64, count: Int, perm: [Int])?
 
     /// A trainer at epoch 0 step 0 of `model` with a new `optimizer` over its trainable variables.
@@ -120,10 +123,16 @@ public final class Trainer {
         self.batchSize = batchSize
         self.shuffleSeed = shuffleSeed
         self.lossAveraging = lossAveraging
-        executor = model.executor(capacity: batchSize)
-        labelBuffer = .allocate(capacity: batchSize)
-        labelBuffer.initialize(repeating: 0, count: batchSize)
+        let capacity = Trainer.shareCapacity(batchSize: batchSize, processes: model.collective.size)
+        executor = model.executor(capacity: capacity)
+        labelBuffer = .allocate(capacity: capacity)
+        labelBuffer.initialize(repeating: 0, count: capacity)
+        gradientBuffer = .allocate(
+            capacity: model.collective.size > 1 ? model.trainableVariables.reduce(0) { $0 + $1.count } : 0)
     }
+
+    /// The largest share of a batch of `batchSize` one of `processes` processes takes.
+    static func shareCapacity(batchSize: Int, processes: Int) -> Int { (batchSize + processes - 1) / processes }
 
     /// A trainer with Adam (what the Keras format layer still builds).
     public convenience init(
@@ -135,7 +144,10 @@ public final class Trainer {
             lossAveraging: lossAveraging)
     }
 
-    deinit { labelBuffer.deallocate() }
+    deinit {
+        labelBuffer.deallocate()
+        gradientBuffer.deallocate()
+    }
 
     /// The epoch's sample order: Fisher-Yates with SplitMix64 seeded by mix(seed, epoch).
     public static func permutation(count: Int, seed: UInt64, epoch: Int) -> [Int] {
@@ -152,35 +164,76 @@ public final class Trainer {
     /// The steps an epoch of `samples` takes: the samples divided by `batchSize`, rounded up.
     public func stepsPerEpoch(samples: Int) -> Int { (samples + batchSize - 1) / batchSize }
 
-    /// One optimisation step on `n` samples already gathered (images in the input buffer, labels in labelBuffer).
-    private func step(batch n: Int) throws -> (loss: Float, correct: Int) {
-        let r = try model.runTrainingPass(executor, batch: n, labels: labelBuffer, mode: .training(updateStatistics: true))
+    /// One optimisation step on this process's `n` samples of a batch of `globalBatch`, already
+    /// gathered (images in the input buffer, labels in labelBuffer). Returns the batch's mean loss
+    /// and its correct count, over every process's samples.
+    private func step(batch n: Int, of globalBatch: Int) throws -> (loss: Float, correct: Int) {
+        let collective = model.collective
+        guard collective.size > 1 else {
+            let r = try model.runTrainingPass(executor, batch: n, labels: labelBuffer, mode: .training(updateStatistics: true))
+            optimizer.step()
+            return r
+        }
+        let r = try model.runTrainingPass(
+            executor, batch: n, labels: labelBuffer, mode: .training(updateStatistics: true), globalBatch: globalBatch)
+        sumGradientsOverProcesses()
         optimizer.step()
-        return r
+        var totals = [Double(r.loss) * Double(n), Double(r.correct)]
+        totals.withUnsafeMutableBufferPointer { collective.allreduceSum($0) }
+        return (Float(totals[0] / Double(globalBatch)), Int(totals[1]))
+    }
+
+    /// Each trainable gradient becomes its sum over the processes (one reduction for all of them).
+    private func sumGradientsOverProcesses() {
+        let variables = model.trainableVariables
+        var offset = 0
+        for v in variables {
+            (gradientBuffer.baseAddress! + offset).update(from: v.grad, count: v.count)
+            offset += v.count
+        }
+        model.collective.allreduceSum(gradientBuffer)
+        offset = 0
+        for v in variables {
+            v.grad.update(from: gradientBuffer.baseAddress! + offset, count: v.count)
+            offset += v.count
+        }
     }
 
     /// One training step on an explicit batch (no shuffling, no metric bookkeeping). Returns the batch loss.
     @discardableResult
     public func trainStep(images: [Float], labels: [Int]) throws -> Float {
         let n = labels.count
+        guard model.collective.size == 1 else {
+            throw EngineError.invalidArgument("trainStep takes one process's batch; data-parallel training goes through trainEpoch")
+        }
         guard n >= 1, n <= batchSize, images.count == n * model.inputSize else {
             throw EngineError.invalidArgument("trainStep: need 1...\(batchSize) samples of \(model.inputSize) floats")
         }
         images.withUnsafeBufferPointer { executor.outputs[model.inputID].update(from: $0.baseAddress!, count: images.count) }
         labels.withUnsafeBufferPointer { labelBuffer.update(from: $0.baseAddress!, count: n) }
-        return try step(batch: n).loss
+        return try step(batch: n, of: n).loss
     }
 
     /// Trains from the current position (epoch, stepInEpoch) to the end of the epoch.
     /// `onStep` runs after every step; returning `.stop` ends early (returns nil; state then points
     /// at the next step, so calling again resumes). At the epoch's end the epoch counter advances,
     /// metrics reset, and the epoch's mean loss and accuracy are returned.
+    ///
+    /// Data-parallel (`model.collective` of several processes, each holding the same `data`): every
+    /// process draws the same order and trains on its share of each batch, and `onStep` sees the
+    /// metrics of the whole batch; `onStep` must then return the same action on every process.
     public func trainEpoch(_ data: LabeledImages, onStep: ((StepEvent) -> StepAction)? = nil) throws -> EpochResult? {
         guard data.sampleShape == model.inputShape else {
             throw EngineError.shapeMismatch(what: "dataset samples", expected: model.inputShape, got: data.sampleShape)
         }
         let count = data.count
         let steps = stepsPerEpoch(samples: count)
+        let collective = model.collective
+        if collective.size > 1, Swift.min(batchSize, count - (steps - 1) * batchSize) < collective.size {
+            throw EngineError.invalidArgument(
+                "\(collective.size) processes need at least \(collective.size) samples in every batch; the last batch of \(count) samples in batches of \(batchSize) has \(count - (steps - 1) * batchSize) (change --limit or --batch-size)"
+            )
+        }
         if cachedPermutation == nil || cachedPermutation!.epoch != epoch || cachedPermutation!.seed != shuffleSeed
             || cachedPermutation!.count != count
         {
@@ -192,14 +245,15 @@ public final class Trainer {
         while stepInEpoch < steps {
             let start = stepInEpoch * batchSize
             let n = Swift.min(batchSize, count - start)
+            let share = collective.share(of: n)
             data.images.withUnsafeBufferPointer { src in
-                for i in 0..<n {
-                    let s = perm[start + i]
+                for (i, position) in share.enumerated() {
+                    let s = perm[start + position]
                     (input + i * inSize).update(from: src.baseAddress! + s * inSize, count: inSize)
                     labelBuffer[i] = data.labels[s]
                 }
             }
-            let (loss, correct) = try step(batch: n)
+            let (loss, correct) = try step(batch: share.count, of: n)
             let w = lossAveraging == .perBatch ? 1.0 : Double(n)
             metrics.lossSum += Double(loss) * w
             metrics.lossWeight += w
@@ -218,7 +272,8 @@ public final class Trainer {
         return result
     }
 
-    /// Loss and accuracy with training = false (inference BN), batches of `batchSize` in order.
+    /// Loss and accuracy with training = false (inference BN), batches of `batchSize` in order;
+    /// data-parallel, each process evaluates its share of each batch and the sums are reduced once.
     public func evaluate(_ data: LabeledImages) throws -> (loss: Double, accuracy: Double) {
         try Trainer.evaluate(model: model, data: data, batchSize: batchSize, lossAveraging: lossAveraging)
     }
@@ -236,34 +291,45 @@ public final class Trainer {
             throw EngineError.shapeMismatch(what: "dataset samples", expected: model.inputShape, got: data.sampleShape)
         }
         let classes = model.outputShape.last!
-        let ex = model.executor(capacity: batchSize)
+        let collective = model.collective
+        let ex = model.executor(capacity: shareCapacity(batchSize: batchSize, processes: collective.size))
         let inSize = model.inputSize
         var m = MetricState()
         var start = 0
         while start < data.count {
             let n = Swift.min(batchSize, data.count - start)
+            let share = collective.share(of: n)
+            let first = start + share.lowerBound, k = share.count
+            start += n
+            let w = lossAveraging == .perBatch ? 1.0 : Double(n)
+            m.lossWeight += w
+            m.seen += n
+            guard k > 0 else { continue }
             data.images.withUnsafeBufferPointer {
-                ex.outputs[model.inputID].update(from: $0.baseAddress! + start * inSize, count: n * inSize)
+                ex.outputs[model.inputID].update(from: $0.baseAddress! + first * inSize, count: k * inSize)
             }
-            ex.forward(batch: n, mode: .inference)
+            ex.forward(batch: k, mode: .inference)
             try data.labels.withUnsafeBufferPointer { lb in
-                let labels = lb.baseAddress! + start
-                for i in 0..<n where labels[i] < 0 || labels[i] >= classes {
+                let labels = lb.baseAddress! + first
+                for i in 0..<k where labels[i] < 0 || labels[i] >= classes {
                     throw EngineError.invalidArgument("label \(labels[i]) out of range 0..<\(classes)")
                 }
                 let loss: Float
                 if let lid = model.logitsID {
-                    loss = sparseSoftmaxCrossEntropy(logits: ex.outputs[lid], labels: labels, batch: n, classes: classes, gradient: nil)
+                    loss = sparseSoftmaxCrossEntropy(logits: ex.outputs[lid], labels: labels, batch: k, classes: classes, gradient: nil)
                 } else {
-                    loss = probabilityCrossEntropy(ex.outputs[model.outputID], labels, n, classes)
+                    loss = probabilityCrossEntropy(ex.outputs[model.outputID], labels, k, classes)
                 }
-                let w = lossAveraging == .perBatch ? 1.0 : Double(n)
-                m.lossSum += Double(loss) * w
-                m.lossWeight += w
-                m.correct += countCorrect(probabilities: ex.outputs[model.outputID], labels: labels, batch: n, classes: classes)
-                m.seen += n
+                // This share's part of the batch's mean loss (the whole of it for one process).
+                m.lossSum += (k == n ? Double(loss) : Double(loss) * Double(k) / Double(n)) * w
+                m.correct += countCorrect(probabilities: ex.outputs[model.outputID], labels: labels, batch: k, classes: classes)
             }
-            start += n
+        }
+        if collective.size > 1 {
+            var totals = [m.lossSum, Double(m.correct)]
+            totals.withUnsafeMutableBufferPointer { collective.allreduceSum($0) }
+            m.lossSum = totals[0]
+            m.correct = Int(totals[1])
         }
         return (m.meanLoss, m.accuracy)
     }

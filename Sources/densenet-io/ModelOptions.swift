@@ -63,10 +63,10 @@ struct ModelOptions: ParsableArguments {
     var model: String { modelName ?? Self.defaultModel }
 
     /// Builds the chosen preset with its variables initialised from `seed`.
-    func build(seed: UInt64 = 0) throws -> Model {
+    func build(seed: UInt64 = 0, parallel: Parallel = .automatic()) throws -> Model {
         try ModelPreset.named(model).build(
             inputShape: inputShape, classes: classes, includeTop: includeTop, pooling: pooling.engine,
-            blocks: blocks, seed: seed)
+            blocks: blocks, seed: seed, parallel: parallel)
     }
 
     /// The model for the weights in `file`: the `--model` preset when given; else the model a

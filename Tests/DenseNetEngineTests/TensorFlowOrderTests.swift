@@ -41,8 +41,10 @@ import TestSupport
         try layer.movingMean!.setValues(try Self.floats(g, "moving_mean_before"))
         try layer.movingVariance!.setValues(try Self.floats(g, "moving_variance_before"))
         let bn = BatchNormArithmetic(
-            layer: layer, channels: c, parallel: Parallel(workers: 2),
-            usesAVX2: EngineConfiguration(kernels: kernels).usesAVX2)
+            layer: layer, channels: c,
+            spec: KernelSpec(
+                inputShapes: [[rows, c]], outputShape: [rows, c], capacity: 1, parallel: Parallel(workers: 2),
+                configuration: EngineConfiguration(kernels: kernels), collective: SingleProcess()))
 
         var y = [Float](repeating: 0, count: rows * c), dx = y
         x.withUnsafeBufferPointer { xp in

@@ -35,9 +35,15 @@ public enum CLI {
     /// Runs `densenet-io arguments…` to completion, capturing both streams; `environment` adds to
     /// (or replaces in) this process's environment. With `fileSizeLimit`, no file it writes may grow
     /// past that many bytes (RLIMIT_FSIZE, SIGXFSZ ignored): writes fail as on a full disk.
-    public static func run(_ arguments: [String], environment: [String: String] = [:], fileSizeLimit: Int? = nil) throws -> RunResult {
+    /// `launcher`: a command that starts the binary, e.g. `mpirun -np 2` (its path first).
+    public static func run(
+        _ arguments: [String], environment: [String: String] = [:], fileSizeLimit: Int? = nil, launcher: [String] = []
+    ) throws -> RunResult {
         let process = Process()
-        if let fileSizeLimit {
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = launcher.dropFirst() + [binary.path] + arguments
+        } else if let fileSizeLimit {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", "trap '' XFSZ; ulimit -f \(fileSizeLimit / 512); exec \"$0\" \"$@\"", binary.path] + arguments
         } else {

@@ -3,6 +3,7 @@ import Datasets
 import DenseNetEngine
 import Foundation
 import KerasFormat
+import MPICollective
 import TrainingRecords
 
 /// `densenet-io train`: the tutorial's training loop, printing its line per epoch.
@@ -79,6 +80,12 @@ struct Train: ParsableCommand {
             valueName: "dir"), completion: .directory)
     var tensorboard: String?
 
+    @Flag(
+        help:
+            "Join the MPI world (implied when mpirun started the process): train one model on every rank, each on its share of every batch."
+    )
+    var distributed = false
+
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
@@ -104,6 +111,24 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        if distributed || MPIWorld.launchedByMPI(environment: environment) {
+            try runAsRank(environment: environment) { world, parallel in try train(in: world, parallel: parallel) }
+        } else {
+            try train(in: SingleProcess(), parallel: .automatic())
+        }
+    }
+
+    /// What training starts from: the data, the run it belongs to and the trainer (fresh or resumed).
+    private struct Start {
+        let train, test: LabeledImages
+        let run: RunDescription
+        let description: ModelDescription
+        let trainer: Trainer
+    }
+
+    /// Reads the data and the checkpoint and builds the trainer; nothing is written.
+    private func prepare(collective: any Collective, parallel: Parallel) throws -> Start {
         try refuseOverwriting(resume, with: save)
         let folder = MNISTFolder(data)
         let resumed = try resume.map(WeightFile.init)
@@ -115,8 +140,6 @@ struct Train: ParsableCommand {
             batchSize: batchSize ?? saved?.run.batchSize ?? 32, trainData: DataFingerprint(train),
             trainLimit: trainLimit, testLimit: testLimit ?? saved?.run.testLimit)
         let engineConfiguration = EngineConfiguration(environment: ProcessInfo.processInfo.environment)
-        let description: ModelDescription
-        let trainer: Trainer
         if let resume, let resumed, let saved {
             // Everything is checked before the first step; the checkpoint is not touched until then.
             if let problem = run.mismatch(resuming: saved.run) { throw ResumeRefusal("cannot resume \(resume): \(problem)") }
@@ -142,40 +165,60 @@ struct Train: ParsableCommand {
                     )
                 }
             }
-            description = saved.model
-            let model = try saved.model.build()
+            let model = try saved.model.build(parallel: parallel)
             model.configuration = engineConfiguration
-            trainer = try Trainer(
+            model.collective = collective
+            let trainer = try Trainer(
                 model: model, optimizer: saved.optimizer, batchSize: saved.run.batchSize, shuffleSeed: saved.shuffleSeed,
                 lossAveraging: saved.run.lossAveraging)
             try TrainingCheckpoint.load(resumed, into: trainer)
-        } else {
-            let seed = seed ?? 0
-            let model = try modelOptions.build(seed: seed)
-            model.configuration = engineConfiguration
-            description = ModelDescription(
-                preset: modelOptions.model, inputShape: model.inputShape, classes: model.outputShape.last ?? 0,
-                weightSeed: seed)
-            trainer = try Trainer(
-                model: model, optimizer: try optimizerOptions.config(),
-                batchSize: run.batchSize, shuffleSeed: seed)
+            return Start(train: train, test: test, run: run, description: saved.model, trainer: trainer)
         }
+        let seed = seed ?? 0
+        let model = try modelOptions.build(seed: seed, parallel: parallel)
+        model.configuration = engineConfiguration
+        model.collective = collective
+        let description = ModelDescription(
+            preset: modelOptions.model, inputShape: model.inputShape, classes: model.outputShape.last ?? 0,
+            weightSeed: seed)
+        let trainer = try Trainer(
+            model: model, optimizer: try optimizerOptions.config(), batchSize: run.batchSize, shuffleSeed: seed)
+        return Start(train: train, test: test, run: run, description: description, trainer: trainer)
+    }
+
+    /// The training loop on one process, or on one rank of `collective` (which then trains its
+    /// share of each batch; only rank 0 writes files).
+    private func train(in collective: any Collective, parallel: Parallel) throws {
+        let start = try collective.together { try prepare(collective: collective, parallel: parallel) }
+        let (train, test, run, trainer) = (start.train, start.test, start.run, start.trainer)
+        if collective.size > 1 {
+            try collective.requireAgreement(
+                on: runFingerprint(
+                    arguments: Array(CommandLine.arguments.dropFirst()),
+                    data: ["\(run.trainData)", "\(DataFingerprint(test))"]))
+        }
+        let writes = collective.rank == 0
         let model = trainer.model
         let checkpointPath = checkpoint ?? resume
         let resumedEpoch = resume == nil ? nil : trainer.epoch
         var records: [any EpochLog] = []
-        if let csv { records.append(try CSVLog(path: csv, resumingAt: resumedEpoch)) }
-        if let history { records.append(try HistoryLog(path: history, resumingAt: resumedEpoch)) }
-        if let tensorboard { records.append(try TensorBoardLog(directory: tensorboard, resumingAt: resumedEpoch)) }
+        if writes {
+            if let csv { records.append(try CSVLog(path: csv, resumingAt: resumedEpoch)) }
+            if let history { records.append(try HistoryLog(path: history, resumingAt: resumedEpoch)) }
+            if let tensorboard { records.append(try TensorBoardLog(directory: tensorboard, resumingAt: resumedEpoch)) }
+        }
         let interruption = Interruption()
         func writeCheckpoint() throws {
-            if let checkpointPath { try TrainingCheckpoint.write(trainer, model: description, run: run, to: checkpointPath) }
+            if writes, let checkpointPath {
+                try TrainingCheckpoint.write(trainer, model: start.description, run: run, to: checkpointPath)
+            }
         }
         let steps = trainer.stepsPerEpoch(samples: train.count)
         var stepsTaken = 0
         var stopped = false
+        var signal: Int32?
         while trainer.epoch < epochs, !stopped {
-            let progress = ProgressBar(total: steps)
+            let progress = ProgressBar(total: steps, live: writes && ProgressBar.isTerminal(STDERR_FILENO))
             var samples = trainer.stepInEpoch * run.batchSize
             var failure: Error?
             let result = try trainer.trainEpoch(
@@ -189,7 +232,8 @@ struct Train: ParsableCommand {
                         ])
                     stepsTaken += 1
                     if let stopAfter, stepsTaken >= stopAfter { stopped = true }
-                    if interruption.received != nil { stopped = true }
+                    signal = collective.firstSignal(interruption.received)
+                    if signal != nil { stopped = true }
                     // Mid-epoch checkpoints only: the epoch's last step is saved once the epoch is closed.
                     if event.step < event.stepsPerEpoch, stopped || checkpointEvery.map({ stepsTaken % $0 == 0 }) == true {
                         do { try writeCheckpoint() } catch { failure = error; return .stop }
@@ -200,6 +244,7 @@ struct Train: ParsableCommand {
             guard let result else { break }
             progress.finish()
             let evaluation = try trainer.evaluate(test)
+            do { try model.checkWeightsAgree() } catch { throw WorldFailure("\(error) at the end of epoch \(result.epoch + 1)") }
             print(
                 EpochLine(
                     epoch: result.epoch + 1, loss: result.loss, accuracy: result.accuracy,
@@ -212,7 +257,7 @@ struct Train: ParsableCommand {
                 iterations: Int(trainer.optimizer.iterations))
             for index in records.indices { try records[index].append(record) }
         }
-        if let signal = interruption.received {
+        if let signal {
             print(
                 "\(Interruption.name(signal).capitalizedFirst) at epoch \(trainer.epoch + 1), step \(trainer.stepInEpoch) of \(steps)"
                     + (checkpointPath.map { "; checkpoint written, resume with --resume \($0)" }
@@ -226,7 +271,7 @@ struct Train: ParsableCommand {
         } else if let resume, stepsTaken == 0 {
             print("Nothing to do: \(resume) is at epoch \(trainer.epoch) of \(epochs)")
         }
-        if let save, let format = WeightFileFormat(fileName: save) {
+        if writes, let save, let format = WeightFileFormat(fileName: save) {
             try model.saveWeights(to: save, format: format)
             print("Saved \(format.name) weights to \(save)")
         }
