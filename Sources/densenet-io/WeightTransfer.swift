@@ -87,3 +87,18 @@ extension CompletionKind {
     /// `--to`'s values, for the shell completion scripts.
     static let weightFileFormats = CompletionKind.list(WeightFileFormat.allCases.map(\.name))
 }
+
+/// Loads `file` into `model` (called `name`); a file whose weights do not fit is refused with the
+/// error and a short diagnosis (`MismatchDiagnosis`): counts, the first mismatches, what the file
+/// holds and the flags that fit.
+func loadWeights(from file: WeightFile, into model: Model, named name: String) throws -> StoredOptimizer? {
+    do {
+        return try model.loadWeights(from: file)
+    } catch let error as KerasFormatError
+        where [.missingLayer, .extraLayer, .layerCountMismatch, .weightCountMismatch, .shapeMismatch, .dataTypeMismatch].contains(
+            error.reason)
+    {
+        let diagnosis = try MismatchDiagnosis(model: model, modelName: name, found: WeightListing.read(file))
+        throw InputError(([error.description] + diagnosis.lines.map { "  \($0)" }).joined(separator: "\n"))
+    }
+}
