@@ -20,8 +20,8 @@ public struct MismatchDiagnosis: Sendable {
         let badShapes = pairing.pairs.filter { $0.a.shape != $0.b.shape || $0.a.dataType != $0.b.dataType }
         let expectedCount = pairing.pairs.count + pairing.onlyInA.count
         var lines = [
-            "\(pairing.pairs.count - badShapes.count) of \(expectedCount) weights of \(modelName) fit (matched by \(pairing.rule.shortName)): "
-                + "\(badShapes.count) shape mismatches, \(pairing.onlyInA.count) missing, \(pairing.onlyInB.count) extra"
+            "\(pairing.pairs.count - badShapes.count) of \(expectedCount) weights of \(modelName) fit, matched by \(pairing.rule.shortName):",
+            "  \(badShapes.count) shape mismatches, \(pairing.onlyInA.count) missing, \(pairing.onlyInB.count) extra"
         ]
         func shape(_ s: [Int]) -> String { "[\(s.map(String.init).joined(separator: ", "))]" }
         let mismatches =
@@ -36,7 +36,8 @@ public struct MismatchDiagnosis: Sendable {
         let recognized = RecognizedDenseNet(found)
         lines.append("the file holds: \(recognized?.summary ?? WeightListingSummary(found).line)")
         if let recognized {
-            lines.append("flags that fit: \(recognized.flags ?? "none needed; leave out --model") (or leave out --model)")
+            lines.append(
+                "flags that fit: \(recognized.flags.map { "\($0), or none" } ?? "none (leave out --model: no preset has these blocks)")")
         } else {
             lines.append("flags that fit: none of the presets (\(ModelPreset.all.map(\.name).joined(separator: ", "))) holds these weights")
         }

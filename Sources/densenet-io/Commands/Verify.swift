@@ -45,7 +45,7 @@ struct Verify: ParsableCommand {
         let expected = try WeightListing.expected(of: model, format: listing.format)
         failures += try report(expected: expected, found: listing)
         if failures > 0 {
-            if !verbose {
+            if !verbose && failures > MismatchDiagnosis.shownMismatches {
                 print("\nDiagnosis:")
                 for line in try MismatchDiagnosis(model: model, modelName: choice.name, found: listing).lines { print("  \(line)") }
             }
@@ -150,18 +150,21 @@ struct Verify: ParsableCommand {
         for weight in pairing.onlyInA {
             lines.append((weight, true, "MISSING: expected \(shape(weight.shape)) \(weight.dataType), not in the file"))
         }
-        print("\nWeights (expected by the model vs found, matched by \(pairing.rule.rawValue)):")
+        print("\nWeights (expected by the model vs found, matched by \(pairing.rule.shortName)):")
+        // A file of another model has hundreds of problems: then the diagnosis speaks instead of them.
+        let problemCount = lines.filter(\.bad).count + pairing.onlyInB.count
+        let listsProblems = verbose || problemCount <= MismatchDiagnosis.shownMismatches
         var currentGroup = ""
         var shown = 0
         for (weight, bad, text) in lines where bad || verbose {
             if bad { problems.append((weight, text)) }
-            guard verbose || shown < MismatchDiagnosis.shownMismatches else { continue }
+            guard listsProblems else { continue }
             shown += 1
             if weight.group != currentGroup {
                 currentGroup = weight.group
                 print("  \(weight.group) (layer \(weight.layer))")
             }
-            print("    \(bad ? "✗" : "✓") \(weight.label): \(text)")
+            print(verbose ? "    \(bad ? "✗" : "✓") \(weight.label): \(text)" : MismatchDiagnosis.clipped("    ✗ \(weight.label): \(text)"))
         }
         let optimizer = found.weights.filter { $0.kind == .optimizer }
         if !optimizer.isEmpty {
@@ -171,12 +174,12 @@ struct Verify: ParsableCommand {
         }
         for stored in pairing.onlyInB where !stored.isPyTorchOnly || found.format.family != .safetensors {
             problems.append((stored, "extra"))
-            guard verbose || shown < MismatchDiagnosis.shownMismatches else { continue }
+            guard listsProblems else { continue }
             shown += 1
             print(
                 "  ✗ EXTRA \(stored.path) (layer \(stored.layer)) \(shape(stored.shape)) \(stored.dataType): in the file, not in the model")
         }
-        if problems.count > shown { print("  … and \(problems.count - shown) more problem(s) (--verbose lists them)") }
+        if problems.count > shown { print("  \(problems.count) problems: the diagnosis below sums them up (--verbose lists them)") }
         let renamed = pairing.renamed
         if !renamed.isEmpty {
             print("  note: \(renamed.count) weights stored under other names load by \(pairing.rule.shortName)")
