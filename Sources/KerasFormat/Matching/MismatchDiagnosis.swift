@@ -39,7 +39,7 @@ public struct MismatchDiagnosis: Sendable {
             lines.append(
                 "flags that fit: \(recognized.flags.map { "\($0), or none" } ?? "none (leave out --model: no preset has these blocks)")")
         } else {
-            lines.append("flags that fit: none of the presets (\(ModelPreset.all.map(\.name).joined(separator: ", "))) holds these weights")
+            lines.append("flags that fit: none; no preset holds these weights")
         }
         self.lines = lines.map(Self.clipped)
     }
