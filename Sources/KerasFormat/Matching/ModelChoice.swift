@@ -65,12 +65,17 @@ public final class ModelChoice {
         // No preset takes the file: the one closest in weight count stands in, so that a command can
         // show how the file differs (`fitsFile` false); `LoadedModel` refuses.
         var closest: (distance: Int, name: String, build: (UInt64) throws -> Model, model: Model)?
+        var buildError: Error?  // the user's arguments do not apply to a preset (densenet-mini without its top)
         let stored = listing?.weights.filter { $0.kind != .optimizer && !$0.isPyTorchOnly }.count ?? 0
         for candidate in ModelPreset.all {
             let build = {
                 try candidate.build(inputShape: a.inputShape, classes: a.classes, includeTop: a.includeTop, pooling: a.pooling, seed: $0)
             }
-            guard let model = try? build(0) else { continue }
+            let model: Model
+            do { model = try build(0) } catch {
+                buildError = buildError ?? error
+                continue
+            }
             do {
                 try model.loadWeights(from: file)
                 (name, make, spare, fitsFile) = (candidate.name, build, model, true)
@@ -80,6 +85,7 @@ public final class ModelChoice {
                 if closest == nil || distance < closest!.distance { closest = (distance, candidate.name, build, model) }
             }
         }
+        if let buildError { throw buildError }
         guard let closest else {
             throw KerasFormatError(.wrongFormat, file: file.path, expected: "a preset to build", found: "none builds")
         }
