@@ -20,45 +20,16 @@ public struct LoadedModel {
 
     /// Reads `path`: a densenet-io checkpoint rebuilds its recorded model, a tf-keras full-model file
     /// or `.keras` archive of a functional model its `model_config`; a file that names no architecture
-    /// (weights-only files, a subclassed model's) goes into `preset` when given, else into the first
-    /// preset (`ModelPreset.all`, default input shape and classes) whose every weight it holds.
+    /// (weights-only files, a subclassed model's) goes into `preset` when given, else into the Keras
+    /// Applications DenseNet its weights show, else into the first preset (`ModelPreset.all`, default
+    /// input shape and classes) whose every weight it holds (`ModelChoice`).
     public init(_ path: String, preset: String? = nil) throws {
         let file = try WeightFile(path)
-        format = file.format
-        if preset == nil, let (model, architecture) = try Self.describedModel(file) {
-            (self.model, self.architecture) = (model, architecture)
-            optimizer = try model.loadWeights(from: file)
-            return
-        }
-        let candidates = try preset.map { [try ModelPreset.named($0)] } ?? ModelPreset.all
-        var firstError: Error?
-        for candidate in candidates {
-            let model = try candidate.build()
-            do {
-                optimizer = try model.loadWeights(from: file)
-                (self.model, architecture) = (model, candidate.name)
-                return
-            } catch {
-                firstError = firstError ?? error
-            }
-        }
-        if preset != nil, let firstError { throw firstError }
-        throw KerasFormatError(
-            .wrongFormat, file: path, expected: "the weights of one of \(candidates.map(\.name).joined(separator: ", "))",
-            found: "none fits (\(firstError.map { "\($0)" } ?? "no preset")); name the architecture")
-    }
-
-    /// The model a file describes itself; nil when it describes none the toolkit can build.
-    private static func describedModel(_ file: WeightFile) throws -> (Model, String)? {
-        guard [.tfKerasModel, .kerasArchive].contains(file.format) else { return nil }
-        if let info = try? TrainingCheckpoint.readInfo(file) {
-            return (try info.model.build(), info.model.preset ?? "the checkpoint's model_config")
-        }
-        do {
-            return (try KerasModelConfig(contentsOf: file).makeModel(), "the file's model_config")
-        } catch let error as KerasFormatError where error.reason == .wrongFormat {
-            return nil  // a subclassed model's config names only its class
-        }
+        let choice = try ModelChoice(for: file, preset: preset)
+        guard choice.fitsFile else { throw ModelChoice.noPresetFits(file) }
+        model = try choice.build()
+        (architecture, format) = (choice.name, file.format)
+        optimizer = try model.loadWeights(from: file)
     }
 }
 

@@ -9,7 +9,7 @@ struct ModelOptions: ParsableArguments {
     @Option(
         name: .customLong("model"),
         help: ArgumentHelp(
-            "The architecture (default: the file's own model config when it has one, else \(defaultModel)).",
+            "The architecture (default: the file's own model config, else the DenseNet its weights show, else the preset they fit).",
             valueName: "name"),
         completion: .list(ModelPreset.all.map(\.name)))
     var modelName: String?
@@ -69,20 +69,18 @@ struct ModelOptions: ParsableArguments {
             blocks: blocks, seed: seed, parallel: parallel)
     }
 
-    /// The model for the weights in `file`: the `--model` preset when given; else the model a
-    /// densenet-io checkpoint records, or the functional graph of a Keras file's own config;
-    /// else the default preset (a subclassed model's config names only its class).
+    /// How the model for `file` is chosen (`ModelChoice`): the `--model` preset when given; else the
+    /// model a checkpoint records or a Keras file's own config describes; else the DenseNet the
+    /// weights show; else the first preset whose weights the file holds.
+    func choice(for file: WeightFile) throws -> ModelChoice {
+        try ModelChoice(
+            for: file, preset: modelName,
+            arguments: .init(inputShape: inputShape, classes: classes, includeTop: includeTop, pooling: pooling.engine))
+    }
+
+    /// The model for the weights in `file` (see `choice(for:)`) with its name.
     func build(for file: WeightFile, seed: UInt64 = 0) throws -> (model: Model, name: String) {
-        if modelName == nil, [.tfKerasModel, .kerasArchive].contains(file.format) {
-            if let info = try? TrainingCheckpoint.readInfo(file) {
-                return (try info.model.build(), info.model.preset ?? "the checkpoint's model_config")
-            }
-            do {
-                return (try KerasModelConfig(contentsOf: file).makeModel(seed: seed), "the file's model_config")
-            } catch let error as KerasFormatError where error.reason == .wrongFormat {
-                // Not a functional model: fall through to the preset.
-            }
-        }
-        return (try build(seed: seed), model)
+        let choice = try choice(for: file)
+        return (try choice.build(seed: seed), choice.name)
     }
 }

@@ -68,7 +68,8 @@ private func namedOrEndingFormat(_ name: String?, for output: String) throws -> 
     }
     guard let format = WeightFileFormat(name: name) else {
         throw ValidationError(
-            "--to takes one of \(WeightFileFormat.allCases.filter(\.isWritable).map(\.name).joined(separator: ", ")) or \(OutputTarget.onnxName), got \(name)")
+            "--to takes one of \(WeightFileFormat.allCases.filter(\.isWritable).map(\.name).joined(separator: ", ")) or \(OutputTarget.onnxName), got \(name)"
+        )
     }
     if let endingFormat, let ending = WeightFileFormat.fileExtension(of: output), !format.fileExtensions.contains(ending) {
         let renamed = output.dropLast(ending.count) + format.fileExtensions[0]
@@ -98,4 +99,19 @@ extension ArgumentHelp {
 extension CompletionKind {
     /// `--to`'s values, for the shell completion scripts.
     static let weightFileFormats = CompletionKind.list(WeightFileFormat.allCases.filter(\.isWritable).map(\.name) + [OutputTarget.onnxName])
+}
+
+/// Loads `file` into `model` (called `name`); a file whose weights do not fit is refused with the
+/// error and a short diagnosis (`MismatchDiagnosis`): counts, the first mismatches, what the file
+/// holds and the flags that fit.
+func loadWeights(from file: WeightFile, into model: Model, named name: String) throws -> StoredOptimizer? {
+    do {
+        return try model.loadWeights(from: file)
+    } catch let error as KerasFormatError
+        where [.missingLayer, .extraLayer, .layerCountMismatch, .weightCountMismatch, .shapeMismatch, .dataTypeMismatch].contains(
+            error.reason)
+    {
+        let diagnosis = try MismatchDiagnosis(model: model, modelName: name, found: WeightListing.read(file))
+        throw InputError(([error.description] + diagnosis.lines.map { "  \($0)" }).joined(separator: "\n"))
+    }
 }

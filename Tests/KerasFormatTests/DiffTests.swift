@@ -20,7 +20,7 @@ import Testing
         let diff = try WeightDiff.compare(listing, listing)
         let count = try makeMiniModel().weights.count
         #expect(diff.isEqual)
-        #expect(diff.identity == "stored path")
+        #expect(diff.identity == MatchingRule.position.rawValue && diff.renamedCount == 0)
         #expect(diff.entries.count == count)
     }
 

@@ -314,14 +314,21 @@ public struct WeightListing: Sendable {
     private static func readSafetensors(_ file: SafetensorsFile, path: String, format: WeightFileFormat) throws -> WeightListing {
         let provenance = try SafetensorsWeightsFormat.provenance(of: file, path: path)
         var positions: [String: Int] = [:]
+        // A file PyTorch wrote records no Keras origin: its names and shapes tell it (PyTorchOrigin).
+        let inferOrigins = provenance.isEmpty && format == .safetensors
+        let statisticsModules = Set(file.tensors.keys.filter { $0.hasSuffix(".running_mean") }.map { $0.dropLast(".running_mean".count) })
         let weights = file.tensors.keys.sorted().map { name -> StoredWeight in
             let tensor = file.tensors[name]!
             let parts = name.split(separator: ".").map(String.init)
             let module = parts.dropLast().joined(separator: ".")
             let leaf = parts.last ?? name
-            let origin = provenance[name]
-            let layer = origin?.layer ?? module
-            let index = origin?.index ?? positions[layer, default: 0]
+            let recorded = provenance[name]
+            let inferred =
+                inferOrigins
+                ? PyTorchOrigin(tensor: name, shape: tensor.shape, hasRunningStatistics: statisticsModules.contains(Substring(module)))
+                : nil
+            let layer = recorded?.layer ?? inferred?.layer ?? module
+            let index = recorded?.index ?? inferred?.index ?? positions[layer, default: 0]
             positions[layer] = max(positions[layer, default: 0], index + 1)
             let kind: WeightKind =
                 format == .torchOptimizer
@@ -329,9 +336,10 @@ public struct WeightListing: Sendable {
                 : ["running_mean", "running_var", "num_batches_tracked"].contains(leaf) ? .nonTrainable : .trainable
             return StoredWeight(
                 path: name, group: module.isEmpty ? "/" : module, label: leaf, layer: layer,
-                weight: origin?.weight ?? leaf, index: index,
+                weight: recorded?.weight ?? inferred?.weight ?? leaf, index: index,
                 shape: tensor.shape, dataType: tensor.dtype.numpyName, kind: kind,
-                transform: origin?.transform, reader: { tensor.doubles }, recordedKerasShape: origin?.shape)
+                transform: recorded?.transform ?? inferred?.transform, reader: { tensor.doubles },
+                recordedKerasShape: recorded?.shape ?? inferred?.kerasShape)
         }
         return WeightListing(
             path: path, format: format,

@@ -75,8 +75,8 @@ public enum TFKerasWeightsFormat {
             guard modelLayers.count == savedLayers.count else {
                 throw KerasFormatError(
                     .layerCountMismatch, file: file,
-                    expected: "\(modelLayers.count) layers with weights (\(modelLayers.map(\.name).joined(separator: ", ")))",
-                    found: "\(savedLayers.count) (\(savedLayers.map(\.name).joined(separator: ", ")))")
+                    expected: "\(modelLayers.count) layers with weights (\(abbreviated(modelLayers.map(\.name))))",
+                    found: "\(savedLayers.count) (\(abbreviated(savedLayers.map(\.name))))")
             }
             matched = Array(zip(modelLayers, savedLayers))
         }
@@ -94,6 +94,11 @@ public enum TFKerasWeightsFormat {
         }
         return report
     }
+}
+
+/// The first few of `names` and how many more: a message stays one readable line for a model of 600 layers.
+func abbreviated(_ names: [String], shown: Int = 3) -> String {
+    names.prefix(shown).joined(separator: ", ") + (names.count > shown ? ", … \(names.count - shown) more" : "")
 }
 
 /// Reads the layer groups of a tf-keras weights file, checking them against the model's layers.

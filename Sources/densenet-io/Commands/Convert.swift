@@ -42,8 +42,9 @@ struct Convert: ParsableCommand {
         try refuseOverwriting(input, with: output)
         let target = try OutputTarget(named: to, for: output)
         let file = try WeightFile(input)
-        let (model, name) = try modelOptions.build(for: file)
-        let stored = try model.loadWeights(from: file)
+        let choice = try modelOptions.choice(for: file)
+        let (model, name) = (try choice.build(), choice.name)
+        let stored = try loadWeights(from: file, into: model, named: name)
         warnAboutNonFiniteValues(in: model, from: input)
         guard case let .weights(format) = target else {
             let source = ONNXSource(path: input, format: file.format.name, model: name, producerVersion: DenseNetIO.version)
@@ -70,7 +71,7 @@ struct Convert: ParsableCommand {
             }
         }
         let (values, optimizerNote) = try saveVerified(
-            model, optimizer: optimizer, to: output, format: format, fresh: modelOptions.build(for: file, seed: 1).model)
+            model, optimizer: optimizer, to: output, format: format, fresh: choice.build(seed: 1))
         var note = optimizerNote.map { "; \($0)" } ?? ""
         if let unresolved { note = "; optimizer state not written: \(unresolved) (--optimizer NAME and its options name it)" }
         print(

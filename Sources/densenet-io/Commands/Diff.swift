@@ -7,10 +7,14 @@ struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare the weights of two files of any formats; exit 0 when equal within tolerance, 1 otherwise.",
         discussion: """
-            Files of one family (tf-keras .h5; Keras 3 .weights.h5/.keras; safetensors) are matched by stored \
-            path. Across families a weight is identified by its owning layer's unique Keras name ('/' read as \
-            '_') and its position among that layer's variables; safetensors written by densenet-io record their \
-            Keras origin, and are compared in Keras' layout. Optimizer state is compared across tf-keras and \
+            Weights are matched as the files' own framework loads them: tf-keras .h5 files by position (layers \
+            with weights in order, then each layer's weights in order, whatever their names), Keras 3 \
+            .weights.h5/.keras by object path, safetensors by tensor name. Across families a weight is identified \
+            by its owning layer's unique Keras name ('/' read as '_') and its position among that layer's \
+            variables; safetensors written by densenet-io record their Keras origin, those PyTorch wrote are read \
+            by torchvision's names and torch.nn's parameter names, and are compared in Keras' layout. \
+            --by-order pairs the n-th weight of A with the n-th of B, for files whose names differ. Weights \
+            matched under different names are counted in a note, never a difference. Optimizer state is compared across tf-keras and \
             Keras 3 by its place in Keras' optimizer.variables (iterations, then the slots). A pair is equal when \
             every element satisfies |a - b| <= atol + rtol * |b| (NaN equals NaN). Arrays only one file holds \
             are counted as not compared, and the verdict says so.
@@ -28,6 +32,9 @@ struct Diff: ParsableCommand {
     @Option(help: "Relative tolerance.")
     var rtol: Double = 0
 
+    @Flag(help: "Pair the n-th weight of A with the n-th of B, in the order each file lists them (for files whose names differ).")
+    var byOrder = false
+
     @Flag(help: "Also list the weights that are equal.")
     var verbose = false
 
@@ -39,7 +46,8 @@ struct Diff: ParsableCommand {
     }
 
     func run() throws {
-        let diff = try WeightDiff.compare(WeightListing.read(a), WeightListing.read(b), atol: atol, rtol: rtol)
+        let diff = try WeightDiff.compare(
+            WeightListing.read(a), WeightListing.read(b), atol: atol, rtol: rtol, rule: byOrder ? .order : nil)
         if json {
             print(try jsonText(diff))
         } else {
@@ -74,6 +82,9 @@ struct Diff: ParsableCommand {
             }
         }
         for note in diff.skipped { out += "not compared    \(note)\n" }
+        if diff.renamedCount > 0 {
+            out += "note            \(diff.renamedCount) weights matched under different names (as their framework loads them)\n"
+        }
         let largest = diff.entries.compactMap(\.maxAbsolute).max() ?? 0
         out +=
             "\n\(diff.entries.count) weights: \(counts[.equal] ?? 0) equal, \(counts[.different] ?? 0) different, "

@@ -53,7 +53,7 @@ struct Import: ParsableCommand {
         if case let .file(path) = optimizerOptions.optimizer { try refuseOverwriting(path, with: checkpoint) }
         let input = try WeightFile(file)
         let (model, name) = try modelOptions.build(for: input, seed: seed)
-        var stored = try model.loadWeights(from: input)
+        var stored = try loadWeights(from: input, into: model, named: name)
         var source = file
         if case let .file(path) = optimizerOptions.optimizer {
             guard let state = try WeightFile(path).readOptimizer() else {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HDF5
 import KerasFormat
 
 /// `densenet-io inspect FILE`: an h5ls that knows Keras, for every weight format.
@@ -23,7 +24,16 @@ struct Inspect: ParsableCommand {
     var json = false
 
     func run() throws {
-        let input = try WeightFile(file)
+        let input: WeightFile
+        do {
+            input = try WeightFile(file)
+        } catch let error as KerasFormatError where error.reason == .unknownFormat {
+            // Not Keras, but perhaps HDF5: list it as h5ls would.
+            guard let hdf5 = try? File.open(file) else { throw error }
+            let tree = try TreeListing(hdf5)
+            print(json ? try jsonText(tree.entries.map(HDF5Entry.init)) : renderTree(tree), terminator: json ? "\n" : "")
+            return
+        }
         var report = try InspectionReport(WeightListing.read(input), statistics: stats)
         report.optimizer = try input.readOptimizer().map(OptimizerSummary.init)
         if json {
@@ -85,6 +95,38 @@ struct Inspect: ParsableCommand {
                 : "\n!!! \(nonFinite.count) array(s) hold NaN or Inf values: \(nonFinite.joined(separator: ", ")) !!!\n"
         }
         return out
+    }
+}
+
+extension Inspect {
+    /// `h5ls -r -v` in short: one line per group and dataset (shape, type), its attributes indented.
+    func renderTree(_ tree: TreeListing) -> String {
+        func shape(_ s: [Int]) -> String { s.isEmpty ? "scalar" : "{\(s.map(String.init).joined(separator: ", "))}" }
+        var out = "\(file): HDF5, not a Keras weight file (\(tree.entries.count) objects)\n"
+        for entry in tree.entries {
+            switch entry.kind {
+            case .group: out += "\(entry.path)  Group\n"
+            case .dataset: out += "\(entry.path)  Dataset \(shape(entry.shape ?? [])) \(entry.dataType ?? "")\n"
+            case .other: out += "\(entry.path)  Type or other object\n"
+            }
+            for attribute in entry.attributes {
+                out +=
+                    "    @\(attribute.name)  \(shape(attribute.shape)) \(attribute.dataType)\(attribute.value.map { " = \($0)" } ?? "")\n"
+            }
+        }
+        if tree.truncated { out += "(stopped after \(TreeListing.maximumObjects) objects or \(TreeListing.maximumDepth) levels)\n" }
+        return out
+    }
+
+    /// One object of the tree for `--json`.
+    struct HDF5Entry: Encodable {
+        let path: String, kind: String, shape: [Int]?, dtype: String?
+        let attributes: [String: String]
+        init(_ entry: TreeListing.Entry) {
+            (path, kind, shape, dtype) = (entry.path, entry.kind.rawValue, entry.shape, entry.dataType)
+            attributes = Dictionary(
+                entry.attributes.map { ($0.name, $0.value ?? "\($0.dataType) \($0.shape)") }, uniquingKeysWith: { first, _ in first })
+        }
     }
 }
 

@@ -42,24 +42,26 @@ struct Verify: ParsableCommand {
     func run() throws {
         if file.lowercased().hasSuffix(OutputTarget.onnxEnding) { return try verifyONNX() }
         let input = try WeightFile(file)
-        let (model, modelName) = try modelOptions.build(for: input)
+        let choice = try modelOptions.choice(for: input)
+        let model = try choice.build()
         let listing = try WeightListing.read(input)
-        print("\(file): \(listing.format.description); model \(modelName), input \(model.inputShape), output \(model.outputShape)")
+        print("\(file): \(listing.format.description); model \(choice.name), input \(model.inputShape), output \(model.outputShape)")
+        if let recognized = choice.recognized { print("the weights show \(recognized.summary)") }
         var failures = 0
 
-        // 1. Per-layer report against what this model writes in the file's format.
-        do {
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "densenet-io-verify-\(getpid())-\(UUID().uuidString)"
-            ).path
-            defer { try? FileManager.default.removeItem(atPath: scratch) }
-            try model.saveWeights(to: scratch, format: listing.format.writtenCounterpart)
-            failures += try report(expected: WeightListing.read(scratch), found: listing)
-        }
+        // 1. Per-layer report against what this model writes in the file's format, matched as the
+        // file's framework loads it.
+        let expected = try WeightListing.expected(of: model, format: listing.format)
+        failures += try report(expected: expected, found: listing)
         if failures > 0 {
+            if !verbose && failures > MismatchDiagnosis.shownMismatches {
+                print("\nDiagnosis:")
+                for line in try MismatchDiagnosis(model: model, modelName: choice.name, found: listing).lines { print("  \(line)") }
+            }
             print("\nverify: FAILED — \(failures) problem(s) in \(file)")
             throw ExitCode(1)
         }
+        let modelName = choice.name
 
         // 2. Load, then every format's round trip.
         do {
@@ -90,7 +92,7 @@ struct Verify: ParsableCommand {
                 continue
             }
             do {
-                let copy = try modelOptions.build(for: input, seed: 1).model
+                let copy = try choice.build(seed: 1)
                 try copy.loadWeights(from: scratch)
                 let differing = zip(model.weights, copy.weights).filter { $0.0.values.map(\.bitPattern) != $0.1.values.map(\.bitPattern) }
                 if differing.isEmpty && copy.weights.map({ $0.values.map(\.bitPattern) }) == original {
@@ -138,7 +140,9 @@ struct Verify: ParsableCommand {
         }
         let layout = ONNXLayout(rawValue: onnx.metadata[ONNXExport.MetadataKey.layout] ?? "") ?? .nhwc
         let input = try WeightFile(sourcePath)
-        let (model, modelName) = try modelOptions.build(for: input)
+        let choice = try modelOptions.choice(for: input)
+        let model = try choice.build()
+        let modelName = choice.name
         try model.loadWeights(from: input)
         let expected = try ONNXFile(
             exporting: model, layout: layout,
@@ -154,46 +158,53 @@ struct Verify: ParsableCommand {
         if failures > 0 { throw ExitCode(1) }
     }
 
-    /// Prints the per-layer report; returns the number of problems.
+    /// Prints the per-layer report; returns the number of problems. Weights are paired by the rule
+    /// the file's framework loads by (`MatchingRule`); those stored under other names are a note.
+    /// Without `--verbose` only the first `MismatchDiagnosis.shownMismatches` problems are listed.
     func report(expected: WeightListing, found: WeightListing) throws -> Int {
-        var problems = 0
-        let foundByPath = Dictionary(found.weights.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
-        let expectedPaths = Set(expected.weights.map(\.path))
+        let pairing = WeightPairing(expected.weights, found.weights, rule: MatchingRule.between(found.format, found.format))
         func shape(_ s: [Int]) -> String { "[\(s.map(String.init).joined(separator: ", "))]" }
-        print("\nWeights (expected by the model vs found):")
-        var currentGroup = ""
-        var counted = 0
-        for weight in expected.weights {
-            var line: String
-            var bad = false
-            if let stored = foundByPath[weight.path] {
-                counted += 1
-                if stored.shape != weight.shape {
-                    line = "shape mismatch: expected \(shape(weight.shape)), found \(shape(stored.shape))"
-                    bad = true
-                } else if stored.dataType != weight.dataType {
-                    line = "dtype mismatch: expected \(weight.dataType), found \(stored.dataType)"
-                    bad = true
-                } else {
-                    let stats = WeightStatistics(try stored.values())
-                    if stats.hasNonFinite {
-                        line = "\(shape(stored.shape)) \(stored.dataType): \(stats.nans) NaN, \(stats.infinities) Inf values"
-                        bad = true
-                    } else {
-                        line = "\(shape(stored.shape)) \(stored.dataType) ok"
-                    }
-                }
+        var problems: [(StoredWeight, String)] = []
+        var lines: [(weight: StoredWeight, bad: Bool, text: String)] = []
+        for pair in pairing.pairs {
+            let (weight, stored) = (pair.a, pair.b)
+            var text: String
+            if stored.shape != weight.shape {
+                text = "shape mismatch: expected \(shape(weight.shape)), found \(shape(stored.shape))"
+            } else if stored.dataType != weight.dataType {
+                text = "dtype mismatch: expected \(weight.dataType), found \(stored.dataType)"
             } else {
-                line = "MISSING: expected \(shape(weight.shape)) \(weight.dataType), not in the file"
-                bad = true
+                let stats = WeightStatistics(try stored.values())
+                text =
+                    stats.hasNonFinite
+                    ? "\(shape(stored.shape)) \(stored.dataType): \(stats.nans) NaN, \(stats.infinities) Inf values"
+                    : "\(shape(stored.shape)) \(stored.dataType) ok"
+                if !stats.hasNonFinite {
+                    lines.append((weight, false, text + (pair.isRenamed ? " (stored as \(stored.path))" : "")))
+                    continue
+                }
             }
-            if bad { problems += 1 }
-            guard bad || verbose else { continue }
+            if pair.isRenamed { text += " (stored as \(stored.path))" }
+            lines.append((weight, true, text))
+        }
+        for weight in pairing.onlyInA {
+            lines.append((weight, true, "MISSING: expected \(shape(weight.shape)) \(weight.dataType), not in the file"))
+        }
+        print("\nWeights (expected by the model vs found, matched by \(pairing.rule.shortName)):")
+        // A file of another model has hundreds of problems: then the diagnosis speaks instead of them.
+        let problemCount = lines.filter(\.bad).count + pairing.onlyInB.count
+        let listsProblems = verbose || problemCount <= MismatchDiagnosis.shownMismatches
+        var currentGroup = ""
+        var shown = 0
+        for (weight, bad, text) in lines where bad || verbose {
+            if bad { problems.append((weight, text)) }
+            guard listsProblems else { continue }
+            shown += 1
             if weight.group != currentGroup {
                 currentGroup = weight.group
                 print("  \(weight.group) (layer \(weight.layer))")
             }
-            print("    \(bad ? "✗" : "✓") \(weight.label): \(line)")
+            print(verbose ? "    \(bad ? "✗" : "✓") \(weight.label): \(text)" : MismatchDiagnosis.clipped("    ✗ \(weight.label): \(text)"))
         }
         let optimizer = found.weights.filter { $0.kind == .optimizer }
         if !optimizer.isEmpty {
@@ -201,13 +212,23 @@ struct Verify: ParsableCommand {
                 "  (optimizer state: \(optimizer.count) arrays, \(optimizer.reduce(0) { $0 + $1.parameterCount }) values — not model weights, not checked)"
             )
         }
-        for stored in found.weights where stored.kind != .optimizer && !expectedPaths.contains(stored.path) {
-            problems += 1
+        for stored in pairing.onlyInB where !stored.isPyTorchOnly || found.format.family != .safetensors {
+            problems.append((stored, "extra"))
+            guard listsProblems else { continue }
+            shown += 1
             print(
                 "  ✗ EXTRA \(stored.path) (layer \(stored.layer)) \(shape(stored.shape)) \(stored.dataType): in the file, not in the model")
         }
-        print("  \(counted) of \(expected.weights.count) expected weights found, \(problems) problem(s)")
-        return problems
+        if problems.count > shown { print("  \(problems.count) problems: the diagnosis below sums them up (--verbose lists them)") }
+        let renamed = pairing.renamed
+        if !renamed.isEmpty {
+            print("  note: \(renamed.count) weights stored under other names load by \(pairing.rule.shortName)")
+            print(MismatchDiagnosis.clipped("    e.g. \(renamed[0].b.path) for \(renamed[0].a.path)"))
+        }
+        print(
+            "  \(pairing.pairs.count) of \(expected.weights.filter { $0.kind != .optimizer }.count) expected weights found, \(problems.count) problem(s)"
+        )
+        return problems.count
     }
 
     static func readReference(_ path: String, inputShape: [Int], outputShape: [Int]) throws -> ([Float], [Float], Int) {
