@@ -46,11 +46,13 @@ public final class File {
     }
 
     /// Opens an existing file (H5Fopen), after checking it exists, is a regular non-empty
-    /// file and has an HDF5 signature (H5Fis_hdf5).
+    /// file and has an HDF5 signature (H5Fis_hdf5); read-only, a file the byte reader does not cover
+    /// goes to `uncoveredFileCheck` first.
     public static func open(_ path: String, mode: AccessMode = .readOnly) throws -> File {
         try labeling("open") {
             let context = ErrorContext(file: path)
             try checkExisting(path, mode: mode, context)
+            if mode == .readOnly { try checkUncovered(.path(path)) { byteReaderCovers(fileAt: path) } }
             let flags = mode == .readOnly ? chdf5_f_acc_rdonly() : chdf5_f_acc_rdwr()
             let handle = try Library.open(.file, "H5Fopen", context) {
                 H5Fopen(path, flags, chdf5_p_default())
@@ -63,10 +65,12 @@ public final class File {
     /// Opens the HDF5 file whose bytes are `bytes` (a zip entry), read-only, with nothing written to
     /// disk: libhdf5's core driver over a copy of them (H5Pset_fapl_core, H5Pset_file_image), and its
     /// groups read from `bytes` first, as after `mapIntoMemory`. `name` stands for the path in errors.
+    /// Bytes the byte reader does not cover go to `uncoveredFileCheck` first.
     public static func open(image bytes: Data, name: String) throws -> File {
         try labeling("open") {
             let context = ErrorContext(file: name)
             guard !bytes.isEmpty else { throw HDF5Error(.emptyFile, operation: "open", context: context) }
+            try checkUncovered(.image(bytes, name: name)) { byteReaderCovers(bytes) }
             let access = try Library.open(.propertyList, "H5Pcreate", context) { H5Pcreate(chdf5_p_file_access()) }
             try Library.call("H5Pset_fapl_core", context) { H5Pset_fapl_core(access.id, 1 << 16, false) }
             _ = try bytes.withUnsafeBytes { raw in
