@@ -1,4 +1,5 @@
 import CHDF5
+import CMapGuard
 import Foundation
 import ReadLimits
 import Synchronization
@@ -150,10 +151,21 @@ public final class File {
     public func mapIntoMemory<R>(alongside work: () -> R) throws -> R {
         let context = ErrorContext(file: path)
         guard image == nil, mode == .readOnly, let base = try FileImage.base(ofFile: handle, context) else { return work() }
-        let (bytes, result) = try FileImage.contents(of: path, context, alongside: work)
+        let (bytes, slot, result) = try FileImage.contents(of: path, context, alongside: work)
         image = bytes.map { FileImage(bytes: $0, base: base) }
+        image?.mappingSlot = slot
         storedRoot = image.flatMap(StoredGroup.root)
         return result
+    }
+
+    /// Throws `.truncated` when another process shrank the file while its mapped bytes were read
+    /// (`mapIntoMemory`): reads past the new end gave zeros instead of ending the process (SIGBUS), so a
+    /// reader that copied values out of the mapping asks here after copying, before using them.
+    public func checkMappedBytes() throws {
+        guard let image, map_guard_truncated(image.mappingSlot) != 0 else { return }
+        throw HDF5Error(
+            .truncated, operation: "read", context: ErrorContext(file: path),
+            detail: "another process truncated the file while it was being read (it reads as zeros past its new end)")
     }
 
     /// Writes buffered data to disk (H5Fflush).
