@@ -47,7 +47,13 @@ import Testing
         // libhdf5 asks for while opening (ASan's limit; without it malloc fails and libhdf5 says so).
         Case(command: ["inspect", "--stats"], file: "fuzz_libhdf5_global_heap_declined.h5", says: "libhdf5 died reading it"),
         Case(command: ["convert"], file: "fuzz_libhdf5_global_heap_declined_2.h5", says: "libhdf5 died reading it"),
-        Case(command: ["inspect"], file: "fuzz_libhdf5_huge_allocation.h5", says: "memory allocation failed")
+        Case(command: ["inspect"], file: "fuzz_libhdf5_huge_allocation.h5", says: "memory allocation failed"),
+        // The rest of that campaign: a heap over-read under H5A__compact_build_table (ASan only), and
+        // allocations of up to 0xa1a1a1a1a1a1a1a1 bytes requested by H5C_protect.
+        Case(command: ["convert"], file: "fuzz_libhdf5_attribute_table_overread.h5", says: "bad symbol table node signature"),
+        Case(command: ["inspect", "--stats"], file: "fuzz_libhdf5_huge_allocation_2.h5", says: "memory allocation failed"),
+        Case(command: ["inspect"], file: "fuzz_libhdf5_huge_allocation_3.h5", says: "memory allocation failed"),
+        Case(command: ["convert"], file: "fuzz_libhdf5_huge_allocation_4.h5", says: "memory allocation failed")
     ]
 
     @Test(arguments: cases)
