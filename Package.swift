@@ -44,7 +44,9 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         // The size and inflation bounds every reader of an untrusted file keeps (docs/security.md).
         .target(name: "ReadLimits"),
-        .target(name: "HDF5", dependencies: ["CHDF5", "ReadLimits"]),
+        // A SIGBUS guard for mapped files another process truncates (HDF5's mappings only; docs/security.md).
+        .target(name: "CMapGuard"),
+        .target(name: "HDF5", dependencies: ["CHDF5", "CMapGuard", "ReadLimits"]),
         .target(name: "CKernels"),
         .target(name: "DenseNetEngine", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "Datasets", dependencies: ["CZlibShim", "DenseNetEngine", "ReadLimits"]),

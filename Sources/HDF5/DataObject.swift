@@ -148,7 +148,7 @@ struct DataObject {
         }
         let format = try StringFormat(type, context)
         let shape = try shape()
-        let strings = try format.decode(count: shape.reduce(1, *), context) { memoryType, buffer in
+        let strings = try format.decode(count: shape.reduce(1, *), budget: byteBudget, context) { memoryType, buffer in
             try read(memoryType, into: buffer)
         }
         return StringArray(strings, shape: shape, format: format)

@@ -1,4 +1,5 @@
 import CHDF5
+import CMapGuard
 import Foundation
 import ReadLimits
 import Synchronization
@@ -48,11 +49,13 @@ public final class File {
     }
 
     /// Opens an existing file (H5Fopen), after checking it exists, is a regular non-empty
-    /// file and has an HDF5 signature (H5Fis_hdf5).
+    /// file and has an HDF5 signature (H5Fis_hdf5); read-only, a file the byte reader does not cover
+    /// goes to `uncoveredFileCheck` first.
     public static func open(_ path: String, mode: AccessMode = .readOnly) throws -> File {
         try labeling("open") {
             let context = ErrorContext(file: path)
             try checkExisting(path, mode: mode, context)
+            if mode == .readOnly { try checkUncovered(.path(path)) { byteReaderCovers(fileAt: path) } }
             let flags = mode == .readOnly ? chdf5_f_acc_rdonly() : chdf5_f_acc_rdwr()
             let handle = try Library.open(.file, "H5Fopen", context) {
                 H5Fopen(path, flags, chdf5_p_default())
@@ -65,10 +68,12 @@ public final class File {
     /// Opens the HDF5 file whose bytes are `bytes` (a zip entry), read-only, with nothing written to
     /// disk: libhdf5's core driver over a copy of them (H5Pset_fapl_core, H5Pset_file_image), and its
     /// groups read from `bytes` first, as after `mapIntoMemory`. `name` stands for the path in errors.
+    /// Bytes the byte reader does not cover go to `uncoveredFileCheck` first.
     public static func open(image bytes: Data, name: String) throws -> File {
         try labeling("open") {
             let context = ErrorContext(file: name)
             guard !bytes.isEmpty else { throw HDF5Error(.emptyFile, operation: "open", context: context) }
+            try checkUncovered(.image(bytes, name: name)) { byteReaderCovers(bytes) }
             let access = try Library.open(.propertyList, "H5Pcreate", context) { H5Pcreate(chdf5_p_file_access()) }
             try Library.call("H5Pset_fapl_core", context) { H5Pset_fapl_core(access.id, 1 << 16, false) }
             _ = try bytes.withUnsafeBytes { raw in
@@ -148,10 +153,21 @@ public final class File {
     public func mapIntoMemory<R>(alongside work: () -> R) throws -> R {
         let context = ErrorContext(file: path)
         guard image == nil, mode == .readOnly, let base = try FileImage.base(ofFile: handle, context) else { return work() }
-        let (bytes, result) = try FileImage.contents(of: path, context, alongside: work)
+        let (bytes, slot, result) = try FileImage.contents(of: path, context, alongside: work)
         image = bytes.map { FileImage(bytes: $0, base: base) }
+        image?.mappingSlot = slot
         storedRoot = image.flatMap(StoredGroup.root)
         return result
+    }
+
+    /// Throws `.truncated` when another process shrank the file while its mapped bytes were read
+    /// (`mapIntoMemory`): reads past the new end gave zeros instead of ending the process (SIGBUS), so a
+    /// reader that copied values out of the mapping asks here after copying, before using them.
+    public func checkMappedBytes() throws {
+        guard let image, map_guard_truncated(image.mappingSlot) != 0 else { return }
+        throw HDF5Error(
+            .truncated, operation: "read", context: ErrorContext(file: path),
+            detail: "another process truncated the file while it was being read (it reads as zeros past its new end)")
     }
 
     /// Writes buffered data to disk (H5Fflush).

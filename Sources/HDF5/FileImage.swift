@@ -1,4 +1,5 @@
 import CHDF5
+import CMapGuard
 import Foundation
 
 /// The file's bytes and where its objects start, for the read-only fast path
@@ -12,6 +13,8 @@ struct FileImage {
     let rootAddress: Int?
     /// The objects of each global heap collection read so far.
     let heaps = GlobalHeapIndex()
+    /// The `map_guard` slot watching the bytes when they are a mapped file; -1 for bytes in memory.
+    var mappingSlot: Int32 = -1
 
     /// Where address 0 lies in the file (its user block's size), or nil when its addresses are not
     /// the 8-byte ones this reader parses (H5Fget_create_plist, H5Pget_sizes, H5Pget_userblock).
@@ -28,9 +31,10 @@ struct FileImage {
     /// the mapping's page tables are filled (MAP_POPULATE on Linux). Mapping, not reading, because the weights
     /// are then copied once, from the page cache into their variables, instead of twice.
     /// A file another process truncates while it is mapped would fault (SIGBUS) when the loader reads
-    /// past the new end; this toolkit replaces files by rename, which never does that. nil bytes when
-    /// the file system cannot map files (`mmap` fails): libhdf5 then reads everything, as without an image.
-    static func contents<R>(of path: String, _ context: ErrorContext, alongside work: () -> R) throws -> (Data?, R) {
+    /// past the new end: the mapping is watched (`map_guard_register`, the slot returned), such reads give
+    /// zeros and `File.checkMappedBytes` throws. nil bytes and slot -1 when the file system cannot map
+    /// files (`mmap` fails): libhdf5 then reads everything, as without an image.
+    static func contents<R>(of path: String, _ context: ErrorContext, alongside work: () -> R) throws -> (Data?, Int32, R) {
         func failure(_ function: String, _ code: Int32) -> HDF5Error {
             HDF5Error(.library(function: function), operation: "open", context: context, detail: String(cString: strerror(code)))
         }
@@ -40,7 +44,7 @@ struct FileImage {
         var status = stat()
         guard fstat(fd, &status) == 0 else { throw failure("fstat", errno) }
         let size = Int(status.st_size)
-        guard size > 0 else { return (Data(), work()) }
+        guard size > 0 else { return (Data(), -1, work()) }
         var address: UnsafeMutableRawPointer?, result: R?
         Concurrently.forEach(2) { index in
             if index == 0 {
@@ -49,7 +53,15 @@ struct FileImage {
                 address = mapped
             }
         }
-        return (address.map { Data(bytesNoCopy: $0, count: size, deallocator: .unmap) }, result!)
+        guard let address else { return (nil, -1, result!) }
+        let slot = map_guard_register(address, size)
+        let bytes = Data(
+            bytesNoCopy: address, count: size,
+            deallocator: .custom { start, count in
+                map_guard_unregister(slot)
+                munmap(start, count)
+            })
+        return (bytes, slot, result!)
     }
 
     #if os(Linux)

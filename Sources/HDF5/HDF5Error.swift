@@ -37,6 +37,8 @@ public struct HDF5Error: Error, Sendable, Equatable, CustomStringConvertible {
         /// The object declares more bytes than the file may expand into (`ReadLimits`): refused
         /// before anything that large is allocated.
         case tooLarge
+        /// Another process shrank the file while its mapped bytes were read (`File.checkMappedBytes`).
+        case truncated
         /// A libhdf5 call returned failure; `detail` holds its error-stack message.
         case library(function: String)
     }
@@ -96,6 +98,7 @@ extension HDF5Error.Reason {
         case .typeMismatch(let expected, let found): "expected \(expected), found \(found)"
         case .invalidArgument: "invalid argument"
         case .tooLarge: "larger than the read budget"
+        case .truncated: "the file shrank while it was being read"
         case .library(let function): "\(function) failed"
         }
     }

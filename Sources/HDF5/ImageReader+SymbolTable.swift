@@ -49,10 +49,33 @@ extension ImageReader {
     /// The names of all links in `table`, in the B-tree's order (byte order, as libhdf5 lists them).
     func linkNames(in table: SymbolTable) -> [String]? {
         var names: [String] = []
+        let walked = forEachEntry(in: table) { entry in
+            guard let offset = int(entry, 8), let name = name(at: offset, in: table) else { return false }
+            names.append(name)
+            return true
+        }
+        return walked ? names : nil
+    }
+
+    /// The object header each link of `table` leads to, in the B-tree's order; nil when a link is a
+    /// soft link or leads outside the bytes.
+    func linkTargets(in table: SymbolTable) -> [Int]? {
+        var targets: [Int] = []
+        let walked = forEachEntry(in: table) { entry in
+            guard int(entry + 16, 4) != 2, let target = address(entry + 8) else { return false }  // cache type 2: soft link
+            targets.append(target)
+            return true
+        }
+        return walked ? targets : nil
+    }
+
+    /// Calls `body` with where each 40-byte symbol table entry of `table` starts, in the B-tree's order,
+    /// until it returns false; false then or when the tree is malformed.
+    private func forEachEntry(in table: SymbolTable, _ body: (Int) -> Bool) -> Bool {
         // A sane file holds each node and each 40-byte entry once; these bound the walk of a malformed
         // one whose nodes repeat.
         var nodeBudget = raw.count / 24
-        let nameLimit = raw.count / 40
+        var entryBudget = raw.count / 40
         func visit(_ node: Int, _ expectedLevel: Int?) -> Bool {
             nodeBudget -= 1
             guard nodeBudget >= 0, let (level, count) = treeNode(at: node, expectedLevel: expectedLevel) else { return false }
@@ -64,16 +87,14 @@ extension ImageReader {
                 }
                 nodeBudget -= 1
                 guard nodeBudget >= 0, has("SNOD", at: child), int(child + 4, 1) == 1, let entries = int(child + 6, 2),
-                    entries <= nameLimit - names.count
+                    entries <= entryBudget
                 else { return false }
-                for e in 0..<entries {
-                    guard let offset = int(child + 8 + 40 * e, 8), let name = name(at: offset, in: table) else { return false }
-                    names.append(name)
-                }
+                entryBudget -= entries
+                for e in 0..<entries where !body(child + 8 + 40 * e) { return false }
             }
             return true
         }
-        return visit(table.tree, nil) ? names : nil
+        return visit(table.tree, nil)
     }
 
     /// The level and number of children of the group B-tree node at `at`.

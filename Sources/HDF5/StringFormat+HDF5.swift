@@ -1,4 +1,6 @@
 import CHDF5
+import Foundation
+import ReadLimits
 
 /// Translation between `StringFormat` and HDF5 string datatypes, and string (de)coding.
 extension StringFormat {
@@ -59,8 +61,11 @@ extension StringFormat {
 
     /// Reads `count` strings through `read` (which fills a buffer laid out as the given
     /// memory type) and strips padding; variable-length buffers are freed with H5free_memory.
+    /// Variable-length strings whose lengths add up to more than `budget` bytes are refused before
+    /// any Swift string is built: libhdf5 has allocated them already (H5Aread allocates each and
+    /// cannot be asked their sizes first), but they are not copied, and the error names the budget.
     func decode(
-        count: Int, _ context: ErrorContext,
+        count: Int, budget: Int, _ context: ErrorContext,
         read: (Handle, UnsafeMutableRawPointer) throws -> Void
     ) throws -> [String] {
         guard count > 0 else { return [] }
@@ -70,6 +75,17 @@ extension StringFormat {
             var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
             try pointers.withUnsafeMutableBytes { try read(memoryType, $0.baseAddress!) }
             defer { Library.locked { pointers.forEach { H5free_memory($0) } } }
+            var total = 0
+            for pointer in pointers {
+                let remaining = budget - total  // strnlen stops one past it: never a walk over a whole bomb
+                total += pointer.map { strnlen($0, remaining < .max ? remaining + 1 : remaining) } ?? 0
+                guard total <= budget else {
+                    throw HDF5Error(
+                        .tooLarge, operation: "read", context: context,
+                        detail: "its variable-length strings hold more than the read budget of \(ReadLimits.describe(bytes: budget)) "
+                            + "(\(ReadLimits.inflationRatio) × the file's size; docs/security.md)")
+                }
+            }
             return pointers.map { $0.map { String(cString: $0) } ?? "" }
         case .fixed(let size):
             var bytes = [UInt8](repeating: 0, count: count * size)

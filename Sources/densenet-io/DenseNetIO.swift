@@ -13,11 +13,14 @@ struct DenseNetIO: ParsableCommand {
         commandName: "densenet-io",
         abstract: "Train DenseNets on the CPU and move their weights in and out of Keras and PyTorch files.",
         version: version,
-        subcommands: [Train.self, Inspect.self, Diff.self, Convert.self, Verify.self, Export.self, Import.self, Bench.self, Plot.self])
+        subcommands: [
+            Train.self, Inspect.self, Diff.self, Convert.self, Verify.self, Export.self, Import.self, Bench.self, Plot.self, CheckHDF5.self
+        ])
 
     static func main() {
         do {
             try ReadLimits.configure(from: ProcessInfo.processInfo.environment)
+            LibraryIsolation.install()
             var command = try parseAsRoot()
             try command.run()
         } catch let code as ExitCode {

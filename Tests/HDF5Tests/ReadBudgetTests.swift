@@ -27,6 +27,17 @@ import Testing
         #expect(error?.detail.hasPrefix("its variable-length strings declare 300000000 bytes (286.1 MiB)") == true)
     }
 
+    /// The same strings read through libhdf5 (the file not mapped): H5Aread allocates them, and their
+    /// lengths are counted against the budget before any Swift string is built.
+    @Test func stringsReadThroughLibhdf5CountAgainstTheBudget() throws {
+        let attribute = try File.open(Fixture.path("hostile/h5_layer_names_bomb.h5")).root.attributes.attribute("layer_names")
+        let error = hdf5Error { _ = try attribute.readStrings() }
+        #expect(error?.reason == .tooLarge)
+        #expect(
+            error?.detail.hasPrefix("its variable-length strings hold more than the read budget of 14250496 bytes (13.6 MiB)") == true,
+            "\(String(describing: error))")
+    }
+
     @Test(arguments: StoredGroupTests.writtenByH5py) func aFileOpenedFromMemoryAnswersAsOnDisk(_ path: String) throws {
         let image = try File.open(image: Data(contentsOf: URL(fileURLWithPath: path)), name: path)
         let disk = try File.open(path)

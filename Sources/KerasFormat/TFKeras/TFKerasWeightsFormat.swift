@@ -92,6 +92,9 @@ public enum TFKerasWeightsFormat {
             let (variable, bytes) = sources[index]
             bytes.withUnsafeBytes { try! variable.setValues(bytes: $0) }
         }
+        // A file another process truncated meanwhile read as zeros past its new end: an error, not SIGBUS
+        // (the variables then hold those zeros: the one case that is not all or nothing).
+        do { try group.file.checkMappedBytes() } catch let error as HDF5Error { throw KerasFormatError(error, file: file) }
         return report
     }
 }
