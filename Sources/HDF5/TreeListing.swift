@@ -6,9 +6,11 @@
 public struct TreeListing: Sendable {
     /// One object of the file.
     public struct Entry: Sendable, Equatable {
+        /// What the object is: a group, a dataset, or anything else libhdf5 can link (a named type).
         public enum Kind: String, Sendable { case group, dataset, other }
         /// The object's path from the root (`/` for the root).
         public let path: String
+        /// Group, dataset or other.
         public let kind: Kind
         /// Datasets: the extent of each dimension, empty for scalars; nil for groups.
         public let shape: [Int]?
@@ -20,13 +22,17 @@ public struct TreeListing: Sendable {
 
     /// An attribute as listed: its name, shape, type and, for short strings and scalars, the value.
     public struct AttributeSummary: Sendable, Equatable {
+        /// The attribute's name.
         public let name: String
+        /// The extent of each dimension, empty for scalars.
         public let shape: [Int]
+        /// The element type (`float32`, `string`, …).
         public let dataType: String
         /// The value as text when it is strings (up to 3 shown) or nil when not shown.
         public let value: String?
     }
 
+    /// The walk's bounds: objects visited and group levels descended (hostile files can link a group into itself).
     public static let maximumObjects = 100_000, maximumDepth = 64
 
     /// Groups and datasets, pre-order, children by name.

@@ -8,6 +8,7 @@ public struct MismatchDiagnosis: Sendable {
     /// At most `maximumWidth` characters each.
     public let lines: [String]
 
+    /// The widest line printed, in characters (a terminal's width).
     public static let maximumWidth = 100
     /// Mismatches shown by name; the rest are counted.
     public static let shownMismatches = 5
@@ -52,8 +53,10 @@ public struct MismatchDiagnosis: Sendable {
 
 /// One line on what a listing holds without knowing its architecture: counts and the first layers.
 public struct WeightListingSummary: Sendable {
+    /// The summary, at most `MismatchDiagnosis.maximumWidth` characters.
     public let line: String
 
+    /// Summarises `listing`'s model weights (optimizer state left out).
     public init(_ listing: WeightListing) {
         let weights = listing.weights.filter { $0.kind != .optimizer }
         var layers: [String] = []

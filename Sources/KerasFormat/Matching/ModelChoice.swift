@@ -23,12 +23,16 @@ public final class ModelChoice {
 
     /// Keras Applications' arguments given by the user; nil takes the file's or the preset's own.
     public struct Arguments {
+        /// `--input-shape`: height, width, channels.
         public var inputShape: [Int]?
+        /// `--classes`: the classifier's outputs.
         public var classes: Int?
         /// false: leave the classifier out (`include_top=False`) even when the file has one.
         public var includeTop: Bool
+        /// `--pooling` for a model without its top (Keras' `pooling`: none, avg or max).
         public var pooling: DenseNetPooling?
 
+        /// The arguments as given; each nil (or the default) leaves the choice to the file or preset.
         public init(inputShape: [Int]? = nil, classes: Int? = nil, includeTop: Bool = true, pooling: DenseNetPooling? = nil) {
             self.inputShape = inputShape
             self.classes = classes

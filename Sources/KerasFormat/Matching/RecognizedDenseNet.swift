@@ -10,10 +10,12 @@ import DenseNetEngine
 public struct RecognizedDenseNet: Equatable, Sendable {
     /// Conv blocks in each of the four dense blocks.
     public let blocks: [Int]
+    /// The input's channels: the stem kernel's third dimension.
     public let inputChannels: Int
     /// The classes of `predictions`; nil without the top.
     public let classes: Int?
 
+    /// Whether the file holds the classifier (`predictions`).
     public var includeTop: Bool { classes != nil }
 
     /// `densenet121`, `densenet169` or `densenet201` for their blocks; nil for other counts.
@@ -41,6 +43,7 @@ public struct RecognizedDenseNet: Equatable, Sendable {
         return flags
     }
 
+    /// A DenseNet with these block counts, input channels and classes (nil: no top).
     public init(blocks: [Int], inputChannels: Int, classes: Int?) {
         self.blocks = blocks
         self.inputChannels = inputChannels

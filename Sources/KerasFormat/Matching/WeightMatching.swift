@@ -34,17 +34,21 @@ public enum MatchingRule: String, Codable, Sendable {
 public struct WeightPairing: Sendable {
     /// One weight of each side matched to each other.
     public struct Pair: Sendable {
+        /// The weight from the first list.
         public let a: StoredWeight
+        /// Its partner from the second list.
         public let b: StoredWeight
         /// Whether the two are stored under different names (a note, never a failure).
         public var isRenamed: Bool { a.path != b.path }
     }
 
+    /// The rule the weights were paired by.
     public let rule: MatchingRule
     /// The pairs, in `a`'s order.
     public let pairs: [Pair]
-    /// Weights of `a` with no partner in `b`, and of `b` with none in `a`.
+    /// Weights of `a` with no partner in `b`.
     public let onlyInA: [StoredWeight]
+    /// Weights of `b` with no partner in `a`.
     public let onlyInB: [StoredWeight]
 
     /// The pairs whose names differ.
