@@ -71,6 +71,20 @@ import Testing
         #expect(otherModel.status == 1 && otherModel.stdout.contains("shape mismatch"))
     }
 
+    @Test func diffOfAnotherModelListsFiveProblemsAndWhatEachFileHolds() throws {
+        let other = Fixture.path("keras/apps_1232_keras3_top.weights.h5")
+        let result = try CLI.run(["diff", Fixture.tfKerasWeights, other])
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        let problemLines = result.stdout.split(separator: "\n").filter {
+            $0.hasPrefix("missing") || $0.hasPrefix("extra") || $0.hasPrefix("shape")
+        }
+        #expect(problemLines.count == 5, "\(result.stdout)")
+        #expect(result.stdout.contains("more problem(s) (--verbose lists every one)"))
+        #expect(result.stdout.contains("A holds: ") && result.stdout.contains("B holds: "))
+        let verbose = try CLI.run(["diff", "--verbose", Fixture.tfKerasWeights, other])
+        #expect(!verbose.stdout.contains("more problem(s)") && verbose.stdout.split(separator: "\n").count > 40, "\(verbose.stdout)")
+    }
+
     @Test func inspectListsAnyHDF5FileAsH5ls() throws {
         let result = try CLI.run(["inspect", Fixture.h5pyWritten])
         #expect(result.status == 0, "\(result.stderr)")

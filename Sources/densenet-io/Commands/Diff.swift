@@ -35,7 +35,7 @@ struct Diff: ParsableCommand {
     @Flag(help: "Pair the n-th weight of A with the n-th of B, in the order each file lists them (for files whose names differ).")
     var byOrder = false
 
-    @Flag(help: "Also list the weights that are equal.")
+    @Flag(help: "List every weight: the equal ones too, and every problem (by default the first 5 problems are listed).")
     var verbose = false
 
     @Flag(help: "Print one JSON document instead of text.")
@@ -46,12 +46,17 @@ struct Diff: ParsableCommand {
     }
 
     func run() throws {
-        let diff = try WeightDiff.compare(
-            WeightListing.read(a), WeightListing.read(b), atol: atol, rtol: rtol, rule: byOrder ? .order : nil)
+        let listingA = try WeightListing.read(a), listingB = try WeightListing.read(b)
+        let diff = try WeightDiff.compare(listingA, listingB, atol: atol, rtol: rtol, rule: byOrder ? .order : nil)
         if json {
             print(try jsonText(diff))
         } else {
             print(render(diff), terminator: "")
+            // Files of different models: say what each holds rather than leave hundreds of lines to read.
+            if diff.entries.contains(where: { $0.status == .missing || $0.status == .extra }) {
+                print("A holds: \(WeightListingSummary(listingA).line)")
+                print("B holds: \(WeightListingSummary(listingB).line)")
+            }
         }
         if !diff.isEqual { throw ExitCode(1) }
     }
@@ -62,9 +67,16 @@ struct Diff: ParsableCommand {
         func shape(_ s: [Int]?) -> String { s.map { "[\($0.map(String.init).joined(separator: ", "))]" } ?? "-" }
         func number(_ x: Double?) -> String { x.map { String(format: "%.6g", $0) } ?? "-" }
         var counts: [WeightDiff.Entry.Status: Int] = [:]
+        let problemCount = diff.entries.filter { $0.status != .equal }.count
+        let listsEveryProblem = verbose || problemCount <= MismatchDiagnosis.shownMismatches
+        var problemsListed = 0
         for entry in diff.entries {
             counts[entry.status, default: 0] += 1
             let names = entry.otherName.map { "\(entry.name) ↔ \($0)" } ?? entry.name
+            if entry.status != .equal {
+                guard listsEveryProblem || problemsListed < MismatchDiagnosis.shownMismatches else { continue }
+                problemsListed += 1
+            }
             switch entry.status {
             case .equal:
                 if verbose { out += "equal           \(names)  max abs \(number(entry.maxAbsolute))\n" }
@@ -80,6 +92,9 @@ struct Diff: ParsableCommand {
             case .dtypeMismatch:
                 out += "dtype mismatch  \(names) (layer \(entry.layer)): A \(entry.dtypeA ?? "-"), B \(entry.dtypeB ?? "-")\n"
             }
+        }
+        if problemsListed < problemCount {
+            out += "…               and \(problemCount - problemsListed) more problem(s) (--verbose lists every one)\n"
         }
         for note in diff.skipped { out += "not compared    \(note)\n" }
         if diff.renamedCount > 0 {
