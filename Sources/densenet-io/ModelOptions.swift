@@ -75,7 +75,7 @@ struct ModelOptions: ParsableArguments {
     func choice(for file: WeightFile) throws -> ModelChoice {
         try ModelChoice(
             for: file, preset: modelName,
-            arguments: .init(inputShape: inputShape, classes: classes, includeTop: includeTop, pooling: pooling.engine))
+            arguments: .init(inputShape: inputShape, classes: classes, includeTop: includeTop, pooling: pooling.engine, blocks: blocks))
     }
 
     /// The model for the weights in `file` (see `choice(for:)`) with its name.

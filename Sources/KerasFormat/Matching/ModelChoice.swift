@@ -31,13 +31,18 @@ public final class ModelChoice {
         public var includeTop: Bool
         /// `--pooling` for a model without its top (Keras' `pooling`: none, avg or max).
         public var pooling: DenseNetPooling?
+        /// `--blocks`: other dense-block counts for a Keras Applications preset (torchvision's `block_config`).
+        public var blocks: [Int]?
 
         /// The arguments as given; each nil (or the default) leaves the choice to the file or preset.
-        public init(inputShape: [Int]? = nil, classes: Int? = nil, includeTop: Bool = true, pooling: DenseNetPooling? = nil) {
+        public init(
+            inputShape: [Int]? = nil, classes: Int? = nil, includeTop: Bool = true, pooling: DenseNetPooling? = nil, blocks: [Int]? = nil
+        ) {
             self.inputShape = inputShape
             self.classes = classes
             self.includeTop = includeTop
             self.pooling = pooling
+            self.blocks = blocks
         }
     }
 
@@ -50,7 +55,11 @@ public final class ModelChoice {
             let chosen = try ModelPreset.named(preset)
             (name, make) = (
                 preset,
-                { try chosen.build(inputShape: a.inputShape, classes: a.classes, includeTop: a.includeTop, pooling: a.pooling, seed: $0) }
+                {
+                    try chosen.build(
+                        inputShape: a.inputShape, classes: a.classes, includeTop: a.includeTop, pooling: a.pooling, blocks: a.blocks,
+                        seed: $0)
+                }
             )
             return
         }

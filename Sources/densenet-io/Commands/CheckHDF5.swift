@@ -38,7 +38,10 @@ struct CheckHDF5: ParsableCommand {
         while let (group, depth) = pending.popLast(), visited < Self.objectLimit {
             visited += 1
             try readAttributes(group.attributes)
-            guard depth < Self.depthLimit, let names = try? group.childNames() else { continue }
+            guard depth < Self.depthLimit else { continue }
+            // A group whose links libhdf5 cannot list is damaged metadata, where its over-reads live
+            // (fuzz_libhdf5_attribute_table_overread.h5): refused here, never retried in the parent.
+            let names = try group.childNames()
             for name in names {
                 switch try? group.kind(of: name) {
                 case .group: if let child = try? group.group(name) { pending.append((child, depth + 1)) }
