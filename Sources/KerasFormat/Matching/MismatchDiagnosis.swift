@@ -88,7 +88,7 @@ extension WeightListing {
             "densenet-io-expected-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)"
         ).path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        try model.saveWeights(to: scratch, format: format)
+        try model.saveWeights(to: scratch, format: format.writtenCounterpart)  // a .pth compares with safetensors
         return try read(scratch)
     }
 }
