@@ -150,19 +150,8 @@ public enum PyTorchCheckpoint {
         if isContiguous { return Array(storage[(offset * elementSize)..<((offset + count) * elementSize)]) }
         var out = [UInt8]()
         out.reserveCapacity(count * elementSize)
-        var index = [Int](repeating: 0, count: shape.count)
-        var source = offset
-        for _ in 0..<count {
-            out += storage[(source * elementSize)..<((source + 1) * elementSize)]
-            var axis = shape.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                source += strides[axis]
-                if index[axis] < shape[axis] { break }
-                source -= strides[axis] * shape[axis]
-                index[axis] = 0
-                axis -= 1
-            }
+        forEachStridedOffset(shape: shape, strides: strides, start: offset) {
+            out += storage[($0 * elementSize)..<(($0 + 1) * elementSize)]
         }
         return out
     }

@@ -215,19 +215,6 @@ func permute<T>(_ values: [T], shape: [Int], axes: [Int]) -> [T] {
     let outStrides = axes.map { strides[$0] }
     var result = [T]()
     result.reserveCapacity(values.count)
-    var index = [Int](repeating: 0, count: rank)
-    var source = 0
-    for _ in 0..<values.count {
-        result.append(values[source])
-        var axis = rank - 1
-        while axis >= 0 {
-            index[axis] += 1
-            source += outStrides[axis]
-            if index[axis] < outShape[axis] { break }
-            source -= outStrides[axis] * outShape[axis]
-            index[axis] = 0
-            axis -= 1
-        }
-    }
+    forEachStridedOffset(shape: outShape, strides: outStrides) { result.append(values[$0]) }
     return result
 }
