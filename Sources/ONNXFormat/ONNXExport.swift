@@ -209,28 +209,26 @@ struct GraphTranslator {
             let pads = addConstant("\(name)/pads", amounts)
             return addNode("Pad", name: name, inputs: [inputs[0], pads], doc: "Keras ZeroPadding2D \(name)")
         case let pool as MaxPooling2D:
-            let pads = spatialPads(inputShapes[0], kernel: pool.poolSize, strides: pool.strides, padding: pool.padding)
-            return addNode(
-                "MaxPool", name: name, inputs: inputs,
-                attributes: [
-                    .ints("kernel_shape", [pool.poolSize.0, pool.poolSize.1]), .ints("strides", [pool.strides.0, pool.strides.1]),
-                    .ints("pads", pads)
-                ])
+            let window = poolingAttributes(inputShapes[0], kernel: pool.poolSize, strides: pool.strides, padding: pool.padding)
+            return addNode("MaxPool", name: name, inputs: inputs, attributes: window)
         case let pool as AveragePooling2D:
-            let pads = spatialPads(inputShapes[0], kernel: pool.poolSize, strides: pool.strides, padding: pool.padding)
+            let window = poolingAttributes(inputShapes[0], kernel: pool.poolSize, strides: pool.strides, padding: pool.padding)
             // TensorFlow averages over the window's real pixels only.
-            return addNode(
-                "AveragePool", name: name, inputs: inputs,
-                attributes: [
-                    .ints("kernel_shape", [pool.poolSize.0, pool.poolSize.1]), .ints("strides", [pool.strides.0, pool.strides.1]),
-                    .ints("pads", pads), .int("count_include_pad", 0)
-                ])
+            return addNode("AveragePool", name: name, inputs: inputs, attributes: window + [.int("count_include_pad", 0)])
         case is GlobalAveragePooling2D, is GlobalMaxPooling2D:
             let pooled = addNode(op is GlobalMaxPooling2D ? "GlobalMaxPool" : "GlobalAveragePool", name: name, inputs: inputs)
             return addNode("Flatten", name: "\(name)/flatten", inputs: [pooled], attributes: [.int("axis", 1)])
         default:
             preconditionFailure("refuseUnsupportedLayers lets only translated ops through")
         }
+    }
+
+    /// A pooling window's `kernel_shape`, `strides` and `pads` on an HWC input.
+    private func poolingAttributes(_ input: [Int], kernel: (Int, Int), strides: (Int, Int), padding: Padding) -> [Attribute] {
+        [
+            .ints("kernel_shape", [kernel.0, kernel.1]), .ints("strides", [strides.0, strides.1]),
+            .ints("pads", spatialPads(input, kernel: kernel, strides: strides, padding: padding))
+        ]
     }
 
     /// ONNX's [top, left, bottom, right] pads for TensorFlow's `padding` rule on an HWC input.
