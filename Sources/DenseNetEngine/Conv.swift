@@ -196,6 +196,8 @@ final class ConvKernel: Kernel {
     let direct: Bool
     /// The direct path runs the AVX2 kernels (`EngineConfiguration.usesAVX2`).
     let wide: Bool
+    /// Winograd runs its AVX-512 kernel (`EngineConfiguration.usesAVX512`; the same bits).
+    let usesAVX512: Bool
     let flipped: UnsafeMutablePointer<Float>?
     /// Inference by Winograd F(2×2, 3×3) (winograd_avx2.c) on the direct path: 3×3 stride-1 convolutions
     /// with even output sizes and channel counts that are multiples of 8. The kernel's transform
@@ -223,6 +225,7 @@ final class ConvKernel: Kernel {
             cin: g.cin, cout: cout, kernel: layer.kernelSize, strides: layer.strides,
             outputPixels: g.ho * g.wo, configuration: spec.configuration)
         wide = spec.configuration.usesAVX2
+        usesAVX512 = spec.configuration.usesAVX512
         flipped = direct ? .allocate(capacity: g.k * cout) : nil
         let winograd =
             direct && wide && spec.configuration.winograd && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1
@@ -389,7 +392,8 @@ extension ConvKernel: ImageKernel {
         let xp = io.workspace[t]
         pad(n, xp)
         if mode == .inference, let winogradKernel {
-            ckernels_conv_winograd_avx2(
+            let winograd = usesAVX512 ? ckernels_conv_winograd_avx512 : ckernels_conv_winograd_avx2
+            winograd(
                 xp, paddedInput.wp, g.cin, g.ho, g.wo, winogradKernel, cout, y + n * pixOut * ldy, ldy,
                 bias?.data, relu ? 1 : 0, xp + paddedMax)
             return

@@ -9,8 +9,12 @@ import CKernels
 public struct EngineConfiguration: Sendable, Equatable {
     /// Which SIMD kernels run the direct convolutions, 2×2 max pooling and batch normalization.
     public enum Kernels: String, Sendable, CaseIterable {
-        /// The AVX2 + FMA C kernels when the CPU has both (checked at run time), else `portable`.
+        /// The widest C kernels the CPU has (checked at run time): AVX-512 where it exists (Winograd
+        /// inference), AVX2 + FMA for the rest, else `portable`.
         case automatic
+        /// The AVX2 + FMA C kernels even where AVX-512 exists, else `portable` (A/B measurements, and
+        /// the tests that compare the AVX-512 kernels with them bit for bit).
+        case avx2
         /// The Swift SIMD kernels (SSE on x86-64) whatever the CPU.
         case portable
     }
@@ -51,8 +55,19 @@ public struct EngineConfiguration: Sendable, Equatable {
     /// The CPU has AVX2 and FMA (cpuid, asked once).
     public static let cpuHasAVX2FMA = ckernels_has_avx2_fma() != 0
 
-    /// The AVX2 kernels run: `kernels` is `.automatic` and the CPU has them.
-    public var usesAVX2: Bool { kernels == .automatic && Self.cpuHasAVX2FMA }
+    /// The CPU has AVX-512 Foundation (cpuid and the OS's register state, asked once).
+    public static let cpuHasAVX512 = ckernels_has_avx512f() != 0
+
+    /// The AVX2 kernels run: `kernels` is not `.portable` and the CPU has them.
+    public var usesAVX2: Bool { kernels != .portable && Self.cpuHasAVX2FMA }
+
+    /// The AVX-512 kernels run where they exist: `kernels` is `.automatic` and the CPU has AVX-512
+    /// beside AVX2 + FMA.
+    public var usesAVX512: Bool { kernels == .automatic && Self.cpuHasAVX2FMA && Self.cpuHasAVX512 }
+
+    /// The widest kernels that run, as reports name them: "avx512" (Winograd inference; AVX2 for the
+    /// rest), "avx2" or "portable".
+    public var kernelsInUse: String { usesAVX512 ? "avx512" : usesAVX2 ? "avx2" : "portable" }
 
     /// `directMaxOutputChannels`, or the default of the kernels that run.
     var maxDirectOutputChannels: Int { directMaxOutputChannels ?? (usesAVX2 ? 32 : 8) }

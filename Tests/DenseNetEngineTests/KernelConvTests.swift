@@ -241,4 +241,27 @@ import Testing
             #expect(maxAbsDifference(y, reference.output) <= 2e-6 * Float(cin).squareRoot(), "weights \(seed)")
         }
     }
+
+    /// The AVX-512 Winograd kernel gives the AVX2 kernel's bits: full and 8-lane channel tails on both
+    /// sides (cin 24, cout 8/24/40), one and two 32-channel GEMM strips, tile counts below, at and
+    /// beyond a block of 12, and DenseNet-121's 28×28 layer.
+    @Test(
+        .enabled(if: EngineConfiguration.cpuHasAVX2FMA && EngineConfiguration.cpuHasAVX512, "the CPU has no AVX-512"),
+        arguments: [(6, 10, 8, 8), (14, 14, 16, 24), (10, 26, 24, 40), (4, 2, 32, 32), (28, 28, 128, 32)])
+    func winogradAVX512EqualsAVX2(h: Int, w: Int, cin: Int, cout: Int) throws {
+        func output(_ kernels: EngineConfiguration.Kernels) throws -> [UInt32] {
+            let gc = try GradientCheck(
+                inputShape: [h, w, cin], batch: 2, mode: .inference,
+                configuration: EngineConfiguration(kernels: kernels, directMaxOutputChannels: 64)
+            ) { g, x in
+                try Conv2D(filters: cout, kernelSize: (3, 3), padding: .same, activation: .relu).call([x], in: g)
+            }
+            let node = try #require(gc.ex.kernels.compactMap { $0 as? ConvKernel }.first)
+            #expect(node.winogradKernel != nil && node.usesAVX512 == (kernels == .automatic))
+            gc.setInput(randomFloats(2 * h * w * cin, seed: 41))
+            gc.ex.forward(batch: 2, mode: .inference)
+            return UnsafeBufferPointer(start: gc.ex.outputs[gc.outID], count: 2 * h * w * cout).map(\.bitPattern)
+        }
+        #expect(try output(.automatic) == output(.avx2))
+    }
 }

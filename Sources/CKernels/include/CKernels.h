@@ -21,6 +21,9 @@ static inline void ckernels_spin_pause(void) {
 /// 1 when the CPU (and OS) run AVX2 and FMA instructions, else 0 (always 0 off x86-64).
 int ckernels_has_avx2_fma(void);
 
+/// 1 when the CPU (and OS) run AVX-512 Foundation instructions, else 0 (always 0 off x86-64).
+int ckernels_has_avx512f(void);
+
 /// DirectConv.forwardImage with AVX2, bit-identical to it unless `fused`: y[ho, wo, cout] (=, or += if accumulate;
 /// pixels ldy floats apart) conv of the padded image xp[ho+kh-1, wp, cin] with w[kh, kw, cin, cout], then
 /// + bias[cout] (if not NULL) and max(y, 0) (if relu); any channel counts. `scratch`, when not NULL, holds
@@ -62,6 +65,11 @@ void ckernels_winograd_kernel(const float *w, long cin, long cout, float *u);
 /// differently from the direct kernels. Only after ckernels_has_avx2_fma() returned 1.
 void ckernels_conv_winograd_avx2(const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
                                  float *y, long ldy, const float *bias, int relu, float *scratch);
+
+/// ckernels_conv_winograd_avx2 with AVX-512 (winograd_avx512.c), bit-identical to it, the same scratch.
+/// Only after ckernels_has_avx512f() and ckernels_has_avx2_fma() returned 1.
+void ckernels_conv_winograd_avx512(const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
+                                   float *y, long ldy, const float *bias, int relu, float *scratch);
 
 /// memcpy with non-temporal stores for copies of 4 KiB and more: tens of MB copied once (weights
 /// loaded from a file) are not read again soon, and skipping the cache saves reading each destination

@@ -12,7 +12,7 @@ struct Bench: ParsableCommand {
             Each figure is the median of --repeats timed runs after an untimed warm-up, with the spread \
             (min–max). Samples/s are given by wall clock and by process CPU time (user + system, all \
             threads; on a loaded machine the CPU figure is the steadier one). For A/B runs DENSENET_IO_CONV=blas \
-            forces im2col + OpenBLAS for every convolution, DENSENET_IO_SIMD=portable the Swift SIMD kernels, \
+            forces im2col + OpenBLAS for every convolution, DENSENET_IO_SIMD=portable the Swift SIMD kernels (avx2: AVX2 where AVX-512 exists), \
             DENSENET_IO_WINOGRAD=0 direct inference and DENSENET_IO_DIRECT_MAX_COUT=n the direct/BLAS threshold.
             """)
 
@@ -66,7 +66,7 @@ struct Bench: ParsableCommand {
         report["workers"] = model.parallel.workers
         report["forward_mflop_per_sample"] = flops / 1e6
         report["conv_path"] = model.configuration.convolutions.rawValue
-        report["kernels"] = model.configuration.usesAVX2 ? "avx2" : "portable"
+        report["kernels"] = model.configuration.kernelsInUse
         let samples = Double(batchSize * steps)
         func rates(_ t: [Timing]) -> [String: Any] {
             let wall = Spread(t.map { samples / $0.wall }), cpu = Spread(t.map { samples / $0.cpu })

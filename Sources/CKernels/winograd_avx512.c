@@ -1,0 +1,152 @@
+// AVX-512 version of winograd_avx2.c (same algorithm, layout, tile blocks and scratch): 16 channels per
+// vector, and 12 tiles × 32 output channels per GEMM block (24 of the 32 zmm registers accumulate,
+// each kernel row loaded once per 12 tiles instead of 6). Every lane runs the AVX2 kernel's operations
+// in the same order — the transforms term by term, then one FMA chain per output over ci — so the
+// outputs are bit-identical to it (the tests compare both). Channel tails of 8 take masked lanes.
+#include "CKernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f"), always_inline)) static inline
+
+enum { TILE_BLOCK = 12, GEMM_ROWS = 12 };
+
+int ckernels_has_avx512f(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+}
+
+/// The lanes of channels c..<c+16 that exist when there are `count` (a multiple of 8).
+AVX512 __mmask16 channel_mask(long c, long count) { return count - c >= 16 ? 0xFFFF : 0x00FF; }
+
+/// V = Bᵀ d B for `tiles` tiles from `first` (row-major over the tw tiles of a row): v[16, TILE_BLOCK, cin].
+__attribute__((target("avx512f")))
+static void transform_input(const float *xp, long wp, long cin, long tw, long first, long tiles, float *v) {
+    const long step = TILE_BLOCK * cin;
+    for (long t = 0; t < tiles; t++) {
+        long ty = (first + t) / tw, tx = (first + t) % tw;
+        const float *d = xp + ((2 * ty) * wp + 2 * tx) * cin;
+        for (long c = 0; c < cin; c += 16) {
+            __mmask16 lanes = channel_mask(c, cin);
+            __m512 x[4][4], s[4][4];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) x[i][j] = _mm512_maskz_loadu_ps(lanes, d + (i * wp + j) * cin + c);
+            for (int j = 0; j < 4; j++) {  // Bᵀ d: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3
+                s[0][j] = _mm512_sub_ps(x[0][j], x[2][j]);
+                s[1][j] = _mm512_add_ps(x[1][j], x[2][j]);
+                s[2][j] = _mm512_sub_ps(x[2][j], x[1][j]);
+                s[3][j] = _mm512_sub_ps(x[1][j], x[3][j]);
+            }
+            float *out = v + t * cin + c;
+            for (int i = 0; i < 4; i++) {  // (Bᵀ d) B: the same on each row
+                _mm512_mask_storeu_ps(out + (i * 4 + 0) * step, lanes, _mm512_sub_ps(s[i][0], s[i][2]));
+                _mm512_mask_storeu_ps(out + (i * 4 + 1) * step, lanes, _mm512_add_ps(s[i][1], s[i][2]));
+                _mm512_mask_storeu_ps(out + (i * 4 + 2) * step, lanes, _mm512_sub_ps(s[i][2], s[i][1]));
+                _mm512_mask_storeu_ps(out + (i * 4 + 3) * step, lanes, _mm512_sub_ps(s[i][1], s[i][3]));
+            }
+        }
+    }
+}
+
+/// m[rows, 16·n] = v[rows, cin] · u[cin, 16·n] for `rows` ≤ GEMM_ROWS rows and n ≤ 2 vectors (constants
+/// after inlining); the last vector's lanes are `last`.
+AVX512 void gemm_rows(const float *v, long cin, const float *u, long cout, float *m, const int rows, const int n,
+                      __mmask16 last) {
+    __m512 acc[GEMM_ROWS][2];
+    for (int r = 0; r < rows; r++)
+        for (int k = 0; k < n; k++) acc[r][k] = _mm512_setzero_ps();
+    for (long ci = 0; ci < cin; ci++) {
+        const float *uc = u + ci * cout;
+        __m512 u0 = n == 2 ? _mm512_loadu_ps(uc) : _mm512_maskz_loadu_ps(last, uc);
+        __m512 u1 = n == 2 ? _mm512_maskz_loadu_ps(last, uc + 16) : u0;
+        for (int r = 0; r < rows; r++) {
+            __m512 x = _mm512_set1_ps(v[r * cin + ci]);
+            acc[r][0] = _mm512_fmadd_ps(x, u0, acc[r][0]);
+            if (n == 2) acc[r][1] = _mm512_fmadd_ps(x, u1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        if (n == 2) {
+            _mm512_storeu_ps(m + r * cout, acc[r][0]);
+            _mm512_mask_storeu_ps(m + r * cout + 16, last, acc[r][1]);
+        } else {
+            _mm512_mask_storeu_ps(m + r * cout, last, acc[r][0]);
+        }
+    }
+}
+
+/// gemm_rows over `tiles` rows: blocks of GEMM_ROWS, then one row at a time.
+AVX512 void gemm_tiles(const float *v, long cin, const float *u, long cout, float *m, long tiles, const int n,
+                       __mmask16 last) {
+    long t = 0;
+    for (; t + GEMM_ROWS <= tiles; t += GEMM_ROWS) gemm_rows(v + t * cin, cin, u, cout, m + t * cout, GEMM_ROWS, n, last);
+    for (; t < tiles; t++) gemm_rows(v + t * cin, cin, u, cout, m + t * cout, 1, n, last);
+}
+
+/// The 16 products m[16, TILE_BLOCK, cout] = v[16, TILE_BLOCK, cin] · u[16, cin, cout] for `tiles` rows.
+__attribute__((target("avx512f")))
+static void multiply(const float *v, long cin, const float *u, long cout, long tiles, float *m) {
+    for (int e = 0; e < 16; e++) {
+        const float *ve = v + e * TILE_BLOCK * cin, *ue = u + e * cin * cout;
+        float *me = m + e * TILE_BLOCK * cout;
+        for (long co = 0; co < cout; co += 32) {
+            long left = cout - co;  // a multiple of 8
+            if (left > 16) gemm_tiles(ve, cin, ue + co, cout, me + co, tiles, 2, left >= 32 ? 0xFFFF : 0x00FF);
+            else gemm_tiles(ve, cin, ue + co, cout, me + co, tiles, 1, left == 16 ? 0xFFFF : 0x00FF);
+        }
+    }
+}
+
+/// Y = Aᵀ m A (+ bias, relu) for `tiles` tiles from `first`, into y[ho, wo, cout] (pixels ldy apart).
+__attribute__((target("avx512f")))
+static void transform_output(const float *m, long cout, long tw, long wo, long first, long tiles, float *y, long ldy,
+                             const float *bias, int relu) {
+    const long step = TILE_BLOCK * cout;
+    for (long t = 0; t < tiles; t++) {
+        long ty = (first + t) / tw, tx = (first + t) % tw;
+        float *out = y + ((2 * ty) * wo + 2 * tx) * ldy;
+        for (long c = 0; c < cout; c += 16) {
+            __mmask16 lanes = channel_mask(c, cout);
+            const float *p = m + t * cout + c;
+            __m512 s[2][4];
+            for (int j = 0; j < 4; j++) {  // Aᵀ m: rows m0 + m1 + m2, m1 - m2 - m3
+                __m512 m0 = _mm512_maskz_loadu_ps(lanes, p + (0 * 4 + j) * step);
+                __m512 m1 = _mm512_maskz_loadu_ps(lanes, p + (1 * 4 + j) * step);
+                __m512 m2 = _mm512_maskz_loadu_ps(lanes, p + (2 * 4 + j) * step);
+                __m512 m3 = _mm512_maskz_loadu_ps(lanes, p + (3 * 4 + j) * step);
+                s[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+                s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+            }
+            __m512 b = bias ? _mm512_maskz_loadu_ps(lanes, bias + c) : _mm512_setzero_ps(), zero = _mm512_setzero_ps();
+            for (int a = 0; a < 2; a++) {  // (Aᵀ m) A: the same on each row
+                __m512 y0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s[a][0], s[a][1]), s[a][2]), b);
+                __m512 y1 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s[a][1], s[a][2]), s[a][3]), b);
+                if (relu) y0 = _mm512_max_ps(y0, zero), y1 = _mm512_max_ps(y1, zero);
+                _mm512_mask_storeu_ps(out + (a * wo + 0) * ldy + c, lanes, y0);
+                _mm512_mask_storeu_ps(out + (a * wo + 1) * ldy + c, lanes, y1);
+            }
+        }
+    }
+}
+
+__attribute__((target("avx512f")))
+void ckernels_conv_winograd_avx512(const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
+                                   float *y, long ldy, const float *bias, int relu, float *scratch) {
+    long tw = wo / 2, tiles = (ho / 2) * tw;
+    float *v = scratch, *m = scratch + 16 * TILE_BLOCK * cin;
+    for (long first = 0; first < tiles; first += TILE_BLOCK) {
+        long count = tiles - first < TILE_BLOCK ? tiles - first : TILE_BLOCK;
+        transform_input(xp, wp, cin, tw, first, count, v);
+        multiply(v, cin, u, cout, count, m);
+        transform_output(m, cout, tw, wo, first, count, y, ldy, bias, relu);
+    }
+}
+
+#else
+
+int ckernels_has_avx512f(void) { return 0; }
+void ckernels_conv_winograd_avx512(const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
+                                   float *y, long ldy, const float *bias, int relu, float *scratch) { __builtin_trap(); }
+
+#endif
