@@ -196,7 +196,8 @@ final class ConvKernel: Kernel {
     let direct: Bool
     /// The direct path runs the AVX2 kernels (`EngineConfiguration.usesAVX2`).
     let wide: Bool
-    /// Winograd runs its AVX-512 kernel (`EngineConfiguration.usesAVX512`; the same bits).
+    /// Winograd and the direct forward kernel run their AVX-512 versions (`EngineConfiguration.usesAVX512`;
+    /// the same bits).
     let usesAVX512: Bool
     let flipped: UnsafeMutablePointer<Float>?
     /// Inference by Winograd F(2×2, 3×3) (winograd_avx2.c) on the direct path: 3×3 stride-1 convolutions
@@ -401,7 +402,7 @@ extension ConvKernel: ImageKernel {
         DirectConv.forwardImage(
             xp: xp, wp: paddedInput.wp, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
             w: kernel.data, cout: cout, y: y + n * pixOut * ldy, ldy: ldy, accumulate: false,
-            bias: bias?.data, relu: relu, scratch: xp + paddedMax, fused: true, wide: wide)
+            bias: bias?.data, relu: relu, scratch: xp + paddedMax, fused: true, wide: wide, avx512: usesAVX512)
     }
 
     /// Forward of the direct path on relu(BN(x)) of `g.cin` channels of rows `stride` floats apart
@@ -470,7 +471,7 @@ extension ConvKernel: ImageKernel {
                     DirectConv.forwardImage(
                         xp: buf, wp: wpG, cin: cout, ho: g.h, wo: g.w, kh: g.kh, kw: g.kw,
                         w: wf, cout: g.cin, y: dx + n * pixIn * g.cin, ldy: g.cin, accumulate: acc,
-                        scratch: buf + paddedMax, fused: true, wide: wide)
+                        scratch: buf + paddedMax, fused: true, wide: wide, avx512: usesAVX512)
                 }
             }
         }

@@ -242,6 +242,31 @@ import Testing
         }
     }
 
+    /// The AVX-512 direct forward kernel (channel counts that are multiples of 32) gives the AVX2 kernel's
+    /// bits in training: the output, the input gradient (the same kernel on the flipped weights) and
+    /// the weight gradients; 16 and 24 channels (the AVX2 path) and 5×5 kernels included, odd sizes, pixels
+    /// beyond a block of 12.
+    @Test(
+        .enabled(if: EngineConfiguration.cpuHasAVX2FMA && EngineConfiguration.cpuHasAVX512, "the CPU has no AVX-512"),
+        arguments: [(7, 7, 32, 32, 3), (9, 13, 64, 32, 3), (6, 6, 32, 64, 3), (5, 8, 16, 32, 5), (8, 8, 32, 24, 3)])
+    func directAVX512EqualsAVX2(h: Int, w: Int, cin: Int, cout: Int, kernel: Int) throws {
+        func run(_ kernels: EngineConfiguration.Kernels) throws -> [[UInt32]] {
+            let gc = try GradientCheck(
+                inputShape: [h, w, cin], batch: 2,
+                configuration: EngineConfiguration(kernels: kernels, directMaxOutputChannels: 64)
+            ) { g, x in
+                try Conv2D(filters: cout, kernelSize: (kernel, kernel), padding: .same, activation: .relu).call([x], in: g)
+            }
+            let node = try #require(gc.ex.kernels.compactMap { $0 as? ConvKernel }.first)
+            #expect(node.direct && node.usesAVX512 == (kernels == .automatic))
+            gc.setInput(randomFloats(2 * h * w * cin, seed: 43))
+            let (input, parameters) = gc.analytic()
+            let output = UnsafeBufferPointer(start: gc.ex.outputs[gc.outID], count: 2 * h * w * cout)
+            return [output.map(\.bitPattern), input.map(\.bitPattern)] + parameters.map { $0.map(\.bitPattern) }
+        }
+        #expect(try run(.automatic) == run(.avx2))
+    }
+
     /// The AVX-512 Winograd kernel gives the AVX2 kernel's bits: full and 8-lane channel tails on both
     /// sides (cin 24, cout 8/24/40), one and two 32-channel GEMM strips, tile counts below, at and
     /// beyond a block of 12, and DenseNet-121's 28×28 layer.

@@ -33,6 +33,13 @@ void ckernels_conv_forward_avx2(const float *xp, long wp, long cin, long ho, lon
                                 const float *w, long cout, float *y, long ldy, int accumulate, const float *bias,
                                 int relu, float *scratch, int fused);
 
+/// ckernels_conv_forward_avx2 with AVX-512 where cout is a multiple of 32 and `fused` (direct_conv_avx512.c),
+/// bit-identical to it; every other case runs ckernels_conv_forward_avx2. Only after ckernels_has_avx512f() and
+/// ckernels_has_avx2_fma() returned 1.
+void ckernels_conv_forward_avx512(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
+                                  const float *w, long cout, float *y, long ldy, int accumulate, const float *bias,
+                                  int relu, float *scratch, int fused);
+
 /// BatchNormArithmetic.normalizeRows with AVX2, bit-identical to it: y[r, j] = (x[r, j] - mean[j]) * scaling[j]
 /// + beta[j], each operation rounded, then max(y, 0) as Swift.max (if relu); rows xs and ys floats apart.
 /// Only after ckernels_has_avx2_fma() returned 1.

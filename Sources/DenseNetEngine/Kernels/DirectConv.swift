@@ -101,15 +101,17 @@ enum DirectConv {
     /// wp >= wo + kw - 1. `scratch` holds `forwardScratch` floats. `fused` (what the engine runs): the
     /// AVX2 kernels add each product unrounded (FMA), ~1.3× faster; unfused they round each product, as
     /// the Swift kernels always do, which lets the tests compare the two bit for bit. `wide`: the AVX2
-    /// kernels (`EngineConfiguration.usesAVX2`), else the Swift ones.
+    /// kernels (`EngineConfiguration.usesAVX2`), else the Swift ones; with `avx512` the fused AVX-512
+    /// kernel where cout is a multiple of 32 (the AVX2 kernel's bits).
     static func forwardImage(
         xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int, kh: Int, kw: Int,
         w: UnsafePointer<Float>, cout: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool,
         bias: UnsafeMutablePointer<Float>? = nil, relu: Bool = false,
-        scratch: UnsafeMutablePointer<Float>?, fused: Bool = false, wide: Bool
+        scratch: UnsafeMutablePointer<Float>?, fused: Bool = false, wide: Bool, avx512: Bool = false
     ) {
         if wide {
-            ckernels_conv_forward_avx2(
+            let kernel = avx512 ? ckernels_conv_forward_avx512 : ckernels_conv_forward_avx2
+            kernel(
                 xp, wp, cin, ho, wo, kh, kw, w, cout, y, ldy, accumulate ? 1 : 0, bias, relu ? 1 : 0,
                 scratch, fused ? 1 : 0)
             return
