@@ -117,3 +117,4 @@ protocol LaneSum {
 }
 
 extension Float: LaneSum {}
+extension SIMD4: LaneSum where Scalar == Float {}
