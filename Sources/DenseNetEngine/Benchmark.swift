@@ -28,6 +28,9 @@ public struct Timing: Sendable {
     public let wall: Double
     /// Process CPU time, seconds: above `wall` when several threads worked.
     public let cpu: Double
+    /// What the measurement's counter advanced by (e.g. seconds spent in reductions with the other
+    /// processes of a data-parallel run); 0 without a counter.
+    public let counted: Double
 }
 
 /// The clocks the benchmarks read: monotonic wall time and the process' CPU time.
@@ -54,14 +57,17 @@ public enum Clock {
         return Int(r.ru_maxrss) * 1024
     }
 
-    /// Runs `body` `warmup` times untimed, then `repeats` times timed.
-    public static func measure(warmup: Int = 1, repeats: Int, _ body: () throws -> Void) rethrows -> [Timing] {
+    /// Runs `body` `warmup` times untimed, then `repeats` times timed, reading `counter` before and
+    /// after each timed run.
+    public static func measure(
+        warmup: Int = 1, repeats: Int, counter: () -> Double = { 0 }, _ body: () throws -> Void
+    ) rethrows -> [Timing] {
         for _ in 0..<warmup { try body() }
         var out: [Timing] = []
         for _ in 0..<repeats {
-            let w0 = now(), c0 = cpu()
+            let w0 = now(), c0 = cpu(), n0 = counter()
             try body()
-            out.append(Timing(wall: now() - w0, cpu: cpu() - c0))
+            out.append(Timing(wall: now() - w0, cpu: cpu() - c0, counted: counter() - n0))
         }
         return out
     }
@@ -91,8 +97,12 @@ extension Model {
 public enum ModelBenchmark {
     /// `repeats` timed runs of `steps` training steps (Trainer: shuffle-gather, forward, loss,
     /// backward, Adam) after one untimed warm-up run. `datasetSize` samples are held in memory,
-    /// as a real epoch would (60 000 for Fashion-MNIST).
-    public static func training(model: Model, batchSize: Int, steps: Int, repeats: Int, datasetSize: Int) throws -> [Timing] {
+    /// as a real epoch would (60 000 for Fashion-MNIST). With a `model.collective` of several
+    /// processes each trains its share of every `batchSize` batch, and `counter` (e.g. the seconds
+    /// spent in reductions) is read around each timed run.
+    public static func training(
+        model: Model, batchSize: Int, steps: Int, repeats: Int, datasetSize: Int, counter: () -> Double = { 0 }
+    ) throws -> [Timing] {
         let classes = model.outputShape.last ?? 1
         let n = Swift.max(datasetSize, batchSize)
         var rng = SplitMix64(seed: 42)
@@ -109,7 +119,7 @@ public enum ModelBenchmark {
                 }
             }
         }
-        return try Clock.measure(warmup: 1, repeats: repeats, run)
+        return try Clock.measure(warmup: 1, repeats: repeats, counter: counter, run)
     }
 
     /// `repeats` timed runs of `steps` inference forward passes of `batchSize` samples.

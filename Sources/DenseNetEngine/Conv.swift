@@ -191,7 +191,7 @@ final class ConvKernel: Kernel {
     let parallel: Parallel
     let pixIn: Int, pixOut: Int
     let partialW: UnsafeMutablePointer<Float>  // [8, K, cout]
-    let biasScratch: UnsafeMutablePointer<Float>  // [2, cout]
+    let biasGradient: BiasGradientSums
     /// Direct (Kernels/DirectConv.swift) instead of im2col + sgemm; `flipped` = backward-data kernel.
     let direct: Bool
     /// The direct path runs the AVX2 kernels (`EngineConfiguration.usesAVX2`).
@@ -221,7 +221,7 @@ final class ConvKernel: Kernel {
         pixIn = g.h * g.w
         pixOut = g.ho * g.wo
         partialW = .allocate(capacity: 8 * g.k * cout)
-        biasScratch = .allocate(capacity: 2 * cout)
+        biasGradient = BiasGradientSums(columns: cout, summation: spec.configuration.summation)
         direct = DirectConv.isProfitable(
             cin: g.cin, cout: cout, kernel: layer.kernelSize, strides: layer.strides,
             outputPixels: g.ho * g.wo, configuration: spec.configuration)
@@ -236,7 +236,7 @@ final class ConvKernel: Kernel {
     }
 
     deinit {
-        partialW.deallocate(); biasScratch.deallocate(); flipped?.deallocate()
+        partialW.deallocate(); flipped?.deallocate()
         winogradKernel?.deallocate(); winogradSource?.deallocate()
     }
 
@@ -482,7 +482,7 @@ extension ConvKernel: ImageKernel {
     /// bias.grad += BiasAddGrad(dy), if the layer has a bias.
     func addBiasGradient(_ dy: UnsafePointer<Float>, batch: Int) {
         guard let bias else { return }
-        TensorFlowOrder.addColumnSums(of: dy, rows: batch * pixOut, columns: cout, to: bias.grad, scratch: biasScratch)
+        biasGradient.add(dy, rows: batch * pixOut, to: bias.grad)
     }
 }
 

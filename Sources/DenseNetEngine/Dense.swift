@@ -75,7 +75,7 @@ final class DenseKernel: Kernel {
     let relu: Bool
     let fin: Int, fout: Int
     let parallel: Parallel
-    let biasScratch: UnsafeMutablePointer<Float>  // [2, fout]
+    let biasGradient: BiasGradientSums
 
     init(kernel: Variable, bias: Variable?, relu: Bool, spec: KernelSpec) {
         self.kernel = kernel
@@ -84,10 +84,8 @@ final class DenseKernel: Kernel {
         fin = kernel.shape[0]
         fout = kernel.shape[1]
         parallel = spec.parallel
-        biasScratch = .allocate(capacity: 2 * fout)
+        biasGradient = BiasGradientSums(columns: fout, summation: spec.configuration.summation)
     }
-
-    deinit { biasScratch.deallocate() }
 
     /// Fixed split of a dimension into pieces (shape-only).
     @inline(__always) func pieces(_ n: Int) -> Int { Swift.max(1, Swift.min(4, n / 32)) }
@@ -116,7 +114,7 @@ final class DenseKernel: Kernel {
         let x = io.inputs[0], y = io.output, dy = io.outputGrad!, w = UnsafePointer(kernel.data)
         let fin = self.fin, fout = self.fout
         if relu { reluMask(dy, y, count: batch * fout) }
-        if let bias { TensorFlowOrder.addColumnSums(of: dy, rows: batch, columns: fout, to: bias.grad, scratch: biasScratch) }
+        if let bias { biasGradient.add(dy, rows: batch, to: bias.grad) }
         let gw = kernel.grad
         let pIn = pieces(fin)
         // dW += X^T dY, split over rows of dW (input features)

@@ -27,6 +27,18 @@ public struct EngineConfiguration: Sendable, Equatable {
         case blas
     }
 
+    /// How batch normalization's statistics and gradient sums and the bias gradients are summed
+    /// over a batch's rows (`Summation`).
+    public enum Summation: String, Sendable, CaseIterable {
+        /// In float32, in tf-keras' order (`TensorFlowOrder`): bit-exact with tf-keras on one
+        /// process. The order depends on the row count, so data-parallel ranks, each holding a share
+        /// of the rows, round differently from one process (docs/distributed.md).
+        case tensorFlow = "tensorflow"
+        /// In float64, summed over the processes before rounding once to float32: the result does
+        /// not depend on how the rows are split between processes (up to float64 rounding).
+        case float64
+    }
+
     /// Which SIMD kernels run.
     public var kernels: Kernels
     /// Which path convolutions take.
@@ -37,16 +49,20 @@ public struct EngineConfiguration: Sendable, Equatable {
     /// Inference of eligible 3×3 convolutions by Winograd F(2×2, 3×3) (AVX2 kernels only); false
     /// keeps them on the direct kernels.
     public var winograd: Bool
+    /// How the row sums of batch normalization and bias gradients are taken: `.tensorFlow` (the
+    /// default, tf-keras' bits) or `.float64` (independent of a data-parallel run's world size).
+    public var summation: Summation
 
     /// A configuration; the defaults are `.default`'s, the fastest paths.
     public init(
         kernels: Kernels = .automatic, convolutions: Convolutions = .automatic, directMaxOutputChannels: Int? = nil,
-        winograd: Bool = true
+        winograd: Bool = true, summation: Summation = .tensorFlow
     ) {
         self.kernels = kernels
         self.convolutions = convolutions
         self.directMaxOutputChannels = directMaxOutputChannels
         self.winograd = winograd
+        self.summation = summation
     }
 
     /// The fastest paths this CPU has.

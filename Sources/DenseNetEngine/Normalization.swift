@@ -109,7 +109,9 @@ final class BatchNormKernel: Kernel {
 /// [rows × channels] matrix whose rows may be strided, with TensorFlow's float32 rounding: its
 /// summation orders (`TensorFlowOrder`), its formulas term by term, and its two rsqrts — Eigen
 /// evaluates the c values 1/sqrt(variance + epsilon) with the packet approximation on whole
-/// 8-float packets of channels and as 1/sqrt on the channels left over. Shared by the
+/// 8-float packets of channels and as 1/sqrt on the channels left over. With `.float64`
+/// summation the row sums are taken in float64 (`Float64Sums`) and summed over the processes
+/// before they are rounded, so they do not depend on how the rows are split. Shared by the
 /// BatchNormalization kernel and the memory-efficient dense block.
 final class BatchNormArithmetic {
     let layer: BatchNormalization
@@ -117,11 +119,16 @@ final class BatchNormArithmetic {
     let parallel: Parallel
     /// `normalizeRows` runs the AVX2 kernel (same bits as the loop).
     let usesAVX2: Bool
+    /// How the row sums are taken (the configuration's).
+    let summation: EngineConfiguration.Summation
     /// Per channel: the mean and biased variance normalised with, 1/sqrt(variance + epsilon) and
     /// that times gamma.
     let mean, variance, invStd, scaling: UnsafeMutablePointer<Float>
-    /// Per channel: sums of dy, dy·x̂ and dy·(x − mean) of the last backward pass, and scratch.
+    /// Per channel: sums of dy, dy·x̂ and dy·(x − mean) of the last backward pass, and scratch
+    /// (`.tensorFlow`; c each).
     let gradientSums, scratch: UnsafeMutablePointer<SIMD4<Float>>
+    /// Per channel: float64 sums of dy and dy·(x − mean) of the last backward pass (`.float64`; c).
+    let wideGradientSums: UnsafeMutablePointer<SIMD2<Double>>
     /// Scratch for the batch statistics, then the input gradient's coefficients (3 × c).
     let coefficients: UnsafeMutablePointer<Float>
     private(set) var lastWasTraining = false
@@ -129,6 +136,7 @@ final class BatchNormArithmetic {
     /// The other processes' rows when training data-parallel (nil: this process holds the batch):
     /// the batch statistics and the input gradient's sums are summed over them, in `sums`.
     let collective: (any Collective)?
+    /// Float64 sums: the float32 ones sent to the other processes, or `.float64`'s own (2c + 1).
     let sums: UnsafeMutableBufferPointer<Double>
     /// Rows the last training-mode statistics were taken over (of every process).
     private var statisticsRows = 0
@@ -138,17 +146,25 @@ final class BatchNormArithmetic {
         self.c = c
         parallel = spec.parallel
         usesAVX2 = spec.configuration.usesAVX2
+        summation = spec.configuration.summation
         collective = spec.collective.size > 1 ? spec.collective : nil
         mean = .allocate(capacity: c); variance = .allocate(capacity: c)
         invStd = .allocate(capacity: c); scaling = .allocate(capacity: c)
-        gradientSums = .allocate(capacity: c); scratch = .allocate(capacity: c)
+        let wide = summation == .float64
+        gradientSums = .allocate(capacity: wide ? 0 : c); scratch = .allocate(capacity: wide ? 0 : c)
+        wideGradientSums = .allocate(capacity: wide ? c : 0)
         coefficients = .allocate(capacity: 3 * c)
-        sums = .allocate(capacity: collective == nil ? 0 : 2 * c + 1)
+        sums = .allocate(capacity: collective == nil && !wide ? 0 : 2 * c + 1)
     }
 
     deinit {
         for p in [mean, variance, invStd, scaling, coefficients] { p.deallocate() }
-        gradientSums.deallocate(); scratch.deallocate(); sums.deallocate()
+        gradientSums.deallocate(); scratch.deallocate(); wideGradientSums.deallocate(); sums.deallocate()
+    }
+
+    /// Sums the first `count` of `sums` over the processes (nothing to do in a process alone).
+    private func sumWideOverProcesses(count: Int) {
+        collective?.allreduceSum(UnsafeMutableBufferPointer(rebasing: sums[0..<count]))
     }
 
     /// Sums `count` floats at `values` (and, when given, `rows`) over the processes; the row total.
@@ -168,17 +184,10 @@ final class BatchNormArithmetic {
     func computeStatistics(rows: Int, mode: ForwardMode, _ x: (_ row: Int, _ channel: Int) -> Float) {
         if case let .training(update) = mode {
             lastWasTraining = true
-            let mean = self.mean
-            TensorFlowOrder.packetColumnSums(rows: rows, columns: c, into: mean, accumulators: coefficients, x)
-            statisticsRows = sumOverProcesses(mean, count: c, rows: rows)
-            let inverse = 1 / Float(statisticsRows)
-            for j in 0..<c { mean[j] *= inverse }
-            TensorFlowOrder.packetColumnSums(rows: rows, columns: c, into: variance, accumulators: coefficients) { r, j in
-                let d = x(r, j) - mean[j]
-                return d * d
+            switch summation {
+            case .tensorFlow: computeBatchStatisticsInTensorFlowOrder(rows: rows, x)
+            case .float64: computeBatchStatisticsInFloat64(rows: rows, x)
             }
-            sumOverProcesses(variance, count: c)
-            for j in 0..<c { variance[j] *= inverse }
             if update { layer.updateMovingStatistics(mean: mean, variance: variance, channels: c, count: statisticsRows) }
         } else {
             lastWasTraining = false
@@ -190,6 +199,41 @@ final class BatchNormArithmetic {
             invStd[j] = j < packed ? TensorFlowOrder.rsqrt(v) : 1 / v.squareRoot()
             scaling[j] = invStd[j] * gamma[j]
         }
+    }
+
+    /// The batch mean and biased variance (and `statisticsRows`) as FusedBatchNormV3 rounds them.
+    @inline(__always)
+    private func computeBatchStatisticsInTensorFlowOrder(rows: Int, _ x: (_ row: Int, _ channel: Int) -> Float) {
+        let mean = self.mean
+        TensorFlowOrder.packetColumnSums(rows: rows, columns: c, into: mean, accumulators: coefficients, x)
+        statisticsRows = sumOverProcesses(mean, count: c, rows: rows)
+        let inverse = 1 / Float(statisticsRows)
+        for j in 0..<c { mean[j] *= inverse }
+        TensorFlowOrder.packetColumnSums(rows: rows, columns: c, into: variance, accumulators: coefficients) { r, j in
+            let d = x(r, j) - mean[j]
+            return d * d
+        }
+        sumOverProcesses(variance, count: c)
+        for j in 0..<c { variance[j] *= inverse }
+    }
+
+    /// The batch mean and biased variance (and `statisticsRows`) from float64 sums over every
+    /// process's rows, each rounded once; the variance is taken around the rounded mean.
+    @inline(__always)
+    private func computeBatchStatisticsInFloat64(rows: Int, _ x: (_ row: Int, _ channel: Int) -> Float) {
+        let c = self.c, mean = self.mean, sums = self.sums.baseAddress!
+        Float64Sums.columnSums(rows: rows, columns: c, into: sums) { r, j in Double(x(r, j)) }
+        sums[c] = Double(rows)
+        sumWideOverProcesses(count: c + 1)
+        statisticsRows = Int(sums[c])
+        let count = sums[c]
+        for j in 0..<c { mean[j] = Float(sums[j] / count) }
+        Float64Sums.columnSums(rows: rows, columns: c, into: sums) { r, j in
+            let d = Double(x(r, j)) - Double(mean[j])
+            return d * d
+        }
+        sumWideOverProcesses(count: c)
+        for j in 0..<c { variance[j] = Float(sums[j] / count) }
     }
 
     /// y = (x − mean)·scaling + beta, then max(y, 0) when `relu`.
@@ -229,6 +273,36 @@ final class BatchNormArithmetic {
         x: UnsafePointer<Float>, stride xs: Int, outputGrad dy: UnsafePointer<Float>, rows: Int,
         inputGrad dx: UnsafeMutablePointer<Float>?, stride dxs: Int, accumulate: Bool
     ) {
+        switch summation {
+        case .tensorFlow: gradientCoefficientsInTensorFlowOrder(x: x, stride: xs, outputGrad: dy, rows: rows)
+        case .float64: gradientCoefficientsInFloat64(x: x, stride: xs, outputGrad: dy, rows: rows)
+        }
+        guard let dx else { return }
+        let c = self.c, mean = self.mean
+        let coef = UnsafePointer(coefficients)
+        parallel.forEachRange(rows, minChunk: 2048) { rr in
+            for r in rr {
+                let xr = x + r * xs, dr = dy + r * c, gr = dx + r * dxs
+                for j in 0..<c {
+                    let g = coef[c + j] * ((dr[j] - coef[j]) - (xr[j] - mean[j]) * coef[2 * c + j])
+                    gr[j] = accumulate ? gr[j] + g : g
+                }
+            }
+        }
+    }
+}
+
+extension BatchNormArithmetic {
+    // TF: dx = gamma·r·((dy − mean(dy)) − (x − mean)·r²·mean(dy·(x − mean))), r = invStd; in
+    // inference mode dx = gamma·r·dy. `coefficients` gets mean(dy), gamma·r, r²·mean(dy·(x − mean)).
+    // The gamma and beta gradients stay this process's share (the trainer sums every gradient); the
+    // means are over every process's rows, as the statistics were.
+
+    /// Adds the gamma and beta gradients and sets `coefficients`, from float32 sums in
+    /// FusedBatchNormGrad's order and formulas.
+    private func gradientCoefficientsInTensorFlowOrder(
+        x: UnsafePointer<Float>, stride xs: Int, outputGrad dy: UnsafePointer<Float>, rows: Int
+    ) {
         let c = self.c, mean = self.mean, invStd = self.invStd
         TensorFlowOrder.outerColumnSums(rows: rows, columns: c, into: gradientSums, halves: scratch) { r, j in
             let g = dy[r * c + j], centered = x[r * xs + j] - mean[j]
@@ -236,10 +310,6 @@ final class BatchNormArithmetic {
         }
         let gGamma = layer.gamma!.grad, gBeta = layer.beta!.grad, gamma = layer.gamma!.data
         let count = Float(statisticsRows), inverse = 1 / count
-        // TF: dx = gamma·r·((dy − mean(dy)) − (x − mean)·r²·mean(dy·(x − mean))), r = invStd;
-        // in inference mode dx = gamma·r·dy. Coefficients: mean(dy), gamma·r, r²·mean(dy·(x − mean)).
-        // The gamma and beta gradients stay this process's share (the trainer sums every gradient);
-        // the means are over every process's rows, as the statistics were.
         let k = coefficients
         for j in 0..<c {
             let s = gradientSums[j]
@@ -254,16 +324,33 @@ final class BatchNormArithmetic {
             k[j] = lastWasTraining ? k[j] * inverse : 0
             k[c + j] = gamma[j] * invStd[j]
         }
-        guard let dx else { return }
-        let coef = UnsafePointer(coefficients)
-        parallel.forEachRange(rows, minChunk: 2048) { rr in
-            for r in rr {
-                let xr = x + r * xs, dr = dy + r * c, gr = dx + r * dxs
-                for j in 0..<c {
-                    let g = coef[c + j] * ((dr[j] - coef[j]) - (xr[j] - mean[j]) * coef[2 * c + j])
-                    gr[j] = accumulate ? gr[j] + g : g
-                }
-            }
+    }
+
+    /// Adds the gamma and beta gradients and sets `coefficients`, from float64 sums (summed over
+    /// the processes before rounding), each coefficient rounded once.
+    private func gradientCoefficientsInFloat64(
+        x: UnsafePointer<Float>, stride xs: Int, outputGrad dy: UnsafePointer<Float>, rows: Int
+    ) {
+        let c = self.c, mean = self.mean, invStd = self.invStd, wide = wideGradientSums
+        Float64Sums.columnSums(rows: rows, columns: c, into: wide) { r, j in
+            let g = Double(dy[r * c + j])
+            return SIMD2(g, g * (Double(x[r * xs + j]) - Double(mean[j])))
+        }
+        let gGamma = layer.gamma!.grad, gBeta = layer.beta!.grad, gamma = layer.gamma!.data
+        let sums = self.sums.baseAddress!, k = coefficients
+        for j in 0..<c {
+            gBeta[j] += Float(wide[j][0])
+            gGamma[j] += Float(wide[j][1] * Double(invStd[j]))
+            sums[j] = wide[j][0]
+            sums[c + j] = wide[j][1]
+        }
+        if lastWasTraining { sumWideOverProcesses(count: 2 * c) }
+        let count = Double(statisticsRows)
+        for j in 0..<c {
+            let r = Double(invStd[j])
+            k[2 * c + j] = lastWasTraining ? Float(r * r * (sums[c + j] / count)) : 0
+            k[j] = lastWasTraining ? Float(sums[j] / count) : 0
+            k[c + j] = gamma[j] * invStd[j]
         }
     }
 }

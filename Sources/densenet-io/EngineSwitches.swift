@@ -1,3 +1,4 @@
+import ArgumentParser
 import DenseNetEngine
 
 extension EngineConfiguration {
@@ -11,4 +12,15 @@ extension EngineConfiguration {
             directMaxOutputChannels: environment["DENSENET_IO_DIRECT_MAX_COUT"].flatMap { Int($0) },
             winograd: environment["DENSENET_IO_WINOGRAD"] != "0")
     }
+}
+
+extension EngineConfiguration.Summation: ExpressibleByArgument {
+    /// The help of `train`'s and `bench`'s `--sums`.
+    static let help = ArgumentHelp(
+        "How batch normalization's statistics and bias gradients are summed over a batch: tensorflow (float32 in tf-keras' order, its bits; the default for one process) or float64 (rounded once, the same on any number of ranks; the default under mpirun or --distributed).",
+        valueName: "tensorflow|float64")
+
+    /// `--sums`' value, or the default: float64 for a distributed run, whose world size must not
+    /// change its results; TensorFlow's order otherwise.
+    static func chosen(_ option: Self?, distributed: Bool) -> Self { option ?? (distributed ? .float64 : .tensorFlow) }
 }

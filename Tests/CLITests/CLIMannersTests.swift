@@ -66,6 +66,15 @@ import Testing
                 "densenet-io: Error: --save needs a file name ending in .h5, .hdf5, .weights.h5, .safetensors or .keras, got out.txt\n"))
     }
 
+    @Test func sumsNamesItsTwoModes() throws {
+        for command in ["train", "bench"] {
+            let result = try CLI.run([command, "--sums", "float32"])
+            #expect(result.status == 2, "\(command)")
+            #expect(result.stderr.contains("--sums"), "\(command): \(result.stderr)")
+            #expect(result.stderr.contains("tensorflow") && result.stderr.contains("float64"), "\(command): \(result.stderr)")
+        }
+    }
+
     /// Every command that writes refuses a missing folder before any work, in one line that names
     /// the file and the folder: no temporary file name, no libhdf5 error stack.
     @Test func aMissingFolderIsNamedBeforeAnyWork() throws {

@@ -68,10 +68,8 @@ import TestSupport
         #expect(bits(layer.beta!.gradient) == bits(try Self.floats(g, "dbeta")))
 
         let bias = Variable(name: "bias", shape: [c], trainable: true)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * c)
-        defer { scratch.deallocate() }
         dy.withUnsafeBufferPointer {
-            TensorFlowOrder.addColumnSums(of: $0.baseAddress!, rows: rows, columns: c, to: bias.grad, scratch: scratch)
+            BiasGradientSums(columns: c, summation: .tensorFlow).add($0.baseAddress!, rows: rows, to: bias.grad)
         }
         #expect(bits(bias.gradient) == bits(try Self.floats(g, "bias_grad")))
 

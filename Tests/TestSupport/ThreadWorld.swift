@@ -101,7 +101,7 @@ public final class ThreadWorld: @unchecked Sendable {
             var copy: [UInt8] = []
             world.exchange(
                 rank, bytes, read: { all in copy = Array(all[root]) },
-                write: { if rank != root { bytes.copyMemory(from: UnsafeRawBufferPointer(start: copy, count: copy.count)) } })
+                write: { if rank != root { copy.withUnsafeBytes { bytes.copyMemory(from: $0) } } })
         }
     }
 }

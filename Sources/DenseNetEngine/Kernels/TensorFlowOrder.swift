@@ -76,17 +76,37 @@ enum TensorFlowOrder {
     static func rsqrt(_ x: Float) -> Float { ckernels_tensorflow_rsqrt(x) }
 }
 
-extension TensorFlowOrder {
-    /// grad += BiasAddGrad(dy): the column sums of the rows × columns matrix `dy`, in
-    /// ReduceOuterDimensions' order. `scratch` holds 2 × columns floats.
-    static func addColumnSums(
-        of dy: UnsafePointer<Float>, rows: Int, columns: Int,
-        to grad: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
-    ) {
-        outerColumnSums(rows: rows, columns: columns, into: scratch, halves: scratch + columns) { r, j in
-            dy[r * columns + j]
+/// A bias's gradient: grad += the column sums of the rows × columns output gradient `dy`, in
+/// TensorFlow's order (BiasAddGrad's ReduceOuterDimensions) or in float64 rounded once, as the
+/// configuration's `summation` says. Shared by convolutions and dense layers.
+final class BiasGradientSums {
+    let columns: Int
+    let summation: EngineConfiguration.Summation
+    /// TensorFlow's order: the sums and the second half's (2 × columns floats); float64: the sums.
+    private let scratch: UnsafeMutableRawPointer
+
+    init(columns: Int, summation: EngineConfiguration.Summation) {
+        self.columns = columns
+        self.summation = summation
+        scratch = .allocate(byteCount: 2 * columns * MemoryLayout<Float>.stride, alignment: MemoryLayout<Double>.alignment)
+    }
+
+    deinit { scratch.deallocate() }
+
+    func add(_ dy: UnsafePointer<Float>, rows: Int, to grad: UnsafeMutablePointer<Float>) {
+        let columns = self.columns
+        switch summation {
+        case .tensorFlow:
+            let sums = scratch.assumingMemoryBound(to: Float.self)
+            TensorFlowOrder.outerColumnSums(rows: rows, columns: columns, into: sums, halves: sums + columns) { r, j in
+                dy[r * columns + j]
+            }
+            for j in 0..<columns { grad[j] += sums[j] }
+        case .float64:
+            let sums = scratch.assumingMemoryBound(to: Double.self)
+            Float64Sums.columnSums(rows: rows, columns: columns, into: sums) { r, j in Double(dy[r * columns + j]) }
+            for j in 0..<columns { grad[j] += Float(sums[j]) }
         }
-        for j in 0..<columns { grad[j] += scratch[j] }
     }
 }
 

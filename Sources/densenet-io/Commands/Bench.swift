@@ -2,6 +2,7 @@ import ArgumentParser
 import DenseNetEngine
 import Foundation
 import KerasFormat
+import MPICollective
 
 /// `densenet-io bench`: training and inference throughput, batch-1 latency, GFLOP/s, peak RSS and
 /// weight save/load times. The measuring lives in DenseNetEngine (`ModelBenchmark`, `Clock`).
@@ -13,7 +14,9 @@ struct Bench: ParsableCommand {
             (min–max). Samples/s are given by wall clock and by process CPU time (user + system, all \
             threads; on a loaded machine the CPU figure is the steadier one). For A/B runs DENSENET_IO_CONV=blas \
             forces im2col + OpenBLAS for every convolution, DENSENET_IO_SIMD=portable the Swift SIMD kernels (avx2: AVX2 where AVX-512 exists), \
-            DENSENET_IO_WINOGRAD=0 direct inference and DENSENET_IO_DIRECT_MAX_COUT=n the direct/BLAS threshold.
+            DENSENET_IO_WINOGRAD=0 direct inference and DENSENET_IO_DIRECT_MAX_COUT=n the direct/BLAS threshold. \
+            Under mpirun (or with --distributed) every rank trains its share of each --batch-size batch and \
+            rank 0 reports the world's training samples/s and the time spent in reductions (training only).
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -48,6 +51,12 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
+    @Flag(help: "Join the MPI world (implied when mpirun started the process) and measure data-parallel training.")
+    var distributed = false
+
+    @Option(help: EngineConfiguration.Summation.help)
+    var sums: EngineConfiguration.Summation?
+
     func validate() throws {
         guard batchSize >= 1, steps >= 1, repeats >= 1 else {
             throw ValidationError("--batch-size, --steps and --repeats must be at least 1")
@@ -55,39 +64,18 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        var report: [String: Any] = [:]
-        let model = try modelOptions.build(seed: 0)
-        model.configuration = EngineConfiguration(environment: ProcessInfo.processInfo.environment)
-        let flops = Double(model.forwardFLOPsPerSample)
-        report["model"] = modelOptions.model
-        report["batch_size"] = batchSize
-        report["steps"] = steps
-        report["repeats"] = repeats
-        report["workers"] = model.parallel.workers
-        report["forward_mflop_per_sample"] = flops / 1e6
-        report["conv_path"] = model.configuration.convolutions.rawValue
-        report["kernels"] = model.configuration.kernelsInUse
-        let samples = Double(batchSize * steps)
-        func rates(_ t: [Timing]) -> [String: Any] {
-            let wall = Spread(t.map { samples / $0.wall }), cpu = Spread(t.map { samples / $0.cpu })
-            return [
-                "samples_per_s": wall.median, "samples_per_s_min": wall.min, "samples_per_s_max": wall.max,
-                "cpu_samples_per_s": cpu.median,
-                "cpu_seconds_per_sample_median": Spread(t.map { $0.cpu / samples }).median
-            ]
+        let environment = ProcessInfo.processInfo.environment
+        if distributed || MPIWorld.launchedByMPI(environment: environment) {
+            try runAsRank(environment: environment) { world, parallel in try benchDataParallel(in: world, parallel: parallel) }
+            return
         }
+        let model = try modelOptions.build(seed: 0)
+        var report = describe(model, collective: SingleProcess())
         if !noTraining {
-            let t = try ModelBenchmark.training(
-                model: model, batchSize: batchSize, steps: steps, repeats: repeats,
-                datasetSize: datasetSize)
-            var r = rates(t)
-            let sps = r["samples_per_s"] as! Double
-            let gflops = sps * 3 * flops / 1e9  // forward + input gradient + weight gradient
-            r["gflops"] = gflops
-            r["share_of_peak"] = gflops / peakGflops
-            report["training"] = r
+            report["training"] = try trainingRates(model)
             report["peak_rss_training_bytes"] = Clock.peakRSS()
         }
+        let flops = Double(model.forwardFLOPsPerSample)
         let inf = ModelBenchmark.inference(model: model, batchSize: batchSize, steps: steps, repeats: repeats)
         var ri = rates(inf)
         ri["gflops"] = (ri["samples_per_s"] as! Double) * flops / 1e9
@@ -110,6 +98,61 @@ struct Bench: ParsableCommand {
             report["weights_file"] = try loadTimes(model, path: loadFile)
         }
 
+        try output(report)
+    }
+
+    /// Training on every rank of `world`, each on its share of every batch: the world's samples/s
+    /// and the seconds spent in reductions (rank 0 prints).
+    private func benchDataParallel(in world: MPIWorld, parallel: Parallel) throws {
+        let model = try modelOptions.build(seed: 0, parallel: parallel)
+        model.collective = world
+        var report = describe(model, collective: world)
+        report["training"] = try trainingRates(model) { world.communicationSeconds }
+        try output(report)
+    }
+
+    /// The run's settings; sets the model's configuration (the environment's switches and `--sums`).
+    private func describe(_ model: Model, collective: any Collective) -> [String: Any] {
+        var configuration = EngineConfiguration(environment: ProcessInfo.processInfo.environment)
+        configuration.summation = .chosen(sums, distributed: !(collective is SingleProcess))
+        model.configuration = configuration
+        return [
+            "model": modelOptions.model, "batch_size": batchSize, "steps": steps, "repeats": repeats,
+            "workers": model.parallel.workers, "ranks": collective.size, "sums": configuration.summation.rawValue,
+            "forward_mflop_per_sample": Double(model.forwardFLOPsPerSample) / 1e6,
+            "conv_path": configuration.convolutions.rawValue, "kernels": configuration.kernelsInUse
+        ]
+    }
+
+    /// Samples/s (wall clock and CPU time) of `steps` steps of `batchSize` samples.
+    private func rates(_ t: [Timing]) -> [String: Any] {
+        let samples = Double(batchSize * steps)
+        let wall = Spread(t.map { samples / $0.wall }), cpu = Spread(t.map { samples / $0.cpu })
+        return [
+            "samples_per_s": wall.median, "samples_per_s_min": wall.min, "samples_per_s_max": wall.max,
+            "cpu_samples_per_s": cpu.median,
+            "cpu_seconds_per_sample_median": Spread(t.map { $0.cpu / samples }).median
+        ]
+    }
+
+    /// The training measurement: rates, GFLOP/s and, with a counter of reduction seconds, the
+    /// median seconds per run spent in reductions and their share of the run.
+    private func trainingRates(_ model: Model, reductionSeconds: (() -> Double)? = nil) throws -> [String: Any] {
+        let t = try ModelBenchmark.training(
+            model: model, batchSize: batchSize, steps: steps, repeats: repeats, datasetSize: datasetSize,
+            counter: reductionSeconds ?? { 0 })
+        var r = rates(t)
+        let gflops = (r["samples_per_s"] as! Double) * 3 * Double(model.forwardFLOPsPerSample) / 1e9  // forward + both gradients
+        r["gflops"] = gflops
+        r["share_of_peak"] = gflops / peakGflops
+        if reductionSeconds != nil {
+            r["reduction_s_per_run"] = Spread(t.map(\.counted)).median
+            r["reduction_share"] = Spread(t.map { $0.counted / $0.wall }).median
+        }
+        return r
+    }
+
+    private func output(_ report: [String: Any]) throws {
         if json {
             print(try jsonValue(report).description)
         } else {
@@ -162,7 +205,7 @@ struct Bench: ParsableCommand {
     private func printText(_ r: [String: Any]) {
         func f(_ x: Any?, _ d: Int = 1) -> String { String(format: "%.\(d)f", (x as? Double) ?? 0) }
         print(
-            "model \(r["model"]!)  batch \(batchSize)  steps \(steps) x \(repeats) runs  workers \(r["workers"]!)  conv \(r["conv_path"]!)  kernels \(r["kernels"]!)"
+            "model \(r["model"]!)  batch \(batchSize)  steps \(steps) x \(repeats) runs  ranks \(r["ranks"]!)  workers \(r["workers"]!)  conv \(r["conv_path"]!)  kernels \(r["kernels"]!)  sums \(r["sums"]!)"
         )
         print("forward \(f(r["forward_mflop_per_sample"], 2)) MFLOP/sample")
         if let t = r["training"] as? [String: Any] {
@@ -170,7 +213,12 @@ struct Bench: ParsableCommand {
                 "training   \(f(t["samples_per_s"])) samples/s (min \(f(t["samples_per_s_min"])), max \(f(t["samples_per_s_max"]))), "
                     + "\(f(t["cpu_samples_per_s"])) samples per CPU-second (all threads); \(f(t["gflops"])) GFLOP/s = \(f((t["share_of_peak"] as? Double).map { $0 * 100 }))% of peak"
             )
-            print("peak RSS (training) \(f(Double(r["peak_rss_training_bytes"] as? Int ?? 0) / 1_048_576)) MiB")
+            if let seconds = t["reduction_s_per_run"] {
+                print(
+                    "reductions \(f(seconds, 3)) s per run of \(steps) steps (\(f((t["reduction_share"] as? Double).map { $0 * 100 }))% of the wall clock, waiting for the other ranks included)"
+                )
+            }
+            if let rss = r["peak_rss_training_bytes"] as? Int { print("peak RSS (training) \(f(Double(rss) / 1_048_576)) MiB") }
         }
         if let t = r["inference"] as? [String: Any] {
             print(

@@ -86,6 +86,9 @@ struct Train: ParsableCommand {
     )
     var distributed = false
 
+    @Option(help: EngineConfiguration.Summation.help)
+    var sums: EngineConfiguration.Summation?
+
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
@@ -139,7 +142,8 @@ struct Train: ParsableCommand {
         let run = RunDescription(
             batchSize: batchSize ?? saved?.run.batchSize ?? 32, trainData: DataFingerprint(train),
             trainLimit: trainLimit, testLimit: testLimit ?? saved?.run.testLimit)
-        let engineConfiguration = EngineConfiguration(environment: ProcessInfo.processInfo.environment)
+        var engineConfiguration = EngineConfiguration(environment: ProcessInfo.processInfo.environment)
+        engineConfiguration.summation = .chosen(sums, distributed: !(collective is SingleProcess))
         if let resume, let resumed, let saved {
             // Everything is checked before the first step; the checkpoint is not touched until then.
             if let problem = run.mismatch(resuming: saved.run) { throw ResumeRefusal("cannot resume \(resume): \(problem)") }
