@@ -61,7 +61,9 @@ import Testing
         Case(command: ["convert"], file: "pth_builtins_eval.pth", says: "found GLOBAL builtins.eval"),
         Case(command: ["inspect"], file: "pth_builtins_eval.pth", says: "found GLOBAL builtins.eval"),
         Case(command: ["convert"], file: "pth_unknown_global.pth", says: "found GLOBAL __main__.Unknown"),
-        Case(command: ["convert"], file: "pth_truncated.pth", says: "unreadable zip")
+        Case(command: ["convert"], file: "pth_truncated.pth", says: "unreadable zip"),
+        // libFuzzer (`pth`): a ZIP64 central directory at byte 2^63 + …, which ZIPFoundation turned into an off_t (a trap).
+        Case(command: ["inspect"], file: "fuzz_zip64_directory_offset.pth", says: "ZIP64 offsets and sizes below 2^62")
     ]
 
     @Test(arguments: cases)
