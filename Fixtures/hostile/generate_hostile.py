@@ -133,6 +133,7 @@ def main():
     tfkeras_model(HERE / "tfkeras_training_config_deep.h5", deep)
 
     zip64_lying_sizes(HERE / "keras_zip64_sizes.keras")
+    zip64_lying_sizes(HERE / "keras_zip64_sizes_2p40.keras", claimed=2**40)  # below ArchiveReader's 2^62: the entry check
     pth_empty_view_far_offset(HERE / "pth_empty_view_far_offset.pth")
 
     spaces = b"{}" + b" " * INFLATED

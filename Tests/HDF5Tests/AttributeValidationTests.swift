@@ -7,11 +7,11 @@ import Testing
 /// the answer decoding would: strings, a refusal or no elements.
 @Suite struct AttributeValidationTests {
     /// Files written by h5py and Keras, and hostile ones whose attributes decode to nil or are refused.
+    /// (The walk reaches no attribute in tensorflow_kernels.h5.)
     static let files =
-        StoredGroupTests.writtenByH5py
+        StoredGroupTests.writtenByH5py.filter { !$0.hasSuffix("tensorflow_kernels.h5") }
         + [
             "hostile/h5_layer_names_bomb.h5", "hostile/fuzz_libhdf5_global_heap.h5", "hostile/fuzz_libhdf5_global_heap_declined.h5",
-            "hostile/fuzz_libhdf5_attribute_overread.h5", "hostile/fuzz_libhdf5_attribute_table_overread.h5",
             "hostile/tfkeras_training_config_surrogate.h5"
         ].map(Fixture.path)
 
