@@ -94,6 +94,22 @@ def tfkeras_model(path, training_config):
         f.attrs["training_config"] = training_config
 
 
+def pth_empty_view_far_offset(path):
+    """A torch.save checkpoint (its zip layout, the pickle written opcode by opcode) whose one tensor is
+    empty, size (0,), at storage offset 10**6 of a 4-element storage: torch loads it (an empty view's
+    offset is not checked); gathering its bytes once sliced the storage out of range."""
+    def text(value):
+        return b"X" + struct.pack("<I", len(value)) + value.encode()
+    storage = b"(" + text("storage") + b"ctorch\nFloatStorage\n" + text("0") + text("cpu") + b"K\x04tQ"
+    pickle = (b"\x80\x02}" + text("w") + b"ctorch._utils\n_rebuild_tensor_v2\n(" + storage
+              + b"J" + struct.pack("<i", 10**6) + b"K\x00\x85K\x01\x85\x89}tRs.")
+    name = path.stem
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for entry, data in [("data.pkl", pickle), ("byteorder", b"little"), ("data/0", bytes(16)), ("version", b"3\n")]:
+            info = zipfile.ZipInfo(f"{name}/{entry}", date_time=(1980, 1, 1, 0, 0, 0))
+            archive.writestr(info, data)
+
+
 def main():
     tfkeras_weights(HERE / "h5_dims_2p40.h5", (2**40, 2**40), (1, 1))
     tfkeras_weights(HERE / "h5_declared_4TB.h5", (10**6, 10**6), (1000, 1000))
@@ -117,6 +133,8 @@ def main():
     tfkeras_model(HERE / "tfkeras_training_config_deep.h5", deep)
 
     zip64_lying_sizes(HERE / "keras_zip64_sizes.keras")
+    zip64_lying_sizes(HERE / "keras_zip64_sizes_2p40.keras", claimed=2**40)  # below ArchiveReader's 2^62: the entry check
+    pth_empty_view_far_offset(HERE / "pth_empty_view_far_offset.pth")
 
     spaces = b"{}" + b" " * INFLATED
     keras_archive(HERE / "keras_metadata_bomb.keras", {"metadata.json": spaces}, zipfile.ZIP_DEFLATED)

@@ -104,8 +104,6 @@ extension ImageReader {
     /// tf-keras gives a layer without weights an empty float64 `weight_names`, which libhdf5 then opens
     /// from a header this reader has parsed.
     private func attributesAreStrings(ofHeaderAt at: Int) -> Bool {
-        attributeMessages(ofHeaderAt: at)?.allSatisfy { message in
-            decode(message).map { $0.strings != nil || $0.refusal != nil || $0.shape.contains(0) } ?? false
-        } ?? false
+        attributeMessages(ofHeaderAt: at)?.allSatisfy(decodesOrRefuses) ?? false
     }
 }

@@ -32,6 +32,8 @@ public final class File {
     private(set) var image: FileImage?
     /// The root group in `image`, when its layout is the one `StoredGroup` reads.
     private var storedRoot: StoredGroup?
+    /// The file's bytes as `open` mapped them for the coverage check, until `mapIntoMemory` takes them.
+    private var checkedMapping: (bytes: Data?, slot: Int32)?
 
     private init(path: String, mode: AccessMode, handle: Handle, readBudget: Int) throws {
         self.path = path
@@ -55,13 +57,22 @@ public final class File {
         try labeling("open") {
             let context = ErrorContext(file: path)
             try checkExisting(path, mode: mode, context)
-            if mode == .readOnly { try checkUncovered(.path(path)) { byteReaderCovers(fileAt: path) } }
+            // The check's mapping (watched for truncation, its page tables filled) is the one `mapIntoMemory` then
+            // uses: mapping twice cost a second set of page faults and an unmapping per load.
+            var checkedMapping: (bytes: Data?, slot: Int32)?
+            if mode == .readOnly, uncoveredFileCheck != nil {
+                let (bytes, slot, _) = try FileImage.contents(of: path, context) {}
+                try checkUncovered(.path(path)) { bytes.map { byteReaderCovers($0) } ?? false }
+                checkedMapping = (bytes, slot)
+            }
             let flags = mode == .readOnly ? chdf5_f_acc_rdonly() : chdf5_f_acc_rdwr()
             let handle = try Library.open(.file, "H5Fopen", context) {
                 H5Fopen(path, flags, chdf5_p_default())
             }
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-            return try File(path: path, mode: mode, handle: handle, readBudget: ReadLimits.budget(forSourceOf: size))
+            let file = try File(path: path, mode: mode, handle: handle, readBudget: ReadLimits.budget(forSourceOf: size))
+            file.checkedMapping = checkedMapping
+            return file
         }
     }
 
@@ -153,7 +164,9 @@ public final class File {
     public func mapIntoMemory<R>(alongside work: () -> R) throws -> R {
         let context = ErrorContext(file: path)
         guard image == nil, mode == .readOnly, let base = try FileImage.base(ofFile: handle, context) else { return work() }
-        let (bytes, slot, result) = try FileImage.contents(of: path, context, alongside: work)
+        let (bytes, slot, result) =
+            try checkedMapping.map { ($0.bytes, $0.slot, work()) } ?? FileImage.contents(of: path, context, alongside: work)
+        checkedMapping = nil
         image = bytes.map { FileImage(bytes: $0, base: base) }
         image?.mappingSlot = slot
         storedRoot = image.flatMap(StoredGroup.root)

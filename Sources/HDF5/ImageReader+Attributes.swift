@@ -61,25 +61,8 @@ extension ImageReader {
     /// Variable-length strings whose lengths add up to more than the read budget (`ReadLimits`: many
     /// references to one long heap object) are refused, not decoded.
     func decode(_ attribute: AttributeMessage) -> StoredAttribute? {
-        guard let shape = dataspace(attribute.dataspace), let count = ReadLimits.product(shape),
-            attribute.datatype.count >= 8, let type = int(attribute.datatype.lowerBound, 4)
-        else { return nil }
-        let bits = type >> 8
-        let format: StringFormat
-        switch type & 0x0F {
-        case 3:
-            guard let size = int(attribute.datatype.lowerBound + 4, 4),
-                let characters = stringFormat(padding: bits & 0x0F, characterSet: bits >> 4 & 0x0F, length: .fixed(size))
-            else { return nil }
-            format = characters
-        case 9 where bits & 0x0F == 1:
-            guard let characters = stringFormat(padding: bits >> 4 & 0x0F, characterSet: bits >> 8 & 0x0F, length: .variable) else {
-                return nil
-            }
-            format = characters
-        default:
-            return StoredAttribute(shape: shape, strings: nil)
-        }
+        guard let (shape, count, format) = layout(attribute) else { return nil }
+        guard let format else { return StoredAttribute(shape: shape, strings: nil) }
         guard format.length == .variable else {
             return fixedLengthStrings(count, at: attribute.value, format).map {
                 StoredAttribute(shape: shape, strings: StringArray($0, shape: shape, format: format))
@@ -104,6 +87,42 @@ extension ImageReader {
         return StoredAttribute(shape: shape, strings: StringArray(strings, shape: shape, format: format))
     }
 
+    /// Whether `decode(attribute)` answers with strings, a refusal or no elements (what the coverage walk,
+    /// `File.byteReaderCovers`, asks of every attribute), told without building a string: a fixed-length
+    /// string attribute whose values lie in its message, any variable-length one (decoded, or refused
+    /// over the budget or outside the global heap), an attribute of another type without elements.
+    func decodesOrRefuses(_ attribute: AttributeMessage) -> Bool {
+        guard let (shape, count, format) = layout(attribute) else { return false }
+        switch format?.length {
+        case nil: return shape.contains(0)
+        case .fixed(let size): return fixedLengthStringsFit(count, size: size, in: attribute.value)
+        case .variable: return true
+        }
+    }
+
+    /// The shape, element count and string format (nil for any other type) of `attribute`; nil when the
+    /// dataspace is null or unreadable, or the datatype unreadable or a string type this reader does not know.
+    private func layout(_ attribute: AttributeMessage) -> (shape: [Int], count: Int, format: StringFormat?)? {
+        guard let shape = dataspace(attribute.dataspace), let count = ReadLimits.product(shape),
+            attribute.datatype.count >= 8, let type = int(attribute.datatype.lowerBound, 4)
+        else { return nil }
+        let bits = type >> 8
+        switch type & 0x0F {
+        case 3:
+            guard let size = int(attribute.datatype.lowerBound + 4, 4),
+                let format = stringFormat(padding: bits & 0x0F, characterSet: bits >> 4 & 0x0F, length: .fixed(size))
+            else { return nil }
+            return (shape, count, format)
+        case 9 where bits & 0x0F == 1:
+            guard let format = stringFormat(padding: bits >> 4 & 0x0F, characterSet: bits >> 8 & 0x0F, length: .variable) else {
+                return nil
+            }
+            return (shape, count, format)
+        default:
+            return (shape, count, nil)
+        }
+    }
+
     /// The characters `count` variable-length strings at `value` declare in all; nil when out of bounds.
     private func variableLengthBytes(_ count: Int, at value: Range<Int>) -> Int? {
         guard count <= value.count / 16 else { return nil }
@@ -122,8 +141,12 @@ extension ImageReader {
     }
 
     private func fixedLengthStrings(_ count: Int, at value: Range<Int>, _ format: StringFormat) -> [String]? {
-        guard case .fixed(let size) = format.length, size > 0, count <= value.count / size else { return nil }
+        guard case .fixed(let size) = format.length, fixedLengthStringsFit(count, size: size, in: value) else { return nil }
         return (0..<count).map { format.strip(raw[value.lowerBound + size * $0..<value.lowerBound + size * ($0 + 1)]) }
+    }
+
+    private func fixedLengthStringsFit(_ count: Int, size: Int, in value: Range<Int>) -> Bool {
+        size > 0 && count <= value.count / size
     }
 
     /// Each element is a length (4 bytes) and a global heap ID: collection address (8), object index (4).

@@ -24,7 +24,8 @@ import Testing
         Case(command: ["convert"], file: "tfkeras_training_config_surrogate.h5", says: "unpaired surrogate"),
         Case(command: ["convert"], file: "keras_config_deep.keras", says: "nesting deeper than 512"),
         Case(command: ["convert"], file: "tfkeras_training_config_deep.h5", says: "nesting deeper than 512"),
-        Case(command: ["convert"], file: "keras_zip64_sizes.keras", says: "entry sizes that fit"),
+        Case(command: ["convert"], file: "keras_zip64_sizes.keras", says: "ZIP64 offsets and sizes below 2^62"),
+        Case(command: ["convert"], file: "keras_zip64_sizes_2p40.keras", says: "entry sizes that fit"),
         Case(command: ["inspect"], file: "keras_metadata_bomb.keras", says: "64 × the archive's size"),
         Case(command: ["convert"], file: "keras_config_bomb.keras", says: "64 × the archive's size"),
         Case(command: ["inspect"], file: "keras_weights_bomb.keras", says: "64 × the archive's size"),
@@ -61,7 +62,9 @@ import Testing
         Case(command: ["convert"], file: "pth_builtins_eval.pth", says: "found GLOBAL builtins.eval"),
         Case(command: ["inspect"], file: "pth_builtins_eval.pth", says: "found GLOBAL builtins.eval"),
         Case(command: ["convert"], file: "pth_unknown_global.pth", says: "found GLOBAL __main__.Unknown"),
-        Case(command: ["convert"], file: "pth_truncated.pth", says: "unreadable zip")
+        Case(command: ["convert"], file: "pth_truncated.pth", says: "unreadable zip"),
+        // libFuzzer (`pth`): a ZIP64 central directory at byte 2^63 + …, which ZIPFoundation turned into an off_t (a trap).
+        Case(command: ["inspect"], file: "fuzz_zip64_directory_offset.pth", says: "ZIP64 offsets and sizes below 2^62")
     ]
 
     @Test(arguments: cases)

@@ -108,6 +108,14 @@ import Testing
         #expect(file.tensors["bn.num_batches_tracked"]?.doubles == [7])
     }
 
+    /// An empty tensor whose offset lies past its storage (torch loads it: nothing of the storage is read)
+    /// reads as empty; gathering it once sliced the storage out of range, a trap.
+    @Test func emptyViewPastItsStorageReadsEmpty() throws {
+        let file = try PyTorchCheckpoint.read(Fixture.path("hostile/pth_empty_view_far_offset.pth"))
+        #expect(file.tensors["w"]?.shape == [0])
+        #expect(file.tensors["w"]?.bytes.isEmpty == true)
+    }
+
     /// Each hostile pickle is refused naming the global it asked for; the truncated zip as unreadable.
     @Test(arguments: [
         ("pth_os_system.pth", "GLOBAL posix.system"), ("pth_builtins_eval.pth", "GLOBAL builtins.eval"),

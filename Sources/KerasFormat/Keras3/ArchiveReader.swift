@@ -25,6 +25,7 @@ struct ArchiveReader {
             throw KerasFormatError(
                 .unknownFormat, file: path, expected: expected, found: "unreadable zip: \(error) (corrupted or truncated?)")
         }
+        try Self.checkZIP64Values(ofZipAt: path)
         self.path = path
         self.size = size
         budget = ReadLimits.budget(forSourceOf: size)

@@ -142,6 +142,8 @@ public enum PyTorchCheckpoint {
     /// The view's elements in row-major order (`tensor.contiguous()`), as raw bytes.
     static func gather(_ storage: [UInt8], elementSize: Int, offset: Int, shape: [Int], strides: [Int]) -> [UInt8] {
         let count = shape.reduce(1, *)
+        // An empty view's offset is not checked against its storage (torch does not either): nothing to read.
+        guard count > 0 else { return [] }
         var contiguous = 1
         let isContiguous = zip(shape, strides).reversed().allSatisfy { extent, stride in
             defer { contiguous *= extent }
