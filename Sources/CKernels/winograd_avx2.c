@@ -10,13 +10,14 @@
 // w[3, 3, cin, cout]. Tiles are taken in blocks of TILE_BLOCK, so one block's transformed input and
 // products stay in L1/L2 between the three steps.
 #include "CKernels.h"
+#include "winograd_tiles.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
 #define AVX2 __attribute__((target("avx2,fma"), always_inline)) static inline
 
-enum { TILE_BLOCK = 12, GEMM_ROWS = 6 };
+enum { TILE_BLOCK = WINOGRAD_TILE_BLOCK, GEMM_ROWS = 6 };
 
 long ckernels_winograd_scratch(long cin, long cout) { return 16 * TILE_BLOCK * (cin + cout); }
 

@@ -1,16 +1,17 @@
-// AVX-512 version of winograd_avx2.c (same algorithm, layout, tile blocks and scratch): 16 channels per
-// vector, and 12 tiles × 32 output channels per GEMM block (24 of the 32 zmm registers accumulate,
+// AVX-512 version of winograd_avx2.c (same algorithm, layout, tile blocks and scratch: winograd_tiles.h):
+// 16 channels per vector, and 12 tiles × 32 output channels per GEMM block (24 of the 32 zmm registers accumulate,
 // each kernel row loaded once per 12 tiles instead of 6). Every lane runs the AVX2 kernel's operations
 // in the same order — the transforms term by term, then one FMA chain per output over ci — so the
 // outputs are bit-identical to it (the tests compare both). Channel tails of 8 take masked lanes.
 #include "CKernels.h"
+#include "winograd_tiles.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
 #define AVX512 __attribute__((target("avx512f"), always_inline)) static inline
 
-enum { TILE_BLOCK = 12, GEMM_ROWS = 12 };
+enum { TILE_BLOCK = WINOGRAD_TILE_BLOCK, GEMM_ROWS = 12 };
 
 int ckernels_has_avx512f(void) {
     __builtin_cpu_init();
