@@ -190,8 +190,11 @@ final class ConvKernel: Kernel {
     let bias: Variable?
     let parallel: Parallel
     let pixIn: Int, pixOut: Int
-    let partialW: UnsafeMutablePointer<Float>  // [8, K, cout]
+    let weightGradient: WeightGradientSums
     let biasGradient: BiasGradientSums
+    /// `.float64` summation: every sgemm covers one image, so a sample's results do not depend on
+    /// the batch it is in (OpenBLAS rounds a row differently in GEMMs of different heights).
+    let imageByImage: Bool
     /// Direct (Kernels/DirectConv.swift) instead of im2col + sgemm; `flipped` = backward-data kernel.
     let direct: Bool
     /// The direct path runs the AVX2 kernels (`EngineConfiguration.usesAVX2`).
@@ -220,8 +223,9 @@ final class ConvKernel: Kernel {
         parallel = spec.parallel
         pixIn = g.h * g.w
         pixOut = g.ho * g.wo
-        partialW = .allocate(capacity: 8 * g.k * cout)
-        biasGradient = BiasGradientSums(columns: cout, summation: spec.configuration.summation)
+        weightGradient = WeightGradientSums(of: kernel, spec: spec)
+        biasGradient = BiasGradientSums(columns: cout, float64Sums: bias.map { spec.wideGradients?[$0] } ?? nil)
+        imageByImage = spec.configuration.summation == .float64
         direct = DirectConv.isProfitable(
             cin: g.cin, cout: cout, kernel: layer.kernelSize, strides: layer.strides,
             outputPixels: g.ho * g.wo, configuration: spec.configuration)
@@ -236,7 +240,7 @@ final class ConvKernel: Kernel {
     }
 
     deinit {
-        partialW.deallocate(); flipped?.deallocate()
+        flipped?.deallocate()
         winogradKernel?.deallocate(); winogradSource?.deallocate()
     }
 
@@ -246,8 +250,8 @@ final class ConvKernel: Kernel {
     /// Floats of the larger padded buffer: the direct kernels' scratch follows it in the workspace.
     var paddedMax: Int { Swift.max(paddedInput.hp * paddedInput.wp * g.cin, paddedGrad.hp * paddedGrad.wp * cout) }
 
-    /// Images per sgemm call: about 2048 output rows (fewer, larger GEMMs; shape-only).
-    var imagesPerChunk: Int { Swift.max(1, 2048 / Swift.max(1, pixOut)) }
+    /// Images per sgemm call: about 2048 output rows (fewer, larger GEMMs; shape-only), or one.
+    var imagesPerChunk: Int { imageByImage ? 1 : Swift.max(1, 2048 / Swift.max(1, pixOut)) }
 
     var workspacePerWorker: Int {
         if direct {
@@ -300,12 +304,11 @@ final class ConvKernel: Kernel {
         let dx = io.inputGrads[0], acc = io.accumulate[0]
         let w = UnsafePointer(kernel.data)
         let g = self.g, cout = self.cout, pixIn = self.pixIn, pixOut = self.pixOut, is1x1 = self.is1x1, relu = self.relu
-        let K = g.k, pw = partialW
-        let groups = reductionGroups(batch)
+        let K = g.k, sums = weightGradient
         let ipc = imagesPerChunk
-        parallel.forEachPiece(groups) { gi, t in
-            let imgs = pieceRange(gi, of: groups, count: batch)
-            let pW = pw + gi * K * cout
+        parallel.forEachPiece(sums.start(batch: batch)) { piece, t in
+            let imgs = sums.images(ofPiece: piece)
+            let pW = sums.destination(ofPiece: piece, worker: t)
             var n0 = imgs.lowerBound
             while n0 < imgs.upperBound {
                 let n1 = Swift.min(imgs.upperBound, n0 + ipc)
@@ -342,8 +345,9 @@ final class ConvKernel: Kernel {
                 }
                 n0 = n1
             }
+            sums.finishPiece(worker: t)
         }
-        sumPartials(pw, groups: groups, count: K * cout, into: kernel.grad, parallel: parallel)
+        sums.finish(into: kernel.grad, parallel: parallel)
         addBiasGradient(dy, batch: batch)
     }
 }
@@ -441,21 +445,20 @@ extension ConvKernel: ImageKernel {
         let x = io.inputs[0], y = io.output, dy = io.outputGrad!
         let dx = io.inputGrads[0], acc = io.accumulate[0]
         let g = self.g, cout = self.cout, pixIn = self.pixIn, pixOut = self.pixOut, relu = self.relu
-        let K = g.k, pw = partialW
+        let sums = weightGradient
         let wpI = paddedInput.wp, (hpG, wpG) = paddedGrad
         let wf = UnsafePointer(flipped!)
         if dx != nil {
             DirectConv.flipTranspose(kernel.data, kh: g.kh, kw: g.kw, cin: g.cin, cout: cout, into: flipped!)
         }
-        let groups = reductionGroups(batch)
+        let pieces = sums.start(batch: batch)
         // Without relu, dy needs no mask: the bias sums (serial, in TensorFlow's row order) run as
         // one more piece, taken first, beside the weight-gradient groups instead of after them.
         let biasBeside = bias != nil && !relu, firstGroup = biasBeside ? 1 : 0
-        parallel.forEachPiece(groups + firstGroup) { piece, t in
+        parallel.forEachPiece(pieces + firstGroup) { piece, t in
             if biasBeside && piece == 0 { addBiasGradient(dy, batch: batch); return }
-            let gi = piece - firstGroup
-            let imgs = pieceRange(gi, of: groups, count: batch)
-            let pW = pw + gi * K * cout
+            let imgs = sums.images(ofPiece: piece - firstGroup)
+            let pW = sums.destination(ofPiece: piece - firstGroup, worker: t)
             let buf = io.workspace[t]
             for n in imgs {
                 let dyi = dy + n * pixOut * cout
@@ -474,8 +477,9 @@ extension ConvKernel: ImageKernel {
                         scratch: buf + paddedMax, fused: true, wide: wide, avx512: usesAVX512)
                 }
             }
+            sums.finishPiece(worker: t)
         }
-        sumPartials(pw, groups: groups, count: K * cout, into: kernel.grad, parallel: parallel)
+        sums.finish(into: kernel.grad, parallel: parallel)
         if !biasBeside { addBiasGradient(dy, batch: batch) }
     }
 
@@ -506,15 +510,4 @@ func biasActivate(_ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ldy: I
 @inline(__always)
 func reluMask(_ dy: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
     for i in 0..<count { dy[i] = y[i] > 0 ? dy[i] : 0 }
-}
-
-/// into[e] += sum_g partials[g, e], groups summed in order (deterministic for any worker count).
-func sumPartials(_ partials: UnsafePointer<Float>, groups: Int, count: Int, into: UnsafeMutablePointer<Float>, parallel: Parallel) {
-    parallel.forEachRange(count, minChunk: 16384) { r in
-        for e in r {
-            var s = partials[e]
-            for gi in 1..<Swift.max(groups, 1) { s += partials[gi * count + e] }
-            into[e] += s
-        }
-    }
 }

@@ -76,6 +76,9 @@ final class DenseKernel: Kernel {
     let fin: Int, fout: Int
     let parallel: Parallel
     let biasGradient: BiasGradientSums
+    /// `.float64` summation: the kernel gradient's float64 sums; the products run sample by sample
+    /// so a sample's results do not depend on the batch it is in.
+    let wideKernelGradient: UnsafeMutablePointer<Double>?
 
     init(kernel: Variable, bias: Variable?, relu: Bool, spec: KernelSpec) {
         self.kernel = kernel
@@ -84,7 +87,13 @@ final class DenseKernel: Kernel {
         fin = kernel.shape[0]
         fout = kernel.shape[1]
         parallel = spec.parallel
-        biasGradient = BiasGradientSums(columns: fout, summation: spec.configuration.summation)
+        biasGradient = BiasGradientSums(columns: fout, float64Sums: bias.map { spec.wideGradients?[$0] } ?? nil)
+        wideKernelGradient = spec.wideGradients?[kernel]
+    }
+
+    /// Sample by sample under `.float64` (one row each), else the batch at once.
+    func rowBlocks(_ batch: Int) -> [Range<Int>] {
+        wideKernelGradient == nil ? [0..<batch] : (0..<batch).map { $0..<($0 + 1) }
     }
 
     /// Fixed split of a dimension into pieces (shape-only).
@@ -96,9 +105,11 @@ final class DenseKernel: Kernel {
         let p = pieces(fout)
         parallel.forEachPiece(p) { pi, _ in
             let cols = pieceRange(pi, of: p, count: fout)
-            sgemm(
-                m: batch, n: cols.count, k: fin, a: x, lda: fin, b: w + cols.lowerBound, ldb: fout,
-                beta: 0, c: y + cols.lowerBound, ldc: fout)
+            for rows in rowBlocks(batch) {
+                sgemm(
+                    m: rows.count, n: cols.count, k: fin, a: x + rows.lowerBound * fin, lda: fin, b: w + cols.lowerBound,
+                    ldb: fout, beta: 0, c: y + rows.lowerBound * fout + cols.lowerBound, ldc: fout)
+            }
             for r in 0..<batch {
                 let yr = y + r * fout
                 for c in cols {
@@ -120,18 +131,31 @@ final class DenseKernel: Kernel {
         // dW += X^T dY, split over rows of dW (input features)
         parallel.forEachPiece(pIn) { pi, _ in
             let rows = pieceRange(pi, of: pIn, count: fin)
-            sgemm(
-                transA: true, m: rows.count, n: fout, k: batch, a: x + rows.lowerBound, lda: fin, b: dy, ldb: fout,
-                beta: 1, c: gw + rows.lowerBound * fout, ldc: fout)
+            guard let wide = wideKernelGradient else {
+                sgemm(
+                    transA: true, m: rows.count, n: fout, k: batch, a: x + rows.lowerBound, lda: fin, b: dy, ldb: fout,
+                    beta: 1, c: gw + rows.lowerBound * fout, ldc: fout)
+                return
+            }
+            for n in 0..<batch {
+                let xn = x + n * fin, dyn = dy + n * fout
+                for i in rows {
+                    let xi = Double(xn[i]), wi = wide + i * fout
+                    for o in 0..<fout { wi[o] += xi * Double(dyn[o]) }
+                }
+            }
         }
         if let dx = io.inputGrads[0] {
             let beta: Float = io.accumulate[0] ? 1 : 0
             // dX = dY W^T, split over columns of dX
             parallel.forEachPiece(pIn) { pi, _ in
                 let cols = pieceRange(pi, of: pIn, count: fin)
-                sgemm(
-                    transB: true, m: batch, n: cols.count, k: fout, a: dy, lda: fout, b: w + cols.lowerBound * fout,
-                    ldb: fout, beta: beta, c: dx + cols.lowerBound, ldc: fin)
+                for rows in rowBlocks(batch) {
+                    sgemm(
+                        transB: true, m: rows.count, n: cols.count, k: fout, a: dy + rows.lowerBound * fout, lda: fout,
+                        b: w + cols.lowerBound * fout, ldb: fout, beta: beta, c: dx + rows.lowerBound * fin + cols.lowerBound,
+                        ldc: fin)
+                }
             }
         }
     }

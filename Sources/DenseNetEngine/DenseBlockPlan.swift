@@ -201,7 +201,7 @@ final class DenseBlockKernel: ImageKernel {
                     KernelSpec(
                         inputShapes: [$0.input], outputShape: $0.output,
                         capacity: spec.capacity, parallel: spec.parallel, configuration: spec.configuration,
-                        collective: spec.collective))
+                        collective: spec.collective, wideGradients: spec.wideGradients))
             }
             sizes = u.tail.map { product($0.output) }
             keep = u.keptOutputs

@@ -30,6 +30,8 @@ public struct KernelSpec: Sendable {
     public let configuration: EngineConfiguration
     /// The processes training together: batch normalization sums its statistics over them.
     public let collective: any Collective
+    /// Where kernels add their gradient sums under `.float64` summation; nil otherwise.
+    var wideGradients: WideGradients? = nil
 }
 
 /// How a forward pass treats BatchNormalization: Keras' `training=False` or `training=True`.
@@ -166,6 +168,10 @@ final class Executor {
     var ios: [NodeIO?] = []
     let workspace: [UnsafeMutablePointer<Float>]
     var backwardPlans: [Int: [(node: Int, accumulate: [Bool])]] = [:]
+    /// The processes of a data-parallel run (the world of one otherwise).
+    let collective: any Collective
+    /// `.float64` summation: every trainable variable's gradient sums, rounded once after backward.
+    let wideGradients: WideGradients?
     /// Per node, for inference [0] and training [1]: the chain of `ImageKernel`s starting at it,
     /// nil when it runs alone.
     private(set) var imageChains: [[ImageChain?]] = []
@@ -180,6 +186,10 @@ final class Executor {
         self.capacity = capacity
         self.parallel = parallel
         self.configuration = configuration
+        self.collective = collective
+        wideGradients =
+            configuration.summation == .float64
+            ? WideGradients(variables: nodes.flatMap { ($0.op as? any Layer)?.trainableVariables ?? [] }) : nil
         let sizes = nodes.map { product($0.shape) }
         self.sizes = sizes
         var ng = [Bool](repeating: false, count: nodes.count)
@@ -210,7 +220,8 @@ final class Executor {
             let k = op.makeKernel(
                 KernelSpec(
                     inputShapes: n.inputs.map { nodes[$0].shape }, outputShape: n.shape,
-                    capacity: capacity, parallel: parallel, configuration: configuration, collective: collective))
+                    capacity: capacity, parallel: parallel, configuration: configuration, collective: collective,
+                    wideGradients: wideGradients))
             maxWS = Swift.max(maxWS, k.workspacePerWorker)
             ks.append(k)
         }
@@ -291,13 +302,17 @@ final class Executor {
         return plan
     }
 
-    /// Backward from node `seed`, whose gradient buffer the caller has filled.
-    func backward(batch: Int, seed: Int) {
+    /// Backward from node `seed`, whose gradient buffer the caller has filled. Under `.float64`
+    /// summation the gradient sums are summed over the processes (when `acrossProcesses`) and
+    /// rounded into each `grad`.
+    func backward(batch: Int, seed: Int, acrossProcesses: Bool = false) {
+        wideGradients?.zero()
         for (i, acc) in plan(seed: seed) {
             let io = ios[i]!
             io.accumulate = acc
             kernels[i]!.backward(io, batch: batch)
         }
+        wideGradients?.roundIntoGradients(summingOver: acrossProcesses ? collective : SingleProcess(), parallel: parallel)
     }
 }
 

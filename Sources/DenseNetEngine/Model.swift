@@ -125,7 +125,8 @@ public final class Model {
 
     /// Zero grads, forward, fused softmax-CE on logits, backward. Returns (mean loss, correct count).
     /// `globalBatch`: the samples of every process's share of the batch (data-parallel), which the
-    /// loss gradient is divided by; nil: this batch of `n` is the whole.
+    /// loss gradient is divided by; nil: this batch of `n` is the whole. Under `.float64` summation
+    /// a data-parallel pass leaves the gradients summed over the processes already.
     func runTrainingPass(
         _ ex: Executor, batch n: Int, labels: UnsafePointer<Int>, mode: ForwardMode, globalBatch: Int? = nil
     ) throws -> (loss: Float, correct: Int) {
@@ -142,7 +143,7 @@ public final class Model {
             logits: ex.outputs[logitsID], labels: labels, batch: n, classes: classes,
             gradient: ex.grads[logitsID], gradientDivisor: globalBatch)
         let correct = countCorrect(probabilities: ex.outputs[outputID], labels: labels, batch: n, classes: classes)
-        ex.backward(batch: n, seed: logitsID)
+        ex.backward(batch: n, seed: logitsID, acrossProcesses: globalBatch != nil)
         return (loss, correct)
     }
 }

@@ -129,6 +129,8 @@ final class BatchNormArithmetic {
     let gradientSums, scratch: UnsafeMutablePointer<SIMD4<Float>>
     /// Per channel: float64 sums of dy and dy·(x − mean) of the last backward pass (`.float64`; c).
     let wideGradientSums: UnsafeMutablePointer<SIMD2<Double>>
+    /// `.float64`: the gamma and beta gradients' float64 sums (`WideGradients`).
+    let wideGamma: UnsafeMutablePointer<Double>?, wideBeta: UnsafeMutablePointer<Double>?
     /// Scratch for the batch statistics, then the input gradient's coefficients (3 × c).
     let coefficients: UnsafeMutablePointer<Float>
     private(set) var lastWasTraining = false
@@ -153,6 +155,8 @@ final class BatchNormArithmetic {
         let wide = summation == .float64
         gradientSums = .allocate(capacity: wide ? 0 : c); scratch = .allocate(capacity: wide ? 0 : c)
         wideGradientSums = .allocate(capacity: wide ? c : 0)
+        wideGamma = spec.wideGradients?[layer.gamma!]
+        wideBeta = spec.wideGradients?[layer.beta!]
         coefficients = .allocate(capacity: 3 * c)
         sums = .allocate(capacity: collective == nil && !wide ? 0 : 2 * c + 1)
     }
@@ -336,11 +340,11 @@ extension BatchNormArithmetic {
             let g = Double(dy[r * c + j])
             return SIMD2(g, g * (Double(x[r * xs + j]) - Double(mean[j])))
         }
-        let gGamma = layer.gamma!.grad, gBeta = layer.beta!.grad, gamma = layer.gamma!.data
-        let sums = self.sums.baseAddress!, k = coefficients
+        let gamma = layer.gamma!.data, sums = self.sums.baseAddress!, k = coefficients
+        let gGamma = wideGamma!, gBeta = wideBeta!
         for j in 0..<c {
-            gBeta[j] += Float(wide[j][0])
-            gGamma[j] += Float(wide[j][1] * Double(invStd[j]))
+            gBeta[j] += wide[j][0]
+            gGamma[j] += wide[j][1] * Double(invStd[j])
             sums[j] = wide[j][0]
             sums[c + j] = wide[j][1]
         }

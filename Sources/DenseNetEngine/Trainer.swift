@@ -127,8 +127,9 @@ public final class Trainer {
         executor = model.executor(capacity: capacity)
         labelBuffer = .allocate(capacity: capacity)
         labelBuffer.initialize(repeating: 0, count: capacity)
-        gradientBuffer = .allocate(
-            capacity: model.collective.size > 1 ? model.trainableVariables.reduce(0) { $0 + $1.count } : 0)
+        // Float64 sums reduce their own gradients (`WideGradients`); float32 ones go through here.
+        let reducesFloat32 = model.collective.size > 1 && executor.wideGradients == nil
+        gradientBuffer = .allocate(capacity: reducesFloat32 ? model.trainableVariables.reduce(0) { $0 + $1.count } : 0)
     }
 
     /// The largest share of a batch of `batchSize` one of `processes` processes takes.
@@ -176,7 +177,7 @@ public final class Trainer {
         }
         let r = try model.runTrainingPass(
             executor, batch: n, labels: labelBuffer, mode: .training(updateStatistics: true), globalBatch: globalBatch)
-        sumGradientsOverProcesses()
+        if executor.wideGradients == nil { sumGradientsOverProcesses() }
         optimizer.step()
         var totals = [Double(r.loss) * Double(n), Double(r.correct)]
         totals.withUnsafeMutableBufferPointer { collective.allreduceSum($0) }

@@ -76,37 +76,34 @@ enum TensorFlowOrder {
     static func rsqrt(_ x: Float) -> Float { ckernels_tensorflow_rsqrt(x) }
 }
 
-/// A bias's gradient: grad += the column sums of the rows × columns output gradient `dy`, in
-/// TensorFlow's order (BiasAddGrad's ReduceOuterDimensions) or in float64 rounded once, as the
-/// configuration's `summation` says. Shared by convolutions and dense layers.
+/// A bias's gradient: the column sums of the rows × columns output gradient `dy`, added to `grad`
+/// in TensorFlow's order (BiasAddGrad's ReduceOuterDimensions), or under `.float64` summation
+/// added in float64 to the bias's `WideGradients` sums. Shared by convolutions and dense layers.
 final class BiasGradientSums {
     let columns: Int
-    let summation: EngineConfiguration.Summation
-    /// TensorFlow's order: the sums and the second half's (2 × columns floats); float64: the sums.
-    private let scratch: UnsafeMutableRawPointer
+    /// The bias's float64 sums (`.float64`); nil: TensorFlow's order.
+    private let wide: UnsafeMutablePointer<Double>?
+    /// TensorFlow's order: the sums and the second half's (2 × columns).
+    private let scratch: UnsafeMutablePointer<Float>
 
-    init(columns: Int, summation: EngineConfiguration.Summation) {
+    init(columns: Int, float64Sums wide: UnsafeMutablePointer<Double>?) {
         self.columns = columns
-        self.summation = summation
-        scratch = .allocate(byteCount: 2 * columns * MemoryLayout<Float>.stride, alignment: MemoryLayout<Double>.alignment)
+        self.wide = wide
+        scratch = .allocate(capacity: wide == nil ? 2 * columns : 0)
     }
 
     deinit { scratch.deallocate() }
 
     func add(_ dy: UnsafePointer<Float>, rows: Int, to grad: UnsafeMutablePointer<Float>) {
         let columns = self.columns
-        switch summation {
-        case .tensorFlow:
-            let sums = scratch.assumingMemoryBound(to: Float.self)
-            TensorFlowOrder.outerColumnSums(rows: rows, columns: columns, into: sums, halves: sums + columns) { r, j in
-                dy[r * columns + j]
-            }
-            for j in 0..<columns { grad[j] += sums[j] }
-        case .float64:
-            let sums = scratch.assumingMemoryBound(to: Double.self)
-            Float64Sums.columnSums(rows: rows, columns: columns, into: sums) { r, j in Double(dy[r * columns + j]) }
-            for j in 0..<columns { grad[j] += Float(sums[j]) }
+        if let wide {
+            for r in 0..<rows { for j in 0..<columns { wide[j] += Double(dy[r * columns + j]) } }
+            return
         }
+        TensorFlowOrder.outerColumnSums(rows: rows, columns: columns, into: scratch, halves: scratch + columns) { r, j in
+            dy[r * columns + j]
+        }
+        for j in 0..<columns { grad[j] += scratch[j] }
     }
 }
 
