@@ -15,8 +15,8 @@ public enum DatasetError: Error, Equatable, Sendable, CustomStringConvertible {
     case badMagic(path: String, found: [UInt8])
     /// A well-formed IDX file whose element type is not the one this reader needs (e.g. images must be ubyte).
     case wrongDataType(path: String, expected: IDXDataType, found: IDXDataType)
-    /// The IDX rank (number of dimensions) is not the expected one.
-    case wrongRank(path: String, expected: Int, found: Int)
+    /// The IDX rank (number of dimensions) is none of the expected ones.
+    case wrongRank(path: String, expected: [Int], found: Int)
     /// The file ends before the header or the data its dimensions declare.
     case truncated(path: String, expectedBytes: Int, foundBytes: Int)
     /// More bytes follow the data that the header's dimensions declare.
@@ -50,7 +50,8 @@ public enum DatasetError: Error, Equatable, Sendable, CustomStringConvertible {
         case .wrongDataType(let path, let expected, let found):
             return "\(path): expected IDX element type \(expected), found \(found)"
         case .wrongRank(let path, let expected, let found):
-            return "\(path): expected an IDX array of rank \(expected), found rank \(found)"
+            let ranks = expected.map(String.init).joined(separator: " or ")
+            return "\(path): expected an IDX array of rank \(ranks), found rank \(found)"
         case .truncated(let path, let expectedBytes, let foundBytes):
             return "\(path): truncated: expected \(expectedBytes) bytes (header and data as the dimensions declare), found \(foundBytes)"
         case .trailingBytes(let path, let expectedBytes, let foundBytes):

@@ -207,8 +207,8 @@ struct IDXReader {
         elementsPerItem = perItem
     }
 
-    func expect(type: IDXDataType, rank: Int) throws(DatasetError) {
-        guard header.rank == rank else { throw .wrongRank(path: path, expected: rank, found: header.rank) }
+    func expect(type: IDXDataType, ranks: [Int]) throws(DatasetError) {
+        guard ranks.contains(header.rank) else { throw .wrongRank(path: path, expected: ranks, found: header.rank) }
         guard header.dataType == type else { throw .wrongDataType(path: path, expected: type, found: header.dataType) }
     }
 

@@ -78,11 +78,15 @@ public struct MNISTFolder: Equatable, Sendable {
         "\(split.filePrefix)-\(kind.rawValue)-\(kind == .images ? "idx3" : "idx1")-ubyte"
     }
 
-    /// The names looked for, in order of preference.
+    /// The names looked for, in order of preference: images of several channels are rank-4 IDX
+    /// arrays, which may be named `idx4`.
     public static func acceptedNames(_ split: Split, _ kind: Kind) -> [String] {
-        let canonical = canonicalName(split, kind)
-        let dotted = "\(split.filePrefix)-\(kind.rawValue).\(kind == .images ? "idx3" : "idx1")-ubyte"
-        return [canonical, canonical + ".gz", dotted, dotted + ".gz"]
+        let ranks = kind == .images ? ["idx3", "idx4"] : ["idx1"]
+        return ranks.flatMap { rank in
+            let plain = "\(split.filePrefix)-\(kind.rawValue)-\(rank)-ubyte"
+            let dotted = "\(split.filePrefix)-\(kind.rawValue).\(rank)-ubyte"
+            return [plain, plain + ".gz", dotted, dotted + ".gz"]
+        }
     }
 
     /// The path of one of the four files.
@@ -96,8 +100,9 @@ public struct MNISTFolder: Equatable, Sendable {
         throw .missingFile(file: Self.canonicalName(split, kind), folder: path, tried: names)
     }
 
-    /// Loads a split: images as N×H×W×1 float32 in 0…1 (``DenseNetEngine/LabeledImages/normalizedPixel(_:)``),
-    /// ready for `Trainer`; labels as class indices.
+    /// Loads a split: images as N×H×W×C float32 in 0…1 (``DenseNetEngine/LabeledImages/normalizedPixel(_:)``),
+    /// ready for `Trainer` — C = 1 for MNIST's rank-3 (N×H×W) image files, the last dimension of a
+    /// rank-4 (N×H×W×C, channels last) one; labels as class indices.
     /// - Parameters:
     ///   - split: the training or the test half (`train-…` or `t10k-…` files).
     ///   - limit: load only the first `limit` samples (nil: all; must be ≥ 0).
@@ -107,9 +112,9 @@ public struct MNISTFolder: Equatable, Sendable {
         let labelsPath = try locate(split, .labels)
         // Headers first, so mismatches are reported before any bulk data is read.
         var images = try IDXReader(source: openFile(path: imagesPath), path: imagesPath)
-        try images.expect(type: .uint8, rank: 3)
+        try images.expect(type: .uint8, ranks: [3, 4])
         var labels = try IDXReader(source: openFile(path: labelsPath), path: labelsPath)
-        try labels.expect(type: .uint8, rank: 1)
+        try labels.expect(type: .uint8, ranks: [1])
         guard images.header.shape[0] == labels.header.shape[0] else {
             throw .countMismatch(
                 imagesPath: imagesPath, images: images.header.shape[0],
@@ -121,7 +126,7 @@ public struct MNISTFolder: Equatable, Sendable {
         do {
             return try LabeledImages(
                 images: LabeledImages.normalize(pixelBytes), labels: labelBytes.map(Int.init),
-                sampleShape: [images.header.shape[1], images.header.shape[2], 1])
+                sampleShape: [images.header.shape[1], images.header.shape[2], images.header.shape.count == 4 ? images.header.shape[3] : 1])
         } catch {
             // The payloads were read for the headers' shapes, so their sizes agree; kept as an error all the same.
             throw .invalidArgument("\(imagesPath): \(error)")

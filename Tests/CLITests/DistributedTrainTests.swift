@@ -75,6 +75,27 @@ struct DistributedTrainTests {
         for (x, y) in zip(a, b) { #expect(abs(x - y) <= 1e-5 * abs(x), "\(a) vs \(b)") }
     }
 
+    /// DenseNet-121 on 32×32 colour images (a rank-4 IDX folder), 48 of them in batches of 16:
+    /// `mpirun -np 2` against one process. Measured: weights and moving statistics equal (0.0), the
+    /// epoch lines equal.
+    @Test func denseNet121OnTwoRanksTrainsAsOneProcess() throws {
+        let w = try TrainWorkspace(trainCount: 48, testCount: 16, imageShape: [32, 32, 3])
+        let arguments = [
+            "train", "--data", w.data, "--model", "densenet121", "--input-shape", "32,32,3", "--classes", "10",
+            "--batch-size", "16", "--seed", "3", "--epochs", "1"
+        ]
+        let one = try CLI.run(arguments + ["--sums", "float64", "--save", w.path("one.h5")])
+        #expect(one.status == 0, "\(one.stderr)")
+        let two = try MPIRun.run(ranks: 2, arguments + ["--save", w.path("two.h5")])
+        #expect(two.status == 0, "\(two.stdout) \(two.stderr)")
+        let difference = try MPIRun.relativeDifference(w.path("one.h5"), w.path("two.h5"))
+        print("DenseNet-121 32×32, mpirun -np 2: weights and moving statistics within \(difference) relative of one process")
+        #expect(difference <= 1e-5)
+        let (a, b) = (MPIRun.values(one.epochLines.first ?? ""), MPIRun.values(two.epochLines.first ?? ""))
+        #expect(a.count == 5 && b.count == 5)
+        for (x, y) in zip(a, b) { #expect(abs(x - y) <= 1e-5 * abs(x), "\(a) vs \(b)") }
+    }
+
     @Test func checkpointsResumeAtAnyWorldSize() throws {
         let w = try TrainWorkspace(trainCount: 96, testCount: 16)
         let arguments = ["train", "--data", w.data, "--batch-size", "16", "--seed", "3", "--epochs", "1", "--sums", "float64"]

@@ -24,12 +24,13 @@ enum TrainCLI {
     static func run(_ arguments: [String]) throws -> Result { try CLI.run(arguments) }
 }
 
-/// A scratch folder with a synthetic MNIST-format dataset (raw IDX files, 28×28 images).
+/// A scratch folder with a synthetic MNIST-format dataset (raw IDX files, 28×28 images, or rank-4
+/// H×W×C ones for another `imageShape`).
 final class TrainWorkspace {
     let folder: String
     var data: String { folder + "/data" }
 
-    init(trainCount: Int = 40, testCount: Int = 16) throws {
+    init(trainCount: Int = 40, testCount: Int = 16, imageShape: [Int] = [28, 28]) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("densenet-io-train-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder + "/data", withIntermediateDirectories: true)
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -45,8 +46,11 @@ final class TrainWorkspace {
         for (prefix, count) in [("train", trainCount), ("t10k", testCount)] {
             let labels = (0..<count).map { _ in next() % 10 }
             // Each class brightens its own band of rows, so the model has something to learn.
-            let pixels = labels.flatMap { label in (0..<784).map { i in (i / 28) / 3 == Int(label) ? 200 &+ next() % 56 : next() % 90 } }
-            try idx(0x08, [count, 28, 28], pixels).write(to: URL(fileURLWithPath: "\(data)/\(prefix)-images-idx3-ubyte"))
+            let size = imageShape.reduce(1, *), rowSize = size / imageShape[0]
+            let pixels = labels.flatMap { label in
+                (0..<size).map { i in (i / rowSize) / 3 == Int(label) ? 200 &+ next() % 56 : next() % 90 }
+            }
+            try idx(0x08, [count] + imageShape, pixels).write(to: URL(fileURLWithPath: "\(data)/\(prefix)-images-idx3-ubyte"))
             try idx(0x08, [count], labels).write(to: URL(fileURLWithPath: "\(data)/\(prefix)-labels-idx1-ubyte"))
         }
     }

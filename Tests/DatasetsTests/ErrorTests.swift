@@ -50,7 +50,7 @@ import Testing
         try writeMNISTFolder(temp)
         // Labels with rank 2.
         let labels = try temp.writeFile("train-labels-idx1-ubyte", idxBytes(shape: [6, 1], payload: Array(0..<6)))
-        #expect(datasetError { try MNISTFolder(temp.path).load(.train) } == .wrongRank(path: labels, expected: 1, found: 2))
+        #expect(datasetError { try MNISTFolder(temp.path).load(.train) } == .wrongRank(path: labels, expected: [1], found: 2))
         // Images stored as int32.
         let images = try temp.writeFile(
             "t10k-images-idx3-ubyte", idxBytes(type: 0x0C, shape: [2, 4, 3], payload: Array(repeating: 0, count: 96)))

@@ -40,6 +40,25 @@ import Testing
         #expect(MNISTFolder().path == "/usr/share/datasets/fashion-mnist")
     }
 
+    /// Colour images: a rank-4 (N×H×W×C, channels last) images file, named `idx4` or `idx3`, loads
+    /// as N×H×W×C; rank 5 is refused naming both ranks it takes.
+    @Test func colourImagesAreRank4Files() throws {
+        let temp = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: temp) }
+        let pixels: [UInt8] = (0..<36).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        try temp.writeFile("train-images-idx4-ubyte", idxBytes(shape: [3, 2, 2, 3], payload: pixels))
+        try temp.writeFile("train-labels-idx1-ubyte", idxBytes(shape: [3], payload: [2, 0, 1]))
+        let train = try MNISTFolder(temp.path).load(.train)
+        #expect(train.shape == [3, 2, 2, 3])
+        #expect(train.images == pixels.map(LabeledImages.normalizedPixel))
+        #expect(train.labels == [2, 0, 1])
+        let deep = try temp.writeFile("t10k-images-idx3-ubyte", idxBytes(shape: [1, 1, 1, 1, 2], payload: [0, 0]))
+        try temp.writeFile("t10k-labels-idx1-ubyte", idxBytes(shape: [1], payload: [0]))
+        let error = datasetError { try MNISTFolder(temp.path).load(.test) }
+        #expect(error == .wrongRank(path: deep, expected: [3, 4], found: 5))
+        #expect(error?.description.contains("expected an IDX array of rank 3 or 4, found rank 5") == true)
+    }
+
     /// The Python-written folder: gzip with FNAME header, raw, dotted names, concatenated members.
     @Test func pythonWrittenTinyFolder() throws {
         let folder = MNISTFolder(Fixture.idxFolder + "/tiny")

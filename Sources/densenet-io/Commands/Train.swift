@@ -20,7 +20,9 @@ struct Train: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(help: "A folder with the four MNIST-format IDX files (raw or .gz).", completion: .directory)
+    @Option(
+        help: "A folder with the four MNIST-format IDX files (raw or .gz; images N×H×W, or N×H×W×C for colour).",
+        completion: .directory)
     var data = MNISTFolder.defaultPath
 
     @Option(help: "Number of epochs.")
