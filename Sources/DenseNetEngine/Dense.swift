@@ -137,10 +137,11 @@ final class DenseKernel: Kernel {
                     beta: 1, c: gw + rows.lowerBound * fout, ldc: fout)
                 return
             }
-            for n in 0..<batch {
-                let xn = x + n * fin, dyn = dy + n * fout
-                for i in rows {
-                    let xi = Double(xn[i]), wi = wide + i * fout
+            // A row of sums stays in L1 while every sample adds to it.
+            for i in rows {
+                let wi = wide + i * fout
+                for n in 0..<batch {
+                    let xi = Double(x[n * fin + i]), dyn = dy + n * fout
                     for o in 0..<fout { wi[o] += xi * Double(dyn[o]) }
                 }
             }
