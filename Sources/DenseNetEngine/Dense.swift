@@ -1,5 +1,6 @@
 // Dense (fully connected) layer and the softmax op.
 
+import CBLAS
 import Glibc
 
 /// Keras' `Dense`: `activation(x · kernel + bias)` on a flat input, with a `(in, out)` kernel. The kernel
@@ -79,6 +80,10 @@ final class DenseKernel: Kernel {
     /// `.float64` summation: the kernel gradient's float64 sums; the products run sample by sample
     /// so a sample's results do not depend on the batch it is in.
     let wideKernelGradient: UnsafeMutablePointer<Double>?
+    /// `.float64`: the batch's inputs and output gradients widened to float64 (capacity × fin,
+    /// capacity × fout), whose dgemm products are exact and whose sums differ from one process's
+    /// by float64 rounding only.
+    let wideInputs: UnsafeMutablePointer<Double>, wideOutputGrads: UnsafeMutablePointer<Double>
 
     init(kernel: Variable, bias: Variable?, relu: Bool, spec: KernelSpec) {
         self.kernel = kernel
@@ -89,6 +94,14 @@ final class DenseKernel: Kernel {
         parallel = spec.parallel
         biasGradient = BiasGradientSums(columns: fout, float64Sums: bias.map { spec.wideGradients?[$0] } ?? nil)
         wideKernelGradient = spec.wideGradients?[kernel]
+        let widened = wideKernelGradient == nil ? 0 : spec.capacity
+        wideInputs = .allocate(capacity: widened * fin)
+        wideOutputGrads = .allocate(capacity: widened * fout)
+    }
+
+    deinit {
+        wideInputs.deallocate()
+        wideOutputGrads.deallocate()
     }
 
     /// Sample by sample under `.float64` (one row each), else the batch at once.
@@ -128,6 +141,11 @@ final class DenseKernel: Kernel {
         if let bias { biasGradient.add(dy, rows: batch, to: bias.grad) }
         let gw = kernel.grad
         let pIn = pieces(fin)
+        if wideKernelGradient != nil {
+            let xd = wideInputs, dyd = wideOutputGrads
+            parallel.forEachRange(batch * fin, minChunk: 16384) { r in for e in r { xd[e] = Double(x[e]) } }
+            for e in 0..<(batch * fout) { dyd[e] = Double(dy[e]) }
+        }
         // dW += X^T dY, split over rows of dW (input features)
         parallel.forEachPiece(pIn) { pi, _ in
             let rows = pieceRange(pi, of: pIn, count: fin)
@@ -137,14 +155,10 @@ final class DenseKernel: Kernel {
                     beta: 1, c: gw + rows.lowerBound * fout, ldc: fout)
                 return
             }
-            // A row of sums stays in L1 while every sample adds to it.
-            for i in rows {
-                let wi = wide + i * fout
-                for n in 0..<batch {
-                    let xi = Double(x[n * fin + i]), dyn = dy + n * fout
-                    for o in 0..<fout { wi[o] += xi * Double(dyn[o]) }
-                }
-            }
+            cblas_dgemm(
+                CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows.count), Int32(fout), Int32(batch), 1,
+                wideInputs + rows.lowerBound, Int32(fin), wideOutputGrads, Int32(fout), 1, wide + rows.lowerBound * fout,
+                Int32(fout))
         }
         if let dx = io.inputGrads[0] {
             let beta: Float = io.accumulate[0] ? 1 : 0

@@ -29,10 +29,13 @@ import Testing
         #expect(noWinograd.winogradKernel == nil)
     }
 
-    /// densenet-mini's predictions and loss gradients on every path stay within rounding of the default's.
+    /// densenet-mini's predictions and loss gradients on every path stay within rounding of the
+    /// default's, float64 sums (image-by-image products, float64 weight-gradient sums, on the
+    /// direct and the im2col paths) included.
     @Test(arguments: [
         EngineConfiguration(kernels: .portable), EngineConfiguration(convolutions: .blas),
-        EngineConfiguration(winograd: false)
+        EngineConfiguration(winograd: false), EngineConfiguration(summation: .float64),
+        EngineConfiguration(convolutions: .blas, summation: .float64)
     ])
     func modelOnEveryPath(configuration: EngineConfiguration) throws {
         let model = try Model(root: DenseNet.mini(), inputShape: [28, 28, 1], seed: 4, parallel: Parallel(workers: 2))
