@@ -221,23 +221,30 @@ final class BatchNormArithmetic {
         for j in 0..<c { variance[j] *= inverse }
     }
 
-    /// The batch mean and biased variance (and `statisticsRows`) from float64 sums over every
-    /// process's rows, each rounded once; the variance is taken around the rounded mean.
+    /// The batch mean and biased variance (and `statisticsRows`) from float64 sums of x and x²
+    /// over every process's rows, in one pass and one reduction, each rounded once. Float32
+    /// values square exactly in float64, so E[x²] − E[x]² loses nothing a float32 variance keeps
+    /// unless the mean exceeds the deviation by ~10⁴ (cancellation of 2⁻⁵³·mean²/variance).
     @inline(__always)
     private func computeBatchStatisticsInFloat64(rows: Int, _ x: (_ row: Int, _ channel: Int) -> Float) {
-        let c = self.c, mean = self.mean, sums = self.sums.baseAddress!
-        Float64Sums.columnSums(rows: rows, columns: c, into: sums) { r, j in Double(x(r, j)) }
-        sums[c] = Double(rows)
-        sumWideOverProcesses(count: c + 1)
-        statisticsRows = Int(sums[c])
-        let count = sums[c]
-        for j in 0..<c { mean[j] = Float(sums[j] / count) }
-        Float64Sums.columnSums(rows: rows, columns: c, into: sums) { r, j in
-            let d = Double(x(r, j)) - Double(mean[j])
-            return d * d
+        let c = self.c, sums = self.sums.baseAddress!
+        sums.update(repeating: 0, count: 2 * c)
+        for r in 0..<rows {
+            for j in 0..<c {
+                let v = Double(x(r, j))
+                sums[j] += v
+                sums[c + j] += v * v
+            }
         }
-        sumWideOverProcesses(count: c)
-        for j in 0..<c { variance[j] = Float(sums[j] / count) }
+        sums[2 * c] = Double(rows)
+        sumWideOverProcesses(count: 2 * c + 1)
+        let count = sums[2 * c]
+        statisticsRows = Int(count)
+        for j in 0..<c {
+            let m = sums[j] / count
+            mean[j] = Float(m)
+            variance[j] = Float(Swift.max(sums[c + j] / count - m * m, 0))
+        }
     }
 
     /// y = (x − mean)·scaling + beta, then max(y, 0) when `relu`.
