@@ -12,6 +12,9 @@
 // pixels in order from zero, then adds to dw: the AVX2 kernel's bits, fused or not. Below 16 output
 // channels the AVX2 kernel runs. Thread CPU time, DenseNet-121's 3×3 layers (cin 128, cout 32):
 // 56×56 2.8× and 28×28 1.5× faster (docs/performance.md).
+//
+// ckernels_normalize_rows_avx512: BatchNorm's normalize and ReLU 16 channels at a time, the rest
+// masked, each lane as the AVX2 kernel rounds it; mostly bound by memory, 1.0-1.3× (docs/performance.md).
 #include "CKernels.h"
 
 #if defined(__x86_64__)
@@ -157,7 +160,28 @@ void ckernels_conv_weight_grad_avx512(const float *xp, long wp, long cin, long h
     else weight_grad_all(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, first, 0);
 }
 
+__attribute__((target("avx512f")))
+void ckernels_normalize_rows_avx512(const float *x, long xs, float *y, long ys, long rows, long c,
+                                    const float *mean, const float *scaling, const float *beta, int relu) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * xs;
+        float *yr = y + r * ys;
+        for (long j = 0; j < c; j += 16) {
+            // every lane as ckernels_normalize_rows computes it; the last 1-15 channels masked
+            const __mmask16 lanes = c - j >= 16 ? 0xFFFF : (__mmask16)((1u << (c - j)) - 1);
+            const __m512 centered = _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, xr + j), _mm512_maskz_loadu_ps(lanes, mean + j));
+            __m512 v = _mm512_add_ps(_mm512_mul_ps(centered, _mm512_maskz_loadu_ps(lanes, scaling + j)),
+                                     _mm512_maskz_loadu_ps(lanes, beta + j));
+            if (relu) v = relu_like_swift(v);
+            _mm512_mask_storeu_ps(yr + j, lanes, v);
+        }
+    }
+}
+
 #else
+
+void ckernels_normalize_rows_avx512(const float *x, long xs, float *y, long ys, long rows, long c,
+                                    const float *mean, const float *scaling, const float *beta, int relu) { __builtin_trap(); }
 
 void ckernels_conv_weight_grad_avx512(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
                                       const float *dy, long cout, float *dw, int first, int fused) { __builtin_trap(); }

@@ -299,6 +299,42 @@ import Testing
         }
     }
 
+    /// The AVX-512 BatchNorm normalize (and ReLU), which the direct convolutions run while padding a
+    /// dense block's head, gives the AVX2 kernel's bits: full 16-channel vectors and masked rests, rows
+    /// further apart than c, and inputs whose ReLU is a corner case (NaN, ±0, negative).
+    @Test(
+        .enabled(if: EngineConfiguration.cpuHasAVX2FMA && EngineConfiguration.cpuHasAVX512, "the CPU has no AVX-512"),
+        arguments: [3, 8, 16, 37, 64])
+    func normalizeRowsAVX512EqualsAVX2(channels c: Int) throws {
+        let rows = 9, xs = c + 3
+        var x = randomFloats(rows * xs, seed: 61, range: -2...2)
+        x[0] = .nan
+        x[1] = -0.0
+        x[xs + c - 1] = 0
+        func normalized(_ kernels: EngineConfiguration.Kernels, relu: Bool) throws -> [UInt32] {
+            var bn: BatchNormalization!
+            let gc = try GradientCheck(
+                inputShape: [1, 1, c], batch: 1, mode: .inference, configuration: EngineConfiguration(kernels: kernels)
+            ) { g, x in
+                bn = BatchNormalization()
+                return try bn.call([x], in: g)
+            }
+            try bn.movingMean!.setValues(randomFloats(c, seed: 62))
+            try bn.movingVariance!.setValues(randomFloats(c, seed: 63, range: 0.5...2))
+            try bn.gamma!.setValues(randomFloats(c, seed: 64))
+            try bn.beta!.setValues(randomFloats(c, seed: 65))
+            gc.ex.forward(batch: 1, mode: .inference)  // mean and scaling from the moving statistics
+            let arithmetic = try #require(gc.ex.kernels.compactMap { $0 as? BatchNormKernel }.first).arithmetic
+            #expect(arithmetic.usesAVX512 == (kernels == .automatic))
+            var y = [Float](repeating: 7, count: rows * c)
+            arithmetic.normalizeRows(x, stride: xs, into: &y, stride: c, rows: rows, relu: relu)
+            return y.map(\.bitPattern)
+        }
+        for relu in [false, true] {
+            #expect(try normalized(.automatic, relu: relu) == normalized(.avx2, relu: relu), "relu: \(relu)")
+        }
+    }
+
     /// The AVX-512 Winograd kernel gives the AVX2 kernel's bits: full and 8-lane channel tails on both
     /// sides (cin 24, cout 8/24/40), one and two 32-channel GEMM strips, tile counts below, at and
     /// beyond a block of 12, and DenseNet-121's 28×28 layer.

@@ -46,6 +46,11 @@ void ckernels_conv_forward_avx512(const float *xp, long wp, long cin, long ho, l
 void ckernels_normalize_rows(const float *x, long xs, float *y, long ys, long rows, long c,
                              const float *mean, const float *scaling, const float *beta, int relu);
 
+/// ckernels_normalize_rows with AVX-512 (direct_conv_avx512.c), bit-identical to it. Only after
+/// ckernels_has_avx512f() returned 1.
+void ckernels_normalize_rows_avx512(const float *x, long xs, float *y, long ys, long rows, long c,
+                                    const float *mean, const float *scaling, const float *beta, int relu);
+
 /// Floats of ckernels_conv_forward_avx2's scratch for a padded image of hp rows of wp pixels.
 static inline long ckernels_conv_forward_scratch(long hp, long wp, long cin) { return cin * (hp * wp + 16); }
 
