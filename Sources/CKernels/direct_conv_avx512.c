@@ -11,7 +11,7 @@
 // image and output gradient stream from L2 a third as often. Each weight's sum still runs over the
 // pixels in order from zero, then adds to dw: the AVX2 kernel's bits, fused or not. Below 16 output
 // channels the AVX2 kernel runs. Thread CPU time, DenseNet-121's 3×3 layers (cin 128, cout 32):
-// 56×56 2.8× and 28×28 1.5× faster (docs/performance.md).
+// 56×56 3.0× and 28×28 1.9× faster (docs/performance.md).
 //
 // ckernels_normalize_rows_avx512: BatchNorm's normalize and ReLU 16 channels at a time, the rest
 // masked, each lane as the AVX2 kernel rounds it; mostly bound by memory, 1.0-1.3× (docs/performance.md).
