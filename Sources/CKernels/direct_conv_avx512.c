@@ -14,7 +14,8 @@
 // 56×56 3.0× and 28×28 1.9× faster (docs/performance.md).
 //
 // ckernels_normalize_rows_avx512: BatchNorm's normalize and ReLU 16 channels at a time, the rest
-// masked, each lane as the AVX2 kernel rounds it; mostly bound by memory, 1.0-1.3× (docs/performance.md).
+// masked, each lane as the AVX2 kernel rounds it; bound by memory: 1.0-1.2× alone, no effect measurable
+// in the whole model (docs/performance.md).
 #include "CKernels.h"
 
 #if defined(__x86_64__)
