@@ -5,6 +5,17 @@
 // output sums its taps in the AVX2 kernel's order (ky, kx, ci) with one FMA each, and the stores add
 // to y, then the bias, then max(v, 0) as bias_activate does: bit-identical to the AVX2 kernel, which
 // every other case (other channel counts, unfused arithmetic) still runs.
+//
+// The weight-gradient kernel: 32 output channels (two zmm, the last masked) × 12 input channels per
+// pass over the pixels (16 × 24 when 16 or fewer remain), three times the AVX2 kernel's 16 × 4, so the
+// image and output gradient stream from L2 a third as often. Each weight's sum still runs over the
+// pixels in order from zero, then adds to dw: the AVX2 kernel's bits, fused or not. Below 16 output
+// channels the AVX2 kernel runs. Thread CPU time, DenseNet-121's 3×3 layers (cin 128, cout 32):
+// 56×56 3.0× and 28×28 1.9× faster (docs/performance.md).
+//
+// ckernels_normalize_rows_avx512: BatchNorm's normalize and ReLU 16 channels at a time, the rest
+// masked, each lane as the AVX2 kernel rounds it; bound by memory: 1.0-1.2× alone, no effect measurable
+// in the whole model (docs/performance.md).
 #include "CKernels.h"
 
 #if defined(__x86_64__)
@@ -12,7 +23,11 @@
 
 #define AVX512 __attribute__((target("avx512f"), always_inline)) static inline
 
-enum { PIXELS = 12 };
+#pragma STDC FP_CONTRACT OFF
+
+// PIXELS: the forward kernel's block; WGRAD_ACCUMULATORS: the weight gradient's accumulator vectors
+// (12 input channels × 32 output channels, or 24 × 16), 24 of the 32 zmm registers.
+enum { PIXELS = 12, WGRAD_ACCUMULATORS = 24 };
 
 /// max(v, 0) as Swift.max(v, 0): v when 0 >= v is false (NaN stays NaN, -0 becomes +0).
 AVX512 __m512 relu_like_swift(__m512 v) {
@@ -71,7 +86,108 @@ void ckernels_conv_forward_avx512(const float *xp, long wp, long cin, long ho, l
     else ckernels_conv_forward_avx2(xp, wp, cin, ho, wo, kh, kw, w, cout, y, ldy, accumulate, bias, relu, scratch, fused);
 }
 
+/// a + x·g: the rounded product then the rounded sum, or one rounding (FMA) when `fused`.
+AVX512 __m512 multiply_add(__m512 a, __m512 x, __m512 g, const int fused) {
+    return fused ? _mm512_fmadd_ps(x, g, a) : _mm512_add_ps(a, _mm512_mul_ps(x, g));
+}
+
+/// dw[tap, ci..ci+CB-1, NV vectors of channels] (= if first, else +=) the sum over output pixels of
+/// x[pixel + tap, ci] · dy[pixel, channel]; the last vector's lanes outside `last` are 0, never stored.
+AVX512 void weight_grad_block(const float *x0, long wp, long cin, long ho, long wo, const float *dy, long ldy,
+                              float *d, long ldd, int first, const int NV, __mmask16 last, const int CB,
+                              const int fused) {
+    __m512 acc[WGRAD_ACCUMULATORS][2];
+    for (int c = 0; c < CB; c++)
+        for (int v = 0; v < NV; v++) acc[c][v] = _mm512_setzero_ps();
+    for (long oy = 0; oy < ho; oy++) {
+        const float *xr = x0 + oy * wp * cin, *dr = dy + oy * wo * ldy;
+        for (long ox = 0; ox < wo; ox++) {
+            __m512 g[2];
+            for (int v = 0; v < NV; v++)
+                g[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(last, dr + ox * ldy + 16 * v) : _mm512_loadu_ps(dr + ox * ldy + 16 * v);
+            const float *x = xr + ox * cin;
+#pragma clang loop unroll(full)
+            for (int c = 0; c < CB; c++) {
+                const __m512 xb = _mm512_set1_ps(x[c]);
+#pragma clang loop unroll(full)
+                for (int v = 0; v < NV; v++) acc[c][v] = multiply_add(acc[c][v], xb, g[v], fused);
+            }
+        }
+    }
+    for (int c = 0; c < CB; c++)
+        for (int v = 0; v < NV; v++) {
+            const __mmask16 lanes = v == NV - 1 ? last : 0xFFFF;
+            float *p = d + c * ldd + 16 * v;
+            __m512 out = acc[c][v];
+            if (!first) out = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, p), out);
+            _mm512_mask_storeu_ps(p, lanes, out);
+        }
+}
+
+/// Every tap's weight gradient for NV vectors of output channels (at dy and dw, rows cout apart).
+AVX512 void weight_grad_chunk(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
+                              const float *dy, long cout, float *dw, int first, const int NV, __mmask16 last,
+                              const int fused) {
+    const int CB = WGRAD_ACCUMULATORS / NV;
+    for (long tap = 0; tap < kh * kw; tap++) {
+        const float *x0 = xp + ((tap / kw) * wp + tap % kw) * cin;
+        float *d = dw + tap * cin * cout;
+        long ci = 0;
+        for (; ci + CB <= cin; ci += CB) weight_grad_block(x0 + ci, wp, cin, ho, wo, dy, cout, d + ci * cout, cout, first, NV, last, CB, fused);
+        if (ci + 8 <= cin && CB > 8) {
+            weight_grad_block(x0 + ci, wp, cin, ho, wo, dy, cout, d + ci * cout, cout, first, NV, last, 8, fused);
+            ci += 8;
+        }
+        for (; ci + 4 <= cin; ci += 4) weight_grad_block(x0 + ci, wp, cin, ho, wo, dy, cout, d + ci * cout, cout, first, NV, last, 4, fused);
+        for (; ci < cin; ci++) weight_grad_block(x0 + ci, wp, cin, ho, wo, dy, cout, d + ci * cout, cout, first, NV, last, 1, fused);
+    }
+}
+
+AVX512 void weight_grad_all(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
+                            const float *dy, long cout, float *dw, int first, const int fused) {
+    long c0 = 0;
+    for (; cout - c0 >= 32; c0 += 32) weight_grad_chunk(xp, wp, cin, ho, wo, kh, kw, dy + c0, cout, dw + c0, first, 2, 0xFFFF, fused);
+    const long rest = cout - c0;
+    if (rest > 16) weight_grad_chunk(xp, wp, cin, ho, wo, kh, kw, dy + c0, cout, dw + c0, first, 2, (__mmask16)((1u << (rest - 16)) - 1), fused);
+    else if (rest > 0) weight_grad_chunk(xp, wp, cin, ho, wo, kh, kw, dy + c0, cout, dw + c0, first, 1, (__mmask16)((1u << rest) - 1), fused);
+}
+
+__attribute__((target("avx512f")))
+void ckernels_conv_weight_grad_avx512(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
+                                      const float *dy, long cout, float *dw, int first, int fused) {
+    // two instances, each with its arithmetic fixed at compile time (a runtime `fused` left a branch
+    // beside every FMA: 28×28 ran at 62 GFLOP/s instead of 79); below 16 channels a zmm vector is
+    // half empty, and the AVX2 kernel's 8-lane vectors are as fast or faster
+    if (cout < 16) ckernels_conv_weight_grad_avx2(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, first, fused);
+    else if (fused) weight_grad_all(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, first, 1);
+    else weight_grad_all(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, first, 0);
+}
+
+__attribute__((target("avx512f")))
+void ckernels_normalize_rows_avx512(const float *x, long xs, float *y, long ys, long rows, long c,
+                                    const float *mean, const float *scaling, const float *beta, int relu) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * xs;
+        float *yr = y + r * ys;
+        for (long j = 0; j < c; j += 16) {
+            // every lane as ckernels_normalize_rows computes it; the last 1-15 channels masked
+            const __mmask16 lanes = c - j >= 16 ? 0xFFFF : (__mmask16)((1u << (c - j)) - 1);
+            const __m512 centered = _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, xr + j), _mm512_maskz_loadu_ps(lanes, mean + j));
+            __m512 v = _mm512_add_ps(_mm512_mul_ps(centered, _mm512_maskz_loadu_ps(lanes, scaling + j)),
+                                     _mm512_maskz_loadu_ps(lanes, beta + j));
+            if (relu) v = relu_like_swift(v);
+            _mm512_mask_storeu_ps(yr + j, lanes, v);
+        }
+    }
+}
+
 #else
+
+void ckernels_normalize_rows_avx512(const float *x, long xs, float *y, long ys, long rows, long c,
+                                    const float *mean, const float *scaling, const float *beta, int relu) { __builtin_trap(); }
+
+void ckernels_conv_weight_grad_avx512(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
+                                      const float *dy, long cout, float *dw, int first, int fused) { __builtin_trap(); }
 
 void ckernels_conv_forward_avx512(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
                                   const float *w, long cout, float *y, long ldy, int accumulate, const float *bias,

@@ -466,7 +466,7 @@ extension ConvKernel: ImageKernel {
                 padInput(x, image: n, into: buf)
                 DirectConv.weightGradImage(
                     xp: buf, wp: wpI, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
-                    dy: dyi, cout: cout, dw: pW, first: n == imgs.lowerBound, fused: true, wide: wide)
+                    dy: dyi, cout: cout, dw: pW, first: n == imgs.lowerBound, fused: true, wide: wide, avx512: usesAVX512)
                 if let dx {
                     DirectConv.pad(
                         dyi, h: g.ho, w: g.wo, c: cout, top: g.kh - 1 - g.pt, left: g.kw - 1 - g.pl,

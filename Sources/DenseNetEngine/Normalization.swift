@@ -117,8 +117,8 @@ final class BatchNormArithmetic {
     let layer: BatchNormalization
     let c: Int
     let parallel: Parallel
-    /// `normalizeRows` runs the AVX2 kernel (same bits as the loop).
-    let usesAVX2: Bool
+    /// `normalizeRows` runs the AVX2 kernel (same bits as the loop), or the AVX-512 one (the same bits).
+    let usesAVX2, usesAVX512: Bool
     /// How the row sums are taken (the configuration's).
     let summation: EngineConfiguration.Summation
     /// Per channel: the mean and biased variance normalised with, 1/sqrt(variance + epsilon) and
@@ -148,6 +148,7 @@ final class BatchNormArithmetic {
         self.c = c
         parallel = spec.parallel
         usesAVX2 = spec.configuration.usesAVX2
+        usesAVX512 = spec.configuration.usesAVX512
         summation = spec.configuration.summation
         collective = spec.collective.size > 1 ? spec.collective : nil
         mean = .allocate(capacity: c); variance = .allocate(capacity: c)
@@ -257,7 +258,7 @@ final class BatchNormArithmetic {
         }
     }
 
-    /// `normalize` of `rows` rows on the calling thread (the AVX2 kernel when `usesAVX2`: same bits).
+    /// `normalize` of `rows` rows on the calling thread (the AVX2 or AVX-512 kernel when `usesAVX2`: same bits).
     @inline(__always)
     func normalizeRows(
         _ x: UnsafePointer<Float>, stride xs: Int, into y: UnsafeMutablePointer<Float>, stride ys: Int,
@@ -265,7 +266,8 @@ final class BatchNormArithmetic {
     ) {
         let c = self.c, mean = self.mean, scaling = self.scaling, beta = layer.beta!.data
         if usesAVX2 {
-            ckernels_normalize_rows(x, xs, y, ys, rows, c, mean, scaling, beta, relu ? 1 : 0)
+            let kernel = usesAVX512 ? ckernels_normalize_rows_avx512 : ckernels_normalize_rows
+            kernel(x, xs, y, ys, rows, c, mean, scaling, beta, relu ? 1 : 0)
             return
         }
         for r in 0..<rows {

@@ -267,6 +267,74 @@ import Testing
         #expect(try run(.automatic) == run(.avx2))
     }
 
+    /// The AVX-512 weight-gradient kernel gives the AVX2 kernel's bits, fused and unfused, assigning
+    /// (the first image) and accumulating (the second): channel counts that are multiples of 8, 16 and
+    /// 32, DenseNet-121's 128 → 32 (12-channel blocks and an 8-channel tail), odd ones (masked lanes,
+    /// input-channel tails of 8, 4 and 1), fewer than 16 output channels (the AVX2 fallback), and
+    /// 1×1, 2×2 and 5×5 kernels.
+    @Test(
+        .enabled(if: EngineConfiguration.cpuHasAVX2FMA && EngineConfiguration.cpuHasAVX512, "the CPU has no AVX-512"),
+        arguments: [
+            (7, 9, 8, 16, 3), (6, 5, 16, 32, 3), (5, 11, 32, 64, 3), (12, 13, 128, 32, 3), (4, 7, 37, 45, 3),
+            (3, 6, 5, 17, 5), (6, 6, 24, 48, 1), (5, 5, 20, 31, 2), (8, 3, 3, 8, 3)
+        ])
+    func weightGradAVX512EqualsAVX2(h: Int, w: Int, cin: Int, cout: Int, kernel k: Int) {
+        let wp = w + k, hp = h + k - 1
+        let images = [
+            (randomFloats(hp * wp * cin, seed: 51), randomFloats(h * w * cout, seed: 52)),
+            (randomFloats(hp * wp * cin, seed: 53), randomFloats(h * w * cout, seed: 54))
+        ]
+        func gradient(avx512: Bool, fused: Bool) -> [UInt32] {
+            var dw = [Float](repeating: .nan, count: k * k * cin * cout)
+            for (n, (xp, dy)) in images.enumerated() {
+                DirectConv.weightGradImage(
+                    xp: xp, wp: wp, cin: cin, ho: h, wo: w, kh: k, kw: k, dy: dy, cout: cout, dw: &dw,
+                    first: n == 0, fused: fused, wide: true, avx512: avx512)
+            }
+            return dw.map(\.bitPattern)
+        }
+        for fused in [true, false] {
+            let avx512 = gradient(avx512: true, fused: fused), avx2 = gradient(avx512: false, fused: fused)
+            #expect(zip(avx512, avx2).filter { $0 != $1 }.count == 0, "weights that differ, fused: \(fused)")
+        }
+    }
+
+    /// The AVX-512 BatchNorm normalize (and ReLU), which the direct convolutions run while padding a
+    /// dense block's head, gives the AVX2 kernel's bits: full 16-channel vectors and masked rests, rows
+    /// further apart than c, and inputs whose ReLU is a corner case (NaN, ±0, negative).
+    @Test(
+        .enabled(if: EngineConfiguration.cpuHasAVX2FMA && EngineConfiguration.cpuHasAVX512, "the CPU has no AVX-512"),
+        arguments: [3, 8, 16, 37, 64])
+    func normalizeRowsAVX512EqualsAVX2(channels c: Int) throws {
+        let rows = 9, xs = c + 3
+        var x = randomFloats(rows * xs, seed: 61, range: -2...2)
+        x[0] = .nan
+        x[1] = -0.0
+        x[xs + c - 1] = 0
+        func normalized(_ kernels: EngineConfiguration.Kernels, relu: Bool) throws -> [UInt32] {
+            var bn: BatchNormalization!
+            let gc = try GradientCheck(
+                inputShape: [1, 1, c], batch: 1, mode: .inference, configuration: EngineConfiguration(kernels: kernels)
+            ) { g, x in
+                bn = BatchNormalization()
+                return try bn.call([x], in: g)
+            }
+            try bn.movingMean!.setValues(randomFloats(c, seed: 62))
+            try bn.movingVariance!.setValues(randomFloats(c, seed: 63, range: 0.5...2))
+            try bn.gamma!.setValues(randomFloats(c, seed: 64))
+            try bn.beta!.setValues(randomFloats(c, seed: 65))
+            gc.ex.forward(batch: 1, mode: .inference)  // mean and scaling from the moving statistics
+            let arithmetic = try #require(gc.ex.kernels.compactMap { $0 as? BatchNormKernel }.first).arithmetic
+            #expect(arithmetic.usesAVX512 == (kernels == .automatic))
+            var y = [Float](repeating: 7, count: rows * c)
+            arithmetic.normalizeRows(x, stride: xs, into: &y, stride: c, rows: rows, relu: relu)
+            return y.map(\.bitPattern)
+        }
+        for relu in [false, true] {
+            #expect(try normalized(.automatic, relu: relu) == normalized(.avx2, relu: relu), "relu: \(relu)")
+        }
+    }
+
     /// The AVX-512 Winograd kernel gives the AVX2 kernel's bits: full and 8-lane channel tails on both
     /// sides (cin 24, cout 8/24/40), one and two 32-channel GEMM strips, tile counts below, at and
     /// beyond a block of 12, and DenseNet-121's 28×28 layer.

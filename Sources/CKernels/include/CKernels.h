@@ -46,6 +46,11 @@ void ckernels_conv_forward_avx512(const float *xp, long wp, long cin, long ho, l
 void ckernels_normalize_rows(const float *x, long xs, float *y, long ys, long rows, long c,
                              const float *mean, const float *scaling, const float *beta, int relu);
 
+/// ckernels_normalize_rows with AVX-512 (direct_conv_avx512.c), bit-identical to it. Only after
+/// ckernels_has_avx512f() returned 1.
+void ckernels_normalize_rows_avx512(const float *x, long xs, float *y, long ys, long rows, long c,
+                                    const float *mean, const float *scaling, const float *beta, int relu);
+
 /// Floats of ckernels_conv_forward_avx2's scratch for a padded image of hp rows of wp pixels.
 static inline long ckernels_conv_forward_scratch(long hp, long wp, long cin) { return cin * (hp * wp + 16); }
 
@@ -54,6 +59,12 @@ static inline long ckernels_conv_forward_scratch(long hp, long wp, long cin) { r
 /// product added unrounded (FMA). Only after ckernels_has_avx2_fma() returned 1.
 void ckernels_conv_weight_grad_avx2(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
                                     const float *dy, long cout, float *dw, int first, int fused);
+
+/// ckernels_conv_weight_grad_avx2 with AVX-512 (direct_conv_avx512.c), bit-identical to it: 32 output channels
+/// at a time, masked lanes for the rest; any channel counts. Only after ckernels_has_avx512f() and
+/// ckernels_has_avx2_fma() returned 1.
+void ckernels_conv_weight_grad_avx512(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
+                                      const float *dy, long cout, float *dw, int first, int fused);
 
 /// PoolKernel's max pooling for 2x2 windows at stride 2 inside one image x[h, w, c] (c a multiple of 8):
 /// y[ho, wo, c] the first maximum in scan order (strict >, so NaN never replaces), argmax its pixel index.

@@ -15,6 +15,8 @@
 // vectors, the same operations in the same order; unfused, bit-identical results, which the tests
 // check; the engine runs them fused, with FMA); the Swift SIMD code below compiles to SSE for baseline
 // x86-64 and is the fallback elsewhere (so results there differ from AVX2 machines' by rounding).
+// With AVX-512 (direct_conv_avx512.c, `avx512:`) the forward kernel for cout a multiple of 32 and
+// the weight gradient for cout >= 16 run 16-lane vectors, with the AVX2 kernels' bits.
 
 import CKernels
 
@@ -225,14 +227,16 @@ enum DirectConv {
     }
 
     /// dw[kh, kw, cin, cout] (= if first, else +=) sum over output pixels of
-    /// xp[oy+ky, ox+kx, ci] * dy[oy, ox, co], for one padded image xp[.., wp, cin]. `fused`, `wide`: as in `forwardImage`.
+    /// xp[oy+ky, ox+kx, ci] * dy[oy, ox, co], for one padded image xp[.., wp, cin]. `fused`, `wide`: as in
+    /// `forwardImage`; with `avx512` (and `wide`) the AVX-512 kernel where cout >= 16 (the AVX2 kernel's bits).
     static func weightGradImage(
         xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int, kh: Int, kw: Int,
         dy: UnsafePointer<Float>, cout: Int, dw: UnsafeMutablePointer<Float>, first: Bool,
-        fused: Bool = false, wide: Bool
+        fused: Bool = false, wide: Bool, avx512: Bool = false
     ) {
         if wide {
-            ckernels_conv_weight_grad_avx2(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, first ? 1 : 0, fused ? 1 : 0)
+            let kernel = avx512 ? ckernels_conv_weight_grad_avx512 : ckernels_conv_weight_grad_avx2
+            kernel(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, first ? 1 : 0, fused ? 1 : 0)
             return
         }
         struct Chunk: ChannelChunk {
