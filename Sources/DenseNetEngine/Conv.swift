@@ -199,8 +199,8 @@ final class ConvKernel: Kernel {
     let direct: Bool
     /// The direct path runs the AVX2 kernels (`EngineConfiguration.usesAVX2`).
     let wide: Bool
-    /// Winograd and the direct forward kernel run their AVX-512 versions (`EngineConfiguration.usesAVX512`;
-    /// the same bits).
+    /// Winograd and the direct forward and weight-gradient kernels run their AVX-512 versions
+    /// (`EngineConfiguration.usesAVX512`; the same bits).
     let usesAVX512: Bool
     let flipped: UnsafeMutablePointer<Float>?
     /// Inference by Winograd F(2×2, 3×3) (winograd_avx2.c) on the direct path: 3×3 stride-1 convolutions

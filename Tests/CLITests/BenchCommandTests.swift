@@ -22,4 +22,14 @@ import Testing
         let plain = try report(["DENSENET_IO_CONV": "", "DENSENET_IO_SIMD": ""])
         #expect(plain["conv_path"] as? String == "automatic")
     }
+
+    /// Images that would not fit are refused before anything is allocated (at 224×224×3, 60 000
+    /// samples were 36 GB, and the default now holds 1 GiB of them).
+    @Test func aDatasetLargerThanMemoryIsRefused() throws {
+        let result = try CLI.run([
+            "bench", "--model", "densenet121", "--input-shape", "224,224,3", "--dataset-size", "100000000", "--load-model", ""
+        ])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--dataset-size 100000000 of [224, 224, 3] images takes 56076.0 GiB"), "\(result.stderr)")
+    }
 }

@@ -30,8 +30,13 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed runs per figure.")
     var repeats = 5
 
-    @Option(help: "Training samples held in memory (Fashion-MNIST's 60 000 by default, as in a real epoch).")
-    var datasetSize = 60_000
+    @Option(
+        help: ArgumentHelp(
+            "Training samples held in memory.",
+            discussion:
+                "Default: Fashion-MNIST's 60 000, as in a real epoch, or as many as 1 GiB of float32 images holds for larger inputs (1 783 at 224×224×3)."
+        ))
+    var datasetSize: Int?
 
     @Option(help: "The machine's fp32 peak, GFLOP/s (the issue's 166 for the 2-core AMD EPYC: two 256-bit FMAs per cycle per core).")
     var peakGflops = 166.0
@@ -58,9 +63,24 @@ struct Bench: ParsableCommand {
     var sums: EngineConfiguration.Summation?
 
     func validate() throws {
-        guard batchSize >= 1, steps >= 1, repeats >= 1 else {
-            throw ValidationError("--batch-size, --steps and --repeats must be at least 1")
+        guard batchSize >= 1, steps >= 1, repeats >= 1, datasetSize ?? 1 >= 1 else {
+            throw ValidationError("--batch-size, --steps, --repeats and --dataset-size must be at least 1")
         }
+    }
+
+    /// `--dataset-size`, or its default for `model`'s input; refused when the images alone would
+    /// take more than half of this machine's memory.
+    private func samplesInMemory(for model: Model) throws -> Int {
+        let bytesPerSample = model.inputSize * MemoryLayout<Float>.size
+        guard let datasetSize else { return Swift.max(batchSize, Swift.min(60_000, (1 << 30) / bytesPerSample)) }
+        let memory = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard datasetSize <= memory / 2 / bytesPerSample else {
+            let gigabytes = Double(datasetSize) * Double(bytesPerSample) / Double(1 << 30)
+            throw ValidationError(
+                "--dataset-size \(datasetSize) of \(model.inputShape) images takes \(String(format: "%.1f", gigabytes)) GiB, more than half of this machine's memory"
+            )
+        }
+        return datasetSize
     }
 
     func run() throws {
@@ -139,7 +159,8 @@ struct Bench: ParsableCommand {
     /// median seconds per run spent in reductions and their share of the run.
     private func trainingRates(_ model: Model, reductionSeconds: (() -> Double)? = nil) throws -> [String: Any] {
         let t = try ModelBenchmark.training(
-            model: model, batchSize: batchSize, steps: steps, repeats: repeats, datasetSize: datasetSize,
+            model: model, batchSize: batchSize, steps: steps, repeats: repeats,
+            datasetSize: try samplesInMemory(for: model),
             counter: reductionSeconds ?? { 0 })
         var r = rates(t)
         let gflops = (r["samples_per_s"] as! Double) * 3 * Double(model.forwardFLOPsPerSample) / 1e9  // forward + both gradients
