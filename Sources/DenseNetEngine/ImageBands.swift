@@ -13,8 +13,9 @@
 // differently from the whole image's; that is why the GEMM path cuts bands in inference only:
 // training keeps its bits (data-parallel ranks compare them).
 //
-// Measured on the 2-core machine (docs/performance.md, "Batch 1 on both cores"): DenseNet-121's batch-1
-// latency from 113 to about 70 ms; batch 8 unchanged.
+// Measured on the 2-core machine (docs/performance.md, "Batch 1 on both cores"): with both cores free
+// DenseNet-121's batch-1 latency reached 63 ms against 100 ms; on a machine loaded by other processes
+// bands lose (each layer waits for a helper the OS took away mid-band).
 
 /// Bands of output rows per image for a batch of `batch` images whose output has `rows` rows of
 /// `pixelsPerRow` pixels: up to 8 / batch, each of at least `minimumPixels` pixels (a band's fixed
