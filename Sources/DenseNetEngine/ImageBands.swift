@@ -14,8 +14,9 @@
 // training keeps its bits (data-parallel ranks compare them).
 //
 // Measured on the 2-core machine (docs/performance.md, "Batch 1 on both cores"): with both cores free
-// DenseNet-121's batch-1 latency reached 63 ms against 100 ms; on a machine loaded by other processes
-// bands lose (each layer waits for a helper the OS took away mid-band).
+// DenseNet-121's batch-1 latency fell from 104 to 70 ms (medians of 5 interleaved rounds), batch 8
+// unchanged; on a machine loaded by other processes bands lose (a layer waits for a helper the OS took
+// away mid-band).
 
 /// Bands of output rows per image for a batch of `batch` images whose output has `rows` rows of
 /// `pixelsPerRow` pixels: up to 8 / batch, each of at least `minimumPixels` pixels (a band's fixed
