@@ -135,12 +135,15 @@ struct ConvGeometry {
     }
 
     /// col[HoWo, kh*kw*cin] from one image.
-    func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>) {
+    func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>) { im2col(x, col, outputRows: 0..<ho) }
+
+    /// col[rows·wo, kh*kw*cin]: the rows of the output rows `outputRows` only.
+    func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, outputRows: Range<Int>) {
         let k = self.k
         let run = kw * cin
-        for oy in 0..<ho {
+        for oy in outputRows {
             for ox in 0..<wo {
-                let row = col + (oy * wo + ox) * k
+                let row = col + ((oy - outputRows.lowerBound) * wo + ox) * k
                 let ix0 = ox * sw - pl
                 let kx0 = Swift.max(0, -ix0), kx1 = Swift.min(kw, w - ix0)
                 for ky in 0..<kh {
@@ -277,9 +280,11 @@ final class ConvKernel: Kernel {
         let g = self.g, cout = self.cout, pixIn = self.pixIn, pixOut = self.pixOut, is1x1 = self.is1x1, relu = self.relu
         if direct {
             prepareInference(mode)
-            forwardDirect(io, batch: batch, mode: mode, into: y, stride: ldy) { n, xp in padInput(x, image: n, into: xp) }
+            forwardDirect(io, batch: batch, mode: mode, into: y, stride: ldy) { n, rows, xp in padInput(x, image: n, rows: rows, into: xp) }
             return
         }
+        let bands = bands(batch: batch, mode: mode).count
+        if bands > 1 { forwardInBands(io, batch: batch, bands: bands, into: y, stride: ldy); return }
         // at least two chunks when the batch allows, so both cores work on small images
         let ipc = Swift.max(1, Swift.min(imagesPerChunk, (batch + 1) / 2))
         let chunks = (batch + ipc - 1) / ipc
@@ -372,40 +377,52 @@ extension ConvKernel: ImageKernel {
 
     func forward(_ io: NodeIO, image n: Int, worker t: Int, mode: ForwardMode) {
         let x = io.inputs[0]
-        forwardDirect(io, image: n, worker: t, mode: mode, into: io.output, stride: cout) { n, xp in padInput(x, image: n, into: xp) }
+        forwardDirect(io, image: n, rows: 0..<g.ho, worker: t, mode: mode, into: io.output, stride: cout) { n, rows, xp in
+            padInput(x, image: n, rows: rows, into: xp)
+        }
     }
 
-    /// Image n of the input x, zero-padded into the direct path's buffer.
-    private func padInput(_ x: UnsafePointer<Float>, image n: Int, into xp: UnsafeMutablePointer<Float>) {
+    /// Image n of the input x, zero-padded into the direct path's buffer: its padded rows `rows`
+    /// (all by default).
+    private func padInput(_ x: UnsafePointer<Float>, image n: Int, rows: Range<Int>? = nil, into xp: UnsafeMutablePointer<Float>) {
         let (hp, wp) = paddedInput
-        DirectConv.pad(x + n * pixIn * g.cin, h: g.h, w: g.w, c: g.cin, top: g.pt, left: g.pl, hp: hp, wp: wp, into: xp)
+        DirectConv.pad(x + n * pixIn * g.cin, h: g.h, w: g.w, c: g.cin, top: g.pt, left: g.pl, hp: hp, wp: wp, rows: rows, into: xp)
     }
 
-    /// Forward of the direct path, `pad(image, into)` writing each image's zero-padded input.
+    /// Forward of the direct path, `pad(image, padded rows, into)` writing the zero-padded input rows
+    /// an image's band of output rows reads (`bands`: whole images unless the batch is small).
     private func forwardDirect(
         _ io: NodeIO, batch: Int, mode: ForwardMode, into y: UnsafeMutablePointer<Float>, stride ldy: Int,
-        pad: (_ image: Int, _ into: UnsafeMutablePointer<Float>) -> Void
+        pad: (_ image: Int, _ rows: Range<Int>, _ into: UnsafeMutablePointer<Float>) -> Void
     ) {
-        parallel.forEachPiece(batch) { n, t in forwardDirect(io, image: n, worker: t, mode: mode, into: y, stride: ldy, pad: pad) }
+        let bands = bands(batch: batch, mode: mode)
+        parallel.forEachPiece(batch * bands.count) { piece, t in
+            forwardDirect(
+                io, image: piece / bands.count, rows: bandRows(piece % bands.count, of: bands), worker: t, mode: mode,
+                into: y, stride: ldy, pad: pad)
+        }
     }
 
+    /// Output rows `rows` of image n (whole 2-row tiles on the Winograd path), from its padded input
+    /// rows `rows.lowerBound ..< rows.upperBound + kh - 1`: each output is computed by itself, so a band
+    /// gives the whole image's bits.
     @inline(__always)
     private func forwardDirect(
-        _ io: NodeIO, image n: Int, worker t: Int, mode: ForwardMode, into y: UnsafeMutablePointer<Float>,
-        stride ldy: Int, pad: (_ image: Int, _ into: UnsafeMutablePointer<Float>) -> Void
+        _ io: NodeIO, image n: Int, rows: Range<Int>, worker t: Int, mode: ForwardMode, into y: UnsafeMutablePointer<Float>,
+        stride ldy: Int, pad: (_ image: Int, _ rows: Range<Int>, _ into: UnsafeMutablePointer<Float>) -> Void
     ) {
-        let xp = io.workspace[t]
-        pad(n, xp)
+        let xp = io.workspace[t], yr = y + (n * pixOut + rows.lowerBound * g.wo) * ldy
+        pad(n, rows.lowerBound..<(rows.upperBound + g.kh - 1), xp)
         if mode == .inference, let winogradKernel {
             let winograd = usesAVX512 ? ckernels_conv_winograd_avx512 : ckernels_conv_winograd_avx2
             winograd(
-                xp, paddedInput.wp, g.cin, g.ho, g.wo, winogradKernel, cout, y + n * pixOut * ldy, ldy,
+                xp, paddedInput.wp, g.cin, rows.count, g.wo, winogradKernel, cout, yr, ldy,
                 bias?.data, relu ? 1 : 0, xp + paddedMax)
             return
         }
         DirectConv.forwardImage(
-            xp: xp, wp: paddedInput.wp, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
-            w: kernel.data, cout: cout, y: y + n * pixOut * ldy, ldy: ldy, accumulate: false,
+            xp: xp, wp: paddedInput.wp, cin: g.cin, ho: rows.count, wo: g.wo, kh: g.kh, kw: g.kw,
+            w: kernel.data, cout: cout, y: yr, ldy: ldy, accumulate: false,
             bias: bias?.data, relu: relu, scratch: xp + paddedMax, fused: true, wide: wide, avx512: usesAVX512)
     }
 
@@ -418,8 +435,8 @@ extension ConvKernel: ImageKernel {
         with normalization: BatchNormArithmetic, into y: UnsafeMutablePointer<Float>, stride ldy: Int
     ) {
         prepareInference(mode)
-        parallel.forEachPiece(batch) { n, t in
-            forwardDirect(io, image: n, worker: t, mode: mode, normalizing: x, stride: stride, with: normalization, into: y, stride: ldy)
+        forwardDirect(io, batch: batch, mode: mode, into: y, stride: ldy) { n, rows, xp in
+            padNormalizing(x, stride: stride, with: normalization, image: n, rows: rows, into: xp)
         }
     }
 
@@ -428,13 +445,21 @@ extension ConvKernel: ImageKernel {
         _ io: NodeIO, image n: Int, worker t: Int, mode: ForwardMode, normalizing x: UnsafePointer<Float>,
         stride: Int, with normalization: BatchNormArithmetic, into y: UnsafeMutablePointer<Float>, stride ldy: Int
     ) {
+        forwardDirect(io, image: n, rows: 0..<g.ho, worker: t, mode: mode, into: y, stride: ldy) { n, rows, xp in
+            padNormalizing(x, stride: stride, with: normalization, image: n, rows: rows, into: xp)
+        }
+    }
+
+    /// Padded rows `rows` of relu(BN(image n)), as `padInput` pads the stored input.
+    @inline(__always)
+    private func padNormalizing(
+        _ x: UnsafePointer<Float>, stride: Int, with normalization: BatchNormArithmetic, image n: Int, rows: Range<Int>,
+        into xp: UnsafeMutablePointer<Float>
+    ) {
         let g = self.g, pixIn = self.pixIn, (hp, wp) = paddedInput
-        forwardDirect(io, image: n, worker: t, mode: mode, into: y, stride: ldy) { n, xp in
-            DirectConv.pad(h: g.h, w: g.w, c: g.cin, top: g.pt, left: g.pl, hp: hp, wp: wp, into: xp) { pixel, dst, pixels in
-                normalization.normalizeRows(
-                    x + (n * pixIn + pixel) * stride, stride: stride, into: dst, stride: g.cin,
-                    rows: pixels, relu: true)
-            }
+        DirectConv.pad(h: g.h, w: g.w, c: g.cin, top: g.pt, left: g.pl, hp: hp, wp: wp, rows: rows, into: xp) { pixel, dst, pixels in
+            normalization.normalizeRows(
+                x + (n * pixIn + pixel) * stride, stride: stride, into: dst, stride: g.cin, rows: pixels, relu: true)
         }
     }
 

@@ -136,12 +136,12 @@ final class ConcatKernel: Kernel {
 }
 
 extension Parallel {
-    /// `copyRows` of rows 0..<rows on the workers.
+    /// `copyRows` of rows 0..<rows on the workers, in pieces of at least 16 384 values.
     func copyRows(
         _ rows: Int, count: Int, from src: UnsafePointer<Float>, stride srcStride: Int,
         to dst: UnsafeMutablePointer<Float>, stride dstStride: Int, accumulate: Bool = false
     ) {
-        forEachRange(rows, minChunk: 2048) { range in
+        forEachRange(rows, minChunk: Swift.max(1, 16384 / Swift.max(count, 1))) { range in
             DenseNetEngine.copyRows(range, count: count, from: src, stride: srcStride, to: dst, stride: dstStride, accumulate: accumulate)
         }
     }

@@ -253,7 +253,8 @@ final class BatchNormArithmetic {
         _ x: UnsafePointer<Float>, stride xs: Int, into y: UnsafeMutablePointer<Float>, stride ys: Int,
         rows: Int, relu: Bool
     ) {
-        parallel.forEachRange(rows, minChunk: 2048) { rr in
+        // pieces of at least 16 384 values (as ReLU's): a batch-1 image of 3 136 rows is split too
+        parallel.forEachRange(rows, minChunk: Swift.max(1, 16384 / c)) { rr in
             normalizeRows(x + rr.lowerBound * xs, stride: xs, into: y + rr.lowerBound * ys, stride: ys, rows: rr.count, relu: relu)
         }
     }

@@ -124,8 +124,14 @@ final class PoolKernel: Kernel {
 
     deinit { argmax.deallocate() }
 
+    /// Images, or in a small batch bands of their output rows (`imageBands`: the same bits), as pieces;
+    /// the vector 2×2 kernel takes whole images (its indices count from the image's first pixel).
     func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
-        parallel.forEachPiece(batch) { n, t in forward(io, image: n, worker: t, mode: mode) }
+        let bands = vectorTwoByTwo ? 1 : imageBands(batch: batch, rows: g.ho, pixelsPerRow: g.wo)
+        parallel.forEachPiece(batch * bands) { piece, t in
+            if bands == 1 { forward(io, image: piece, worker: t, mode: mode); return }
+            forward(io, image: piece / bands, outputRows: pieceRange(piece % bands, of: bands, count: g.ho))
+        }
     }
 
     func backward(_ io: NodeIO, batch: Int) {
@@ -163,9 +169,19 @@ extension PoolKernel: ImageKernel {
     func forward(_ io: NodeIO, image n: Int, worker: Int, mode: ForwardMode) {
         let x = io.inputs[0], y = io.output, g = self.g, c = self.c, isMax = self.isMax, am = argmax
         let inImg = g.h * g.w * c, outImg = g.ho * g.wo * c
+        if vectorTwoByTwo {
+            ckernels_max_pool_2x2(x + n * inImg, g.w, c, g.ho, g.wo, y + n * outImg, am + n * outImg)
+            return
+        }
+        forward(io, image: n, outputRows: 0..<g.ho)
+    }
+
+    /// Output rows `outputRows` of image n by the loops (each output on its own).
+    func forward(_ io: NodeIO, image n: Int, outputRows: Range<Int>) {
+        let x = io.inputs[0], y = io.output, g = self.g, c = self.c, isMax = self.isMax, am = argmax
+        let inImg = g.h * g.w * c, outImg = g.ho * g.wo * c
         let xi = x + n * inImg, yi = y + n * outImg, ai = am + n * outImg
-        if vectorTwoByTwo { ckernels_max_pool_2x2(xi, g.w, c, g.ho, g.wo, yi, ai); return }
-        for oy in 0..<g.ho {
+        for oy in outputRows {
             let y0 = Swift.max(0, oy * g.sh - g.pt), y1 = Swift.min(g.h, oy * g.sh - g.pt + g.kh)
             for ox in 0..<g.wo {
                 let x0 = Swift.max(0, ox * g.sw - g.pl), x1 = Swift.min(g.w, ox * g.sw - g.pl + g.kw)

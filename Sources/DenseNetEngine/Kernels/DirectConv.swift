@@ -50,13 +50,14 @@ enum DirectConv {
         return cin % 4 == 0 && cout % 4 == 0 && (cout <= 8 || outputPixels >= 196)
     }
 
-    /// dst[hp, wp, c] = zero-padded copy of src[h, w, c] placed at (top, left).
+    /// dst[hp, wp, c] = zero-padded copy of src[h, w, c] placed at (top, left); with `rows`, only
+    /// those padded rows, from dst on (an image's band of rows).
     @inline(__always)
     static func pad(
         _ src: UnsafePointer<Float>, h: Int, w: Int, c: Int, top: Int, left: Int, hp: Int, wp: Int,
-        into dst: UnsafeMutablePointer<Float>
+        rows: Range<Int>? = nil, into dst: UnsafeMutablePointer<Float>
     ) {
-        pad(h: h, w: w, c: c, top: top, left: left, hp: hp, wp: wp, into: dst) { pixel, d, pixels in
+        pad(h: h, w: w, c: c, top: top, left: left, hp: hp, wp: wp, rows: rows, into: dst) { pixel, d, pixels in
             d.update(from: src + pixel * c, count: pixels * c)
         }
     }
@@ -65,12 +66,13 @@ enum DirectConv {
     /// of a row at a time.
     @inline(__always)
     static func pad(
-        h: Int, w: Int, c: Int, top: Int, left: Int, hp: Int, wp: Int, into dst: UnsafeMutablePointer<Float>,
+        h: Int, w: Int, c: Int, top: Int, left: Int, hp: Int, wp: Int, rows: Range<Int>? = nil,
+        into dst: UnsafeMutablePointer<Float>,
         copy: (_ firstPixel: Int, _ into: UnsafeMutablePointer<Float>, _ pixels: Int) -> Void
     ) {
-        let rowLen = wp * c
-        for r in 0..<hp {
-            let d = dst + r * rowLen
+        let rowLen = wp * c, rows = rows ?? 0..<hp
+        for r in rows {
+            let d = dst + (r - rows.lowerBound) * rowLen
             let iy = r - top
             if iy < 0 || iy >= h { d.update(repeating: 0, count: rowLen); continue }
             let x0 = Swift.max(0, left), x1 = Swift.min(wp, left + w)
