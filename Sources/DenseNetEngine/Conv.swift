@@ -283,7 +283,8 @@ final class ConvKernel: Kernel {
             forwardDirect(io, batch: batch, mode: mode, into: y, stride: ldy) { n, rows, xp in padInput(x, image: n, rows: rows, into: xp) }
             return
         }
-        let bands = bands(batch: batch, mode: mode).count
+        // Bands change a GEMM's height, so not image by image (a rank's test share evaluates as one process).
+        let bands = imageByImage ? 1 : bands(batch: batch, mode: mode).count
         if bands > 1 { forwardInBands(io, batch: batch, bands: bands, into: y, stride: ldy); return }
         // at least two chunks when the batch allows, so both cores work on small images
         let ipc = Swift.max(1, Swift.min(imagesPerChunk, (batch + 1) / 2))
