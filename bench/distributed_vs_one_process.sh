@@ -1,7 +1,8 @@
 #!/bin/sh
 # Interleaved rounds of `densenet-io bench` training: `mpirun -np 2` (one worker thread per rank)
-# against one process using every core, both with float64 sums, for each batch size; prints the
-# load average before each run (docs/distributed.md, "Measured here").
+# against one process using every core, both with float64 sums, and one process with its default
+# (tensorflow) sums, for each batch size; prints the load average before each run
+# (docs/distributed.md, "Measured here").
 # Usage: bench/distributed_vs_one_process.sh [rounds] [batch sizes…]   (release build first:
 # swift build -c release --product densenet-io)
 set -eu
@@ -17,5 +18,6 @@ for round in $(seq "$rounds"); do
         mpirun --oversubscribe -np 2 "$binary" bench $common "" --batch-size "$batch" --json 2>/dev/null | sed 's/^/  mpirun-np2 /'
         echo "  load $(cut -d' ' -f1-3 /proc/loadavg)"
         "$binary" bench $common "" --batch-size "$batch" --sums float64 --json | sed 's/^/  one-process /'
+        "$binary" bench $common "" --batch-size "$batch" --json | sed 's/^/  one-process-default /'
     done
 done
