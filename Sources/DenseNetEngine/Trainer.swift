@@ -102,7 +102,7 @@ public final class Trainer {
     let executor: Executor
     let labelBuffer: UnsafeMutablePointer<Int>
     /// Every trainable gradient end to end, summed over the processes in one call per step
-    /// (empty for a single process).
+    /// (empty for a single process, or under float64 sums, whose `WideGradients` reduce themselves).
     private let gradientBuffer: UnsafeMutableBufferPointer<Float>
     private var cachedPermutation: (epoch: Int, seed: UInt64, count: Int, perm: [Int])?
 
