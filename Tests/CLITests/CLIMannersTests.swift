@@ -103,6 +103,9 @@ import Testing
         let zsh = try CLI.run(["--generate-completion-script", "zsh"])
         #expect(zsh.stdout.contains(":input:_files"))
         #expect(zsh.stdout.contains(":file:_files"))
-        #expect(zsh.stdout.contains("--data[A folder with the four MNIST-format IDX files (raw or .gz).]:data:_files -/"))
+        #expect(
+            zsh.stdout.contains(
+                "--data[A folder with the four MNIST-format IDX files (raw or .gz; images N×H×W, or N×H×W×C for colour).]:data:_files -/"
+            ))
     }
 }
