@@ -76,7 +76,7 @@ def densenet_io(model, training_batch):
 
 def peer(runtime, model, path, training_batch):
     python = TORCH_PYTHON if runtime.startswith("torch") else KERAS_PYTHON
-    command = [python, PEER, runtime, model, path, str(THREADS)] + ([str(training_batch)] if training_batch else [])
+    command = [python, PEER, runtime, model, path or "-", str(THREADS)] + ([str(training_batch)] if training_batch else [])
     return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
 
 
