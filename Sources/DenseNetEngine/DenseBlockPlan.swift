@@ -342,13 +342,28 @@ final class DenseBlockKernel: ImageKernel {
         for (u, tail) in zip(units, tails).reversed() {
             headRecompute(u, block: block, batch: batch)
             parallel.copyRows(batch * pix, count: u.growth, from: dBlock + u.c, stride: total, to: tail.last!.outputGrad!, stride: u.growth)
-            for (k, kio) in zip(u.kernels, tail).reversed() { k.backward(kio, batch: batch) }
+            backwardTail(u, tail, batch: batch)
             headBackward(u, block: block, dBlock: dBlock, batch: batch)
         }
         if let dx = io.inputGrads[0] {
             parallel.copyRows(
                 batch * pix, count: op.inputChannels, from: dBlock, stride: total, to: dx, stride: op.inputChannels,
                 accumulate: io.accumulate[0])
+        }
+    }
+
+    /// The tail's backward passes, last op first; a BatchNormalization followed by a ReLU takes the
+    /// ReLU's backward pass into its own.
+    private func backwardTail(_ u: Unit, _ tail: [NodeIO], batch: Int) {
+        var k = u.kernels.count - 1
+        while k >= 0 {
+            if k > 0, u.kernels[k] is ReLUKernel, let bn = u.kernels[k - 1] as? BatchNormKernel {
+                bn.backward(tail[k - 1], throughReLU: tail[k], batch: batch)
+                k -= 2
+            } else {
+                u.kernels[k].backward(tail[k], batch: batch)
+                k -= 1
+            }
         }
     }
 
@@ -384,7 +399,7 @@ final class DenseBlockKernel: ImageKernel {
     /// BatchNormalization's statistics of the block buffer's first c channels (batch or moving).
     private func headStatistics(_ u: Unit, block: UnsafeMutablePointer<Float>, batch: Int, mode: ForwardMode) {
         let total = self.total
-        u.normalization.computeStatistics(rows: batch * pix, mode: mode) { r, j in block[r * total + j] }
+        u.normalization.computeStatistics(block, stride: total, rows: batch * pix, mode: mode)
     }
 
     /// head = relu(BN(x)) with the statistics of the last forward pass.
@@ -392,24 +407,12 @@ final class DenseBlockKernel: ImageKernel {
         u.normalization.normalize(block, stride: total, into: head, stride: u.c, rows: batch * pix, relu: true)
     }
 
-    /// relu and BatchNormalization backward; the input gradient is added to the block gradient's
-    /// first c channels (which already hold the Concatenate's pass-through gradient).
+    /// relu and BatchNormalization backward in one pass; the input gradient is added to the block
+    /// gradient's first c channels (which already hold the Concatenate's pass-through gradient).
     private func headBackward(_ u: Unit, block: UnsafeMutablePointer<Float>, dBlock: UnsafeMutablePointer<Float>, batch: Int) {
-        let head = self.head, dHead = headGrad!, rows = batch * pix
-        parallel.forEachRange(rows * u.c, minChunk: 16384) { r in
-            // 8 at a time (the compiler leaves the plain loop scalar and branchy)
-            var i = r.lowerBound
-            while i + 8 <= r.upperBound {
-                var d = UnsafeRawPointer(dHead + i).loadUnaligned(as: SIMD8<Float>.self)
-                d.replace(with: 0, where: UnsafeRawPointer(head + i).loadUnaligned(as: SIMD8<Float>.self) .<= 0)
-                UnsafeMutableRawPointer(dHead + i).storeBytes(of: d, as: SIMD8<Float>.self)
-                i += 8
-            }
-            for j in i..<r.upperBound where head[j] <= 0 { dHead[j] = 0 }
-        }
         u.normalization.backward(
-            x: block, stride: total, outputGrad: dHead, rows: rows,
-            inputGrad: dBlock, stride: total, accumulate: true)
+            x: block, stride: total, outputGrad: headGrad!, rows: batch * pix,
+            inputGrad: dBlock, stride: total, accumulate: true, reluOutput: head)
     }
 }
 

@@ -93,7 +93,7 @@ final class BatchNormKernel: Kernel {
 
     func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
         let c = arithmetic.c, x = io.inputs[0]
-        arithmetic.computeStatistics(rows: batch * rows, mode: mode) { r, j in x[r * c + j] }
+        arithmetic.computeStatistics(x, stride: c, rows: batch * rows, mode: mode)
         arithmetic.normalize(x, stride: c, into: io.output, stride: c, rows: batch * rows, relu: false)
     }
 
@@ -102,6 +102,15 @@ final class BatchNormKernel: Kernel {
         arithmetic.backward(
             x: io.inputs[0], stride: c, outputGrad: io.outputGrad!, rows: batch * rows,
             inputGrad: io.inputGrads[0], stride: c, accumulate: io.accumulate[0])
+    }
+
+    /// `backward` of this normalization and of the ReLU after it in one pass: `relu` is the ReLU's
+    /// node (its output and output gradient); the normalization's own output gradient is never written.
+    func backward(_ io: NodeIO, throughReLU relu: NodeIO, batch: Int) {
+        let c = arithmetic.c
+        arithmetic.backward(
+            x: io.inputs[0], stride: c, outputGrad: relu.outputGrad!, rows: batch * rows,
+            inputGrad: io.inputGrads[0], stride: c, accumulate: io.accumulate[0], reluOutput: relu.output)
     }
 }
 
@@ -183,15 +192,14 @@ final class BatchNormArithmetic {
         return rows == nil ? 0 : Int(sums[count])
     }
 
-    /// Training: the batch statistics of `x(row, channel)` (and, when `update`, the moving
-    /// statistics moved towards them); inference: the moving statistics.
-    @inline(__always)
-    func computeStatistics(rows: Int, mode: ForwardMode, _ x: (_ row: Int, _ channel: Int) -> Float) {
+    /// Training: the batch statistics of the rows of `x`, `stride` floats apart (and, when
+    /// `update`, the moving statistics moved towards them); inference: the moving statistics.
+    func computeStatistics(_ x: UnsafePointer<Float>, stride xs: Int, rows: Int, mode: ForwardMode) {
         if case let .training(update) = mode {
             lastWasTraining = true
             switch summation {
-            case .tensorFlow: computeBatchStatisticsInTensorFlowOrder(rows: rows, x)
-            case .float64: computeBatchStatisticsInFloat64(rows: rows, x)
+            case .tensorFlow: computeBatchStatisticsInTensorFlowOrder(x, stride: xs, rows: rows)
+            case .float64: computeBatchStatisticsInFloat64(rows: rows) { r, j in x[r * xs + j] }
             }
             if update { layer.updateMovingStatistics(mean: mean, variance: variance, channels: c, count: statisticsRows) }
         } else {
@@ -207,19 +215,51 @@ final class BatchNormArithmetic {
     }
 
     /// The batch mean and biased variance (and `statisticsRows`) as FusedBatchNormV3 rounds them.
-    @inline(__always)
-    private func computeBatchStatisticsInTensorFlowOrder(rows: Int, _ x: (_ row: Int, _ channel: Int) -> Float) {
+    private func computeBatchStatisticsInTensorFlowOrder(_ x: UnsafePointer<Float>, stride xs: Int, rows: Int) {
         let mean = self.mean
-        TensorFlowOrder.packetColumnSums(rows: rows, columns: c, into: mean, accumulators: coefficients, x)
+        packetColumnSums(x, stride: xs, rows: rows, into: mean, centeredOn: nil)
         statisticsRows = sumOverProcesses(mean, count: c, rows: rows)
         let inverse = 1 / Float(statisticsRows)
         for j in 0..<c { mean[j] *= inverse }
-        TensorFlowOrder.packetColumnSums(rows: rows, columns: c, into: variance, accumulators: coefficients) { r, j in
-            let d = x(r, j) - mean[j]
-            return d * d
-        }
+        packetColumnSums(x, stride: xs, rows: rows, into: variance, centeredOn: mean)
         sumOverProcesses(variance, count: c)
         for j in 0..<c { variance[j] *= inverse }
+    }
+
+    /// `TensorFlowOrder.packetColumnSums` of x, or of (x − mean)² when `mean` is given; with
+    /// AVX-512 the channels are split between the workers (each channel's sum is one chain over
+    /// the rows, whoever takes it: the same bits).
+    private func packetColumnSums(
+        _ x: UnsafePointer<Float>, stride xs: Int, rows: Int, into sum: UnsafeMutablePointer<Float>,
+        centeredOn mean: UnsafePointer<Float>?
+    ) {
+        if usesAVX512 {
+            let packed = rows >= 16 ? c / 8 * 8 : 0
+            forEachChannelRange(rows: rows) { j in
+                ckernels_bn_statistic_sums_avx512(x, xs, rows, j.lowerBound, j.upperBound, packed, mean, sum)
+            }
+            return
+        }
+        if let mean {
+            TensorFlowOrder.packetColumnSums(rows: rows, columns: c, into: sum, accumulators: coefficients) { r, j in
+                let d = x[r * xs + j] - mean[j]
+                return d * d
+            }
+        } else {
+            TensorFlowOrder.packetColumnSums(rows: rows, columns: c, into: sum, accumulators: coefficients) { r, j in
+                x[r * xs + j]
+            }
+        }
+    }
+
+    /// Runs `body` on ranges of channels in whole 16-channel vectors, up to 64 channels each (one
+    /// range when the work is small); the ranges depend only on the shape.
+    private func forEachChannelRange(rows: Int, _ body: (Range<Int>) -> Void) {
+        let vectors = (c + 15) / 16
+        let width = rows * c < 16384 ? vectors : Swift.min(4, Swift.max(1, vectors / 4))
+        parallel.forEachPiece((vectors + width - 1) / width) { p, _ in
+            body(p * width * 16..<Swift.min(c, (p + 1) * width * 16))
+        }
     }
 
     /// The batch mean and biased variance (and `statisticsRows`) from float64 sums of x and x²
@@ -282,27 +322,52 @@ final class BatchNormArithmetic {
     }
 
     /// Adds the gamma and beta gradients and writes (or adds, when `accumulate`) the input gradient
-    /// from the output gradient `dy` (contiguous rows of c).
+    /// from the output gradient `dy` (contiguous rows of c). With `reluOutput` (contiguous rows of
+    /// c), the output gradient is a following ReLU's: it counts where that ReLU's output is > 0.
     func backward(
         x: UnsafePointer<Float>, stride xs: Int, outputGrad dy: UnsafePointer<Float>, rows: Int,
-        inputGrad dx: UnsafeMutablePointer<Float>?, stride dxs: Int, accumulate: Bool
+        inputGrad dx: UnsafeMutablePointer<Float>?, stride dxs: Int, accumulate: Bool,
+        reluOutput: UnsafePointer<Float>? = nil
     ) {
+        let gradient = OutputGradient(dy: dy, reluOutput: reluOutput, c: c)
         switch summation {
-        case .tensorFlow: gradientCoefficientsInTensorFlowOrder(x: x, stride: xs, outputGrad: dy, rows: rows)
-        case .float64: gradientCoefficientsInFloat64(x: x, stride: xs, outputGrad: dy, rows: rows)
+        case .tensorFlow: gradientCoefficientsInTensorFlowOrder(x: x, stride: xs, outputGrad: gradient, rows: rows)
+        case .float64: gradientCoefficientsInFloat64(x: x, stride: xs, outputGrad: gradient, rows: rows)
         }
         guard let dx else { return }
         let c = self.c, mean = self.mean
         let coef = UnsafePointer(coefficients)
         parallel.forEachRange(rows, minChunk: 2048) { rr in
+            if usesAVX512 {
+                let r0 = rr.lowerBound
+                ckernels_bn_input_grad_avx512(
+                    x + r0 * xs, xs, dy + r0 * c, c, reluOutput.map { $0 + r0 * c }, c, rr.count, c, mean, coef,
+                    dx + r0 * dxs, dxs, accumulate ? 1 : 0)
+                return
+            }
             for r in rr {
-                let xr = x + r * xs, dr = dy + r * c, gr = dx + r * dxs
+                let xr = x + r * xs, gr = dx + r * dxs
                 for j in 0..<c {
-                    let g = coef[c + j] * ((dr[j] - coef[j]) - (xr[j] - mean[j]) * coef[2 * c + j])
+                    let g = coef[c + j] * ((gradient[r, j] - coef[j]) - (xr[j] - mean[j]) * coef[2 * c + j])
                     gr[j] = accumulate ? gr[j] + g : g
                 }
             }
         }
+    }
+}
+
+/// A normalization's output gradient, or the one a following ReLU passes back (0 where the ReLU's
+/// output is not > 0, as `ReLUKernel.backward` writes it).
+struct OutputGradient {
+    let dy: UnsafePointer<Float>
+    let reluOutput: UnsafePointer<Float>?
+    let c: Int
+
+    @inline(__always)
+    subscript(row: Int, channel: Int) -> Float {
+        let i = row * c + channel
+        guard let reluOutput else { return dy[i] }
+        return reluOutput[i] > 0 ? dy[i] : 0
     }
 }
 
@@ -315,12 +380,24 @@ extension BatchNormArithmetic {
     /// Adds the gamma and beta gradients and sets `coefficients`, from float32 sums in
     /// FusedBatchNormGrad's order and formulas.
     private func gradientCoefficientsInTensorFlowOrder(
-        x: UnsafePointer<Float>, stride xs: Int, outputGrad dy: UnsafePointer<Float>, rows: Int
+        x: UnsafePointer<Float>, stride xs: Int, outputGrad dy: OutputGradient, rows: Int
     ) {
         let c = self.c, mean = self.mean, invStd = self.invStd
-        TensorFlowOrder.outerColumnSums(rows: rows, columns: c, into: gradientSums, halves: scratch) { r, j in
-            let g = dy[r * c + j], centered = x[r * xs + j] - mean[j]
-            return SIMD4(g, g * (centered * invStd[j]), g * centered, 0)
+        if usesAVX512 {
+            // the three sums as three rows of c (gradientSums holds 4c floats)
+            let sums = UnsafeMutableRawPointer(gradientSums).assumingMemoryBound(to: Float.self)
+            let firstEnd = TensorFlowOrder.outerColumnSumsFirstHalf(rows: rows, columns: c)
+            forEachChannelRange(rows: rows) { j in
+                ckernels_bn_gradient_sums_avx512(
+                    x, xs, dy.dy, c, dy.reluOutput, c, rows, firstEnd, j.lowerBound, j.upperBound, mean, invStd, sums, c)
+            }
+            for j in 0..<c { scratch[j] = SIMD4(sums[j], sums[c + j], sums[2 * c + j], 0) }
+            gradientSums.update(from: scratch, count: c)
+        } else {
+            TensorFlowOrder.outerColumnSums(rows: rows, columns: c, into: gradientSums, halves: scratch) { r, j in
+                let g = dy[r, j], centered = x[r * xs + j] - mean[j]
+                return SIMD4(g, g * (centered * invStd[j]), g * centered, 0)
+            }
         }
         let gGamma = layer.gamma!.grad, gBeta = layer.beta!.grad, gamma = layer.gamma!.data
         let count = Float(statisticsRows), inverse = 1 / count
@@ -343,11 +420,11 @@ extension BatchNormArithmetic {
     /// Adds the gamma and beta gradients and sets `coefficients`, from float64 sums (summed over
     /// the processes before rounding), each coefficient rounded once.
     private func gradientCoefficientsInFloat64(
-        x: UnsafePointer<Float>, stride xs: Int, outputGrad dy: UnsafePointer<Float>, rows: Int
+        x: UnsafePointer<Float>, stride xs: Int, outputGrad dy: OutputGradient, rows: Int
     ) {
         let c = self.c, mean = self.mean, invStd = self.invStd, wide = wideGradientSums
         Float64Sums.columnSums(rows: rows, columns: c, into: wide) { r, j in
-            let g = Double(dy[r * c + j])
+            let g = Double(dy[r, j])
             return SIMD2(g, g * (Double(x[r * xs + j]) - Double(mean[j])))
         }
         let gamma = layer.gamma!.data, sums = self.sums.baseAddress!, k = coefficients

@@ -48,7 +48,7 @@ import TestSupport
 
         var y = [Float](repeating: 0, count: rows * c), dx = y
         x.withUnsafeBufferPointer { xp in
-            bn.computeStatistics(rows: rows, mode: .training(updateStatistics: true)) { r, j in xp[r * c + j] }
+            bn.computeStatistics(xp.baseAddress!, stride: c, rows: rows, mode: .training(updateStatistics: true))
             y.withUnsafeMutableBufferPointer {
                 bn.normalize(xp.baseAddress!, stride: c, into: $0.baseAddress!, stride: c, rows: rows, relu: false)
             }
@@ -89,6 +89,43 @@ import TestSupport
         #expect(Self.checksum(dx) == (try g.dataset("dx_checksum").read(as: UInt32.self).scalars[0]))
         #expect(bits(Array(dx.prefix(64))) == bits(try Self.floats(g, "dx_head")))
         #expect(bits(layer.gamma!.gradient) == bits(try Self.floats(g, "dgamma")))
+    }
+
+    /// A ReLU's backward pass fused into the normalization's (`reluOutput`) gives the bits of the
+    /// two passes one after the other, on every kernel path; channels 0..<16 and 32..<40 of rows
+    /// 0 and 1 and the whole last channel pass no gradient (a fused pass that ignores the mask fails).
+    @Test(arguments: EngineConfiguration.Kernels.allCases)
+    func reluBackwardFusedIntoTheNormalizationGivesTheSameBits(kernels: EngineConfiguration.Kernels) throws {
+        let rows = 37, c = 41
+        let (x, dy) = Self.inputs(count: rows * c)
+        var reluOutput = randomFloats(rows * c, seed: 5, range: 0...1)
+        for r in 0..<2 { for j in Array(0..<16) + Array(32..<40) { reluOutput[r * c + j] = 0 } }
+        for r in 0..<rows { reluOutput[r * c + c - 1] = 0 }
+        let masked = zip(reluOutput, dy).map { $0 > 0 ? $1 : 0 }
+        func run(_ gradient: [Float], reluOutput: [Float]?) -> [[UInt32]] {
+            let layer = BatchNormalization()
+            layer.build(channels: c)
+            let bn = BatchNormArithmetic(
+                layer: layer, channels: c,
+                spec: KernelSpec(
+                    inputShapes: [[rows, c]], outputShape: [rows, c], capacity: 1, parallel: Parallel(workers: 2),
+                    configuration: EngineConfiguration(kernels: kernels), collective: SingleProcess()))
+            var dx = [Float](repeating: 0.5, count: rows * c)
+            x.withUnsafeBufferPointer { xp in
+                bn.computeStatistics(xp.baseAddress!, stride: c, rows: rows, mode: .training(updateStatistics: false))
+                gradient.withUnsafeBufferPointer { g in
+                    dx.withUnsafeMutableBufferPointer {
+                        bn.backward(
+                            x: xp.baseAddress!, stride: c, outputGrad: g.baseAddress!, rows: rows,
+                            inputGrad: $0.baseAddress!, stride: c, accumulate: true, reluOutput: reluOutput)
+                    }
+                }
+            }
+            return [dx, layer.gamma!.gradient, layer.beta!.gradient].map { $0.map(\.bitPattern) }
+        }
+        let separate = run(masked, reluOutput: nil)
+        #expect(run(dy, reluOutput: reluOutput) == separate)
+        #expect(run(dy, reluOutput: nil) != separate)
     }
 
     /// The largest |a − b| / max(|b|, 1e-3) over the elements (a count mismatch is infinite).

@@ -94,4 +94,28 @@ void ckernels_conv_winograd_avx512(const float *xp, long wp, long cin, long ho, 
 /// line before writing it. The regions must not overlap.
 void ckernels_copy_streaming(void *destination, const void *source, size_t bytes);
 
+
+/// TensorFlowOrder.packetColumnSums of columns [j0, j1) of x[rows, xs] with AVX-512 (batch_norm_avx512.c),
+/// bit-identical to it: sum[j] of x[r, j], or of (x[r, j] - mean[j])² when mean is not NULL; the columns below
+/// `packed` (the caller's 8-float packets, 0 under 16 rows) in four chains, the others row by row. Only after
+/// ckernels_has_avx512f() returned 1.
+void ckernels_bn_statistic_sums_avx512(const float *x, long xs, long rows, long j0, long j1, long packed,
+                                       const float *mean, float *sum);
+
+/// BatchNormalization's gradient sums of columns [j0, j1), as TensorFlowOrder.outerColumnSums takes them
+/// (bit-identical): with g = dy[r, j] (0 where relu_output, if not NULL, is not > 0) and centered = x[r, j] -
+/// mean[j], sums[j] = Σ g, sums[c + j] = Σ g·(centered·inv_std[j]), sums[2c + j] = Σ g·centered, over rows
+/// [0, first_end) and, when first_end < rows, plus the sums over [first_end, rows). Only after
+/// ckernels_has_avx512f() returned 1.
+void ckernels_bn_gradient_sums_avx512(const float *x, long xs, const float *dy, long dys, const float *relu_output,
+                                      long ros, long rows, long first_end, long j0, long j1, const float *mean,
+                                      const float *inv_std, float *sums, long c);
+
+/// BatchNormArithmetic.backward's input gradient with AVX-512, bit-identical to it: dx[r, j] (= or += when
+/// accumulate) k[c + j]·((g - k[j]) - (x[r, j] - mean[j])·k[2c + j]), g as in ckernels_bn_gradient_sums_avx512,
+/// k = coefficients. Only after ckernels_has_avx512f() returned 1.
+void ckernels_bn_input_grad_avx512(const float *x, long xs, const float *dy, long dys, const float *relu_output,
+                                   long ros, long rows, long c, const float *mean, const float *coefficients, float *dx,
+                                   long dxs, int accumulate);
+
 #endif

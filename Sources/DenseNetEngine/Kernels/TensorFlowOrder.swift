@@ -51,15 +51,21 @@ enum TensorFlowOrder {
         rows: Int, columns: Int, into sum: UnsafeMutablePointer<Value>, halves: UnsafeMutablePointer<Value>,
         _ element: (_ row: Int, _ column: Int) -> Value
     ) {
-        let half = (rows + 1) / 2
-        let split = columns <= intraOpThreads * 32 && splitsInTwo(rowsPerBlock: half, columns: columns)
-        let firstEnd = split ? half : rows
+        let firstEnd = outerColumnSumsFirstHalf(rows: rows, columns: columns)
         sum.update(repeating: .zero, count: columns)
         for r in 0..<firstEnd { for j in 0..<columns { sum[j] += element(r, j) } }
-        guard split else { return }
+        guard firstEnd < rows else { return }
         halves.update(repeating: .zero, count: columns)
         for r in firstEnd..<rows { for j in 0..<columns { halves[j] += element(r, j) } }
         for j in 0..<columns { sum[j] += halves[j] }
+    }
+
+    /// Where `outerColumnSums` ends its first chain of rows: half the rows (rounded up) when it
+    /// splits them in two, else all of them.
+    static func outerColumnSumsFirstHalf(rows: Int, columns: Int) -> Int {
+        let half = (rows + 1) / 2
+        let split = columns <= intraOpThreads * 32 && splitsInTwo(rowsPerBlock: half, columns: columns)
+        return split ? half : rows
     }
 
     /// Eigen's TensorCostModel for two blocks of `rowsPerBlock × columns` float additions: each

@@ -1,0 +1,157 @@
+// BatchNormalization's training passes with AVX-512: the batch statistics and the gradient's column
+// sums in TensorFlow's order (TensorFlowOrder.packetColumnSums / outerColumnSums), and the input
+// gradient. Lanes run over channels, so every channel's sum is still one chain over the rows in the
+// Swift loops' order, with the same roundings: bit-identical to them. The sums take a range of
+// columns, so the caller can split a layer's channels between the cores without changing a bit
+// (the Swift loops ran on one core). The optional `relu_output` fuses the backward pass of a ReLU
+// that follows the normalization: dy counts where relu_output > 0, else 0, as ReLUKernel writes it.
+#include "CKernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f"), always_inline)) static inline
+
+#pragma STDC FP_CONTRACT OFF
+
+// GROUP: vectors of 16 channels summed per pass over the rows (4 chains × 4 = 16 accumulators for
+// the statistics, 3 sums × 4 = 12 for the gradient).
+enum { GROUP = 4 };
+
+AVX512 __mmask16 lanes_left(long n) { return n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1); }
+
+/// Row r's element of the statistics' sums: x, or (x - mean)² when mean is not NULL.
+AVX512 __m512 statistic(const float *x, long xs, long r, long j, __mmask16 m, const float *mean) {
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + r * xs + j);
+    if (!mean) return v;
+    const __m512 d = _mm512_sub_ps(v, _mm512_maskz_loadu_ps(m, mean + j));
+    return _mm512_mul_ps(d, d);
+}
+
+/// Columns [j0, j1) in packetColumnSums' packet order: four chains over the rows ≡ 0, 1, 2, 3 (mod 4),
+/// added in that order, then the rows left over.
+AVX512 void packet_sums(const float *x, long xs, long rows, long j0, long j1, const float *mean, float *sum) {
+    const long quads = rows / 4 * 4;
+    for (long j = j0; j < j1; j += 16 * GROUP) {
+        const long n = (j1 - j + 15) / 16 < GROUP ? (j1 - j + 15) / 16 : GROUP;
+        __mmask16 m[GROUP];
+        __m512 a[4][GROUP];
+        for (long v = 0; v < n; v++) {
+            m[v] = lanes_left(j1 - j - 16 * v);
+            for (int k = 0; k < 4; k++) a[k][v] = _mm512_setzero_ps();
+        }
+        for (long r = 0; r < quads; r += 4)
+            for (long v = 0; v < n; v++)
+                for (int k = 0; k < 4; k++)
+                    a[k][v] = _mm512_add_ps(a[k][v], statistic(x, xs, r + k, j + 16 * v, m[v], mean));
+        for (long v = 0; v < n; v++) {
+            __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[0][v], a[1][v]), a[2][v]), a[3][v]);
+            for (long r = quads; r < rows; r++) s = _mm512_add_ps(s, statistic(x, xs, r, j + 16 * v, m[v], mean));
+            _mm512_mask_storeu_ps(sum + j + 16 * v, m[v], s);
+        }
+    }
+}
+
+/// Columns [j0, j1) row by row, one chain each.
+AVX512 void row_sums(const float *x, long xs, long rows, long j0, long j1, const float *mean, float *sum) {
+    for (long j = j0; j < j1; j += 16 * GROUP) {
+        const long n = (j1 - j + 15) / 16 < GROUP ? (j1 - j + 15) / 16 : GROUP;
+        __mmask16 m[GROUP];
+        __m512 s[GROUP];
+        for (long v = 0; v < n; v++) {
+            m[v] = lanes_left(j1 - j - 16 * v);
+            s[v] = _mm512_setzero_ps();
+        }
+        for (long r = 0; r < rows; r++)
+            for (long v = 0; v < n; v++) s[v] = _mm512_add_ps(s[v], statistic(x, xs, r, j + 16 * v, m[v], mean));
+        for (long v = 0; v < n; v++) _mm512_mask_storeu_ps(sum + j + 16 * v, m[v], s[v]);
+    }
+}
+
+__attribute__((target("avx512f"))) void ckernels_bn_statistic_sums_avx512(const float *x, long xs, long rows, long j0,
+                                                                          long j1, long packed, const float *mean,
+                                                                          float *sum) {
+    const long split = packed < j0 ? j0 : packed > j1 ? j1 : packed;
+    packet_sums(x, xs, rows, j0, split, mean, sum);
+    row_sums(x, xs, rows, split, j1, mean, sum);
+}
+
+/// Row r's output gradient, 0 where the following ReLU's output is not > 0.
+AVX512 __m512 masked_gradient(const float *dy, long dys, const float *relu_output, long ros, long r, long j,
+                              __mmask16 m) {
+    const __m512 g = _mm512_maskz_loadu_ps(m, dy + r * dys + j);
+    if (!relu_output) return g;
+    const __mmask16 positive =
+        _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(m, relu_output + r * ros + j), _mm512_setzero_ps(), _CMP_GT_OQ);
+    return _mm512_maskz_mov_ps(positive, g);
+}
+
+/// One chain over rows [r0, r1) of columns j.. (n vectors): sums of g, g·(centered·inv_std), g·centered.
+AVX512 void gradient_chain(const float *x, long xs, const float *dy, long dys, const float *relu_output, long ros,
+                           long r0, long r1, long j, long n, const __mmask16 *m, const float *mean,
+                           const float *inv_std, __m512 s[3][GROUP]) {
+    __m512 mu[GROUP], is[GROUP];
+    for (long v = 0; v < n; v++) {
+        mu[v] = _mm512_maskz_loadu_ps(m[v], mean + j + 16 * v);
+        is[v] = _mm512_maskz_loadu_ps(m[v], inv_std + j + 16 * v);
+        for (int k = 0; k < 3; k++) s[k][v] = _mm512_setzero_ps();
+    }
+    for (long r = r0; r < r1; r++)
+        for (long v = 0; v < n; v++) {
+            const __m512 g = masked_gradient(dy, dys, relu_output, ros, r, j + 16 * v, m[v]);
+            const __m512 centered = _mm512_sub_ps(_mm512_maskz_loadu_ps(m[v], x + r * xs + j + 16 * v), mu[v]);
+            s[0][v] = _mm512_add_ps(s[0][v], g);
+            s[1][v] = _mm512_add_ps(s[1][v], _mm512_mul_ps(g, _mm512_mul_ps(centered, is[v])));
+            s[2][v] = _mm512_add_ps(s[2][v], _mm512_mul_ps(g, centered));
+        }
+}
+
+__attribute__((target("avx512f"))) void ckernels_bn_gradient_sums_avx512(
+    const float *x, long xs, const float *dy, long dys, const float *relu_output, long ros, long rows, long first_end,
+    long j0, long j1, const float *mean, const float *inv_std, float *sums, long c) {
+    for (long j = j0; j < j1; j += 16 * GROUP) {
+        const long n = (j1 - j + 15) / 16 < GROUP ? (j1 - j + 15) / 16 : GROUP;
+        __mmask16 m[GROUP];
+        for (long v = 0; v < n; v++) m[v] = lanes_left(j1 - j - 16 * v);
+        __m512 first[3][GROUP], second[3][GROUP];
+        gradient_chain(x, xs, dy, dys, relu_output, ros, 0, first_end, j, n, m, mean, inv_std, first);
+        if (first_end < rows) {  // outerColumnSums' second half, added to the first
+            gradient_chain(x, xs, dy, dys, relu_output, ros, first_end, rows, j, n, m, mean, inv_std, second);
+            for (int k = 0; k < 3; k++)
+                for (long v = 0; v < n; v++) first[k][v] = _mm512_add_ps(first[k][v], second[k][v]);
+        }
+        for (int k = 0; k < 3; k++)
+            for (long v = 0; v < n; v++) _mm512_mask_storeu_ps(sums + k * c + j + 16 * v, m[v], first[k][v]);
+    }
+}
+
+__attribute__((target("avx512f"))) void ckernels_bn_input_grad_avx512(const float *x, long xs, const float *dy,
+                                                                      long dys, const float *relu_output, long ros,
+                                                                      long rows, long c, const float *mean,
+                                                                      const float *coefficients, float *dx, long dxs,
+                                                                      int accumulate) {
+    for (long r = 0; r < rows; r++)
+        for (long j = 0; j < c; j += 16) {
+            const __mmask16 m = lanes_left(c - j);
+            const __m512 g = masked_gradient(dy, dys, relu_output, ros, r, j, m);
+            const __m512 centered =
+                _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + r * xs + j), _mm512_maskz_loadu_ps(m, mean + j));
+            const __m512 inner =
+                _mm512_sub_ps(_mm512_sub_ps(g, _mm512_maskz_loadu_ps(m, coefficients + j)),
+                              _mm512_mul_ps(centered, _mm512_maskz_loadu_ps(m, coefficients + 2 * c + j)));
+            __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, coefficients + c + j), inner);
+            if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, dx + r * dxs + j), v);
+            _mm512_mask_storeu_ps(dx + r * dxs + j, m, v);
+        }
+}
+
+#else
+void ckernels_bn_statistic_sums_avx512(const float *x, long xs, long rows, long j0, long j1, long packed,
+                                       const float *mean, float *sum) { __builtin_trap(); }
+void ckernels_bn_gradient_sums_avx512(const float *x, long xs, const float *dy, long dys, const float *relu_output,
+                                      long ros, long rows, long first_end, long j0, long j1, const float *mean,
+                                      const float *inv_std, float *sums, long c) { __builtin_trap(); }
+void ckernels_bn_input_grad_avx512(const float *x, long xs, const float *dy, long dys, const float *relu_output,
+                                   long ros, long rows, long c, const float *mean, const float *coefficients, float *dx,
+                                   long dxs, int accumulate) { __builtin_trap(); }
+#endif
