@@ -191,6 +191,8 @@ final class DenseBlockKernel: ImageKernel {
         let lastWritesBlock: Bool
         let normalization: BatchNormArithmetic
         var kept: [UnsafeMutablePointer<Float>?]
+        /// The tail ops' kinds and forward FLOPs per sample (`LayerKindProfile`).
+        let kinds: [(name: String, flopsPerSample: Int)]
 
         init(_ u: DenseConvBlock, spec: KernelSpec) {
             c = u.inputChannels
@@ -204,6 +206,7 @@ final class DenseBlockKernel: ImageKernel {
                         collective: spec.collective, wideGradients: spec.wideGradients))
             }
             sizes = u.tail.map { product($0.output) }
+            kinds = u.tail.map { LayerKindProfile.kind(of: $0.op, outputShape: $0.output) }
             keep = u.keptOutputs
             lastWritesBlock = kernels.last is ConvKernel && keep.last == false
             kept = Array(repeating: nil, count: u.tail.count)
@@ -231,6 +234,8 @@ final class DenseBlockKernel: ImageKernel {
     /// Every conv block is one direct convolution writing into the block buffer (densenet-mini's
     /// dense units): in inference the block runs image by image (`ImageKernel`).
     private let directUnits: Bool
+    /// The executor's profile: a dense block measures its parts by kind.
+    private let profile: LayerKindProfile
 
     init(op: DenseBlockOp, spec: KernelSpec) {
         self.op = op
@@ -238,6 +243,7 @@ final class DenseBlockKernel: ImageKernel {
         total = op.outputChannels
         capacity = spec.capacity
         parallel = spec.parallel
+        profile = spec.profile
         let units = op.units.map { Unit($0, spec: spec) }
         self.units = units
         directUnits = units.allSatisfy { $0.kernels.count == 1 && ($0.kernels[0] as? ConvKernel)?.direct == true && $0.lastWritesBlock }
@@ -300,33 +306,42 @@ final class DenseBlockKernel: ImageKernel {
 
     private func forward(_ io: NodeIO, batch: Int, mode: ForwardMode, keep: Bool) {
         let block = io.output, c0 = op.inputChannels, total = self.total, rows = batch * pix
-        parallel.copyRows(rows, count: c0, from: io.inputs[0], stride: c0, to: block, stride: total)
+        profile.measure("concatenation") {
+            parallel.copyRows(rows, count: c0, from: io.inputs[0], stride: c0, to: block, stride: total)
+        }
         let tails = ios(training: keep, workspace: io.workspace)
         lastForwardKept = keep
         lastMode = mode
         for (u, tail) in zip(units, tails) {
-            headStatistics(u, block: block, batch: batch, mode: mode)
+            profile.measure("batch normalization") { headStatistics(u, block: block, batch: batch, mode: mode) }
             let last = u.kernels.count - 1
             for (k, kernel) in u.kernels.enumerated() {
+                let kind = u.kinds[k]
                 guard let conv = kernel as? ConvKernel else {
-                    if k == 0 { headRecompute(u, block: block, batch: batch) }
-                    kernel.forward(tail[k], batch: batch, mode: mode)
+                    if k == 0 { profile.measure("batch normalization") { headRecompute(u, block: block, batch: batch) } }
+                    profile.measure(kind.name) { kernel.forward(tail[k], batch: batch, mode: mode) }
                     continue
                 }
                 let intoBlock = k == last && u.lastWritesBlock
                 let y = intoBlock ? block + u.c : tail[k].output, ldy = intoBlock ? total : conv.cout
                 if k == 0 && conv.direct {
                     // relu(BN(x)) written straight into the convolution's padded input, not into `head`
-                    conv.forwardDirect(
-                        tail[0], batch: batch, mode: mode, normalizing: block, stride: total,
-                        with: u.normalization, into: y, stride: ldy)
+                    profile.measure(kind.name, flops: batch * kind.flopsPerSample) {
+                        conv.forwardDirect(
+                            tail[0], batch: batch, mode: mode, normalizing: block, stride: total,
+                            with: u.normalization, into: y, stride: ldy)
+                    }
                 } else {
-                    if k == 0 { headRecompute(u, block: block, batch: batch) }
-                    conv.forward(tail[k], batch: batch, mode: mode, into: y, stride: ldy)
+                    if k == 0 { profile.measure("batch normalization") { headRecompute(u, block: block, batch: batch) } }
+                    profile.measure(kind.name, flops: batch * kind.flopsPerSample) {
+                        conv.forward(tail[k], batch: batch, mode: mode, into: y, stride: ldy)
+                    }
                 }
             }
             if !u.lastWritesBlock {
-                parallel.copyRows(rows, count: u.growth, from: tail[last].output, stride: u.growth, to: block + u.c, stride: total)
+                profile.measure("concatenation") {
+                    parallel.copyRows(rows, count: u.growth, from: tail[last].output, stride: u.growth, to: block + u.c, stride: total)
+                }
             }
         }
     }
@@ -340,15 +355,20 @@ final class DenseBlockKernel: ImageKernel {
         let tails = ios(training: true, workspace: io.workspace)
         let block = io.output, dBlock = io.outputGrad!, total = self.total
         for (u, tail) in zip(units, tails).reversed() {
-            headRecompute(u, block: block, batch: batch)
-            parallel.copyRows(batch * pix, count: u.growth, from: dBlock + u.c, stride: total, to: tail.last!.outputGrad!, stride: u.growth)
+            profile.measure("batch normalization backward") { headRecompute(u, block: block, batch: batch) }
+            profile.measure("concatenation backward") {
+                parallel.copyRows(
+                    batch * pix, count: u.growth, from: dBlock + u.c, stride: total, to: tail.last!.outputGrad!, stride: u.growth)
+            }
             backwardTail(u, tail, batch: batch)
-            headBackward(u, block: block, dBlock: dBlock, batch: batch)
+            profile.measure("batch normalization backward") { headBackward(u, block: block, dBlock: dBlock, batch: batch) }
         }
         if let dx = io.inputGrads[0] {
-            parallel.copyRows(
-                batch * pix, count: op.inputChannels, from: dBlock, stride: total, to: dx, stride: op.inputChannels,
-                accumulate: io.accumulate[0])
+            profile.measure("concatenation backward") {
+                parallel.copyRows(
+                    batch * pix, count: op.inputChannels, from: dBlock, stride: total, to: dx, stride: op.inputChannels,
+                    accumulate: io.accumulate[0])
+            }
         }
     }
 
@@ -358,10 +378,13 @@ final class DenseBlockKernel: ImageKernel {
         var k = u.kernels.count - 1
         while k >= 0 {
             if k > 0, u.kernels[k] is ReLUKernel, let bn = u.kernels[k - 1] as? BatchNormKernel {
-                bn.backward(tail[k - 1], throughReLU: tail[k], batch: batch)
+                profile.measure("batch normalization backward") { bn.backward(tail[k - 1], throughReLU: tail[k], batch: batch) }
                 k -= 2
             } else {
-                u.kernels[k].backward(tail[k], batch: batch)
+                // a convolution's input and weight gradients: twice its forward multiply-adds
+                profile.measure(u.kinds[k].name + " backward", flops: 2 * batch * u.kinds[k].flopsPerSample) {
+                    u.kernels[k].backward(tail[k], batch: batch)
+                }
                 k -= 1
             }
         }

@@ -32,6 +32,8 @@ public struct KernelSpec: Sendable {
     public let collective: any Collective
     /// Where kernels add their gradient sums under `.float64` summation; nil otherwise.
     var wideGradients: WideGradients? = nil
+    /// The executor's profile, for kernels that measure their parts themselves (dense blocks).
+    var profile = LayerKindProfile()
 }
 
 /// How a forward pass treats BatchNormalization: Keras' `training=False` or `training=True`.
@@ -175,6 +177,10 @@ final class Executor {
     /// Per node, for inference [0] and training [1]: the chain of `ImageKernel`s starting at it,
     /// nil when it runs alone.
     private(set) var imageChains: [[ImageChain?]] = []
+    /// Time by kind of layer, measured while `profile.enabled`.
+    let profile = LayerKindProfile()
+    /// Per node: its kind and forward FLOPs per sample; nil for the input and fused-away nodes.
+    private var kinds: [(name: String, flopsPerSample: Int)?] = []
 
     /// gradientForInputs: also compute gradients w.r.t. graph inputs (for tests and tools).
     /// chainImages: run chains of `ImageKernel`s image by image (off only to compare, in tests).
@@ -221,7 +227,7 @@ final class Executor {
                 KernelSpec(
                     inputShapes: n.inputs.map { nodes[$0].shape }, outputShape: n.shape,
                     capacity: capacity, parallel: parallel, configuration: configuration, collective: collective,
-                    wideGradients: wideGradients))
+                    wideGradients: wideGradients, profile: profile))
             maxWS = Swift.max(maxWS, k.workspacePerWorker)
             ks.append(k)
         }
@@ -238,6 +244,10 @@ final class Executor {
             return NodeIO(
                 inputs: n.inputs.map { outputs[$0] }, output: outputs[i],
                 inputGrads: n.inputs.map { grads[$0] }, outputGrad: grads[i], workspace: workspace)
+        }
+        kinds = nodes.map { n in
+            guard let op = n.op, !(op is FusedAwayOp) else { return nil }
+            return LayerKindProfile.kind(of: op, outputShape: n.shape)
         }
         let real = nodes.indices.filter { !(ks[$0] is FusedAwayKernel) }
         imageChains = [ForwardMode.inference, .training(updateStatistics: false)].map { mode in
@@ -267,13 +277,25 @@ final class Executor {
         var i = 0
         while i <= end {
             if let chain = chains[i], chain.last <= end {
-                for link in chain.links { link.kernel.prepareImages(link.io, batch: batch, mode: mode) }
-                parallel.forEachPiece(batch) { n, t in
-                    for link in chain.links { link.kernel.forward(link.io, image: n, worker: t, mode: mode) }
+                let kinds = self.kinds[i...chain.last].compactMap { $0 }
+                profile.measure(
+                    "image chain: " + kinds.map(\.name).joined(separator: " + "),
+                    flops: batch * kinds.reduce(0) { $0 + $1.flopsPerSample }
+                ) {
+                    for link in chain.links { link.kernel.prepareImages(link.io, batch: batch, mode: mode) }
+                    parallel.forEachPiece(batch) { n, t in
+                        for link in chain.links { link.kernel.forward(link.io, image: n, worker: t, mode: mode) }
+                    }
                 }
                 i = chain.last + 1
             } else {
-                kernels[i]?.forward(ios[i]!, batch: batch, mode: mode)
+                if let kind = kinds[i], !(kernels[i] is DenseBlockKernel) {  // (a dense block measures its parts)
+                    profile.measure(kind.name, flops: batch * kind.flopsPerSample) {
+                        kernels[i]?.forward(ios[i]!, batch: batch, mode: mode)
+                    }
+                } else {
+                    kernels[i]?.forward(ios[i]!, batch: batch, mode: mode)
+                }
                 i += 1
             }
         }
@@ -310,7 +332,14 @@ final class Executor {
         for (i, acc) in plan(seed: seed) {
             let io = ios[i]!
             io.accumulate = acc
-            kernels[i]!.backward(io, batch: batch)
+            if let kind = kinds[i], !(kernels[i] is DenseBlockKernel) {
+                // the input gradient and the weight gradient: twice the forward multiply-adds
+                profile.measure(kind.name + " backward", flops: 2 * batch * kind.flopsPerSample) {
+                    kernels[i]!.backward(io, batch: batch)
+                }
+            } else {
+                kernels[i]!.backward(io, batch: batch)
+            }
         }
         wideGradients?.roundIntoGradients(summingOver: acrossProcesses ? collective : SingleProcess(), parallel: parallel)
     }

@@ -118,4 +118,9 @@ void ckernels_bn_input_grad_avx512(const float *x, long xs, const float *dy, lon
                                    long ros, long rows, long c, const float *mean, const float *coefficients, float *dx,
                                    long dxs, int accumulate);
 
+/// `rounds` rounds of independent fused multiply-add chains on the widest vectors the CPU has (AVX-512, else
+/// AVX2), the result stored to `sink` so that nothing is optimised away: the floating-point operations done
+/// (2 per multiply-add), 0 without FMA. `densenet-io bench` measures the machine's peak with it.
+long ckernels_fma_chains(long rounds, float *sink);
+
 #endif

@@ -38,8 +38,18 @@ struct Bench: ParsableCommand {
         ))
     var datasetSize: Int?
 
-    @Option(help: "The machine's fp32 peak, GFLOP/s (the issue's 166 for the 2-core AMD EPYC: two 256-bit FMAs per cycle per core).")
-    var peakGflops = 166.0
+    @Option(
+        help: ArgumentHelp(
+            "The machine's fp32 peak, GFLOP/s, that shares of peak divide by.",
+            discussion: "Default: measured at the start, every worker running fused multiply-add chains on the widest vectors the CPU has."
+        ))
+    var peakGflops: Double?
+
+    @Flag(
+        help:
+            "Also report where the time goes by kind of layer (1×1 and 3×3 convolutions, batch normalization, …), with each convolution kind's GFLOP/s."
+    )
+    var profile = false
 
     @Flag(help: "Skip the training measurement (and report the RSS of inference only).")
     var noTraining = false
@@ -91,16 +101,27 @@ struct Bench: ParsableCommand {
         }
         let model = try modelOptions.build(seed: 0)
         var report = describe(model, collective: SingleProcess())
+        let peak = peakGflops ?? model.parallel.measuredPeakGFLOPS()
+        report["peak_gflops"] = peak
+        report["peak_gflops_measured"] = peakGflops == nil
         if !noTraining {
-            report["training"] = try trainingRates(model)
+            report["training"] = try trainingRates(model, peak: peak)
             report["peak_rss_training_bytes"] = Clock.peakRSS()
         }
         let flops = Double(model.forwardFLOPsPerSample)
         let inf = ModelBenchmark.inference(model: model, batchSize: batchSize, steps: steps, repeats: repeats)
         var ri = rates(inf)
         ri["gflops"] = (ri["samples_per_s"] as! Double) * flops / 1e9
-        ri["share_of_peak"] = (ri["gflops"] as! Double) / peakGflops
+        ri["share_of_peak"] = (ri["gflops"] as! Double) / peak
         report["inference"] = ri
+        if profile {
+            for training in noTraining ? [false] : [false, true] {
+                let entries = try ModelBenchmark.profile(
+                    model: model, batchSize: batchSize, steps: steps, training: training,
+                    datasetSize: try samplesInMemory(for: model))
+                report[training ? "profile_training" : "profile_inference"] = profileRows(entries, peak: peak)
+            }
+        }
         let lat = Spread(ModelBenchmark.latency(model: model, calls: Swift.max(50, 20 * repeats)))
         report["latency_batch1_ms"] = ["median": lat.median * 1e3, "min": lat.min * 1e3, "max": lat.max * 1e3]
         report["peak_rss_bytes"] = Clock.peakRSS()
@@ -127,7 +148,11 @@ struct Bench: ParsableCommand {
         let model = try modelOptions.build(seed: 0, parallel: parallel)
         model.collective = world
         var report = describe(model, collective: world)
-        report["training"] = try trainingRates(model) { world.communicationSeconds }
+        // the ranks share the machine: its peak, as this rank's workers reach it alone
+        let peak = peakGflops ?? parallel.measuredPeakGFLOPS()
+        report["peak_gflops"] = peak
+        report["peak_gflops_measured"] = peakGflops == nil
+        report["training"] = try trainingRates(model, peak: peak) { world.communicationSeconds }
         try output(report)
     }
 
@@ -157,7 +182,7 @@ struct Bench: ParsableCommand {
 
     /// The training measurement: rates, GFLOP/s and, with a counter of reduction seconds, the
     /// median seconds per run spent in reductions and their share of the run.
-    private func trainingRates(_ model: Model, reductionSeconds: (() -> Double)? = nil) throws -> [String: Any] {
+    private func trainingRates(_ model: Model, peak: Double, reductionSeconds: (() -> Double)? = nil) throws -> [String: Any] {
         let t = try ModelBenchmark.training(
             model: model, batchSize: batchSize, steps: steps, repeats: repeats,
             datasetSize: try samplesInMemory(for: model),
@@ -165,12 +190,28 @@ struct Bench: ParsableCommand {
         var r = rates(t)
         let gflops = (r["samples_per_s"] as! Double) * 3 * Double(model.forwardFLOPsPerSample) / 1e9  // forward + both gradients
         r["gflops"] = gflops
-        r["share_of_peak"] = gflops / peakGflops
+        r["share_of_peak"] = gflops / peak
         if reductionSeconds != nil {
             r["reduction_s_per_run"] = Spread(t.map(\.counted)).median
             r["reduction_share"] = Spread(t.map { $0.counted / $0.wall }).median
         }
         return r
+    }
+
+    /// The profile as report rows: kind, milliseconds per step, share of the total, and for kinds
+    /// with multiply-adds their GFLOP/s and share of `peak`.
+    private func profileRows(_ entries: [(kind: String, entry: LayerKindProfile.Entry)], peak: Double) -> [[String: Any]] {
+        let total = entries.reduce(0) { $0 + $1.entry.seconds }
+        return entries.map { kind, e in
+            var row: [String: Any] = [
+                "kind": kind, "ms_per_step": e.seconds / Double(steps) * 1e3, "share": total > 0 ? e.seconds / total : 0
+            ]
+            if e.flops > 0, e.seconds > 0 {
+                row["gflops"] = Double(e.flops) / e.seconds / 1e9
+                row["share_of_peak"] = Double(e.flops) / e.seconds / 1e9 / peak
+            }
+            return row
+        }
     }
 
     private func output(_ report: [String: Any]) throws {
@@ -186,7 +227,9 @@ struct Bench: ParsableCommand {
         switch value {
         case let dictionary as [String: Any]:
             return .object(try dictionary.sorted { $0.key < $1.key }.map { ($0.key, try jsonValue($0.value)) })
+        case let rows as [[String: Any]]: return .array(try rows.map(jsonValue))
         case let text as String: return .string(text)
+        case let flag as Bool: return .bool(flag)
         case let integer as Int: return .int(integer)
         case let number as Double: return .double(number)
         default: throw ValidationError("bench report value \(value) has no JSON form")
@@ -228,7 +271,9 @@ struct Bench: ParsableCommand {
         print(
             "model \(r["model"]!)  batch \(batchSize)  steps \(steps) x \(repeats) runs  ranks \(r["ranks"]!)  workers \(r["workers"]!)  conv \(r["conv_path"]!)  kernels \(r["kernels"]!)  sums \(r["sums"]!)"
         )
-        print("forward \(f(r["forward_mflop_per_sample"], 2)) MFLOP/sample")
+        print(
+            "forward \(f(r["forward_mflop_per_sample"], 2)) MFLOP/sample; peak \(f(r["peak_gflops"])) GFLOP/s"
+                + ((r["peak_gflops_measured"] as? Bool) == true ? " (measured: FMA chains on every worker)" : ""))
         if let t = r["training"] as? [String: Any] {
             print(
                 "training   \(f(t["samples_per_s"])) samples/s (min \(f(t["samples_per_s_min"])), max \(f(t["samples_per_s_max"]))), "
@@ -249,6 +294,16 @@ struct Bench: ParsableCommand {
         }
         if let l = r["latency_batch1_ms"] as? [String: Any] {
             print("latency    batch 1: \(f(l["median"], 3)) ms (min \(f(l["min"], 3)), max \(f(l["max"], 3)))")
+        }
+        for key in ["profile_inference", "profile_training"] {
+            guard let rows = r[key] as? [[String: Any]] else { continue }
+            print("\(key == "profile_training" ? "training" : "inference") by kind of layer (ms per step, share; GFLOP/s, share of peak):")
+            for row in rows {
+                let speed =
+                    row["gflops"].map { "  \(f($0)) GFLOP/s = \(f((row["share_of_peak"] as? Double).map { $0 * 100 }))% of peak" } ?? ""
+                print(
+                    "  \(row["kind"]!): \(f(row["ms_per_step"], 2)) ms, \(f((row["share"] as? Double).map { $0 * 100 }))%" + speed)
+            }
         }
         for (k, v) in r.sorted(by: { $0.key < $1.key }) where k.hasPrefix("weights") {
             guard let w = v as? [String: Any] else { continue }
