@@ -319,6 +319,11 @@ final class DenseBlockKernel: ImageKernel {
                 let kind = u.kinds[k]
                 guard let conv = kernel as? ConvKernel else {
                     if k == 0 { profile.measure("batch normalization") { headRecompute(u, block: block, batch: batch) } }
+                    if k > 0, kernel is ReLUKernel, u.kernels[k - 1] is BatchNormKernel { continue }  // done with it
+                    if k + 1 < u.kernels.count, u.kernels[k + 1] is ReLUKernel, let bn = kernel as? BatchNormKernel {
+                        profile.measure(kind.name) { bn.forward(tail[k], throughReLU: tail[k + 1], batch: batch, mode: mode) }
+                        continue
+                    }
                     profile.measure(kind.name) { kernel.forward(tail[k], batch: batch, mode: mode) }
                     continue
                 }

@@ -97,6 +97,14 @@ final class BatchNormKernel: Kernel {
         arithmetic.normalize(x, stride: c, into: io.output, stride: c, rows: batch * rows, relu: false)
     }
 
+    /// `forward` of this normalization and of the ReLU after it in one pass: the ReLU's output
+    /// (`relu`'s) is written, the normalization's own is not.
+    func forward(_ io: NodeIO, throughReLU relu: NodeIO, batch: Int, mode: ForwardMode) {
+        let c = arithmetic.c, x = io.inputs[0]
+        arithmetic.computeStatistics(x, stride: c, rows: batch * rows, mode: mode)
+        arithmetic.normalize(x, stride: c, into: relu.output, stride: c, rows: batch * rows, relu: true)
+    }
+
     func backward(_ io: NodeIO, batch: Int) {
         let c = arithmetic.c
         arithmetic.backward(
