@@ -38,17 +38,19 @@ import Testing
         #expect(imageBands(batch: 8, rows: 56, pixelsPerRow: 56) == 1)
         #expect(imageBands(batch: 1, rows: 14, pixelsPerRow: 14) == 6, "at least 32 pixels a band")
         #expect(imageBands(batch: 1, rows: 7, pixelsPerRow: 7) == 1)
+        #expect(imageBands(batch: 1, rows: 7, pixelsPerRow: 7, minimumPixels: 24) == 2, "the direct kernels' minimum")
         #expect(imageBands(batch: 1, rows: 3, pixelsPerRow: 100) == 3, "at most one band a row")
         #expect(imageBands(batch: 1, rows: 0, pixelsPerRow: 5) == 1)
     }
 
     /// Winograd (pairs of rows: bands of 2 and 4 rows of 12) and the direct kernels (odd rows, `valid`
-    /// padding, the AVX-512 and AVX2 kernels, the portable ones): batch 1 in bands gives the bits of
-    /// the whole image.
+    /// padding, the AVX-512 and AVX2 kernels, the portable ones; DenseNet-121's 7×7 layers of block 4 in
+    /// two bands): batch 1 in bands gives the bits of the whole image.
     @Test(
         arguments: [
             (12, 10, 16, 32, Padding.same, true), (28, 28, 32, 32, .same, true), (13, 9, 8, 12, .same, false),
-            (10, 14, 8, 16, .valid, true), (17, 6, 8, 32, .same, false), (11, 15, 4, 8, .same, false)
+            (10, 14, 8, 16, .valid, true), (17, 6, 8, 32, .same, false), (11, 15, 4, 8, .same, false),
+            (7, 7, 128, 32, .same, false)
         ])
     func directBandsGiveTheWholeImagesBits(h: Int, w: Int, cin: Int, cout: Int, pad: Padding, winograd: Bool) throws {
         var configurations = [EngineConfiguration(winograd: false), EngineConfiguration(kernels: .portable)]
@@ -78,6 +80,31 @@ import Testing
             #expect(imageBands(batch: 1, rows: kernel.g.ho, pixelsPerRow: kernel.g.wo) > 1)
             #expect(batch1 == batch8, "\(kernel.g)")
         }
+    }
+
+    /// ZeroPadding2D's rows on two workers (DenseNet's stem pads 3.3 MB), a batch of 8 in two ranges:
+    /// every value is the input's or 0.
+    @Test func zeroPaddingOnTheWorkersPlacesEveryValue() throws {
+        let (h, w, c) = (40, 30, 16)
+        let gc = try GradientCheck(inputShape: [h, w, c], batch: 8, mode: .inference) { g, x in
+            try ZeroPadding2D(padding: ((1, 2), (3, 0))).call([x], in: g)
+        }
+        let input = randomFloats(8 * h * w * c, seed: 52)
+        gc.setInput(input)
+        let size = (h + 3) * (w + 3) * c
+        gc.ex.outputs[gc.outID].update(repeating: .nan, count: 8 * size)
+        gc.ex.forward(batch: 8, mode: .inference)
+        var expected = [Float](repeating: 0, count: 8 * size)
+        for n in 0..<8 {
+            for y in 0..<h {
+                for x in 0..<w {
+                    for ch in 0..<c {
+                        expected[n * size + ((y + 1) * (w + 3) + x + 3) * c + ch] = input[((n * h + y) * w + x) * c + ch]
+                    }
+                }
+            }
+        }
+        #expect(UnsafeBufferPointer(start: gc.ex.outputs[gc.outID], count: 8 * size).map(\.bitPattern) == expected.map(\.bitPattern))
     }
 
     /// The im2col and 1×1 GEMMs in bands (stride 2 and a 7×7 window, as DenseNet's stem; a 1×1 bottleneck):
