@@ -31,8 +31,8 @@ extension ConvKernel {
     /// (they pack no weights), so a 7×7 image — DenseNet's block 4 — takes both cores in two bands.
     func bands(batch: Int, mode: ForwardMode) -> (count: Int, rowsPerUnit: Int) {
         guard mode == .inference else { return (1, 1) }
-        let unit = direct && winogradKernel != nil ? 2 : 1
-        let minimumPixels = direct && unit == 1 ? 24 : 32
+        let unit = winogradKernel != nil ? 2 : 1
+        let minimumPixels = directInInference && unit == 1 ? 24 : 32
         return (imageBands(batch: batch, rows: g.ho / unit, pixelsPerRow: unit * g.wo, minimumPixels: minimumPixels), unit)
     }
 

@@ -60,11 +60,35 @@ import Testing
                 Conv2D(filters: cout, kernelSize: (3, 3), padding: pad, activation: .relu)
             }
             let (kernel, bands) = try convBands(ex)
-            guard kernel.direct else { continue }  // the portable kernels' routing leaves wide layers to GEMM
+            guard kernel.directInInference else { continue }  // the portable kernels' routing leaves wide layers to GEMM
             #expect(bands > 1, "\(configuration)")
             #expect((kernel.winogradKernel != nil) == (winograd && configuration.winograd && configuration.usesAVX2))
             #expect(batch1 == batch8, "\((h, w, cin, cout, pad)), \(configuration)")
         }
+    }
+
+    /// DenseNet-121's 3×3 layers at 14×14 and 7×7 (128 → 32), which their pixel counts route to im2col +
+    /// OpenBLAS in training: in inference Winograd and the AVX-512 direct kernel (in 6 and 2 bands at
+    /// batch 1, the whole image's bits) compute the reference convolution.
+    @Test(.enabled(if: EngineConfiguration.cpuHasAVX2FMA, "the direct path needs AVX2"), arguments: [14, 7])
+    func smallImagesTakeTheDirectPathInInference(size: Int) throws {
+        let (cin, cout) = (128, 32)
+        var conv: Conv2D!
+        let (batch1, batch8, ex) = try image0([size, size, cin]) {
+            conv = Conv2D(filters: cout, kernelSize: (3, 3), padding: .same, activation: .relu)
+            return conv
+        }
+        let (kernel, bands) = try convBands(ex)
+        #expect(!kernel.direct, "training keeps im2col + OpenBLAS")
+        #expect((kernel.winogradKernel != nil) == (size == 14))
+        #expect(kernel.directInInference == (size == 14 || EngineConfiguration.cpuHasAVX512))
+        #expect(bands == (kernel.directInInference ? (size == 14 ? 6 : 2) : 1))
+        #expect(batch1 == batch8)
+        let reference = Reference.conv2d(
+            input: Array(randomFloats(8 * size * size * cin, seed: 51).prefix(size * size * cin)), batch: 1, height: size,
+            width: size, channels: cin, kernel: conv.kernel!.values, kernelSize: (3, 3), filters: cout, bias: nil,
+            strides: (1, 1), padding: .same, relu: true)
+        #expect(maxAbsDifference(batch1.map(Float.init(bitPattern:)), reference.output) <= 2e-6 * Float(cin).squareRoot())
     }
 
     /// Max (DenseNet's 3×3 stride 2 `same` stem pooling) and average pooling: bands give the bits.
