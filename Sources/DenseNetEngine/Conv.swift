@@ -200,6 +200,11 @@ final class ConvKernel: Kernel {
     let imageByImage: Bool
     /// Direct (Kernels/DirectConv.swift) instead of im2col + sgemm; `flipped` = backward-data kernel.
     let direct: Bool
+    /// Inference takes the direct path (`direct`, or Winograd, or the AVX-512 direct kernel) where
+    /// `direct` is false only for the pixel count: DenseNet-121's 3×3 layers at 14×14 (Winograd) and
+    /// 7×7 (the direct kernel, in two bands at batch 1) ran im2col + OpenBLAS, and the 7×7 ones on one
+    /// core at batch 1. Training keeps `direct`'s routing, so its bits.
+    let directInInference: Bool
     /// The direct path runs the AVX2 kernels (`EngineConfiguration.usesAVX2`).
     let wide: Bool
     /// Winograd and the direct forward and weight-gradient kernels run their AVX-512 versions
@@ -235,9 +240,12 @@ final class ConvKernel: Kernel {
         wide = spec.configuration.usesAVX2
         usesAVX512 = spec.configuration.usesAVX512
         flipped = direct ? .allocate(capacity: g.k * cout) : nil
+        let directShape = DirectConv.fitsInference(
+            cout: cout, kernel: layer.kernelSize, strides: layer.strides, configuration: spec.configuration)
         let winograd =
-            direct && wide && spec.configuration.winograd && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1
-            && g.ho % 2 == 0 && g.wo % 2 == 0 && g.cin % 8 == 0 && cout % 8 == 0
+            (direct || directShape) && wide && spec.configuration.winograd && g.kh == 3 && g.kw == 3 && g.sh == 1
+            && g.sw == 1 && g.ho % 2 == 0 && g.wo % 2 == 0 && g.cin % 8 == 0 && cout % 8 == 0
+        directInInference = direct || winograd || (directShape && usesAVX512 && cout % 32 == 0)
         winogradKernel = winograd ? .allocate(capacity: 16 * g.cin * cout) : nil
         winogradSource = winograd ? .allocate(capacity: g.k * cout) : nil
     }
@@ -257,16 +265,20 @@ final class ConvKernel: Kernel {
     var imagesPerChunk: Int { imageByImage ? 1 : Swift.max(1, 2048 / Swift.max(1, pixOut)) }
 
     var workspacePerWorker: Int {
-        if direct {
-            let (hpI, wpI) = paddedInput, (hpG, wpG) = paddedGrad
-            return paddedMax
-                + Swift.max(
-                    DirectConv.forwardScratch(hp: hpI, wp: wpI, cin: g.cin, wide: wide),
-                    DirectConv.forwardScratch(hp: hpG, wp: wpG, cin: cout, wide: wide),
-                    winogradKernel == nil ? 0 : ckernels_winograd_scratch(g.cin, cout))
-        }
-        return is1x1 ? 0 : 2 * imagesPerChunk * pixOut * g.k
+        let gemm = direct || is1x1 ? 0 : 2 * imagesPerChunk * pixOut * g.k
+        guard directInInference else { return gemm }
+        let (hpI, wpI) = paddedInput, (hpG, wpG) = paddedGrad
+        let directPath =
+            paddedMax
+            + Swift.max(
+                DirectConv.forwardScratch(hp: hpI, wp: wpI, cin: g.cin, wide: wide),
+                DirectConv.forwardScratch(hp: hpG, wp: wpG, cin: cout, wide: wide),
+                winogradKernel == nil ? 0 : ckernels_winograd_scratch(g.cin, cout))
+        return Swift.max(gemm, directPath)
     }
+
+    /// Whether this forward pass takes the direct path.
+    @inline(__always) func runsDirect(_ mode: ForwardMode) -> Bool { mode == .inference ? directInInference : direct }
 
     func forward(_ io: NodeIO, batch: Int, mode: ForwardMode) {
         forward(io, batch: batch, mode: mode, into: io.output, stride: cout)
@@ -278,7 +290,7 @@ final class ConvKernel: Kernel {
         let x = io.inputs[0]
         let w = UnsafePointer(kernel.data), b = bias?.data
         let g = self.g, cout = self.cout, pixIn = self.pixIn, pixOut = self.pixOut, is1x1 = self.is1x1, relu = self.relu
-        if direct {
+        if runsDirect(mode) {
             prepareInference(mode)
             forwardDirect(io, batch: batch, mode: mode, into: y, stride: ldy) { n, rows, xp in padInput(x, image: n, rows: rows, into: xp) }
             return
@@ -359,7 +371,7 @@ final class ConvKernel: Kernel {
 }
 
 extension ConvKernel: ImageKernel {
-    func forwardsPerImage(_ mode: ForwardMode) -> Bool { direct }
+    func forwardsPerImage(_ mode: ForwardMode) -> Bool { runsDirect(mode) }
 
     func prepareImages(_ io: NodeIO, batch: Int, mode: ForwardMode) {
         prepareInference(mode)

@@ -38,17 +38,19 @@ import Testing
         #expect(imageBands(batch: 8, rows: 56, pixelsPerRow: 56) == 1)
         #expect(imageBands(batch: 1, rows: 14, pixelsPerRow: 14) == 6, "at least 32 pixels a band")
         #expect(imageBands(batch: 1, rows: 7, pixelsPerRow: 7) == 1)
+        #expect(imageBands(batch: 1, rows: 7, pixelsPerRow: 7, minimumPixels: 24) == 2, "the direct kernels' minimum")
         #expect(imageBands(batch: 1, rows: 3, pixelsPerRow: 100) == 3, "at most one band a row")
         #expect(imageBands(batch: 1, rows: 0, pixelsPerRow: 5) == 1)
     }
 
     /// Winograd (pairs of rows: bands of 2 and 4 rows of 12) and the direct kernels (odd rows, `valid`
-    /// padding, the AVX-512 and AVX2 kernels, the portable ones): batch 1 in bands gives the bits of
-    /// the whole image.
+    /// padding, the AVX-512 and AVX2 kernels, the portable ones; DenseNet-121's 7×7 layers of block 4 in
+    /// two bands): batch 1 in bands gives the bits of the whole image.
     @Test(
         arguments: [
             (12, 10, 16, 32, Padding.same, true), (28, 28, 32, 32, .same, true), (13, 9, 8, 12, .same, false),
-            (10, 14, 8, 16, .valid, true), (17, 6, 8, 32, .same, false), (11, 15, 4, 8, .same, false)
+            (10, 14, 8, 16, .valid, true), (17, 6, 8, 32, .same, false), (11, 15, 4, 8, .same, false),
+            (7, 7, 128, 32, .same, false)
         ])
     func directBandsGiveTheWholeImagesBits(h: Int, w: Int, cin: Int, cout: Int, pad: Padding, winograd: Bool) throws {
         var configurations = [EngineConfiguration(winograd: false), EngineConfiguration(kernels: .portable)]
@@ -58,11 +60,35 @@ import Testing
                 Conv2D(filters: cout, kernelSize: (3, 3), padding: pad, activation: .relu)
             }
             let (kernel, bands) = try convBands(ex)
-            guard kernel.direct else { continue }  // the portable kernels' routing leaves wide layers to GEMM
+            guard kernel.directInInference else { continue }  // the portable kernels' routing leaves wide layers to GEMM
             #expect(bands > 1, "\(configuration)")
             #expect((kernel.winogradKernel != nil) == (winograd && configuration.winograd && configuration.usesAVX2))
             #expect(batch1 == batch8, "\((h, w, cin, cout, pad)), \(configuration)")
         }
+    }
+
+    /// DenseNet-121's 3×3 layers at 14×14 and 7×7 (128 → 32), which their pixel counts route to im2col +
+    /// OpenBLAS in training: in inference Winograd and the AVX-512 direct kernel (in 6 and 2 bands at
+    /// batch 1, the whole image's bits) compute the reference convolution.
+    @Test(.enabled(if: EngineConfiguration.cpuHasAVX2FMA, "the direct path needs AVX2"), arguments: [14, 7])
+    func smallImagesTakeTheDirectPathInInference(size: Int) throws {
+        let (cin, cout) = (128, 32)
+        var conv: Conv2D!
+        let (batch1, batch8, ex) = try image0([size, size, cin]) {
+            conv = Conv2D(filters: cout, kernelSize: (3, 3), padding: .same, activation: .relu)
+            return conv
+        }
+        let (kernel, bands) = try convBands(ex)
+        #expect(!kernel.direct, "training keeps im2col + OpenBLAS")
+        #expect((kernel.winogradKernel != nil) == (size == 14))
+        #expect(kernel.directInInference == (size == 14 || EngineConfiguration.cpuHasAVX512))
+        #expect(bands == (kernel.directInInference ? (size == 14 ? 6 : 2) : 1))
+        #expect(batch1 == batch8)
+        let reference = Reference.conv2d(
+            input: Array(randomFloats(8 * size * size * cin, seed: 51).prefix(size * size * cin)), batch: 1, height: size,
+            width: size, channels: cin, kernel: conv.kernel!.values, kernelSize: (3, 3), filters: cout, bias: nil,
+            strides: (1, 1), padding: .same, relu: true)
+        #expect(maxAbsDifference(batch1.map(Float.init(bitPattern:)), reference.output) <= 2e-6 * Float(cin).squareRoot())
     }
 
     /// Max (DenseNet's 3×3 stride 2 `same` stem pooling) and average pooling: bands give the bits.
@@ -78,6 +104,31 @@ import Testing
             #expect(imageBands(batch: 1, rows: kernel.g.ho, pixelsPerRow: kernel.g.wo) > 1)
             #expect(batch1 == batch8, "\(kernel.g)")
         }
+    }
+
+    /// ZeroPadding2D's rows on two workers (DenseNet's stem pads 3.3 MB), a batch of 8 in two ranges:
+    /// every value is the input's or 0.
+    @Test func zeroPaddingOnTheWorkersPlacesEveryValue() throws {
+        let (h, w, c) = (40, 30, 16)
+        let gc = try GradientCheck(inputShape: [h, w, c], batch: 8, mode: .inference) { g, x in
+            try ZeroPadding2D(padding: ((1, 2), (3, 0))).call([x], in: g)
+        }
+        let input = randomFloats(8 * h * w * c, seed: 52)
+        gc.setInput(input)
+        let size = (h + 3) * (w + 3) * c
+        gc.ex.outputs[gc.outID].update(repeating: .nan, count: 8 * size)
+        gc.ex.forward(batch: 8, mode: .inference)
+        var expected = [Float](repeating: 0, count: 8 * size)
+        for n in 0..<8 {
+            for y in 0..<h {
+                for x in 0..<w {
+                    for ch in 0..<c {
+                        expected[n * size + ((y + 1) * (w + 3) + x + 3) * c + ch] = input[((n * h + y) * w + x) * c + ch]
+                    }
+                }
+            }
+        }
+        #expect(UnsafeBufferPointer(start: gc.ex.outputs[gc.outID], count: 8 * size).map(\.bitPattern) == expected.map(\.bitPattern))
     }
 
     /// The im2col and 1×1 GEMMs in bands (stride 2 and a 7×7 window, as DenseNet's stem; a 1×1 bottleneck):

@@ -245,10 +245,12 @@ import Testing
     /// The AVX-512 direct forward kernel (channel counts that are multiples of 32) gives the AVX2 kernel's
     /// bits in training: the output, the input gradient (the same kernel on the flipped weights) and
     /// the weight gradients; 16 and 24 channels (the AVX2 path) and 5×5 kernels included, odd sizes, pixels
-    /// beyond a block of 12.
+    /// beyond a block of 12 (the rest in blocks of 4, then 1, 2 or 3: 61, 133, 46 and 47 row positions).
     @Test(
         .enabled(if: EngineConfiguration.cpuHasAVX2FMA && EngineConfiguration.cpuHasAVX512, "the CPU has no AVX-512"),
-        arguments: [(7, 7, 32, 32, 3), (9, 13, 64, 32, 3), (6, 6, 32, 64, 3), (5, 8, 16, 32, 5), (8, 8, 32, 24, 3)])
+        arguments: [
+            (7, 7, 32, 32, 3), (9, 13, 64, 32, 3), (6, 6, 32, 64, 3), (5, 8, 16, 32, 5), (8, 8, 32, 24, 3), (7, 5, 32, 32, 3)
+        ])
     func directAVX512EqualsAVX2(h: Int, w: Int, cin: Int, cout: Int, kernel: Int) throws {
         func run(_ kernels: EngineConfiguration.Kernels) throws -> [[UInt32]] {
             let gc = try GradientCheck(
@@ -337,7 +339,8 @@ import Testing
 
     /// The AVX-512 Winograd kernel gives the AVX2 kernel's bits: full and 8-lane channel tails on both
     /// sides (cin 24, cout 8/24/40), one and two 32-channel GEMM strips, tile counts below, at and
-    /// beyond a block of 12, and DenseNet-121's 28×28 layer.
+    /// beyond a block of 12 (rests of 1, 2, 3, 4 and 5 tiles: blocks of 4, then the last 1-3), and
+    /// DenseNet-121's 28×28 layer.
     @Test(
         .enabled(if: EngineConfiguration.cpuHasAVX2FMA && EngineConfiguration.cpuHasAVX512, "the CPU has no AVX-512"),
         arguments: [(6, 10, 8, 8), (14, 14, 16, 24), (10, 26, 24, 40), (4, 2, 32, 32), (28, 28, 128, 32)])

@@ -50,6 +50,14 @@ enum DirectConv {
         return cin % 4 == 0 && cout % 4 == 0 && (cout <= 8 || outputPixels >= 196)
     }
 
+    /// Shapes the direct path can take in inference whatever the image size (the AVX2 kernels, stride 1,
+    /// at most `maxDirectOutputChannels` output channels, a window wider than 1×1): `isProfitable`'s
+    /// shapes but for its pixel count, which measured the training kernels against OpenBLAS.
+    static func fitsInference(cout: Int, kernel: (Int, Int), strides: (Int, Int), configuration: EngineConfiguration) -> Bool {
+        configuration.convolutions == .automatic && configuration.usesAVX2 && strides == (1, 1)
+            && cout <= configuration.maxDirectOutputChannels && kernel.0 * kernel.1 > 1
+    }
+
     /// dst[hp, wp, c] = zero-padded copy of src[h, w, c] placed at (top, left); with `rows`, only
     /// those padded rows, from dst on (an image's band of rows).
     @inline(__always)
