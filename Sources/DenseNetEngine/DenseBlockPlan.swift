@@ -190,6 +190,8 @@ final class DenseBlockKernel: ImageKernel {
         /// of the block buffer itself (no copy).
         let lastWritesBlock: Bool
         let normalization: BatchNormArithmetic
+        /// Inference on AVX-512: relu(BN(x)) → 1×1 conv (→ BN → relu) in one pass, when the tail fits.
+        let pointwise: FusedPointwise?
         var kept: [UnsafeMutablePointer<Float>?]
         /// The tail ops' kinds and forward FLOPs per sample (`LayerKindProfile`).
         let kinds: [(name: String, flopsPerSample: Int)]
@@ -211,6 +213,7 @@ final class DenseBlockKernel: ImageKernel {
             lastWritesBlock = kernels.last is ConvKernel && keep.last == false
             kept = Array(repeating: nil, count: u.tail.count)
             normalization = BatchNormArithmetic(layer: u.bn, channels: c, spec: spec)
+            pointwise = FusedPointwise(tail: kernels, configuration: spec.configuration, parallel: spec.parallel)
         }
 
         deinit {
@@ -264,7 +267,7 @@ final class DenseBlockKernel: ImageKernel {
     }
 
     var workspacePerWorker: Int {
-        units.flatMap { $0.kernels.map(\.workspacePerWorker) }.max() ?? 0
+        units.flatMap { $0.kernels.map(\.workspacePerWorker) + [$0.pointwise?.workspacePerWorker ?? 0] }.max() ?? 0
     }
 
     private func ios(training: Bool, workspace: [UnsafeMutablePointer<Float>]) -> [[NodeIO]] {
@@ -315,7 +318,17 @@ final class DenseBlockKernel: ImageKernel {
         for (u, tail) in zip(units, tails) {
             profile.measure("batch normalization") { headStatistics(u, block: block, batch: batch, mode: mode) }
             let last = u.kernels.count - 1
-            for (k, kernel) in u.kernels.enumerated() {
+            var first = 0
+            if mode == .inference && !keep, let pointwise = u.pointwise {
+                let fused = tail[pointwise.fusedKernels - 1]
+                profile.measure(u.kinds[0].name + " fused with its normalizations and relus", flops: batch * u.kinds[0].flopsPerSample) {
+                    pointwise.forward(
+                        normalizing: block, stride: total, with: u.normalization, rows: rows, into: fused.output,
+                        stride: u.sizes[pointwise.fusedKernels - 1] / pix, workspace: io.workspace)
+                }
+                first = pointwise.fusedKernels
+            }
+            for (k, kernel) in u.kernels.enumerated() where k >= first {
                 let kind = u.kinds[k]
                 guard let conv = kernel as? ConvKernel else {
                     if k == 0 { profile.measure("batch normalization") { headRecompute(u, block: block, batch: batch) } }

@@ -210,10 +210,21 @@ final class BatchNormArithmetic {
             case .float64: computeBatchStatisticsInFloat64(rows: rows) { r, j in x[r * xs + j] }
             }
             if update { layer.updateMovingStatistics(mean: mean, variance: variance, channels: c, count: statisticsRows) }
+            computeScaling()
         } else {
-            lastWasTraining = false
-            layer.movingStatistics(channels: c, mean: mean, variance: variance)
+            useMovingStatistics()
         }
+    }
+
+    /// Inference: normalise with the moving statistics.
+    func useMovingStatistics() {
+        lastWasTraining = false
+        layer.movingStatistics(channels: c, mean: mean, variance: variance)
+        computeScaling()
+    }
+
+    /// invStd and scaling from `variance`, as FusedBatchNormV3 rounds them.
+    private func computeScaling() {
         let gamma = layer.gamma!.data, packed = c / 8 * 8
         for j in 0..<c {
             let v = variance[j] + layer.epsilon

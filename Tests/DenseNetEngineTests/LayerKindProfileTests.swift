@@ -25,7 +25,7 @@ import Testing
             if which == "small" {
                 let kinds = Set(entries.map(\.kind))
                 for kind in ["convolution 1×1", "convolution 3×3", "batch normalization", "concatenation"] {
-                    #expect(kinds.contains(kind), "\(kind), training \(training)")
+                    #expect(kinds.contains { $0.hasPrefix(kind) }, "\(kind), training \(training)")
                 }
                 if training { #expect(kinds.contains("batch normalization backward")) }
             }

@@ -123,4 +123,22 @@ void ckernels_bn_input_grad_avx512(const float *x, long xs, const float *dy, lon
 /// (2 per multiply-add), 0 without FMA. `densenet-io bench` measures the machine's peak with it.
 long ckernels_fma_chains(long rounds, float *sink);
 
+/// Floats of ckernels_pointwise_avx512's panel (one per worker) for k input channels.
+long ckernels_pointwise_scratch(long k);
+
+/// A 1x1 convolution's kernel w[k, n] (n a multiple of 32) packed for ckernels_pointwise_avx512: strips of 32
+/// output channels, packed[n / 32][k][32].
+void ckernels_pointwise_pack(const float *w, long k, long n, float *packed);
+
+/// A dense unit's head in inference (pointwise_avx512.c): for `rows` rows of x (xs floats apart), the 1x1
+/// convolution, by the packed kernel, of relu((x - mean) * scaling + beta) over k channels (rounded as
+/// ckernels_normalize_rows rounds it); then, when out_mean is not NULL, (v - out_mean) * out_scaling + out_beta
+/// (each operation rounded) and max(v, 0) as Swift.max (if relu); stored in y[rows, n] (rows ys floats apart).
+/// n a multiple of 32; `panel` holds ckernels_pointwise_scratch(k) floats. Each row is computed by itself, in
+/// an order that does not depend on `rows`. Only after ckernels_has_avx512f() returned 1.
+void ckernels_pointwise_avx512(const float *x, long xs, long rows, long k, const float *mean, const float *scaling,
+                               const float *beta, const float *packed, long n, const float *out_mean,
+                               const float *out_scaling, const float *out_beta, int relu, float *y, long ys,
+                               float *panel);
+
 #endif

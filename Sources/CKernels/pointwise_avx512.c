@@ -1,0 +1,126 @@
+// A dense unit's head in inference, one pass (AVX-512): relu(BN(x)) of a block of rows → 1×1
+// convolution → the following BatchNormalization (moving statistics) and ReLU, stored once.
+//
+// Op by op the unit wrote relu(BN(x)) over the block input (`normalize_rows`), OpenBLAS copied it again
+// into its panels, wrote the 1×1 output, and BatchNormalization and ReLU each read and wrote it once
+// more. Here a group of GROUP_ROWS rows is normalised (ckernels_normalize_rows' arithmetic, so the
+// values are the head's) into a small row-major panel, which is multiplied by the weights packed once
+// into strips of 32 output channels, [n / 32][k][32], in a 14-row × 32-column microkernel: 28 zmm
+// accumulators, one FMA per product with A broadcast from the panel; the epilogue applies the
+// following BatchNormalization's (x - mean) * scaling + beta and max(v, 0) as the engine's kernels
+// round them, and stores each output once. Each output sums its k products in order from zero by
+// itself, so the result does not depend on how the rows are split into pieces. Rounding differs from
+// OpenBLAS (inference only). Measured in docs/performance.md ("One pass for the dense units' 1×1
+// convolutions").
+#include "CKernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f"), always_inline)) static inline
+
+#pragma STDC FP_CONTRACT OFF
+
+// MICRO_ROWS × 32 columns: 28 of the 32 zmm registers accumulate, two hold the weights' row.
+// GROUP_ROWS: rows normalised into the panel at once; every strip of weights runs over them before
+// the next group (the strip stays in L1/L2 across the group's micro-blocks).
+enum { MICRO_ROWS = 14, GROUP_ROWS = 4 * MICRO_ROWS, STRIP = 32 };
+
+/// max(v, 0) as Swift.max(v, 0): v when 0 >= v is false (NaN stays NaN, -0 becomes +0).
+AVX512 __m512 relu_like_swift(__m512 v) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(_mm512_setzero_ps(), v, _CMP_GE_OQ), v, _mm512_setzero_ps());
+}
+
+/// The panel's row stride: k rounded up to 16 floats, plus 16 so that rows k = 1024 apart do not share L1 sets.
+static long panel_stride(long k) { return (k + 15) / 16 * 16 + 16; }
+
+long ckernels_pointwise_scratch(long k) { return GROUP_ROWS * panel_stride(k); }
+
+void ckernels_pointwise_pack(const float *w, long k, long n, float *packed) {
+    for (long s = 0; s < n / STRIP; s++)
+        for (long i = 0; i < k; i++)
+            for (long j = 0; j < STRIP; j++) packed[(s * k + i) * STRIP + j] = w[i * n + s * STRIP + j];
+}
+
+/// `rows` rows of relu((x - mean) * scaling + beta), each operation rounded as ckernels_normalize_rows
+/// rounds it, into the panel (rows `lda` apart); the panel's rows up to MICRO_ROWS-aligned are zero.
+AVX512 void normalize_into_panel(const float *x, long xs, long rows, long k, const float *mean, const float *scaling,
+                                 const float *beta, float *panel, long lda) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * xs;
+        float *pr = panel + r * lda;
+        for (long j = 0; j < k; j += 16) {
+            const __mmask16 lanes = k - j >= 16 ? 0xFFFF : (__mmask16)((1u << (k - j)) - 1);
+            const __m512 centered = _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, xr + j), _mm512_maskz_loadu_ps(lanes, mean + j));
+            const __m512 v = _mm512_add_ps(_mm512_mul_ps(centered, _mm512_maskz_loadu_ps(lanes, scaling + j)),
+                                           _mm512_maskz_loadu_ps(lanes, beta + j));
+            _mm512_mask_storeu_ps(pr + j, lanes, relu_like_swift(v));
+        }
+    }
+    const long padded = (rows + MICRO_ROWS - 1) / MICRO_ROWS * MICRO_ROWS;
+    for (long r = rows; r < padded; r++)
+        for (long j = 0; j < k; j++) panel[r * lda + j] = 0;
+}
+
+/// Rows [0, valid) of one micro-block × one strip: sum over k of panel[r][i] * strip[i][0..32), then the epilogue.
+AVX512 void micro_block(const float *a, long lda, long k, const float *strip, long valid, const float *out_mean,
+                        const float *out_scaling, const float *out_beta, int relu, float *y, long ys) {
+    __m512 acc[MICRO_ROWS][2];
+#pragma unroll
+    for (int r = 0; r < MICRO_ROWS; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (long i = 0; i < k; i++) {
+        const __m512 b0 = _mm512_loadu_ps(strip + i * STRIP), b1 = _mm512_loadu_ps(strip + i * STRIP + 16);
+#pragma unroll
+        for (int r = 0; r < MICRO_ROWS; r++) {
+            const __m512 ab = _mm512_set1_ps(a[r * lda + i]);
+            acc[r][0] = _mm512_fmadd_ps(ab, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(ab, b1, acc[r][1]);
+        }
+    }
+    for (int v = 0; v < 2; v++) {
+        const __m512 m = out_mean ? _mm512_loadu_ps(out_mean + 16 * v) : _mm512_setzero_ps();
+        const __m512 s = out_mean ? _mm512_loadu_ps(out_scaling + 16 * v) : _mm512_setzero_ps();
+        const __m512 b = out_mean ? _mm512_loadu_ps(out_beta + 16 * v) : _mm512_setzero_ps();
+#pragma unroll
+        for (int r = 0; r < MICRO_ROWS; r++) {
+            if (r >= valid) break;
+            __m512 out = acc[r][v];
+            if (out_mean) out = _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(out, m), s), b);
+            if (relu) out = relu_like_swift(out);
+            _mm512_storeu_ps(y + r * ys + 16 * v, out);
+        }
+    }
+}
+
+__attribute__((target("avx512f")))
+void ckernels_pointwise_avx512(const float *x, long xs, long rows, long k, const float *mean, const float *scaling,
+                               const float *beta, const float *packed, long n, const float *out_mean,
+                               const float *out_scaling, const float *out_beta, int relu, float *y, long ys,
+                               float *panel) {
+    const long lda = panel_stride(k);
+    for (long g0 = 0; g0 < rows; g0 += GROUP_ROWS) {
+        const long group = rows - g0 < GROUP_ROWS ? rows - g0 : GROUP_ROWS;
+        normalize_into_panel(x + g0 * xs, xs, group, k, mean, scaling, beta, panel, lda);
+        for (long s = 0; s < n / STRIP; s++) {
+            const float *strip = packed + s * k * STRIP;
+            const long c0 = s * STRIP;
+            for (long r0 = 0; r0 < group; r0 += MICRO_ROWS)
+                micro_block(panel + r0 * lda, lda, k, strip, group - r0, out_mean ? out_mean + c0 : 0,
+                            out_mean ? out_scaling + c0 : 0, out_mean ? out_beta + c0 : 0, relu,
+                            y + (g0 + r0) * ys + c0, ys);
+        }
+    }
+}
+
+#else
+
+long ckernels_pointwise_scratch(long k) { return 0; }
+
+void ckernels_pointwise_pack(const float *w, long k, long n, float *packed) { __builtin_trap(); }
+
+void ckernels_pointwise_avx512(const float *x, long xs, long rows, long k, const float *mean, const float *scaling,
+                               const float *beta, const float *packed, long n, const float *out_mean,
+                               const float *out_scaling, const float *out_beta, int relu, float *y, long ys,
+                               float *panel) { __builtin_trap(); }
+
+#endif

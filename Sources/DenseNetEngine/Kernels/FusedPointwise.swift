@@ -1,0 +1,97 @@
+// A dense unit's relu(BN(x)) → 1×1 convolution (→ BatchNormalization → ReLU) in one AVX-512 pass, for
+// inference (Sources/CKernels/pointwise_avx512.c). Op by op the head was written once by
+// `normalize_rows`, copied again into OpenBLAS's panels, and the 1×1 output read and written once more
+// by each of BatchNormalization and ReLU; here each block of rows is normalised into a small panel,
+// multiplied by the weights packed into strips of 32 output channels, and the following
+// BatchNormalization and ReLU are applied before the one store. Rounding differs from OpenBLAS (its
+// sums run in another order), so only inference takes it, and only with TensorFlow-order sums (the
+// float64 configuration keeps every image's bits independent of the batch, which OpenBLAS gives it).
+// Each output row is computed by itself: the pieces do not change a bit. Measured in
+// docs/performance.md ("One pass for the dense units' 1×1 convolutions").
+
+import CKernels
+import Glibc
+
+/// The one-pass head of a dense unit whose tail starts with a bias-free, linear 1×1 convolution with a
+/// multiple of 32 output channels, optionally followed by a BatchNormalization and a ReLU.
+final class FusedPointwise {
+    let conv: ConvKernel
+    /// The BatchNormalization after the convolution, applied in the epilogue (nil: none follows).
+    let outputNormalization: BatchNormArithmetic?
+    /// A ReLU follows (the BatchNormalization, or the convolution).
+    let relu: Bool
+    /// How many of the tail's kernels this pass replaces (1 to 3).
+    let fusedKernels: Int
+    let parallel: Parallel
+    /// The weights in ckernels_pointwise_pack's strips, and the weights they were packed from:
+    /// training or loading may have changed them since (compared before each batch, as Winograd's).
+    private let packed: UnsafeMutablePointer<Float>
+    private let packedSource: UnsafeMutablePointer<Float>
+    private var packIsCurrent = false
+
+    /// The pass for `tail` (a dense unit's kernels after its first relu), or nil when the
+    /// configuration or the tail's first kernels do not fit it.
+    init?(tail: [any Kernel], configuration: EngineConfiguration, parallel: Parallel) {
+        guard configuration.usesAVX512, configuration.summation == .tensorFlow,
+            let conv = tail.first as? ConvKernel, conv.is1x1, !conv.direct, conv.bias == nil, !conv.relu,
+            conv.cout % 32 == 0, tail.count > 1
+        else { return nil }
+        self.conv = conv
+        self.parallel = parallel
+        var fused = 1
+        outputNormalization = (tail[fused] as? BatchNormKernel)?.arithmetic
+        if outputNormalization != nil { fused += 1 }
+        relu = fused < tail.count && tail[fused] is ReLUKernel
+        if relu { fused += 1 }
+        // the last kernel of the tail writes the block buffer: it stays op by op
+        fusedKernels = Swift.min(fused, tail.count - 1)
+        guard fusedKernels == fused else { return nil }
+        let weights = conv.g.cin * conv.cout
+        packed = .allocate(capacity: weights)
+        packedSource = .allocate(capacity: weights)
+    }
+
+    deinit {
+        packed.deallocate()
+        packedSource.deallocate()
+    }
+
+    /// Floats of scratch per worker (the panel).
+    var workspacePerWorker: Int { ckernels_pointwise_scratch(conv.g.cin) }
+
+    /// Rows per piece: blocks of the 14-row microkernel, at most 112, and at least 4 pieces when the
+    /// rows allow (batch 1 at 7×7 is 49 rows). From the row count only, never the worker count.
+    static func rowsPerPiece(rows: Int) -> Int {
+        let quarter = (rows + 3) / 4
+        return Swift.max(14, Swift.min(112, (quarter + 13) / 14 * 14))
+    }
+
+    /// Packs the weights unless the pack is of the current ones.
+    private func prepareWeights() {
+        let count = conv.g.cin * conv.cout
+        if packIsCurrent && memcmp(packedSource, conv.kernel.data, count * MemoryLayout<Float>.size) == 0 { return }
+        packedSource.update(from: conv.kernel.data, count: count)
+        ckernels_pointwise_pack(conv.kernel.data, conv.g.cin, conv.cout, packed)
+        packIsCurrent = true
+    }
+
+    /// Inference: y[rows, cout] (rows `ldy` floats apart) = the fused kernels' output for relu(BN(x)) of
+    /// x's first cin channels, rows `stride` floats apart, with `head`'s coefficients (already computed).
+    func forward(
+        normalizing x: UnsafePointer<Float>, stride: Int, with head: BatchNormArithmetic, rows: Int,
+        into y: UnsafeMutablePointer<Float>, stride ldy: Int, workspace: [UnsafeMutablePointer<Float>]
+    ) {
+        prepareWeights()
+        outputNormalization?.useMovingStatistics()
+        let cin = conv.g.cin, cout = conv.cout, beta = UnsafePointer(head.layer.beta!.data)
+        let mean = UnsafePointer(head.mean), scaling = UnsafePointer(head.scaling), packed = UnsafePointer(self.packed)
+        let out = outputNormalization, relu: Int32 = relu ? 1 : 0
+        let piece = Self.rowsPerPiece(rows: rows), pieces = (rows + piece - 1) / piece
+        parallel.forEachPiece(pieces) { p, t in
+            let r0 = p * piece, count = Swift.min(piece, rows - r0)
+            ckernels_pointwise_avx512(
+                x + r0 * stride, stride, count, cin, mean, scaling, beta, packed, cout, out?.mean, out?.scaling,
+                out?.layer.beta!.data, relu, y + r0 * ldy, ldy, workspace[t])
+        }
+    }
+}
