@@ -95,24 +95,21 @@ extension Model {
 }
 
 extension Parallel {
-    /// The machine's fp32 peak in GFLOP/s as these workers reach it: each runs independent fused
-    /// multiply-add chains on the widest vectors the CPU has; the best of `rounds` runs (another
-    /// process on a core lowers a run, never raises it). 0 without FMA.
+    /// The machine's fp32 peak in GFLOP/s for these workers: the fastest one-core rate of
+    /// independent fused multiply-add chains on the widest vectors the CPU has, times the workers.
+    /// Each chain run is timed on its own core, so a worker that starts late or a core another
+    /// process holds for a moment lowers a run, never the result; the best of `rounds` rounds on
+    /// every worker. 0 without FMA.
     public func measuredPeakGFLOPS(rounds: Int = 7) -> Double {
-        let chainRounds = 1 << 20
-        var best = 0.0
-        for _ in 0..<rounds {
-            let flops = UnsafeMutablePointer<Int>.allocate(capacity: workers)
-            defer { flops.deallocate() }
+        let rates = UnsafeMutablePointer<Double>.allocate(capacity: rounds * workers)
+        defer { rates.deallocate() }
+        forEachPiece(rounds * workers) { p, _ in
+            var sink: Float = 0
             let start = Clock.now()
-            forEachPiece(workers) { p, _ in
-                var sink: Float = 0
-                flops[p] = ckernels_fma_chains(chainRounds, &sink)
-            }
-            let elapsed = Clock.now() - start
-            best = Swift.max(best, Double((0..<workers).reduce(0) { $0 + flops[$1] }) / elapsed / 1e9)
+            let flops = ckernels_fma_chains(1 << 20, &sink)
+            rates[p] = Double(flops) / (Clock.now() - start) / 1e9
         }
-        return best
+        return (0..<(rounds * workers)).map { rates[$0] }.max()! * Double(workers)
     }
 }
 

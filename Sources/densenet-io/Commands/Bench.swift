@@ -41,7 +41,8 @@ struct Bench: ParsableCommand {
     @Option(
         help: ArgumentHelp(
             "The machine's fp32 peak, GFLOP/s, that shares of peak divide by.",
-            discussion: "Default: measured at the start, every worker running fused multiply-add chains on the widest vectors the CPU has."
+            discussion:
+                "Default: measured at the start, the fastest one-core rate of fused multiply-add chains on the widest vectors the CPU has times the workers."
         ))
     var peakGflops: Double?
 
@@ -273,7 +274,7 @@ struct Bench: ParsableCommand {
         )
         print(
             "forward \(f(r["forward_mflop_per_sample"], 2)) MFLOP/sample; peak \(f(r["peak_gflops"])) GFLOP/s"
-                + ((r["peak_gflops_measured"] as? Bool) == true ? " (measured: FMA chains on every worker)" : ""))
+                + ((r["peak_gflops_measured"] as? Bool) == true ? " (measured: one core's FMA chains × workers)" : ""))
         if let t = r["training"] as? [String: Any] {
             print(
                 "training   \(f(t["samples_per_s"])) samples/s (min \(f(t["samples_per_s_min"])), max \(f(t["samples_per_s_max"]))), "
