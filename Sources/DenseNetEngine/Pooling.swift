@@ -167,7 +167,7 @@ extension PoolKernel: ImageKernel {
     func forwardsPerImage(_ mode: ForwardMode) -> Bool { true }
 
     func forward(_ io: NodeIO, image n: Int, worker: Int, mode: ForwardMode) {
-        let x = io.inputs[0], y = io.output, g = self.g, c = self.c, isMax = self.isMax, am = argmax
+        let x = io.inputs[0], y = io.output, g = self.g, c = self.c, am = argmax
         let inImg = g.h * g.w * c, outImg = g.ho * g.wo * c
         if vectorTwoByTwo {
             ckernels_max_pool_2x2(x + n * inImg, g.w, c, g.ho, g.wo, y + n * outImg, am + n * outImg)
