@@ -42,21 +42,11 @@ void ckernels_pointwise_pack(const float *w, long k, long n, float *packed) {
             for (long j = 0; j < STRIP; j++) packed[(s * k + i) * STRIP + j] = w[i * n + s * STRIP + j];
 }
 
-/// `rows` rows of relu((x - mean) * scaling + beta), each operation rounded as ckernels_normalize_rows
-/// rounds it, into the panel (rows `lda` apart); the panel's rows up to MICRO_ROWS-aligned are zero.
+/// `rows` rows of relu((x - mean) * scaling + beta) into the panel (rows `lda` apart) by
+/// ckernels_normalize_rows_avx512, so the head's values; the panel's rows up to MICRO_ROWS-aligned are zero.
 AVX512 void normalize_into_panel(const float *x, long xs, long rows, long k, const float *mean, const float *scaling,
                                  const float *beta, float *panel, long lda) {
-    for (long r = 0; r < rows; r++) {
-        const float *xr = x + r * xs;
-        float *pr = panel + r * lda;
-        for (long j = 0; j < k; j += 16) {
-            const __mmask16 lanes = k - j >= 16 ? 0xFFFF : (__mmask16)((1u << (k - j)) - 1);
-            const __m512 centered = _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, xr + j), _mm512_maskz_loadu_ps(lanes, mean + j));
-            const __m512 v = _mm512_add_ps(_mm512_mul_ps(centered, _mm512_maskz_loadu_ps(lanes, scaling + j)),
-                                           _mm512_maskz_loadu_ps(lanes, beta + j));
-            _mm512_mask_storeu_ps(pr + j, lanes, relu_like_swift(v));
-        }
-    }
+    ckernels_normalize_rows_avx512(x, xs, panel, lda, rows, k, mean, scaling, beta, 1);
     const long padded = (rows + MICRO_ROWS - 1) / MICRO_ROWS * MICRO_ROWS;
     for (long r = rows; r < padded; r++)
         for (long j = 0; j < k; j++) panel[r * lda + j] = 0;
