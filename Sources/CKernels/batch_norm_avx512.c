@@ -108,7 +108,7 @@ AVX512 void gradient_chain(const float *x, long xs, const float *dy, long dys, c
 
 __attribute__((target("avx512f"))) void ckernels_bn_gradient_sums_avx512(
     const float *x, long xs, const float *dy, long dys, const float *relu_output, long ros, long rows, long first_end,
-    long j0, long j1, const float *mean, const float *inv_std, float *sums, long c) {
+    long j0, long j1, const float *mean, const float *inv_std, float *sums) {
     for (long j = j0; j < j1; j += 16 * GROUP) {
         const long n = (j1 - j + 15) / 16 < GROUP ? (j1 - j + 15) / 16 : GROUP;
         __mmask16 m[GROUP];
@@ -120,8 +120,12 @@ __attribute__((target("avx512f"))) void ckernels_bn_gradient_sums_avx512(
             for (int k = 0; k < 3; k++)
                 for (long v = 0; v < n; v++) first[k][v] = _mm512_add_ps(first[k][v], second[k][v]);
         }
-        for (int k = 0; k < 3; k++)
-            for (long v = 0; v < n; v++) _mm512_mask_storeu_ps(sums + k * c + j + 16 * v, m[v], first[k][v]);
+        for (long v = 0; v < n; v++) {  // channel by channel, the three sums side by side
+            float lanes[3][16];
+            for (int k = 0; k < 3; k++) _mm512_storeu_ps(lanes[k], first[k][v]);
+            for (long l = 0; l < 16 && j + 16 * v + l < j1; l++)
+                for (int k = 0; k < 3; k++) sums[4 * (j + 16 * v + l) + k] = lanes[k][l];
+        }
     }
 }
 
@@ -150,7 +154,7 @@ void ckernels_bn_statistic_sums_avx512(const float *x, long xs, long rows, long 
                                        const float *mean, float *sum) { __builtin_trap(); }
 void ckernels_bn_gradient_sums_avx512(const float *x, long xs, const float *dy, long dys, const float *relu_output,
                                       long ros, long rows, long first_end, long j0, long j1, const float *mean,
-                                      const float *inv_std, float *sums, long c) { __builtin_trap(); }
+                                      const float *inv_std, float *sums) { __builtin_trap(); }
 void ckernels_bn_input_grad_avx512(const float *x, long xs, const float *dy, long dys, const float *relu_output,
                                    long ros, long rows, long c, const float *mean, const float *coefficients, float *dx,
                                    long dxs, int accumulate) { __builtin_trap(); }

@@ -403,15 +403,13 @@ extension BatchNormArithmetic {
     ) {
         let c = self.c, mean = self.mean, invStd = self.invStd
         if usesAVX512 {
-            // the three sums as three rows of c (gradientSums holds 4c floats)
-            let sums = UnsafeMutableRawPointer(gradientSums).assumingMemoryBound(to: Float.self)
             let firstEnd = TensorFlowOrder.outerColumnSumsFirstHalf(rows: rows, columns: c)
-            forEachChannelRange(rows: rows) { j in
-                ckernels_bn_gradient_sums_avx512(
-                    x, xs, dy.dy, c, dy.reluOutput, c, rows, firstEnd, j.lowerBound, j.upperBound, mean, invStd, sums, c)
+            gradientSums.withMemoryRebound(to: Float.self, capacity: 4 * c) { sums in
+                forEachChannelRange(rows: rows) { j in
+                    ckernels_bn_gradient_sums_avx512(
+                        x, xs, dy.dy, c, dy.reluOutput, c, rows, firstEnd, j.lowerBound, j.upperBound, mean, invStd, sums)
+                }
             }
-            for j in 0..<c { scratch[j] = SIMD4(sums[j], sums[c + j], sums[2 * c + j], 0) }
-            gradientSums.update(from: scratch, count: c)
         } else {
             TensorFlowOrder.outerColumnSums(rows: rows, columns: c, into: gradientSums, halves: scratch) { r, j in
                 let g = dy[r, j], centered = x[r * xs + j] - mean[j]

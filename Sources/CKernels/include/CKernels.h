@@ -104,12 +104,12 @@ void ckernels_bn_statistic_sums_avx512(const float *x, long xs, long rows, long 
 
 /// BatchNormalization's gradient sums of columns [j0, j1), as TensorFlowOrder.outerColumnSums takes them
 /// (bit-identical): with g = dy[r, j] (0 where relu_output, if not NULL, is not > 0) and centered = x[r, j] -
-/// mean[j], sums[j] = Σ g, sums[c + j] = Σ g·(centered·inv_std[j]), sums[2c + j] = Σ g·centered, over rows
+/// mean[j], sums[4j] = Σ g, sums[4j + 1] = Σ g·(centered·inv_std[j]), sums[4j + 2] = Σ g·centered, over rows
 /// [0, first_end) and, when first_end < rows, plus the sums over [first_end, rows). Only after
 /// ckernels_has_avx512f() returned 1.
 void ckernels_bn_gradient_sums_avx512(const float *x, long xs, const float *dy, long dys, const float *relu_output,
                                       long ros, long rows, long first_end, long j0, long j1, const float *mean,
-                                      const float *inv_std, float *sums, long c);
+                                      const float *inv_std, float *sums);
 
 /// BatchNormArithmetic.backward's input gradient with AVX-512, bit-identical to it: dx[r, j] (= or += when
 /// accumulate) k[c + j]·((g - k[j]) - (x[r, j] - mean[j])·k[2c + j]), g as in ckernels_bn_gradient_sums_avx512,
