@@ -181,6 +181,8 @@ final class Executor {
     let profile = LayerKindProfile()
     /// Per node: its kind and forward FLOPs per sample; nil for the input and fused-away nodes.
     private var kinds: [(name: String, flopsPerSample: Int)?] = []
+    /// Per node: the run of nodes starting at it that inference computes in one pass (`InferenceFusion`).
+    private(set) var inferenceFusions: [(any InferenceFusion)?] = []
 
     /// gradientForInputs: also compute gradients w.r.t. graph inputs (for tests and tools).
     /// chainImages: run chains of `ImageKernel`s image by image (off only to compare, in tests).
@@ -232,6 +234,12 @@ final class Executor {
             ks.append(k)
         }
         kernels = ks
+        var consumers = [[Int]](repeating: [], count: nodes.count)
+        for (i, n) in nodes.enumerated() { for j in n.inputs { consumers[j].append(i) } }
+        inferenceFusions = nodes.indices.map { i in
+            inferenceFusion(
+                at: i, nodes: nodes, kernels: ks, consumers: consumers, parallel: parallel, configuration: configuration)
+        }
         let workspace = (0..<parallel.workers).map { _ in
             let p = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, maxWS))
             p.initialize(repeating: 0, count: Swift.max(1, maxWS))
@@ -276,7 +284,12 @@ final class Executor {
         let chains = imageChains[mode.isTraining ? 1 : 0]
         var i = 0
         while i <= end {
-            if let chain = chains[i], chain.last <= end {
+            if mode == .inference, let fusion = inferenceFusions[i], fusion.nodes.upperBound <= end {
+                profile.measure(fusion.profileKind, flops: batch * fusion.flopsPerSample) {
+                    fusion.forward(outputs, input: nodes[i].inputs[0], batch: batch)
+                }
+                i = fusion.nodes.upperBound + 1
+            } else if let chain = chains[i], chain.last <= end {
                 let kinds = self.kinds[i...chain.last].compactMap { $0 }
                 profile.measure(
                     "image chain: " + kinds.map(\.name).joined(separator: " + "),

@@ -141,4 +141,21 @@ void ckernels_pointwise_avx512(const float *x, long xs, long rows, long k, const
                                const float *out_scaling, const float *out_beta, int relu, float *y, long ys,
                                float *panel);
 
+/// A convolution's kernel w[taps, cout] (HWIO flattened; cout a multiple of 32) packed for
+/// ckernels_strided_conv_avx512: strips of 32 output channels, packed[cout / 32][taps][32].
+void ckernels_strided_conv_pack(const float *w, long taps, long cout, float *packed);
+
+/// `rows` output rows of a kh×kw convolution at `stride` over a zero-padded image xp[…, wp, cin] whose first
+/// row is the first output row's first input row, by the packed kernel (strided_conv_avx512.c): y[rows, wo,
+/// cout], each output the sum of its taps in order (ky, kx, ci) from zero. Reads up to 14·stride·cin floats
+/// past the last input row a partial block of pixels uses. Only after ckernels_has_avx512f() returned 1.
+void ckernels_strided_conv_avx512(const float *xp, long wp, long cin, long kh, long kw, long stride,
+                                  const float *packed, long cout, long rows, long wo, float *y);
+
+/// Max pooling of non-negative x[h, w, c] (a ReLU's output; c a multiple of 16) zero-padded by `pad`, pool×pool
+/// windows at `stride`, into the output rows [first_row, end_row) of y[…, wo, c]: every window starts from 0,
+/// the padding's value and the input's lower bound. Only after ckernels_has_avx512f() returned 1.
+void ckernels_max_pool_avx512(const float *x, long h, long w, long c, long pool, long stride, long pad,
+                              long first_row, long end_row, long wo, float *y);
+
 #endif
