@@ -43,15 +43,21 @@ struct DenseConvBlock {
     let tail: [(op: any Op, input: [Int], output: [Int])]
 
     /// Per tail op: is its output read by a backward pass (its own or the next op's)? Those
-    /// outputs are kept per conv block; the others live in shared buffers.
+    /// outputs are kept per conv block; the others live in shared buffers. A ReLU right after a
+    /// BatchNormalization is not kept either: the backward pass recomputes it (`reluRecomputed`).
     var keptOutputs: [Bool] {
         tail.indices.map { k in
             let op = tail[k].op
             let readsOwnOutput = op is ReLUOp || (op as? Conv2D)?.activation == .relu
             let nextReadsInput = k + 1 < tail.count && (tail[k + 1].op is Conv2D || tail[k + 1].op is BatchNormalization)
-            return readsOwnOutput || nextReadsInput
+            return !reluRecomputed(at: k) && (readsOwnOutput || nextReadsInput)
         }
     }
+
+    /// Tail op k is a ReLU after a BatchNormalization, whose input is kept: the backward pass makes
+    /// its output again from that input and the statistics of the forward pass (the same
+    /// arithmetic, so the same bits) instead of keeping it, halving what DenseNet's conv blocks keep.
+    func reluRecomputed(at k: Int) -> Bool { k > 0 && tail[k].op is ReLUOp && tail[k - 1].op is BatchNormalization }
 }
 
 /// A whole dense block as one graph op. It is a `Layer` only so that the executor sees its
@@ -186,6 +192,8 @@ final class DenseBlockKernel: ImageKernel {
         let kernels: [any Kernel]
         let sizes: [Int]  // per-sample floats of each tail output
         let keep: [Bool]  // tail output read by the backward pass: one buffer per unit
+        /// Tail positions of ReLUs after a BatchNormalization, made again before the backward pass.
+        let recomputedReLUs: [Int]
         /// The tail ends in a convolution whose output nothing else reads: it writes its channels
         /// of the block buffer itself (no copy).
         let lastWritesBlock: Bool
@@ -210,6 +218,7 @@ final class DenseBlockKernel: ImageKernel {
             sizes = u.tail.map { product($0.output) }
             kinds = u.tail.map { LayerKindProfile.kind(of: $0.op, outputShape: $0.output) }
             keep = u.keptOutputs
+            recomputedReLUs = u.tail.indices.filter { u.reluRecomputed(at: $0) }
             lastWritesBlock = kernels.last is ConvKernel && keep.last == false
             kept = Array(repeating: nil, count: u.tail.count)
             normalization = BatchNormArithmetic(layer: u.bn, channels: c, spec: spec)
@@ -377,6 +386,10 @@ final class DenseBlockKernel: ImageKernel {
             profile.measure("concatenation backward") {
                 parallel.copyRows(
                     batch * pix, count: u.growth, from: dBlock + u.c, stride: total, to: tail.last!.outputGrad!, stride: u.growth)
+            }
+            for k in u.recomputedReLUs {
+                let bn = u.kernels[k - 1] as! BatchNormKernel
+                profile.measure("batch normalization backward") { bn.recomputeOutput(tail[k - 1], throughReLU: tail[k], batch: batch) }
             }
             backwardTail(u, tail, batch: batch)
             profile.measure("batch normalization backward") { headBackward(u, block: block, dBlock: dBlock, batch: batch) }

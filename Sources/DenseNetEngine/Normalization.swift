@@ -105,6 +105,13 @@ final class BatchNormKernel: Kernel {
         arithmetic.normalize(x, stride: c, into: relu.output, stride: c, rows: batch * rows, relu: true)
     }
 
+    /// The ReLU's output after `forward(_:throughReLU:…)` again, from the same input and the statistics
+    /// that pass left (the same bits), for a backward pass that did not keep it.
+    func recomputeOutput(_ io: NodeIO, throughReLU relu: NodeIO, batch: Int) {
+        let c = arithmetic.c
+        arithmetic.normalize(io.inputs[0], stride: c, into: relu.output, stride: c, rows: batch * rows, relu: true)
+    }
+
     func backward(_ io: NodeIO, batch: Int) {
         let c = arithmetic.c
         arithmetic.backward(
