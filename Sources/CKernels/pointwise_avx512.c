@@ -53,14 +53,16 @@ AVX512 void normalize_into_panel(const float *x, long xs, long rows, long k, con
         for (long j = 0; j < k; j++) panel[r * lda + j] = 0;
 }
 
-/// The next micro-block's rows of x (`stride` floats apart), line by line. x streams from L3 or memory
-/// (the block buffer outgrows L2 at batch 8), and rows a page or more apart defeat the hardware
+/// The next micro-block's rows of x (`stride` floats apart), line by line (`lines` 64-byte lines from each
+/// row's start: a row off a line boundary leaves its last line to the hardware). x streams from L3 or
+/// memory (the block buffer outgrows L2 at batch 8), and rows a page or more apart defeat the hardware
 /// prefetcher: fetched while this block computes, they are in L1 when the next one is normalised.
 typedef struct {
     const float *row;
     long line, lines, rows, stride;
 } next_rows;
 
+/// Prefetches `next`'s next line, if any, and advances it.
 AVX512 void prefetch_next_line(next_rows *next) {
     if (next->rows == 0) return;
     _mm_prefetch((const char *)(next->row + 16 * next->line), _MM_HINT_T0);
