@@ -53,13 +53,15 @@ public final class NodeIO {
     public let inputs: [UnsafeMutablePointer<Float>]
     /// The node's activation, which its kernel's forward pass writes.
     public let output: UnsafeMutablePointer<Float>
-    /// nil where the input needs no gradient.
-    public let inputGrads: [UnsafeMutablePointer<Float>?]
+    /// nil where the input needs no gradient (and before the executor's first backward pass).
+    public internal(set) var inputGrads: [UnsafeMutablePointer<Float>?]
     /// Per input: add into inputGrads[i] (true) or overwrite it (false). Set by the backward plan.
     public internal(set) var accumulate: [Bool]
     /// The gradient of the loss with respect to `output`, filled in before the kernel's backward pass; nil
-    /// when nothing needs it.
-    public let outputGrad: UnsafeMutablePointer<Float>?
+    /// when nothing needs it (and before the executor's first backward pass). Other nodes' gradients
+    /// take turns in the same buffer (`GradientBufferPlan`): it holds this gradient only from the
+    /// backward pass of the node's last consumer to its own.
+    public internal(set) var outputGrad: UnsafeMutablePointer<Float>?
     /// Per-worker scratch, shared by all nodes (valid only during one forward/backward call).
     public let workspace: [UnsafeMutablePointer<Float>]
 
@@ -156,7 +158,8 @@ public final class GraphBuilder {
 }
 
 /// Runs a built graph on batches up to `capacity`, with all activation, gradient and scratch
-/// buffers allocated once.
+/// buffers allocated once: activations and scratch when it is made, gradients (shared by liveness,
+/// `GradientBufferPlan`) at the first backward pass or seed fill.
 final class Executor {
     let nodes: [GraphNode]
     let capacity: Int
@@ -164,8 +167,14 @@ final class Executor {
     let configuration: EngineConfiguration
     let sizes: [Int]  // per-sample floats per node
     let outputs: [UnsafeMutablePointer<Float>]
-    let grads: [UnsafeMutablePointer<Float>?]
     let needsGrad: [Bool]
+    /// Which buffer holds each node's gradient.
+    let gradientPlan: GradientBufferPlan
+    /// The gradient buffers, once allocated (`grads`).
+    private var gradientBuffers: [UnsafeMutablePointer<Float>] = []
+    /// Per node: its gradient's buffer, nil where none is needed; the caller fills the seed's before
+    /// `backward`. Allocated at the first use, so an executor that only runs forward passes holds none.
+    private(set) lazy var grads: [UnsafeMutablePointer<Float>?] = allocateGradients()
     var kernels: [(any Kernel)?] = []
     var ios: [NodeIO?] = []
     let workspace: [UnsafeMutablePointer<Float>]
@@ -183,12 +192,18 @@ final class Executor {
     private var kinds: [(name: String, flopsPerSample: Int)?] = []
     /// Per node: the run of nodes starting at it that inference computes in one pass (`InferenceFusion`).
     private(set) var inferenceFusions: [(any InferenceFusion)?] = []
+    /// The fusions the last forward pass ran: their inner nodes' outputs are not written, so a backward
+    /// pass after it (`lossAndGradients(training: false)`) first runs those nodes one by one.
+    private var fusedInLastForward: [any InferenceFusion] = []
 
     /// gradientForInputs: also compute gradients w.r.t. graph inputs (for tests and tools).
     /// chainImages: run chains of `ImageKernel`s image by image (off only to compare, in tests).
+    /// sharesGradientBuffers: gradients never live at once share buffers (off only to compare, in tests).
+    /// fusesInference: inference runs `InferenceFusion`s (off only to compare, in tests).
     init(
         nodes: [GraphNode], capacity: Int, parallel: Parallel, configuration: EngineConfiguration,
-        collective: any Collective = SingleProcess(), gradientForInputs: Bool = false, chainImages: Bool = true
+        collective: any Collective = SingleProcess(), gradientForInputs: Bool = false, chainImages: Bool = true,
+        sharesGradientBuffers: Bool = true, fusesInference: Bool = true
     ) {
         self.nodes = nodes
         self.capacity = capacity
@@ -207,20 +222,9 @@ final class Executor {
             ng[i] = hasParams || n.inputs.contains { ng[$0] }
         }
         needsGrad = ng
-        let outputs = sizes.map { s in
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, s * capacity))
-            p.initialize(repeating: 0, count: Swift.max(1, s * capacity))
-            return p
-        }
-        let grads: [UnsafeMutablePointer<Float>?] = sizes.indices.map { i in
-            guard ng[i] else { return nil }
-            let n = Swift.max(1, sizes[i] * capacity)
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
-            p.initialize(repeating: 0, count: n)
-            return p
-        }
+        gradientPlan = GradientBufferPlan(nodes: nodes, needsGradient: ng, sizes: sizes, sharing: sharesGradientBuffers)
+        let outputs = sizes.map { zeroedFloats(Swift.max(1, $0 * capacity)) }
         self.outputs = outputs
-        self.grads = grads
         var ks: [(any Kernel)?] = []
         var maxWS = 0
         for n in nodes {
@@ -237,21 +241,18 @@ final class Executor {
         var consumers = [[Int]](repeating: [], count: nodes.count)
         for (i, n) in nodes.enumerated() { for j in n.inputs { consumers[j].append(i) } }
         inferenceFusions = nodes.indices.map { i in
-            inferenceFusion(
+            guard fusesInference else { return nil }
+            return inferenceFusion(
                 at: i, nodes: nodes, kernels: ks, consumers: consumers, parallel: parallel, configuration: configuration)
         }
-        let workspace = (0..<parallel.workers).map { _ in
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, maxWS))
-            p.initialize(repeating: 0, count: Swift.max(1, maxWS))
-            return p
-        }
+        let workspace = (0..<parallel.workers).map { _ in zeroedFloats(Swift.max(1, maxWS)) }
         self.workspace = workspace
         ios = nodes.indices.map { i in
             let n = nodes[i]
             guard n.op != nil else { return nil }
             return NodeIO(
                 inputs: n.inputs.map { outputs[$0] }, output: outputs[i],
-                inputGrads: n.inputs.map { grads[$0] }, outputGrad: grads[i], workspace: workspace)
+                inputGrads: n.inputs.map { _ in nil }, outputGrad: nil, workspace: workspace)
         }
         kinds = nodes.map { n in
             guard let op = n.op, !(op is FusedAwayOp) else { return nil }
@@ -274,20 +275,36 @@ final class Executor {
 
     deinit {
         for p in outputs { p.deallocate() }
-        for p in grads { p?.deallocate() }
+        for p in gradientBuffers { p.deallocate() }
         for p in workspace { p.deallocate() }
     }
+
+    /// The gradient buffers of `gradientPlan`, zeroed, wired into the nodes' `NodeIO`s.
+    private func allocateGradients() -> [UnsafeMutablePointer<Float>?] {
+        gradientBuffers = gradientPlan.bufferSizes.map { zeroedFloats(Swift.max(1, $0 * capacity)) }
+        let grads = gradientPlan.buffer.map { $0.map { gradientBuffers[$0] } }
+        for (i, io) in ios.enumerated() {
+            io?.inputGrads = nodes[i].inputs.map { grads[$0] }
+            io?.outputGrad = grads[i]
+        }
+        return grads
+    }
+
+    /// Floats of gradient buffers allocated so far: none before the first backward pass or seed fill.
+    var allocatedGradientFloats: Int { gradientBuffers.isEmpty ? 0 : gradientPlan.floats(capacity: capacity) }
 
     func forward(batch: Int, mode: ForwardMode, upTo last: Int? = nil) {
         precondition(batch >= 1 && batch <= capacity)
         let end = last ?? (nodes.count - 1)
         let chains = imageChains[mode.isTraining ? 1 : 0]
         var i = 0
+        fusedInLastForward = []
         while i <= end {
             if mode == .inference, let fusion = inferenceFusions[i], fusion.nodes.upperBound <= end {
                 profile.measure(fusion.profileKind, flops: batch * fusion.flopsPerSample) {
                     fusion.forward(outputs, input: nodes[i].inputs[0], batch: batch)
                 }
+                fusedInLastForward.append(fusion)
                 i = fusion.nodes.upperBound + 1
             } else if let chain = chains[i], chain.last <= end {
                 let kinds = self.kinds[i...chain.last].compactMap { $0 }
@@ -341,6 +358,11 @@ final class Executor {
     /// summation the gradient sums are summed over the processes (when `acrossProcesses`) and
     /// rounded into each `grad`.
     func backward(batch: Int, seed: Int, acrossProcesses: Bool = false) {
+        _ = grads  // allocated and wired into the NodeIOs by now
+        for fusion in fusedInLastForward {
+            for j in fusion.nodes { kernels[j]!.forward(ios[j]!, batch: batch, mode: .inference) }
+        }
+        fusedInLastForward = []
         wideGradients?.zero()
         for (i, acc) in plan(seed: seed) {
             let io = ios[i]!
@@ -356,6 +378,13 @@ final class Executor {
         }
         wideGradients?.roundIntoGradients(summingOver: acrossProcesses ? collective : SingleProcess(), parallel: parallel)
     }
+}
+
+/// `count` floats, zeroed (so resident: the executor's buffers are its memory from the start).
+private func zeroedFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
+    let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+    p.initialize(repeating: 0, count: count)
+    return p
 }
 
 /// A model's primitive ops in call order, as its layers append them and before dense blocks are

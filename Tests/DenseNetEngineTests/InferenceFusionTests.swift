@@ -90,6 +90,49 @@ import Testing
         #expect(!UnsafeBufferPointer(start: gc.ex.outputs[convNode], count: 4 * gc.ex.sizes[convNode]).contains { $0.isNaN })
     }
 
+    /// A backward pass after an inference-mode forward (`lossAndGradients(training: false)`) runs the
+    /// fused nodes one by one first (the ReLU's mask, the max pooling's indices): every gradient has the
+    /// bits of an executor that never fused them.
+    @Test func backwardAfterInferenceRunsTheFusedNodes() throws {
+        let (transition, _, _) = try transition([6, 6, 8], filters: 8, batch: 2)
+        try expectUnfusedGradients(transition)
+        guard EngineConfiguration.default.usesAVX512 else { return }
+        let bn = BatchNormalization()
+        let stem = try GradientCheck(inputShape: [12, 10, 3], batch: 2, mode: .inference) { g, x in
+            let padded = try ZeroPadding2D(padding: ((3, 3), (3, 3))).call([x], in: g)
+            let conv = Conv2D(filters: 32, kernelSize: (7, 7), strides: (2, 2), useBias: false)
+            let normalized = try Activation(.relu).call([bn.call([conv.call([padded], in: g)], in: g)], in: g)
+            return try MaxPooling2D(poolSize: (3, 3), strides: (2, 2))
+                .call([ZeroPadding2D(padding: ((1, 1), (1, 1))).call([normalized], in: g)], in: g)
+        }
+        randomize(bn, channels: 32)
+        stem.setInput(randomFloats(2 * 12 * 10 * 3, seed: 4))
+        #expect(stem.ex.inferenceFusions.compactMap { $0 as? DirectStem }.count == 1)
+        try expectUnfusedGradients(stem)
+    }
+
+    /// `gc`'s gradients after an inference forward and backward, against an executor of the same nodes without fusions.
+    func expectUnfusedGradients(_ gc: GradientCheck) throws {
+        #expect(gc.ex.inferenceFusions.contains { $0 != nil })
+        let unfused = Executor(
+            nodes: gc.ex.nodes, capacity: gc.batch, parallel: Parallel(workers: 2), configuration: .default,
+            gradientForInputs: true, fusesInference: false)
+        let inputs = gc.batch * product(gc.inputShape)
+        unfused.outputs[0].update(from: gc.input, count: inputs)
+        var gradients: [[UInt32]] = []
+        for ex in [gc.ex, unfused] {
+            for v in gc.variables { v.grad.update(repeating: 0, count: v.count) }
+            ex.forward(batch: gc.batch, mode: .inference)
+            for i in gc.r.indices { ex.grads[gc.outID]![i] = gc.r[i] }
+            ex.backward(batch: gc.batch, seed: gc.outID)
+            let input = UnsafeBufferPointer(start: ex.grads[0]!, count: inputs).map(\.bitPattern)
+            gradients.append(input + gc.variables.flatMap { $0.gradient.map(\.bitPattern) })
+        }
+        let sameBits = gradients[0] == gradients[1]
+        #expect(sameBits)
+        #expect(gradients[0].contains { $0 != 0 }, "the gradients are not all zero")
+    }
+
     /// A pooling that is not 2×2 at stride 2, or a convolution with a bias, keeps the nodes apart.
     @Test func otherShapesAreNotFused() throws {
         for (pool, bias) in [(AveragePooling2D(poolSize: (3, 3), strides: (2, 2)), false), (AveragePooling2D(), true)] {
