@@ -192,9 +192,9 @@ final class Executor {
     private var kinds: [(name: String, flopsPerSample: Int)?] = []
     /// Per node: the run of nodes starting at it that inference computes in one pass (`InferenceFusion`).
     private(set) var inferenceFusions: [(any InferenceFusion)?] = []
-    /// The fusions the last forward pass ran: their inner nodes' outputs are not written, so a backward
-    /// pass after it (`lossAndGradients(training: false)`) first runs those nodes one by one.
-    private var fusedInLastForward: [any InferenceFusion] = []
+    /// The last node of the last forward pass when it ran an `InferenceFusion`, whose inner nodes'
+    /// outputs it did not write: a backward pass after it runs that forward pass again unfused.
+    private var lastForwardFusedUpTo: Int?
 
     /// gradientForInputs: also compute gradients w.r.t. graph inputs (for tests and tools).
     /// chainImages: run chains of `ImageKernel`s image by image (off only to compare, in tests).
@@ -293,18 +293,19 @@ final class Executor {
     /// Floats of gradient buffers allocated so far: none before the first backward pass or seed fill.
     var allocatedGradientFloats: Int { gradientBuffers.isEmpty ? 0 : gradientPlan.floats(capacity: capacity) }
 
-    func forward(batch: Int, mode: ForwardMode, upTo last: Int? = nil) {
+    /// fusing: inference may run `InferenceFusion`s (false when a backward pass follows).
+    func forward(batch: Int, mode: ForwardMode, upTo last: Int? = nil, fusing: Bool = true) {
         precondition(batch >= 1 && batch <= capacity)
         let end = last ?? (nodes.count - 1)
         let chains = imageChains[mode.isTraining ? 1 : 0]
         var i = 0
-        fusedInLastForward = []
+        lastForwardFusedUpTo = nil
         while i <= end {
-            if mode == .inference, let fusion = inferenceFusions[i], fusion.nodes.upperBound <= end {
+            if fusing, mode == .inference, let fusion = inferenceFusions[i], fusion.nodes.upperBound <= end {
                 profile.measure(fusion.profileKind, flops: batch * fusion.flopsPerSample) {
                     fusion.forward(outputs, input: nodes[i].inputs[0], batch: batch)
                 }
-                fusedInLastForward.append(fusion)
+                lastForwardFusedUpTo = end
                 i = fusion.nodes.upperBound + 1
             } else if let chain = chains[i], chain.last <= end {
                 let kinds = self.kinds[i...chain.last].compactMap { $0 }
@@ -359,10 +360,7 @@ final class Executor {
     /// rounded into each `grad`.
     func backward(batch: Int, seed: Int, acrossProcesses: Bool = false) {
         _ = grads  // allocated and wired into the NodeIOs by now
-        for fusion in fusedInLastForward {
-            for j in fusion.nodes { kernels[j]!.forward(ios[j]!, batch: batch, mode: .inference) }
-        }
-        fusedInLastForward = []
+        if let end = lastForwardFusedUpTo { forward(batch: batch, mode: .inference, upTo: end, fusing: false) }
         wideGradients?.zero()
         for (i, acc) in plan(seed: seed) {
             let io = ios[i]!

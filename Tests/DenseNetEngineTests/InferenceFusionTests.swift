@@ -90,9 +90,8 @@ import Testing
         #expect(!UnsafeBufferPointer(start: gc.ex.outputs[convNode], count: 4 * gc.ex.sizes[convNode]).contains { $0.isNaN })
     }
 
-    /// A backward pass after an inference-mode forward (`lossAndGradients(training: false)`) runs the
-    /// fused nodes one by one first (the ReLU's mask, the max pooling's indices): every gradient has the
-    /// bits of an executor that never fused them.
+    /// A backward pass after a fused inference-mode forward runs that forward pass again unfused first (the
+    /// ReLU's mask, the max pooling's indices): every gradient has the bits of an executor that never fused.
     @Test func backwardAfterInferenceRunsTheFusedNodes() throws {
         let (transition, _, _) = try transition([6, 6, 8], filters: 8, batch: 2)
         try expectUnfusedGradients(transition)
