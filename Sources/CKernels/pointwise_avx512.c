@@ -17,7 +17,7 @@
 #include "CKernels.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "microkernel_avx512.h"
 
 #define AVX512 __attribute__((target("avx512f,prfchw"), always_inline)) static inline
 
@@ -26,7 +26,7 @@
 // MICRO_ROWS × 32 columns: 28 of the 32 zmm registers accumulate, two hold the weights' row. One
 // micro-block of rows is normalised into the panel at a time; while its strips run, the next block's rows
 // of x are prefetched, one line every PREFETCH_EVERY products.
-enum { MICRO_ROWS = 14, STRIP = 32, PREFETCH_EVERY = 4 };
+enum { PREFETCH_EVERY = 4 };
 
 /// max(v, 0) as Swift.max(v, 0): v when 0 >= v is false (NaN stays NaN, -0 becomes +0).
 AVX512 __m512 relu_like_swift(__m512 v) {
@@ -87,13 +87,7 @@ AVX512 void micro_block(const float *a, long lda, long k, const float *strip, lo
     for (int r = 0; r < MICRO_ROWS; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     for (long i = 0; i < k; i++) {
         if (i % PREFETCH_EVERY == 0) prefetch_next_line(next);
-        const __m512 b0 = _mm512_loadu_ps(strip + i * STRIP), b1 = _mm512_loadu_ps(strip + i * STRIP + 16);
-#pragma unroll
-        for (int r = 0; r < MICRO_ROWS; r++) {
-            const __m512 ab = _mm512_set1_ps(a[r * lda + i]);
-            acc[r][0] = _mm512_fmadd_ps(ab, b0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(ab, b1, acc[r][1]);
-        }
+        microkernel_step(acc, a + i, lda, strip + i * STRIP);
     }
     for (int v = 0; v < 2; v++) {
         const __m512 m = out_mean ? _mm512_loadu_ps(out_mean + 16 * v) : _mm512_setzero_ps();

@@ -144,7 +144,7 @@ final class DirectStem: InferenceFusion {
     let activations: (height: Int, width: Int, channels: Int)
     let pool: (size: Int, stride: Int, padding: Int), pooled: (height: Int, width: Int)
     let parallel: Parallel
-    /// The kernel in ckernels_strided_conv_pack's strips (packed again each batch: 37 KB for DenseNet's).
+    /// The kernel in ckernels_pointwise_pack's strips (packed again each batch: 37 KB for DenseNet's).
     private let packed: UnsafeMutablePointer<Float>
     /// Per worker: an image's padded rows, and the floats the kernel may read past them.
     private let scratch: [UnsafeMutablePointer<Float>]
@@ -195,7 +195,7 @@ final class DirectStem: InferenceFusion {
         let x = outputs[inputNode], a = outputs[nodes.lowerBound + 3], y = outputs[nodes.upperBound]
         let (h, w, cin) = input, (ah, aw, cout) = activations
         normalization.useMovingStatistics()
-        ckernels_strided_conv_pack(weights.data, kernelSize.0 * kernelSize.1 * cin, cout, packed)
+        ckernels_pointwise_pack(weights.data, kernelSize.0 * kernelSize.1 * cin, cout, packed)
         let bands = imageBands(batch: batch, rows: ah, pixelsPerRow: aw)
         parallel.forEachPiece(batch * bands) { piece, t in
             let n = piece / bands, rows = pieceRange(piece % bands, of: bands, count: ah)

@@ -126,8 +126,8 @@ long ckernels_fma_chains(long rounds, float *sink);
 /// Floats of ckernels_pointwise_avx512's panel (one per worker) for k input channels.
 long ckernels_pointwise_scratch(long k);
 
-/// A 1x1 convolution's kernel w[k, n] (n a multiple of 32) packed for ckernels_pointwise_avx512: strips of 32
-/// output channels, packed[n / 32][k][32].
+/// A kernel w[k, n] (n a multiple of 32) packed for ckernels_pointwise_avx512 and ckernels_strided_conv_avx512:
+/// strips of 32 output channels, packed[n / 32][k][32].
 void ckernels_pointwise_pack(const float *w, long k, long n, float *packed);
 
 /// A dense unit's head in inference (pointwise_avx512.c): for `rows` rows of x (xs floats apart), the 1x1
@@ -141,13 +141,10 @@ void ckernels_pointwise_avx512(const float *x, long xs, long rows, long k, const
                                const float *out_scaling, const float *out_beta, int relu, float *y, long ys,
                                float *panel);
 
-/// A convolution's kernel w[taps, cout] (HWIO flattened; cout a multiple of 32) packed for
-/// ckernels_strided_conv_avx512: strips of 32 output channels, packed[cout / 32][taps][32].
-void ckernels_strided_conv_pack(const float *w, long taps, long cout, float *packed);
-
 /// `rows` output rows of a kh×kw convolution at `stride` over a zero-padded image xp[…, wp, cin] whose first
-/// row is the first output row's first input row, by the packed kernel (strided_conv_avx512.c): y[rows, wo,
-/// cout], each output the sum of its taps in order (ky, kx, ci) from zero. Reads up to 14·stride·cin floats
+/// row is the first output row's first input row, by the kernel w[taps, cout] (HWIO flattened) packed by
+/// ckernels_pointwise_pack (strided_conv_avx512.c): y[rows, wo, cout], each output the sum of its taps in
+/// order (ky, kx, ci) from zero. Reads up to 14·stride·cin floats
 /// past the last input row a partial block of pixels uses. Only after ckernels_has_avx512f() returned 1.
 void ckernels_strided_conv_avx512(const float *xp, long wp, long cin, long kh, long kw, long stride,
                                   const float *packed, long cout, long rows, long wo, float *y);
