@@ -9,7 +9,7 @@
 /// node above the seed runs. Gradients whose intervals are disjoint take turns in one buffer,
 /// sized for the largest; a graph input's gradient (`gradientForInputs`) is the last one written,
 /// so it is intact when the pass ends. Intervals are assigned in the pass's order (interval
-/// colouring), each to the free buffer that fits it best. DenseNet-121 at 224×224: 3 buffers of
+/// colouring), each to the free buffer that fits it best. DenseNet-121 at 224×224: a few buffers of
 /// the largest gradients instead of one per node (see docs/performance.md, Memory).
 struct GradientBufferPlan {
     /// Per node: the index of its buffer in `bufferSizes`; nil where no gradient is needed.

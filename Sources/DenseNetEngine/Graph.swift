@@ -245,6 +245,7 @@ final class Executor {
             return inferenceFusion(
                 at: i, nodes: nodes, kernels: ks, consumers: consumers, parallel: parallel, configuration: configuration)
         }
+        maxWS = inferenceFusions.reduce(maxWS) { Swift.max($0, $1?.workspacePerWorker ?? 0) }
         let workspace = (0..<parallel.workers).map { _ in zeroedFloats(Swift.max(1, maxWS)) }
         self.workspace = workspace
         ios = nodes.indices.map { i in
@@ -303,7 +304,7 @@ final class Executor {
         while i <= end {
             if fusing, mode == .inference, let fusion = inferenceFusions[i], fusion.nodes.upperBound <= end {
                 profile.measure(fusion.profileKind, flops: batch * fusion.flopsPerSample) {
-                    fusion.forward(outputs, input: nodes[i].inputs[0], batch: batch)
+                    fusion.forward(outputs, input: nodes[i].inputs[0], batch: batch, workspace: workspace)
                 }
                 lastForwardFusedUpTo = end
                 i = fusion.nodes.upperBound + 1

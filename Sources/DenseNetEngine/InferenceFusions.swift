@@ -14,8 +14,10 @@ protocol InferenceFusion: AnyObject {
     var profileKind: String { get }
     /// Forward FLOPs per sample as the nodes op by op count them (the profile's effective rate).
     var flopsPerSample: Int { get }
+    /// Floats of the executor's per-worker scratch (`NodeIO.workspace`) that `forward` uses.
+    var workspacePerWorker: Int { get }
     /// Inference of `batch` samples, from and into the executor's node outputs.
-    func forward(_ outputs: [UnsafeMutablePointer<Float>], input: Int, batch: Int)
+    func forward(_ outputs: [UnsafeMutablePointer<Float>], input: Int, batch: Int, workspace: [UnsafeMutablePointer<Float>])
 }
 
 /// The fusion that starts at node `first`, if any: `first…` must match one kind's ops exactly, with
@@ -58,8 +60,6 @@ final class PooledTransition: InferenceFusion {
     let parallel: Parallel
     /// `.float64` summation: one GEMM per image, so an image's bits do not depend on the batch.
     let imageByImage: Bool
-    /// Per worker: two normalised input rows, then one image's pooled rows.
-    private let scratch: [UnsafeMutablePointer<Float>]
 
     let profileKind = "transition pooled before its convolution 1×1"
 
@@ -80,11 +80,10 @@ final class PooledTransition: InferenceFusion {
         (pooledHeight, pooledWidth) = (height / 2, width / 2)
         self.parallel = parallel
         imageByImage = configuration.summation == .float64
-        let floats = (2 * width + pooledHeight * pooledWidth) * channels
-        scratch = (0..<parallel.workers).map { _ in .allocate(capacity: floats) }
     }
 
-    deinit { for s in scratch { s.deallocate() } }
+    /// Two normalised input rows, then one image's pooled rows.
+    var workspacePerWorker: Int { (2 * width + pooledHeight * pooledWidth) * channels }
 
     /// Forward FLOPs per sample as the op-by-op convolution counts them, as Winograd's are counted
     /// (the pooled GEMM does a quarter of them): the profile's GFLOP/s are the transition's effective rate.
@@ -92,13 +91,13 @@ final class PooledTransition: InferenceFusion {
 
     /// Pieces are images, or bands of a small batch's pooled rows (a GEMM's height changes OpenBLAS's
     /// rounding of a row, as the convolutions' bands do).
-    func forward(_ outputs: [UnsafeMutablePointer<Float>], input: Int, batch: Int) {
+    func forward(_ outputs: [UnsafeMutablePointer<Float>], input: Int, batch: Int, workspace: [UnsafeMutablePointer<Float>]) {
         let x = outputs[input], y = outputs[nodes.upperBound]
         normalization.useMovingStatistics()
         let bands = imageByImage ? 1 : imageBands(batch: batch, rows: pooledHeight, pixelsPerRow: pooledWidth)
         parallel.forEachPiece(batch * bands) { piece, t in
             let n = piece / bands, rows = pieceRange(piece % bands, of: bands, count: pooledHeight)
-            let pair = scratch[t], pooled = scratch[t] + 2 * width * channels
+            let pair = workspace[t], pooled = workspace[t] + 2 * width * channels
             for oy in rows {
                 let top = x + (n * height + 2 * oy) * width * channels
                 normalization.normalizeRows(top, stride: channels, into: pair, stride: channels, rows: 2 * width, relu: true)
@@ -146,8 +145,6 @@ final class DirectStem: InferenceFusion {
     let parallel: Parallel
     /// The kernel in ckernels_pointwise_pack's strips (packed again each batch: 37 KB for DenseNet's).
     private let packed: UnsafeMutablePointer<Float>
-    /// Per worker: an image's padded rows, and the floats the kernel may read past them.
-    private let scratch: [UnsafeMutablePointer<Float>]
 
     /// The stem at nodes `first…first + 5` (a chain), if their ops are one and the CPU has AVX-512.
     init?(nodes graph: [GraphNode], kernels: [(any Kernel)?], at first: Int, parallel: Parallel, configuration: EngineConfiguration) {
@@ -176,14 +173,12 @@ final class DirectStem: InferenceFusion {
         profileKind = "stem: convolution \(kernelSize.0)×\(kernelSize.1) stride \(stride) + normalization + relu + max pooling"
         self.parallel = parallel
         packed = .allocate(capacity: kernel.count)
-        let floats = padded.height * padded.width * input.channels + 16 * stride * input.channels
-        scratch = (0..<parallel.workers).map { _ in .allocate(capacity: floats) }
     }
 
-    deinit {
-        packed.deallocate()
-        for s in scratch { s.deallocate() }
-    }
+    deinit { packed.deallocate() }
+
+    /// An image's padded rows, and the floats the kernel may read past them.
+    var workspacePerWorker: Int { padded.height * padded.width * input.channels + 16 * stride * input.channels }
 
     var flopsPerSample: Int {
         2 * activations.height * activations.width * activations.channels * kernelSize.0 * kernelSize.1 * input.channels
@@ -191,7 +186,7 @@ final class DirectStem: InferenceFusion {
 
     /// Pieces are images, or bands of a small batch's rows; every output is computed by itself, so
     /// the bits do not depend on the pieces. The ReLU's node holds the activations between the passes.
-    func forward(_ outputs: [UnsafeMutablePointer<Float>], input inputNode: Int, batch: Int) {
+    func forward(_ outputs: [UnsafeMutablePointer<Float>], input inputNode: Int, batch: Int, workspace: [UnsafeMutablePointer<Float>]) {
         let x = outputs[inputNode], a = outputs[nodes.lowerBound + 3], y = outputs[nodes.upperBound]
         let (h, w, cin) = input, (ah, aw, cout) = activations
         normalization.useMovingStatistics()
@@ -202,10 +197,10 @@ final class DirectStem: InferenceFusion {
             let firstRow = rows.lowerBound * stride, inputRows = (rows.count - 1) * stride + kernelSize.0
             DirectConv.pad(
                 x + n * h * w * cin, h: h, w: w, c: cin, top: padding.top, left: padding.left, hp: padded.height,
-                wp: padded.width, rows: firstRow..<(firstRow + inputRows), into: scratch[t])
+                wp: padded.width, rows: firstRow..<(firstRow + inputRows), into: workspace[t])
             let out = a + (n * ah + rows.lowerBound) * aw * cout
             ckernels_strided_conv_avx512(
-                scratch[t], padded.width, cin, kernelSize.0, kernelSize.1, stride, packed, cout, rows.count, aw, out)
+                workspace[t], padded.width, cin, kernelSize.0, kernelSize.1, stride, packed, cout, rows.count, aw, out)
             normalization.normalizeRows(out, stride: cout, into: out, stride: cout, rows: rows.count * aw, relu: true)
         }
         let poolBands = imageBands(batch: batch, rows: pooled.height, pixelsPerRow: pooled.width)
