@@ -18,6 +18,12 @@ int ckernels_has_avx512f(void) {
     return __builtin_cpu_supports("avx512f");
 }
 
+int ckernels_has_avx512_skylake(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw")
+           && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+}
+
 /// The lanes of channels c..<c+16 that exist when there are `count` (a multiple of 8).
 AVX512 __mmask16 channel_mask(long c, long count) { return count - c >= 16 ? 0xFFFF : 0x00FF; }
 
@@ -154,6 +160,7 @@ void ckernels_conv_winograd_avx512(const float *xp, long wp, long cin, long ho, 
 #else
 
 int ckernels_has_avx512f(void) { return 0; }
+int ckernels_has_avx512_skylake(void) { return 0; }
 void ckernels_conv_winograd_avx512(const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
                                    float *y, long ldy, const float *bias, int relu, float *scratch) { __builtin_trap(); }
 

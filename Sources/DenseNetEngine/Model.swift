@@ -39,6 +39,7 @@ public final class Model {
         root: any Layer, inputShape: [Int], seed: UInt64 = 0, parallel: Parallel = .automatic(),
         configuration: EngineConfiguration = .default, memoryEfficientDenseBlocks: Bool = true
     ) throws {
+        BLAS.matchKernelsToTheCPU()
         BLAS.setThreads(1)
         self.root = root
         self.inputShape = inputShape

@@ -1,4 +1,3 @@
-import CBLAS
 import Glibc
 import Synchronization
 
@@ -62,33 +61,7 @@ enum ProcessInfoShim {
     static var activeProcessorCount: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 }
 
-/// OpenBLAS thread control (the engine calls sgemm from its own workers, single-threaded each).
-public enum BLAS {
-    /// Sets OpenBLAS' thread count (`openblas_set_num_threads`); the engine keeps it at 1.
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
-    /// OpenBLAS' current thread count (`openblas_get_num_threads`).
-    public static var threads: Int { Int(openblas_get_num_threads()) }
-}
-
 /// Fixed, shape-only partition of `count` items into `pieces` contiguous ranges.
 @inline(__always) func pieceRange(_ p: Int, of pieces: Int, count: Int) -> Range<Int> {
     (count * p / pieces)..<(count * (p + 1) / pieces)
-}
-
-/// Row-major single-precision GEMM wrapper: C[m,n] = alpha * op(A) * op(B) + beta * C.
-@inline(__always)
-func sgemm(
-    transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
-    alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
-    b: UnsafePointer<Float>, ldb: Int,
-    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
-) {
-    if m == 0 || n == 0 { return }
-    if k == 0 {
-        if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
-        return
-    }
-    cblas_sgemm(
-        CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }

@@ -29,6 +29,15 @@ import Testing
         #expect(noWinograd.winogradKernel == nil)
     }
 
+    /// A built model leaves OpenBLAS on kernels as wide as the CPU's vectors: Debian's OpenBLAS
+    /// names a CPU newer than itself `Prescott` (SSE3) unless told otherwise. The user's
+    /// `OPENBLAS_CORETYPE` stands.
+    @Test func openBLASKernelsFitTheCPU() throws {
+        _ = try convolution(.default)
+        try #require(BLAS.userCoreType == nil, "OPENBLAS_CORETYPE is set: the user chose the kernels")
+        #expect(BLAS.kernelsFitTheCPU, "OpenBLAS runs \(BLAS.coreName)")
+    }
+
     /// densenet-mini's predictions and loss gradients on every path stay within rounding of the
     /// default's, float64 sums (image-by-image products, float64 weight-gradient sums, on the
     /// direct and the im2col paths) included.

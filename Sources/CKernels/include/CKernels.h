@@ -24,6 +24,10 @@ int ckernels_has_avx2_fma(void);
 /// 1 when the CPU (and OS) run AVX-512 Foundation instructions, else 0 (always 0 off x86-64).
 int ckernels_has_avx512f(void);
 
+/// 1 when the CPU (and OS) run Skylake-SP's AVX-512 subsets (F, CD, BW, DQ, VL), which OpenBLAS'
+/// SkylakeX kernels use, else 0.
+int ckernels_has_avx512_skylake(void);
+
 /// DirectConv.forwardImage with AVX2, bit-identical to it unless `fused`: y[ho, wo, cout] (=, or += if accumulate;
 /// pixels ldy floats apart) conv of the padded image xp[ho+kh-1, wp, cin] with w[kh, kw, cin, cout], then
 /// + bias[cout] (if not NULL) and max(y, 0) (if relu); any channel counts. `scratch`, when not NULL, holds

@@ -166,7 +166,8 @@ struct Bench: ParsableCommand {
             "model": modelOptions.model, "batch_size": batchSize, "steps": steps, "repeats": repeats,
             "workers": model.parallel.workers, "ranks": collective.size, "sums": configuration.summation.rawValue,
             "forward_mflop_per_sample": Double(model.forwardFLOPsPerSample) / 1e6,
-            "conv_path": configuration.convolutions.rawValue, "kernels": configuration.kernelsInUse
+            "conv_path": configuration.convolutions.rawValue, "kernels": configuration.kernelsInUse,
+            "openblas_core": BLAS.coreName
         ]
     }
 
@@ -270,7 +271,7 @@ struct Bench: ParsableCommand {
     private func printText(_ r: [String: Any]) {
         func f(_ x: Any?, _ d: Int = 1) -> String { String(format: "%.\(d)f", (x as? Double) ?? 0) }
         print(
-            "model \(r["model"]!)  batch \(batchSize)  steps \(steps) x \(repeats) runs  ranks \(r["ranks"]!)  workers \(r["workers"]!)  conv \(r["conv_path"]!)  kernels \(r["kernels"]!)  sums \(r["sums"]!)"
+            "model \(r["model"]!)  batch \(batchSize)  steps \(steps) x \(repeats) runs  ranks \(r["ranks"]!)  workers \(r["workers"]!)  conv \(r["conv_path"]!)  kernels \(r["kernels"]!)  openblas \(r["openblas_core"]!)  sums \(r["sums"]!)"
         )
         print(
             "forward \(f(r["forward_mflop_per_sample"], 2)) MFLOP/sample; peak \(f(r["peak_gflops"])) GFLOP/s"
