@@ -98,10 +98,11 @@ AVX512 void gemm_tiles(const float *v, long cin, const float *u, long cout, floa
     }
 }
 
-/// The 16 products m[16, TILE_BLOCK, cout] = v[16, TILE_BLOCK, cin] · u[16, cin, cout] for `tiles` rows.
+/// The `elements` products m[elements, TILE_BLOCK, cout] = v[elements, TILE_BLOCK, cin] · u[elements, cin, cout]
+/// for `tiles` rows (16 elements for F(2×2, 3×3), 36 for F(4×4, 3×3)).
 __attribute__((target("avx512f")))
-static void multiply(const float *v, long cin, const float *u, long cout, long tiles, float *m) {
-    for (int e = 0; e < 16; e++) {
+static void multiply(const float *v, long cin, const float *u, long cout, long tiles, float *m, int elements) {
+    for (int e = 0; e < elements; e++) {
         const float *ve = v + e * TILE_BLOCK * cin, *ue = u + e * cin * cout;
         float *me = m + e * TILE_BLOCK * cout;
         for (long co = 0; co < cout; co += 32) {
@@ -152,8 +153,127 @@ void ckernels_conv_winograd_avx512(const float *xp, long wp, long cin, long ho, 
     for (long first = 0; first < tiles; first += TILE_BLOCK) {
         long count = tiles - first < TILE_BLOCK ? tiles - first : TILE_BLOCK;
         transform_input(xp, wp, cin, tw, first, count, v);
-        multiply(v, cin, u, cout, count, m);
+        multiply(v, cin, u, cout, count, m, 16);
         transform_output(m, cout, tw, wo, first, count, y, ldy, bias, relu);
+    }
+}
+
+// F(4×4, 3×3) (Lavin and Gray 2016): a 6×6 input tile gives 4×4 outputs from 36 products per channel
+// pair, 2.25 per output against F(2×2, 3×3)'s 4, and 36 transformed inputs per 16 outputs against 16
+// per 4. The transforms' larger constants cost accuracy: the kernel transform is rounded once from
+// double precision, and the input and output transforms group terms so that no constant exceeds 8.
+
+long ckernels_winograd4_scratch(long cin, long cout) { return 36 * TILE_BLOCK * (cin + cout); }
+
+void ckernels_winograd4_kernel(const float *w, long cin, long cout, float *u) {
+    static const double g[6][3] = {
+        {1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+        {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+    const long step = cin * cout;
+    for (long at = 0; at < step; at++) {  // at = ci * cout + co
+        double gw[6][3];  // G w
+        for (int r = 0; r < 6; r++)
+            for (int kx = 0; kx < 3; kx++)
+                gw[r][kx] = g[r][0] * w[kx * step + at] + g[r][1] * w[(3 + kx) * step + at] + g[r][2] * w[(6 + kx) * step + at];
+        for (int r = 0; r < 6; r++)  // (G w) Gᵀ
+            for (int c = 0; c < 6; c++)
+                u[(r * 6 + c) * step + at] = (float)(gw[r][0] * g[c][0] + gw[r][1] * g[c][1] + gw[r][2] * g[c][2]);
+    }
+}
+
+/// Bᵀ x for one column of six inputs.
+AVX512 void input_column(const __m512 x[6], __m512 r[6]) {
+    const __m512 two = _mm512_set1_ps(2), four = _mm512_set1_ps(4), five = _mm512_set1_ps(5);
+    __m512 d12 = _mm512_add_ps(x[1], x[2]), d1m2 = _mm512_sub_ps(x[1], x[2]);
+    __m512 d4m2 = _mm512_sub_ps(x[4], x[2]), d3m1 = _mm512_sub_ps(x[3], x[1]);
+    r[0] = _mm512_fmadd_ps(four, x[0], _mm512_fnmadd_ps(five, x[2], x[4]));
+    r[1] = _mm512_fnmadd_ps(four, d12, _mm512_add_ps(x[3], x[4]));
+    r[2] = _mm512_fmadd_ps(four, d1m2, _mm512_sub_ps(x[4], x[3]));
+    r[3] = _mm512_fmadd_ps(two, d3m1, d4m2);
+    r[4] = _mm512_fnmadd_ps(two, d3m1, d4m2);
+    r[5] = _mm512_fmadd_ps(four, x[1], _mm512_fnmadd_ps(five, x[3], x[5]));
+}
+
+/// V = Bᵀ d B for `tiles` 6×6 tiles from `first` (row-major over the tw tiles of a row, 4 pixels apart):
+/// v[36, TILE_BLOCK, cin].
+__attribute__((target("avx512f")))
+static void transform_input4(const float *xp, long wp, long cin, long tw, long first, long tiles, float *v) {
+    const long step = TILE_BLOCK * cin;
+    for (long t = 0; t < tiles; t++) {
+        long ty = (first + t) / tw, tx = (first + t) % tw;
+        const float *d = xp + ((4 * ty) * wp + 4 * tx) * cin;
+        for (long c = 0; c < cin; c += 16) {
+            __mmask16 lanes = channel_mask(c, cin);
+            __m512 s[6][6];  // s[i][j] = (Bᵀ d)[i][j]
+            for (int j = 0; j < 6; j++) {
+                __m512 x[6], r[6];
+                for (int i = 0; i < 6; i++) x[i] = _mm512_maskz_loadu_ps(lanes, d + (i * wp + j) * cin + c);
+                input_column(x, r);
+                for (int i = 0; i < 6; i++) s[i][j] = r[i];
+            }
+            float *out = v + t * cin + c;
+            for (int i = 0; i < 6; i++) {  // (Bᵀ d) B: the same on each row
+                __m512 r[6];
+                input_column(s[i], r);
+                for (int j = 0; j < 6; j++) _mm512_mask_storeu_ps(out + (i * 6 + j) * step, lanes, r[j]);
+            }
+        }
+    }
+}
+
+/// Aᵀ m for one column of six products: four outputs.
+AVX512 void output_column(const __m512 m[6], __m512 y[4]) {
+    const __m512 two = _mm512_set1_ps(2), four = _mm512_set1_ps(4), eight = _mm512_set1_ps(8);
+    __m512 a = _mm512_add_ps(m[1], m[2]), b = _mm512_sub_ps(m[1], m[2]);
+    __m512 c = _mm512_add_ps(m[3], m[4]), d = _mm512_sub_ps(m[3], m[4]);
+    y[0] = _mm512_add_ps(_mm512_add_ps(m[0], a), c);
+    y[1] = _mm512_fmadd_ps(two, d, b);
+    y[2] = _mm512_fmadd_ps(four, c, a);
+    y[3] = _mm512_add_ps(_mm512_fmadd_ps(eight, d, b), m[5]);
+}
+
+/// Y = Aᵀ m A (+ bias, relu) for `tiles` tiles from `first`, into y[ho, wo, cout] (pixels ldy apart).
+__attribute__((target("avx512f")))
+static void transform_output4(const float *m, long cout, long tw, long wo, long first, long tiles, float *y, long ldy,
+                              const float *bias, int relu) {
+    const long step = TILE_BLOCK * cout;
+    for (long t = 0; t < tiles; t++) {
+        long ty = (first + t) / tw, tx = (first + t) % tw;
+        float *out = y + ((4 * ty) * wo + 4 * tx) * ldy;
+        for (long c = 0; c < cout; c += 16) {
+            __mmask16 lanes = channel_mask(c, cout);
+            const float *p = m + t * cout + c;
+            __m512 s[4][6];  // s[a][j] = (Aᵀ m)[a][j]
+            for (int j = 0; j < 6; j++) {
+                __m512 column[6], r[4];
+                for (int i = 0; i < 6; i++) column[i] = _mm512_maskz_loadu_ps(lanes, p + (i * 6 + j) * step);
+                output_column(column, r);
+                for (int a = 0; a < 4; a++) s[a][j] = r[a];
+            }
+            __m512 b = bias ? _mm512_maskz_loadu_ps(lanes, bias + c) : _mm512_setzero_ps(), zero = _mm512_setzero_ps();
+            for (int a = 0; a < 4; a++) {  // (Aᵀ m) A: the same on each row
+                __m512 r[4];
+                output_column(s[a], r);
+                for (int x = 0; x < 4; x++) {
+                    __m512 o = _mm512_add_ps(r[x], b);
+                    if (relu) o = _mm512_max_ps(o, zero);
+                    _mm512_mask_storeu_ps(out + (a * wo + x) * ldy + c, lanes, o);
+                }
+            }
+        }
+    }
+}
+
+__attribute__((target("avx512f")))
+void ckernels_conv_winograd4_avx512(const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
+                                    float *y, long ldy, const float *bias, int relu, float *scratch) {
+    long tw = wo / 4, tiles = (ho / 4) * tw;
+    float *v = scratch, *m = scratch + 36 * TILE_BLOCK * cin;
+    for (long first = 0; first < tiles; first += TILE_BLOCK) {
+        long count = tiles - first < TILE_BLOCK ? tiles - first : TILE_BLOCK;
+        transform_input4(xp, wp, cin, tw, first, count, v);
+        multiply(v, cin, u, cout, count, m, 36);
+        transform_output4(m, cout, tw, wo, first, count, y, ldy, bias, relu);
     }
 }
 
@@ -163,5 +283,9 @@ int ckernels_has_avx512f(void) { return 0; }
 int ckernels_has_avx512_skylake(void) { return 0; }
 void ckernels_conv_winograd_avx512(const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
                                    float *y, long ldy, const float *bias, int relu, float *scratch) { __builtin_trap(); }
+long ckernels_winograd4_scratch(long cin, long cout) { return 0; }
+void ckernels_winograd4_kernel(const float *w, long cin, long cout, float *u) { __builtin_trap(); }
+void ckernels_conv_winograd4_avx512(const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
+                                    float *y, long ldy, const float *bias, int relu, float *scratch) { __builtin_trap(); }
 
 #endif

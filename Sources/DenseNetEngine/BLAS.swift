@@ -13,7 +13,7 @@ public enum BLAS {
     public static var coreName: String { String(cString: openblas_get_corename()) }
 
     /// Makes OpenBLAS run the kernels the CPU's features allow; once per process, before the first
-    /// GEMM.
+    /// GEMM (every engine GEMM asks first, so none runs while the kernels change).
     ///
     /// OpenBLAS chooses its kernels by CPU model number, and a release older than the CPU falls back
     /// to its SSE3 ones: Debian 12's 0.3.21 names an Emerald Rapids (family 6, model 207) `Prescott`
@@ -23,7 +23,7 @@ public enum BLAS {
     /// (AVX-512 F/CD/BW/DQ/VL) or `Haswell` (AVX2 + FMA) the way `OPENBLAS_CORETYPE` does at load,
     /// and leaves that variable set for child processes. A user's own `OPENBLAS_CORETYPE`
     /// stands.
-    public static func matchKernelsToTheCPU() { _ = kernelsMatched }
+    @inline(__always) public static func matchKernelsToTheCPU() { _ = kernelsMatched }
 
     private static let kernelsMatched: Void = {
         guard userCoreType == nil, !kernelsFitTheCPU, let wanted = coresFittingTheCPU.first,
@@ -62,6 +62,7 @@ func sgemm(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     if m == 0 || n == 0 { return }
+    BLAS.matchKernelsToTheCPU()
     if k == 0 {
         if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
         return

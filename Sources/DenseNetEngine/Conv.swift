@@ -211,12 +211,17 @@ final class ConvKernel: Kernel {
     /// (`EngineConfiguration.usesAVX512`; the same bits).
     let usesAVX512: Bool
     let flipped: UnsafeMutablePointer<Float>?
-    /// Inference by Winograd F(2×2, 3×3) (winograd_avx2.c) on the direct path: 3×3 stride-1 convolutions
-    /// with even output sizes and channel counts that are multiples of 8. The kernel's transform
-    /// [16, cin, cout], checked before each batch (`prepareInference`) against the weights it was made
-    /// from (`winogradSource`, [9, cin, cout]): training or loading may have changed them since.
+    /// Inference by Winograd (winograd_avx2.c, winograd_avx512.c) on the direct path: 3×3 stride-1
+    /// convolutions with even output sizes and channel counts that are multiples of 8. The kernel's
+    /// transform [(tile + 2)², cin, cout], checked before each batch (`prepareInference`) against the
+    /// weights it was made from (`winogradSource`, [9, cin, cout]): training or loading may have
+    /// changed them since.
     let winogradKernel: UnsafeMutablePointer<Float>?
     let winogradSource: UnsafeMutablePointer<Float>?
+    /// Output rows and columns per Winograd tile: 4, F(4×4, 3×3), with the AVX-512 kernels where both
+    /// output sizes are multiples of 4 (DenseNet's 56² and 28² layers; 0.6× F(2×2, 3×3)'s time,
+    /// docs/performance.md); 2, F(2×2, 3×3), otherwise; 0 off the Winograd path.
+    let winogradTile: Int
     private var winogradIsCurrent = false
 
     init(layer: Conv2D, spec: KernelSpec) {
@@ -246,7 +251,8 @@ final class ConvKernel: Kernel {
             (direct || directShape) && wide && spec.configuration.winograd && g.kh == 3 && g.kw == 3 && g.sh == 1
             && g.sw == 1 && g.ho % 2 == 0 && g.wo % 2 == 0 && g.cin % 8 == 0 && cout % 8 == 0
         directInInference = direct || winograd || (directShape && usesAVX512 && cout % 32 == 0)
-        winogradKernel = winograd ? .allocate(capacity: 16 * g.cin * cout) : nil
+        winogradTile = !winograd ? 0 : usesAVX512 && g.ho % 4 == 0 && g.wo % 4 == 0 ? 4 : 2
+        winogradKernel = winograd ? .allocate(capacity: (winogradTile + 2) * (winogradTile + 2) * g.cin * cout) : nil
         winogradSource = winograd ? .allocate(capacity: g.k * cout) : nil
     }
 
@@ -273,7 +279,8 @@ final class ConvKernel: Kernel {
             + Swift.max(
                 DirectConv.forwardScratch(hp: hpI, wp: wpI, cin: g.cin, wide: wide),
                 DirectConv.forwardScratch(hp: hpG, wp: wpG, cin: cout, wide: wide),
-                winogradKernel == nil ? 0 : ckernels_winograd_scratch(g.cin, cout))
+                winogradTile == 4 ? ckernels_winograd4_scratch(g.cin, cout) : 0,
+                winogradTile == 2 ? ckernels_winograd_scratch(g.cin, cout) : 0)
         return Swift.max(gemm, directPath)
     }
 
@@ -384,7 +391,8 @@ extension ConvKernel: ImageKernel {
         let bytes = g.k * cout * MemoryLayout<Float>.size
         if winogradIsCurrent && memcmp(winogradSource, kernel.data, bytes) == 0 { return }
         winogradSource.update(from: kernel.data, count: g.k * cout)
-        ckernels_winograd_kernel(kernel.data, g.cin, cout, winogradKernel)
+        let transform = winogradTile == 4 ? ckernels_winograd4_kernel : ckernels_winograd_kernel
+        transform(kernel.data, g.cin, cout, winogradKernel)
         winogradIsCurrent = true
     }
 
@@ -416,7 +424,7 @@ extension ConvKernel: ImageKernel {
         }
     }
 
-    /// Output rows `rows` of image n (whole 2-row tiles on the Winograd path), from its padded input
+    /// Output rows `rows` of image n (whole tiles on the Winograd path), from its padded input
     /// rows `rows.lowerBound ..< rows.upperBound + kh - 1`: each output is computed by itself, so a band
     /// gives the whole image's bits.
     @inline(__always)
@@ -427,7 +435,9 @@ extension ConvKernel: ImageKernel {
         let xp = io.workspace[t], yr = y + (n * pixOut + rows.lowerBound * g.wo) * ldy
         pad(n, rows.lowerBound..<(rows.upperBound + g.kh - 1), xp)
         if mode == .inference, let winogradKernel {
-            let winograd = usesAVX512 ? ckernels_conv_winograd_avx512 : ckernels_conv_winograd_avx2
+            let winograd =
+                winogradTile == 4
+                ? ckernels_conv_winograd4_avx512 : usesAVX512 ? ckernels_conv_winograd_avx512 : ckernels_conv_winograd_avx2
             winograd(
                 xp, paddedInput.wp, g.cin, rows.count, g.wo, winogradKernel, cout, yr, ldy,
                 bias?.data, relu ? 1 : 0, xp + paddedMax)

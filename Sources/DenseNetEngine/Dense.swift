@@ -155,6 +155,7 @@ final class DenseKernel: Kernel {
                     beta: 1, c: gw + rows.lowerBound * fout, ldc: fout)
                 return
             }
+            BLAS.matchKernelsToTheCPU()
             cblas_dgemm(
                 CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows.count), Int32(fout), Int32(batch), 1,
                 wideInputs + rows.lowerBound, Int32(fin), wideOutputGrads, Int32(fout), 1, wide + rows.lowerBound * fout,

@@ -27,11 +27,11 @@
 
 extension ConvKernel {
     /// Bands per image of this convolution's forward pass (`imageBands`): in inference only; the
-    /// Winograd path in pairs of rows (its 2×2 tiles); the other direct kernels from 24 pixels a band
+    /// Winograd path in whole tiles of rows; the other direct kernels from 24 pixels a band
     /// (they pack no weights), so a 7×7 image — DenseNet's block 4 — takes both cores in two bands.
     func bands(batch: Int, mode: ForwardMode) -> (count: Int, rowsPerUnit: Int) {
         guard mode == .inference else { return (1, 1) }
-        let unit = winogradKernel != nil ? 2 : 1
+        let unit = Swift.max(winogradTile, 1)
         let minimumPixels = directInInference && unit == 1 ? 24 : 32
         return (imageBands(batch: batch, rows: g.ho / unit, pixelsPerRow: unit * g.wo, minimumPixels: minimumPixels), unit)
     }

@@ -29,11 +29,15 @@ import Testing
         #expect(noWinograd.winogradKernel == nil)
     }
 
-    /// A built model leaves OpenBLAS on kernels as wide as the CPU's vectors: Debian's OpenBLAS
-    /// names a CPU newer than itself `Prescott` (SSE3) unless told otherwise. The user's
-    /// `OPENBLAS_CORETYPE` stands.
+    /// OpenBLAS runs kernels as wide as the CPU's vectors once the engine has run a GEMM (a Dense
+    /// layer's): Debian's OpenBLAS names a CPU newer than itself `Prescott` (SSE3) unless told
+    /// otherwise. The user's `OPENBLAS_CORETYPE` stands.
     @Test func openBLASKernelsFitTheCPU() throws {
-        _ = try convolution(.default)
+        let gc = try GradientCheck(inputShape: [8], batch: 2, mode: .inference) { g, x in
+            try Dense(units: 4).call([x], in: g)
+        }
+        gc.setInput(randomFloats(16, seed: 1))
+        gc.ex.forward(batch: 2, mode: .inference)
         try #require(BLAS.userCoreType == nil, "OPENBLAS_CORETYPE is set: the user chose the kernels")
         #expect(BLAS.kernelsFitTheCPU, "OpenBLAS runs \(BLAS.coreName)")
     }

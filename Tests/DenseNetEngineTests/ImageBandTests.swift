@@ -43,7 +43,8 @@ import Testing
         #expect(imageBands(batch: 1, rows: 0, pixelsPerRow: 5) == 1)
     }
 
-    /// Winograd (pairs of rows: bands of 2 and 4 rows of 12) and the direct kernels (odd rows, `valid`
+    /// Winograd (whole tiles of rows: bands of 2 and 4 rows of 12; with AVX-512, 28×28 in 7 bands of
+    /// 4 rows of F(4×4, 3×3)) and the direct kernels (odd rows, `valid`
     /// padding, the AVX-512 and AVX2 kernels, the portable ones; DenseNet-121's 7×7 layers of block 4 in
     /// two bands): batch 1 in bands gives the bits of the whole image.
     @Test(

@@ -242,6 +242,38 @@ import Testing
         }
     }
 
+    /// F(4×4, 3×3) (the AVX-512 kernels, output sizes multiples of 4) computes the convolution within
+    /// its rounding (its larger transform constants round ≈ 6× more than F(2×2, 3×3), ≈ 1.2e-5·√cin):
+    /// 8-lane channel tails (cin 24, cout 8/40), tile counts below a block of 12 (4), beyond it (30:
+    /// blocks of 12, then 4 and 2) and DenseNet-121's 28×28 layer, with and without relu and bias.
+    @Test(
+        .enabled(if: EngineConfiguration.cpuHasAVX2FMA && EngineConfiguration.cpuHasAVX512, "the CPU has no AVX-512"),
+        arguments: [
+            (8, 8, 24, 8, true), (24, 20, 16, 40, false), (28, 28, 128, 32, true), (12, 16, 32, 32, false)
+        ])
+    func winograd4x4Inference(h: Int, w: Int, cin: Int, cout: Int, relu: Bool) throws {
+        var conv: Conv2D!
+        let gc = try GradientCheck(
+            inputShape: [h, w, cin], batch: 2, mode: .inference, configuration: EngineConfiguration(directMaxOutputChannels: 64)
+        ) { g, x in
+            conv = Conv2D(filters: cout, kernelSize: (3, 3), padding: .same, activation: relu ? .relu : .linear)
+            return try conv.call([x], in: g)
+        }
+        let node = try #require(gc.ex.kernels.compactMap { $0 as? ConvKernel }.first)
+        #expect(node.winogradTile == 4)
+        let xs = randomFloats(2 * h * w * cin, seed: 51)
+        gc.setInput(xs)
+        let bias = randomFloats(cout, seed: 52, range: -0.3...0.3)
+        try conv.bias!.setValues(bias)
+        try conv.kernel!.setValues(randomFloats(9 * cin * cout, seed: 53, range: -0.3...0.3))
+        gc.ex.forward(batch: 2, mode: .inference)
+        let reference = Reference.conv2d(
+            input: xs, batch: 2, height: h, width: w, channels: cin, kernel: conv.kernel!.values,
+            kernelSize: (3, 3), filters: cout, bias: bias, strides: (1, 1), padding: .same, relu: relu)
+        let y = Array(UnsafeBufferPointer(start: gc.ex.outputs[gc.outID], count: reference.output.count))
+        #expect(maxAbsDifference(y, reference.output) <= 2e-5 * Float(cin).squareRoot())
+    }
+
     /// The AVX-512 direct forward kernel (channel counts that are multiples of 32) gives the AVX2 kernel's
     /// bits in training: the output, the input gradient (the same kernel on the flipped weights) and
     /// the weight gradients; 16 and 24 channels (the AVX2 path) and 5×5 kernels included, odd sizes, pixels
@@ -337,13 +369,13 @@ import Testing
         }
     }
 
-    /// The AVX-512 Winograd kernel gives the AVX2 kernel's bits: full and 8-lane channel tails on both
-    /// sides (cin 24, cout 8/24/40), one and two 32-channel GEMM strips, tile counts below, at and
-    /// beyond a block of 12 (rests of 1, 2, 3, 4 and 5 tiles: blocks of 4, then the last 1-3), and
-    /// DenseNet-121's 28×28 layer.
+    /// The AVX-512 F(2×2, 3×3) Winograd kernel gives the AVX2 kernel's bits: full and 8-lane channel
+    /// tails on both sides (cin 24, cout 8/24/40), one and two 32-channel GEMM strips, tile counts below,
+    /// at and beyond a block of 12 (rests of 1, 2, 3, 4 and 5 tiles: blocks of 4, then the last 1-3), and
+    /// DenseNet-121's channels (sizes that are not multiples of 4: those take F(4×4, 3×3)).
     @Test(
         .enabled(if: EngineConfiguration.cpuHasAVX2FMA && EngineConfiguration.cpuHasAVX512, "the CPU has no AVX-512"),
-        arguments: [(6, 10, 8, 8), (14, 14, 16, 24), (10, 26, 24, 40), (4, 2, 32, 32), (28, 28, 128, 32)])
+        arguments: [(6, 10, 8, 8), (14, 14, 16, 24), (10, 26, 24, 40), (4, 2, 32, 32), (26, 26, 128, 32)])
     func winogradAVX512EqualsAVX2(h: Int, w: Int, cin: Int, cout: Int) throws {
         func output(_ kernels: EngineConfiguration.Kernels) throws -> [UInt32] {
             let gc = try GradientCheck(
@@ -353,7 +385,7 @@ import Testing
                 try Conv2D(filters: cout, kernelSize: (3, 3), padding: .same, activation: .relu).call([x], in: g)
             }
             let node = try #require(gc.ex.kernels.compactMap { $0 as? ConvKernel }.first)
-            #expect(node.winogradKernel != nil && node.usesAVX512 == (kernels == .automatic))
+            #expect(node.winogradTile == 2 && node.usesAVX512 == (kernels == .automatic))
             gc.setInput(randomFloats(2 * h * w * cin, seed: 41))
             gc.ex.forward(batch: 2, mode: .inference)
             return UnsafeBufferPointer(start: gc.ex.outputs[gc.outID], count: 2 * h * w * cout).map(\.bitPattern)

@@ -93,6 +93,19 @@ void ckernels_conv_winograd_avx2(const float *xp, long wp, long cin, long ho, lo
 void ckernels_conv_winograd_avx512(const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
                                    float *y, long ldy, const float *bias, int relu, float *scratch);
 
+/// Floats of ckernels_conv_winograd4_avx512's scratch.
+long ckernels_winograd4_scratch(long cin, long cout);
+
+/// The Winograd F(4x4, 3x3) transform u[36, cin, cout] of a 3x3 kernel w[3, 3, cin, cout] (each rounded once
+/// from double precision).
+void ckernels_winograd4_kernel(const float *w, long cin, long cout, float *u);
+
+/// ckernels_conv_winograd_avx512 by Winograd F(4x4, 3x3) (winograd_avx512.c), with the kernel transformed by
+/// ckernels_winograd4_kernel: ho and wo multiples of 4; cin and cout multiples of 8. Inference only; it rounds
+/// differently from F(2x2, 3x3). Only after ckernels_has_avx512f() and ckernels_has_avx2_fma() returned 1.
+void ckernels_conv_winograd4_avx512(const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
+                                    float *y, long ldy, const float *bias, int relu, float *scratch);
+
 /// memcpy with non-temporal stores for copies of 4 KiB and more: tens of MB copied once (weights
 /// loaded from a file) are not read again soon, and skipping the cache saves reading each destination
 /// line before writing it. The regions must not overlap.
