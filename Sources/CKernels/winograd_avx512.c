@@ -3,6 +3,7 @@
 // each kernel row loaded once per 12 tiles instead of 6). Every lane runs the AVX2 kernel's operations
 // in the same order — the transforms term by term, then one FMA chain per output over ci — so the
 // outputs are bit-identical to it (the tests compare both). Channel tails of 8 take masked lanes.
+// Below it, F(4×4, 3×3) on the same tile blocks and GEMM (AVX-512 only).
 #include "CKernels.h"
 #include "winograd_tiles.h"
 
