@@ -146,18 +146,6 @@ static void transform_output(const float *m, long cout, long tw, long wo, long f
     }
 }
 
-__attribute__((target("avx512f")))
-void ckernels_conv_winograd_avx512(const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
-                                   float *y, long ldy, const float *bias, int relu, float *scratch) {
-    long tw = wo / 2, tiles = (ho / 2) * tw;
-    float *v = scratch, *m = scratch + 16 * TILE_BLOCK * cin;
-    for (long first = 0; first < tiles; first += TILE_BLOCK) {
-        long count = tiles - first < TILE_BLOCK ? tiles - first : TILE_BLOCK;
-        transform_input(xp, wp, cin, tw, first, count, v);
-        multiply(v, cin, u, cout, count, m, 16);
-        transform_output(m, cout, tw, wo, first, count, y, ldy, bias, relu);
-    }
-}
 
 // F(4×4, 3×3) (Lavin and Gray 2016): a 6×6 input tile gives 4×4 outputs from 36 products per channel
 // pair, 2.25 per output against F(2×2, 3×3)'s 4, and 36 transformed inputs per 16 outputs against 16
@@ -265,17 +253,31 @@ static void transform_output4(const float *m, long cout, long tw, long wo, long 
     }
 }
 
+/// F(tile×tile, 3×3), tile 2 or 4, in blocks of TILE_BLOCK tiles: transform, multiply, transform back.
 __attribute__((target("avx512f")))
-void ckernels_conv_winograd4_avx512(const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
-                                    float *y, long ldy, const float *bias, int relu, float *scratch) {
-    long tw = wo / 4, tiles = (ho / 4) * tw;
-    float *v = scratch, *m = scratch + 36 * TILE_BLOCK * cin;
+static void convolve_tiles(int tile, const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
+                           float *y, long ldy, const float *bias, int relu, float *scratch) {
+    const int elements = (tile + 2) * (tile + 2);
+    long tw = wo / tile, tiles = (ho / tile) * tw;
+    float *v = scratch, *m = scratch + elements * TILE_BLOCK * cin;
     for (long first = 0; first < tiles; first += TILE_BLOCK) {
         long count = tiles - first < TILE_BLOCK ? tiles - first : TILE_BLOCK;
-        transform_input4(xp, wp, cin, tw, first, count, v);
-        multiply(v, cin, u, cout, count, m, 36);
-        transform_output4(m, cout, tw, wo, first, count, y, ldy, bias, relu);
+        if (tile == 4) transform_input4(xp, wp, cin, tw, first, count, v);
+        else transform_input(xp, wp, cin, tw, first, count, v);
+        multiply(v, cin, u, cout, count, m, elements);
+        if (tile == 4) transform_output4(m, cout, tw, wo, first, count, y, ldy, bias, relu);
+        else transform_output(m, cout, tw, wo, first, count, y, ldy, bias, relu);
     }
+}
+
+void ckernels_conv_winograd_avx512(const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
+                                   float *y, long ldy, const float *bias, int relu, float *scratch) {
+    convolve_tiles(2, xp, wp, cin, ho, wo, u, cout, y, ldy, bias, relu, scratch);
+}
+
+void ckernels_conv_winograd4_avx512(const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
+                                    float *y, long ldy, const float *bias, int relu, float *scratch) {
+    convolve_tiles(4, xp, wp, cin, ho, wo, u, cout, y, ldy, bias, relu, scratch);
 }
 
 #else
