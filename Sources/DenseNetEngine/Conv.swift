@@ -28,6 +28,7 @@ public func convOutputGeometry(input: Int, kernel: Int, stride: Int, padding: Pa
 func glorotUniform(_ v: Variable, fanIn: Int, fanOut: Int, rng: inout SplitMix64) {
     let limit = Float((6.0 / Double(fanIn + fanOut)).squareRoot())
     for i in 0..<v.count { v.data[i] = (rng.nextUnitFloat() * 2 - 1) * limit }
+    v.markChanged()
 }
 
 /// Number of reduction groups for a batch: depends only on the batch size (determinism rule).
@@ -214,15 +215,13 @@ final class ConvKernel: Kernel {
     /// Inference by Winograd (winograd_avx2.c, winograd_avx512.c) on the direct path: 3×3 stride-1
     /// convolutions with even output sizes and channel counts that are multiples of 8. The kernel's
     /// transform [(tile + 2)², cin, cout], checked before each batch (`prepareInference`) against the
-    /// weights it was made from (`winogradSource`, [9, cin, cout]): training or loading may have
-    /// changed them since.
+    /// values it was made from (`winogradFrom`): training or loading may have changed them since.
     let winogradKernel: UnsafeMutablePointer<Float>?
-    let winogradSource: UnsafeMutablePointer<Float>?
     /// Output rows and columns per Winograd tile: 4, F(4×4, 3×3), with the AVX-512 kernels where both
     /// output sizes are multiples of 4 (DenseNet's 56² and 28² layers; 0.6× F(2×2, 3×3)'s time,
     /// docs/performance.md); 2, F(2×2, 3×3), otherwise; 0 off the Winograd path.
     let winogradTile: Int
-    private var winogradIsCurrent = false
+    private var winogradFrom = TransformedValues()
 
     init(layer: Conv2D, spec: KernelSpec) {
         g = ConvGeometry(
@@ -253,12 +252,11 @@ final class ConvKernel: Kernel {
         directInInference = direct || winograd || (directShape && usesAVX512 && cout % 32 == 0)
         winogradTile = !winograd ? 0 : usesAVX512 && g.ho % 4 == 0 && g.wo % 4 == 0 ? 4 : 2
         winogradKernel = winograd ? .allocate(capacity: (winogradTile + 2) * (winogradTile + 2) * g.cin * cout) : nil
-        winogradSource = winograd ? .allocate(capacity: g.k * cout) : nil
     }
 
     deinit {
         flipped?.deallocate()
-        winogradKernel?.deallocate(); winogradSource?.deallocate()
+        winogradKernel?.deallocate()
     }
 
     /// Padded buffers of the direct path: forward / weight-gradient input, and output gradient.
@@ -384,16 +382,13 @@ extension ConvKernel: ImageKernel {
         prepareInference(mode)
     }
 
-    /// Before an inference batch on the Winograd path: the transform of the current weights. Comparing
-    /// them with the last transform's (a µs) spares batch-1 calls the transform (≈ 10 µs for 32 → 32).
+    /// Before an inference batch on the Winograd path: the transform of the current weights, remade
+    /// only when they have changed since the last one (≈ 10 µs for 32 → 32, each batch-1 call).
     func prepareInference(_ mode: ForwardMode) {
-        guard mode == .inference, let winogradKernel, let winogradSource else { return }
-        let bytes = g.k * cout * MemoryLayout<Float>.size
-        if winogradIsCurrent && memcmp(winogradSource, kernel.data, bytes) == 0 { return }
-        winogradSource.update(from: kernel.data, count: g.k * cout)
+        guard mode == .inference, let winogradKernel, !winogradFrom.areCurrent(for: kernel) else { return }
         let transform = winogradTile == 4 ? ckernels_winograd4_kernel : ckernels_winograd_kernel
         transform(kernel.data, g.cin, cout, winogradKernel)
-        winogradIsCurrent = true
+        winogradFrom.record(kernel)
     }
 
     func forward(_ io: NodeIO, image n: Int, worker t: Int, mode: ForwardMode) {

@@ -110,6 +110,40 @@ func variablePaths(_ root: any Layer, _ list: [Variable]? = nil) -> [String] {
         #expect(throws: EngineError.self) { try net.setWeights([[1]]) }
     }
 
+    /// Every write the engine makes moves `version` (what kept transforms of a kernel are checked against),
+    /// and `markChanged()` does for writes through `data`.
+    @Test func versionCountsEveryChange() throws {
+        let v = Variable(name: "kernel", shape: [4], trainable: true)
+        #expect(v.version == 0)
+        try v.setValues([1, 2, 3, 4])
+        #expect(v.version == 1)
+        try [Float](repeating: 5, count: 4).withUnsafeBytes { try v.setValues(bytes: $0) }
+        #expect(v.version == 2)
+        v.data[0] = 6
+        v.markChanged()
+        #expect(v.version == 3)
+        let optimizer = Optimizer(variables: [v], config: .sgd(SGDConfig()), parallel: Parallel(workers: 1))
+        for i in 0..<4 { v.grad[i] = 1 }
+        optimizer.step()
+        #expect(v.version == 4)
+    }
+
+    /// Inference after a training step uses the new weights on every path, the kept Winograd transforms
+    /// and 1×1 packs included: predictions equal a fresh model's given the trained weights.
+    @Test func inferenceFollowsATrainingStep() throws {
+        let data = try syntheticDigits(count: 8, seed: 11)
+        let trainer = try Trainer(model: try Model(root: DenseNet.mini(), inputShape: [28, 28, 1], seed: 4), batchSize: 8)
+        let images = try Tensor(shape: [8, 28, 28, 1], scalars: data.images)
+        let before = try trainer.model.predict(images)
+        _ = try trainer.trainStep(images: data.images, labels: data.labels)
+        let after = try trainer.model.predict(images)
+        let fresh = DenseNet.mini()
+        let reference = try Model(root: fresh, inputShape: [28, 28, 1], seed: 9)
+        try fresh.setWeights(trainer.model.root.getWeights())
+        #expect(after.scalars != before.scalars)
+        #expect(after.scalars == (try reference.predict(images)).scalars)
+    }
+
     /// The streaming copy's head, 64-byte body and tail, from a source at an odd float offset.
     @Test(arguments: [1, 7, 1_024, 4_099])
     func setValuesFromBytesCopiesExactly(count: Int) throws {

@@ -10,7 +10,6 @@
 // docs/performance.md ("One pass for the dense units' 1×1 convolutions").
 
 import CKernels
-import Glibc
 
 /// The one-pass head of a dense unit whose tail starts with a bias-free, linear 1×1 convolution with a
 /// multiple of 32 output channels, optionally followed by a BatchNormalization and a ReLU.
@@ -23,11 +22,10 @@ final class FusedPointwise {
     /// How many of the tail's kernels this pass replaces (1 to 3).
     let fusedKernels: Int
     let parallel: Parallel
-    /// The weights in ckernels_pointwise_pack's strips, and the weights they were packed from:
-    /// training or loading may have changed them since (compared before each batch, as Winograd's).
+    /// The weights in ckernels_pointwise_pack's strips, and which values they were packed from:
+    /// training or loading may have changed them since (checked before each batch, as Winograd's).
     private let packed: UnsafeMutablePointer<Float>
-    private let packedSource: UnsafeMutablePointer<Float>
-    private var packIsCurrent = false
+    private var packedFrom = TransformedValues()
 
     /// The pass for `tail` (a dense unit's kernels after its first relu), or nil when the
     /// configuration or the tail's first kernels do not fit it.
@@ -48,13 +46,9 @@ final class FusedPointwise {
         guard fusedKernels == fused else { return nil }
         let weights = conv.g.cin * conv.cout
         packed = .allocate(capacity: weights)
-        packedSource = .allocate(capacity: weights)
     }
 
-    deinit {
-        packed.deallocate()
-        packedSource.deallocate()
-    }
+    deinit { packed.deallocate() }
 
     /// Floats of scratch per worker (the panel).
     var workspacePerWorker: Int { ckernels_pointwise_scratch(conv.g.cin) }
@@ -68,11 +62,9 @@ final class FusedPointwise {
 
     /// Packs the weights unless the pack is of the current ones.
     private func prepareWeights() {
-        let count = conv.g.cin * conv.cout
-        if packIsCurrent && memcmp(packedSource, conv.kernel.data, count * MemoryLayout<Float>.size) == 0 { return }
-        packedSource.update(from: conv.kernel.data, count: count)
+        if packedFrom.areCurrent(for: conv.kernel) { return }
         ckernels_pointwise_pack(conv.kernel.data, conv.g.cin, conv.cout, packed)
-        packIsCurrent = true
+        packedFrom.record(conv.kernel)
     }
 
     /// Inference: y[rows, cout] (rows `ldy` floats apart) = the fused kernels' output for relu(BN(x)) of

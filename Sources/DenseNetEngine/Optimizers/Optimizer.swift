@@ -154,6 +154,7 @@ public final class Optimizer {
             parallel.forEachRange(variable.count, minChunk: 32768) { range in
                 rule(weights, gradient, variableSlots, range)
             }
+            variable.markChanged()
         }
         iterations += 1
     }
