@@ -82,9 +82,9 @@ struct FusedPointwiseTests {
 
     /// The pass gives the reference's bits: 48 input channels (three 16-lane vectors) and 40 (a masked
     /// rest), two strips of 32 outputs, row counts below, at and beyond the 14-row microkernel and a
-    /// 56-row panel, rows further apart than the channels; and a call on the first rows alone gives
-    /// those rows' bits (pieces do not change them).
-    @Test(arguments: [(40, 1), (40, 14), (40, 57), (48, 13), (48, 130)])
+    /// 56-row panel, pieces of one strip (up to 196 rows) and of both (250), rows further apart than the
+    /// channels; and a call on the first rows alone gives those rows' bits (pieces do not change them).
+    @Test(arguments: [(40, 1), (40, 14), (40, 57), (48, 13), (48, 130), (48, 250)])
     func passIsTheOrderedFusedSum(channels: Int, rows: Int) throws {
         let block = try Block(channels: channels - 8, bottleneck: 64)
         let unit = block.denseBlock.units[1]
@@ -153,5 +153,9 @@ struct FusedPointwiseTests {
         #expect(FusedPointwise.rowsPerPiece(rows: 196) == 56)
         #expect(FusedPointwise.rowsPerPiece(rows: 25088) == 112)
         #expect(FusedPointwise.rowsPerPiece(rows: 1) == 14)
+        #expect(FusedPointwise.columnsPerPiece(rows: 49, columns: 128) == 64)
+        #expect(FusedPointwise.columnsPerPiece(rows: 196, columns: 128) == 64)
+        #expect(FusedPointwise.columnsPerPiece(rows: 197, columns: 128) == 128)
+        #expect(FusedPointwise.columnsPerPiece(rows: 49, columns: 96) == 96)
     }
 }

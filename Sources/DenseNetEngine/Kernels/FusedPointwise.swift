@@ -60,6 +60,16 @@ final class FusedPointwise {
         return Swift.max(14, Swift.min(112, (quarter + 13) / 14 * 14))
     }
 
+    /// Output columns per piece: all of them, or, for the few rows of a batch-1 call at 14×14 and 7×7,
+    /// half of them (whole 32-column strips) with every row, so that each piece streams only its half of
+    /// the weights, which there outweigh the rows. From the shape only, never the worker count.
+    static func columnsPerPiece(rows: Int, columns: Int) -> Int {
+        rows <= columnSplitRows && columns % 64 == 0 ? columns / 2 : columns
+    }
+
+    /// The most rows whose pieces split the columns instead (`columnsPerPiece`).
+    static let columnSplitRows = 196
+
     /// Packs the weights unless the pack is of the current ones.
     private func prepareWeights() {
         if packedFrom.areCurrent(for: conv.kernel) { return }
@@ -78,12 +88,15 @@ final class FusedPointwise {
         let cin = conv.g.cin, cout = conv.cout, beta = UnsafePointer(head.layer.beta!.data)
         let mean = UnsafePointer(head.mean), scaling = UnsafePointer(head.scaling), packed = UnsafePointer(self.packed)
         let out = outputNormalization, relu: Int32 = relu ? 1 : 0
-        let piece = Self.rowsPerPiece(rows: rows), pieces = (rows + piece - 1) / piece
-        parallel.forEachPiece(pieces) { p, t in
-            let r0 = p * piece, count = Swift.min(piece, rows - r0)
+        let columns = Self.columnsPerPiece(rows: rows, columns: cout), groups = cout / columns
+        let piece = columns < cout ? rows : Self.rowsPerPiece(rows: rows), pieces = (rows + piece - 1) / piece
+        let outBeta = out.map { UnsafePointer($0.layer.beta!.data) }
+        parallel.forEachPiece(pieces * groups) { p, t in
+            let r0 = p / groups * piece, count = Swift.min(piece, rows - r0), c0 = p % groups * columns
             ckernels_pointwise_avx512(
-                x + r0 * stride, stride, count, cin, mean, scaling, beta, packed, cout, out?.mean, out?.scaling,
-                out?.layer.beta!.data, relu, y + r0 * ldy, ldy, workspace[t])
+                x + r0 * stride, stride, count, cin, mean, scaling, beta, packed + c0 * cin, columns,
+                out.map { $0.mean + c0 }, out.map { $0.scaling + c0 }, outBeta.map { $0 + c0 }, relu,
+                y + r0 * ldy + c0, ldy, workspace[t])
         }
     }
 }
