@@ -1,4 +1,4 @@
-// Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions in inference (Lavin & Gray, "Fast Algorithms
+// Winograd F(2×2, 3×3) for the forward passes of 3×3 stride-1 convolutions (Lavin & Gray, "Fast Algorithms
 // for Convolutional Neural Networks", 2015). Each 2×2 block of output pixels ("tile") comes from the
 // 4×4 input pixels around it: transformed (V = Bᵀ d B), multiplied element-wise with the transformed
 // kernel (U = G g Gᵀ) and summed over input channels — 16 small GEMMs of tiles × cin × cout — and

@@ -212,10 +212,11 @@ final class ConvKernel: Kernel {
     /// (`EngineConfiguration.usesAVX512`; the same bits).
     let usesAVX512: Bool
     let flipped: UnsafeMutablePointer<Float>?
-    /// Inference by Winograd (winograd_avx2.c, winograd_avx512.c) on the direct path: 3×3 stride-1
-    /// convolutions with even output sizes and channel counts that are multiples of 8. The kernel's
-    /// transform [(tile + 2)², cin, cout], checked before each batch (`prepareInference`) against the
-    /// values it was made from (`winogradFrom`): training or loading may have changed them since.
+    /// Forward passes by Winograd (winograd_avx2.c, winograd_avx512.c) on the direct path, in inference
+    /// and in training: 3×3 stride-1 convolutions with even output sizes and channel counts that are
+    /// multiples of 8. The kernel's transform [(tile + 2)², cin, cout], checked before each batch
+    /// (`prepareWinograd`) against the values it was made from (`winogradFrom`): training or loading
+    /// may have changed them since. The backward passes stay on the direct kernels.
     let winogradKernel: UnsafeMutablePointer<Float>?
     /// Output rows and columns per Winograd tile: 4, F(4×4, 3×3), with the AVX-512 kernels where both
     /// output sizes are multiples of 4 (DenseNet's 56² and 28² layers; 0.6× F(2×2, 3×3)'s time,
@@ -296,7 +297,7 @@ final class ConvKernel: Kernel {
         let w = UnsafePointer(kernel.data), b = bias?.data
         let g = self.g, cout = self.cout, pixIn = self.pixIn, pixOut = self.pixOut, is1x1 = self.is1x1, relu = self.relu
         if runsDirect(mode) {
-            prepareInference(mode)
+            prepareWinograd()
             forwardDirect(io, batch: batch, mode: mode, into: y, stride: ldy) { n, rows, xp in padInput(x, image: n, rows: rows, into: xp) }
             return
         }
@@ -379,13 +380,13 @@ extension ConvKernel: ImageKernel {
     func forwardsPerImage(_ mode: ForwardMode) -> Bool { runsDirect(mode) }
 
     func prepareImages(_ io: NodeIO, batch: Int, mode: ForwardMode) {
-        prepareInference(mode)
+        prepareWinograd()
     }
 
-    /// Before an inference batch on the Winograd path: the transform of the current weights, remade
-    /// only when they have changed since the last one (≈ 10 µs for 32 → 32, each batch-1 call).
-    func prepareInference(_ mode: ForwardMode) {
-        guard mode == .inference, let winogradKernel, !winogradFrom.areCurrent(for: kernel) else { return }
+    /// Before a batch on the Winograd path: the transform of the current weights, remade only when
+    /// they have changed since the last one (after every training step; ≈ 10 µs for 32 → 32).
+    func prepareWinograd() {
+        guard let winogradKernel, !winogradFrom.areCurrent(for: kernel) else { return }
         let transform = winogradTile == 4 ? ckernels_winograd4_kernel : ckernels_winograd_kernel
         transform(kernel.data, g.cin, cout, winogradKernel)
         winogradFrom.record(kernel)
@@ -429,7 +430,7 @@ extension ConvKernel: ImageKernel {
     ) {
         let xp = io.workspace[t], yr = y + (n * pixOut + rows.lowerBound * g.wo) * ldy
         pad(n, rows.lowerBound..<(rows.upperBound + g.kh - 1), xp)
-        if mode == .inference, let winogradKernel {
+        if let winogradKernel {
             let winograd =
                 winogradTile == 4
                 ? ckernels_conv_winograd4_avx512 : usesAVX512 ? ckernels_conv_winograd_avx512 : ckernels_conv_winograd_avx2
@@ -452,7 +453,7 @@ extension ConvKernel: ImageKernel {
         _ io: NodeIO, batch: Int, mode: ForwardMode, normalizing x: UnsafePointer<Float>, stride: Int,
         with normalization: BatchNormArithmetic, into y: UnsafeMutablePointer<Float>, stride ldy: Int
     ) {
-        prepareInference(mode)
+        prepareWinograd()
         forwardDirect(io, batch: batch, mode: mode, into: y, stride: ldy) { n, rows, xp in
             padNormalizing(x, stride: stride, with: normalization, image: n, rows: rows, into: xp)
         }

@@ -431,7 +431,7 @@ final class DenseBlockKernel: ImageKernel {
         lastMode = mode
         for u in units {
             headStatistics(u, block: io.output, batch: batch, mode: mode)
-            (u.kernels[0] as! ConvKernel).prepareInference(mode)
+            (u.kernels[0] as! ConvKernel).prepareWinograd()
         }
     }
 

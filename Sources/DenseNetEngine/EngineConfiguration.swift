@@ -46,9 +46,9 @@ public struct EngineConfiguration: Sendable, Equatable {
     /// The widest convolution (output channels) given to the direct kernels; nil: 32 with the AVX2
     /// kernels, 8 with the portable ones (the measured break-even, docs/performance.md).
     public var directMaxOutputChannels: Int?
-    /// Inference of eligible 3×3 convolutions by Winograd F(2×2, 3×3) (the AVX2 kernels and up;
-    /// F(4×4, 3×3) with AVX-512 where both output sizes are multiples of 4); false keeps them on the
-    /// direct kernels.
+    /// Forward passes (inference and training) of eligible 3×3 convolutions by Winograd F(2×2, 3×3)
+    /// (the AVX2 kernels and up; F(4×4, 3×3) with AVX-512 where both output sizes are multiples of 4);
+    /// false keeps them on the direct kernels.
     public var winograd: Bool
     /// How the row sums of batch normalization and bias gradients are taken: `.tensorFlow` (the
     /// default, tf-keras' bits) or `.float64` (independent of a data-parallel run's world size).

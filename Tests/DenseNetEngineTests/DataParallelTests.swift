@@ -176,7 +176,10 @@ import Testing
         let errors = try world.run { collective in
             let model = try ModelPreset.named("densenet-mini").build(inputShape: [16, 16, 1], parallel: Parallel(workers: 1))
             model.collective = collective
-            if collective.rank == 2 { model.trainableVariables[3].data[0] += 1 }
+            if collective.rank == 2 {
+                model.trainableVariables[3].data[0] += 1
+                model.trainableVariables[3].markChanged()
+            }
             do { try model.checkWeightsAgree() } catch { return "\(error)" }
             return ""
         }

@@ -179,10 +179,13 @@ import Testing
             for i in 0..<v.count {
                 let old = v.data[i], h: Float = 1e-2
                 v.data[i] = old + h
+                v.markChanged()
                 let fp = Double(try model.lossAndGradients(images: x, labels: labels))
                 v.data[i] = old - h
+                v.markChanged()
                 let fm = Double(try model.lossAndGradients(images: x, labels: labels))
                 v.data[i] = old
+                v.markChanged()
                 let num = (fp - fm) / Double(2 * h)
                 #expect(abs(num - Double(analytic[k][i])) <= 2e-4 + 1e-2 * abs(num), "var \(k)[\(i)]")
             }

@@ -15,18 +15,18 @@ import Testing
             let normalized = try Activation(.relu).call([bn.call([x], in: g)], in: g)
             return try AveragePooling2D().call([conv.call([normalized], in: g)], in: g)
         }
-        randomize(bn, channels: shape[2])
+        try randomize(bn, channels: shape[2])
         gc.setInput(randomFloats(batch * product(shape), seed: 5))
         return (gc, bn, conv)
     }
 
     /// Random gamma, beta and moving statistics.
-    func randomize(_ bn: BatchNormalization, channels c: Int) {
+    func randomize(_ bn: BatchNormalization, channels c: Int) throws {
         for (v, seed, range) in [
             (bn.gamma!, 1, Float(0.5)...1.5), (bn.beta!, 2, -0.5...0.5), (bn.movingMean!, 3, -0.5...0.5),
             (bn.movingVariance!, 4, 0.2...2)
         ] as [(Variable, UInt64, ClosedRange<Float>)] {
-            v.data.update(from: randomFloats(c, seed: seed, range: range), count: c)
+            try v.setValues(randomFloats(c, seed: seed, range: range))
         }
     }
 
@@ -104,7 +104,7 @@ import Testing
             return try MaxPooling2D(poolSize: (3, 3), strides: (2, 2))
                 .call([ZeroPadding2D(padding: ((1, 1), (1, 1))).call([normalized], in: g)], in: g)
         }
-        randomize(bn, channels: 32)
+        try randomize(bn, channels: 32)
         stem.setInput(randomFloats(2 * 12 * 10 * 3, seed: 4))
         #expect(stem.ex.inferenceFusions.compactMap { $0 as? DirectStem }.count == 1)
         try expectUnfusedGradients(stem)
@@ -159,7 +159,7 @@ import Testing
         }
         #expect(try stem(batch: 1, configuration: EngineConfiguration(kernels: .avx2)).ex.inferenceFusions.allSatisfy { $0 == nil })
         guard EngineConfiguration.default.usesAVX512 else { return }
-        randomize(bn, channels: filters)
+        try randomize(bn, channels: filters)
         let images = randomFloats(8 * product(shape), seed: 9)
         var outputs: [[UInt32]] = []
         for batch in [8, 1] {

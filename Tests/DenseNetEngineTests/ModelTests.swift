@@ -180,10 +180,13 @@ func variablePaths(_ root: any Layer, _ list: [Variable]? = nil) -> [String] {
             for i in stride(from: 0, to: v.count, by: step) {
                 let old = v.data[i], h: Float = 1e-4
                 v.data[i] = old + h
+                v.markChanged()
                 let fp = Double(try model.lossAndGradients(images: x, labels: labels))
                 v.data[i] = old - h
+                v.markChanged()
                 let fm = Double(try model.lossAndGradients(images: x, labels: labels))
                 v.data[i] = old
+                v.markChanged()
                 let num = (fp - fm) / (Double(old + h) - Double(old - h))
                 checks += 1
                 if abs(num) > 1e-2 { relErrors.append(abs(num - Double(analytic[k][i])) / abs(num)) }
