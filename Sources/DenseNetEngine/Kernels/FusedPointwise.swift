@@ -53,8 +53,9 @@ final class FusedPointwise {
     /// Floats of scratch per worker (the panel).
     var workspacePerWorker: Int { ckernels_pointwise_scratch(conv.g.cin) }
 
-    /// Rows per piece: blocks of the 14-row microkernel, at most 112, and at least 4 pieces when the
-    /// rows allow (batch 1 at 7×7 is 49 rows). From the row count only, never the worker count.
+    /// Rows per piece when the pieces take every column (above `columnSplitRows`): blocks of the 14-row
+    /// microkernel, at most 112, and at least 4 pieces when the rows allow. From the row count only,
+    /// never the worker count.
     static func rowsPerPiece(rows: Int) -> Int {
         let quarter = (rows + 3) / 4
         return Swift.max(14, Swift.min(112, (quarter + 13) / 14 * 14))
