@@ -553,5 +553,5 @@ func biasActivate(_ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ldy: I
 /// dy[i] = y[i] > 0 ? dy[i] : 0.
 @inline(__always)
 func reluMask(_ dy: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
-    for i in 0..<count { dy[i] = y[i] > 0 ? dy[i] : 0 }
+    reluGradient(dy, reluOutput: y, into: dy, count: count, accumulate: false)
 }

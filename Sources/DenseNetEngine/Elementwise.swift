@@ -27,8 +27,32 @@ final class ReLUKernel: Kernel {
         guard let dx = io.inputGrads[0] else { return }
         let y = io.output, dy = io.outputGrad!, acc = io.accumulate[0]
         parallel.forEachRange(batch * size, minChunk: 16384) { r in
-            if acc { for i in r { dx[i] += y[i] > 0 ? dy[i] : 0 } } else { for i in r { dx[i] = y[i] > 0 ? dy[i] : 0 } }
+            reluGradient(dy + r.lowerBound, reluOutput: y + r.lowerBound, into: dx + r.lowerBound, count: r.count, accumulate: acc)
         }
+    }
+}
+
+/// dx = (or += when `accumulate`) dy where the ReLU's output y is > 0, else 0, sixteen lanes at a time:
+/// a branch per element mispredicts on a ReLU's random signs (DenseNet-121's ReLUs outside the dense
+/// blocks took 49 ms of a 1 s training step that way). `dx` may be `dy`.
+@inline(__always)
+func reluGradient(
+    _ dy: UnsafePointer<Float>, reluOutput y: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, count: Int,
+    accumulate: Bool
+) {
+    typealias Lanes = SIMD16<Float>
+    var i = 0
+    while i + Lanes.scalarCount <= count {
+        let g = UnsafeRawPointer(dy + i).loadUnaligned(as: Lanes.self)
+        let positive = UnsafeRawPointer(y + i).loadUnaligned(as: Lanes.self) .> 0
+        var out = Lanes.zero.replacing(with: g, where: positive)
+        if accumulate { out += UnsafeRawPointer(dx + i).loadUnaligned(as: Lanes.self) }
+        UnsafeMutableRawPointer(dx + i).storeBytes(of: out, as: Lanes.self)
+        i += Lanes.scalarCount
+    }
+    for j in i..<count {
+        let g = y[j] > 0 ? dy[j] : 0
+        dx[j] = accumulate ? dx[j] + g : g
     }
 }
 
