@@ -3,8 +3,8 @@
 // gradient. Lanes run over channels, so every channel's sum is still one chain over the rows in the
 // Swift loops' order, with the same roundings: bit-identical to them. The sums take a range of
 // columns, so the caller can split a layer's channels between the cores without changing a bit
-// (the Swift loops ran on one core). The optional `relu_output` fuses the backward pass of a ReLU
-// that follows the normalization: dy counts where relu_output > 0, else 0, as ReLUKernel writes it.
+// (the Swift loops ran on one core). The optional `relu` fuses the backward pass of a ReLU that
+// follows the normalization: dy counts where its output > 0, else 0, as ReLUKernel writes it.
 #include "CKernels.h"
 
 #if defined(__x86_64__)
@@ -76,19 +76,24 @@ __attribute__((target("avx512f"))) void ckernels_bn_statistic_sums_avx512(const 
     row_sums(x, xs, rows, split, j1, mean, sum);
 }
 
-/// Row r's output gradient, 0 where the following ReLU's output is not > 0.
-AVX512 __m512 masked_gradient(const float *dy, long dys, const float *relu_output, long ros, long r, long j,
-                              __mmask16 m) {
+/// Row r's output gradient, 0 where the following ReLU (if any) passes nothing back; `centered` is
+/// x[r, j] - mean[j].
+AVX512 __m512 masked_gradient(const float *dy, long dys, ckernels_following_relu relu, long r, long j, __mmask16 m,
+                              __m512 centered) {
     const __m512 g = _mm512_maskz_loadu_ps(m, dy + r * dys + j);
-    if (!relu_output) return g;
-    const __mmask16 positive =
-        _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(m, relu_output + r * ros + j), _mm512_setzero_ps(), _CMP_GT_OQ);
-    return _mm512_maskz_mov_ps(positive, g);
+    __m512 output;
+    if (relu.output)
+        output = _mm512_maskz_loadu_ps(m, relu.output + r * relu.stride + j);
+    else if (relu.beta)  // the normalization's output, as normalize_rows rounds it (max(v, 0) > 0 iff v > 0)
+        output = _mm512_add_ps(_mm512_mul_ps(centered, _mm512_maskz_loadu_ps(m, relu.scaling + j)),
+                               _mm512_maskz_loadu_ps(m, relu.beta + j));
+    else
+        return g;
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(output, _mm512_setzero_ps(), _CMP_GT_OQ), g);
 }
 
 /// One chain over rows [r0, r1) of columns j.. (n vectors): sums of g, g·(centered·inv_std), g·centered.
-AVX512 void gradient_chain(const float *x, long xs, const float *dy, long dys, const float *relu_output, long ros,
-                           long r0, long r1, long j, long n, const __mmask16 *m, const float *mean,
+AVX512 void gradient_chain(const float *x, long xs, const float *dy, long dys, ckernels_following_relu relu, long r0, long r1, long j, long n, const __mmask16 *m, const float *mean,
                            const float *inv_std, __m512 s[3][GROUP]) {
     __m512 mu[GROUP], is[GROUP];
     for (long v = 0; v < n; v++) {
@@ -98,8 +103,8 @@ AVX512 void gradient_chain(const float *x, long xs, const float *dy, long dys, c
     }
     for (long r = r0; r < r1; r++)
         for (long v = 0; v < n; v++) {
-            const __m512 g = masked_gradient(dy, dys, relu_output, ros, r, j + 16 * v, m[v]);
             const __m512 centered = _mm512_sub_ps(_mm512_maskz_loadu_ps(m[v], x + r * xs + j + 16 * v), mu[v]);
+            const __m512 g = masked_gradient(dy, dys, relu, r, j + 16 * v, m[v], centered);
             s[0][v] = _mm512_add_ps(s[0][v], g);
             s[1][v] = _mm512_add_ps(s[1][v], _mm512_mul_ps(g, _mm512_mul_ps(centered, is[v])));
             s[2][v] = _mm512_add_ps(s[2][v], _mm512_mul_ps(g, centered));
@@ -107,16 +112,16 @@ AVX512 void gradient_chain(const float *x, long xs, const float *dy, long dys, c
 }
 
 __attribute__((target("avx512f"))) void ckernels_bn_gradient_sums_avx512(
-    const float *x, long xs, const float *dy, long dys, const float *relu_output, long ros, long rows, long first_end,
-    long j0, long j1, const float *mean, const float *inv_std, float *sums) {
+    const float *x, long xs, const float *dy, long dys, ckernels_following_relu relu, long rows, long first_end, long j0,
+    long j1, const float *mean, const float *inv_std, float *sums) {
     for (long j = j0; j < j1; j += 16 * GROUP) {
         const long n = (j1 - j + 15) / 16 < GROUP ? (j1 - j + 15) / 16 : GROUP;
         __mmask16 m[GROUP];
         for (long v = 0; v < n; v++) m[v] = lanes_left(j1 - j - 16 * v);
         __m512 first[3][GROUP], second[3][GROUP];
-        gradient_chain(x, xs, dy, dys, relu_output, ros, 0, first_end, j, n, m, mean, inv_std, first);
+        gradient_chain(x, xs, dy, dys, relu, 0, first_end, j, n, m, mean, inv_std, first);
         if (first_end < rows) {  // outerColumnSums' second half, added to the first
-            gradient_chain(x, xs, dy, dys, relu_output, ros, first_end, rows, j, n, m, mean, inv_std, second);
+            gradient_chain(x, xs, dy, dys, relu, first_end, rows, j, n, m, mean, inv_std, second);
             for (int k = 0; k < 3; k++)
                 for (long v = 0; v < n; v++) first[k][v] = _mm512_add_ps(first[k][v], second[k][v]);
         }
@@ -130,16 +135,16 @@ __attribute__((target("avx512f"))) void ckernels_bn_gradient_sums_avx512(
 }
 
 __attribute__((target("avx512f"))) void ckernels_bn_input_grad_avx512(const float *x, long xs, const float *dy,
-                                                                      long dys, const float *relu_output, long ros,
-                                                                      long rows, long c, const float *mean,
+                                                                      long dys, ckernels_following_relu relu, long rows,
+                                                                      long c, const float *mean,
                                                                       const float *coefficients, float *dx, long dxs,
                                                                       int accumulate) {
     for (long r = 0; r < rows; r++)
         for (long j = 0; j < c; j += 16) {
             const __mmask16 m = lanes_left(c - j);
-            const __m512 g = masked_gradient(dy, dys, relu_output, ros, r, j, m);
             const __m512 centered =
                 _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + r * xs + j), _mm512_maskz_loadu_ps(m, mean + j));
+            const __m512 g = masked_gradient(dy, dys, relu, r, j, m, centered);
             const __m512 inner =
                 _mm512_sub_ps(_mm512_sub_ps(g, _mm512_maskz_loadu_ps(m, coefficients + j)),
                               _mm512_mul_ps(centered, _mm512_maskz_loadu_ps(m, coefficients + 2 * c + j)));
@@ -152,10 +157,10 @@ __attribute__((target("avx512f"))) void ckernels_bn_input_grad_avx512(const floa
 #else
 void ckernels_bn_statistic_sums_avx512(const float *x, long xs, long rows, long j0, long j1, long packed,
                                        const float *mean, float *sum) { __builtin_trap(); }
-void ckernels_bn_gradient_sums_avx512(const float *x, long xs, const float *dy, long dys, const float *relu_output,
-                                      long ros, long rows, long first_end, long j0, long j1, const float *mean,
+void ckernels_bn_gradient_sums_avx512(const float *x, long xs, const float *dy, long dys, ckernels_following_relu relu,
+                                      long rows, long first_end, long j0, long j1, const float *mean,
                                       const float *inv_std, float *sums) { __builtin_trap(); }
-void ckernels_bn_input_grad_avx512(const float *x, long xs, const float *dy, long dys, const float *relu_output,
-                                   long ros, long rows, long c, const float *mean, const float *coefficients, float *dx,
+void ckernels_bn_input_grad_avx512(const float *x, long xs, const float *dy, long dys, ckernels_following_relu relu,
+                                   long rows, long c, const float *mean, const float *coefficients, float *dx,
                                    long dxs, int accumulate) { __builtin_trap(); }
 #endif

@@ -462,11 +462,12 @@ final class DenseBlockKernel: ImageKernel {
     }
 
     /// relu and BatchNormalization backward in one pass; the input gradient is added to the block
-    /// gradient's first c channels (which already hold the Concatenate's pass-through gradient).
+    /// gradient's first c channels (which already hold the Concatenate's pass-through gradient). The
+    /// relu's signs come from the block buffer, which the pass reads anyway, not from `head`.
     private func headBackward(_ u: Unit, block: UnsafeMutablePointer<Float>, dBlock: UnsafeMutablePointer<Float>, batch: Int) {
         u.normalization.backward(
             x: block, stride: total, outputGrad: headGrad!, rows: batch * pix,
-            inputGrad: dBlock, stride: total, accumulate: true, reluOutput: head)
+            inputGrad: dBlock, stride: total, accumulate: true, relu: .recomputed)
     }
 }
 

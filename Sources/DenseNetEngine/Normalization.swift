@@ -125,7 +125,7 @@ final class BatchNormKernel: Kernel {
         let c = arithmetic.c
         arithmetic.backward(
             x: io.inputs[0], stride: c, outputGrad: relu.outputGrad!, rows: batch * rows,
-            inputGrad: io.inputGrads[0], stride: c, accumulate: io.accumulate[0], reluOutput: relu.output)
+            inputGrad: io.inputGrads[0], stride: c, accumulate: io.accumulate[0], relu: .output(relu.output))
     }
 }
 
@@ -348,14 +348,14 @@ final class BatchNormArithmetic {
     }
 
     /// Adds the gamma and beta gradients and writes (or adds, when `accumulate`) the input gradient
-    /// from the output gradient `dy` (contiguous rows of c). With `reluOutput` (contiguous rows of
-    /// c), the output gradient is a following ReLU's: it counts where that ReLU's output is > 0.
+    /// from the output gradient `dy` (contiguous rows of c). With `relu`, the output gradient is a
+    /// following ReLU's: it counts where that ReLU's output is > 0.
     func backward(
         x: UnsafePointer<Float>, stride xs: Int, outputGrad dy: UnsafePointer<Float>, rows: Int,
         inputGrad dx: UnsafeMutablePointer<Float>?, stride dxs: Int, accumulate: Bool,
-        reluOutput: UnsafePointer<Float>? = nil
+        relu: FollowingReLU? = nil
     ) {
-        let gradient = OutputGradient(dy: dy, reluOutput: reluOutput, c: c)
+        let gradient = OutputGradient(dy: dy, c: c, relu: relu, x: x, stride: xs, of: self)
         switch summation {
         case .tensorFlow: gradientCoefficientsInTensorFlowOrder(x: x, stride: xs, outputGrad: gradient, rows: rows)
         case .float64: gradientCoefficientsInFloat64(x: x, stride: xs, outputGrad: gradient, rows: rows)
@@ -367,7 +367,7 @@ final class BatchNormArithmetic {
             if usesAVX512 {
                 let r0 = rr.lowerBound
                 ckernels_bn_input_grad_avx512(
-                    x + r0 * xs, xs, dy + r0 * c, c, reluOutput.map { $0 + r0 * c }, c, rr.count, c, mean, coef,
+                    x + r0 * xs, xs, dy + r0 * c, c, gradient.followingReLU(fromRow: r0), rr.count, c, mean, coef,
                     dx + r0 * dxs, dxs, accumulate ? 1 : 0)
                 return
             }
@@ -382,18 +382,59 @@ final class BatchNormArithmetic {
     }
 }
 
+/// The ReLU after a normalization, whose backward pass the normalization's takes in.
+enum FollowingReLU {
+    /// Its output, contiguous rows of c.
+    case output(UnsafePointer<Float>)
+    /// Its output made again from the normalization's input and statistics, as `normalizeRows`
+    /// rounds it (so the same signs), instead of read: one stream fewer over the rows for each of
+    /// the two passes.
+    case recomputed
+}
+
 /// A normalization's output gradient, or the one a following ReLU passes back (0 where the ReLU's
 /// output is not > 0, as `ReLUKernel.backward` writes it).
 struct OutputGradient {
     let dy: UnsafePointer<Float>
-    let reluOutput: UnsafePointer<Float>?
     let c: Int
+    let relu: FollowingReLU?
+    /// The normalization's input and its coefficients, for `.recomputed`.
+    let x: UnsafePointer<Float>, xs: Int
+    let mean, scaling, beta: UnsafePointer<Float>
+
+    init(
+        dy: UnsafePointer<Float>, c: Int, relu: FollowingReLU?, x: UnsafePointer<Float>, stride xs: Int,
+        of normalization: BatchNormArithmetic
+    ) {
+        self.dy = dy
+        self.c = c
+        self.relu = relu
+        self.x = x
+        self.xs = xs
+        mean = UnsafePointer(normalization.mean)
+        scaling = UnsafePointer(normalization.scaling)
+        beta = UnsafePointer(normalization.layer.beta!.data)
+    }
 
     @inline(__always)
     subscript(row: Int, channel: Int) -> Float {
         let i = row * c + channel
-        guard let reluOutput else { return dy[i] }
-        return reluOutput[i] > 0 ? dy[i] : 0
+        switch relu {
+        case nil: return dy[i]
+        case .output(let y): return y[i] > 0 ? dy[i] : 0
+        case .recomputed:
+            let output = (x[row * xs + channel] - mean[channel]) * scaling[channel] + beta[channel]
+            return output > 0 ? dy[i] : 0
+        }
+    }
+
+    /// The AVX-512 kernels' description of `relu` for rows from `r0` on.
+    func followingReLU(fromRow r0: Int) -> ckernels_following_relu {
+        switch relu {
+        case nil: return ckernels_following_relu(output: nil, stride: 0, scaling: nil, beta: nil)
+        case .output(let y): return ckernels_following_relu(output: y + r0 * c, stride: c, scaling: nil, beta: nil)
+        case .recomputed: return ckernels_following_relu(output: nil, stride: 0, scaling: scaling, beta: beta)
+        }
     }
 }
 
@@ -414,7 +455,8 @@ extension BatchNormArithmetic {
             gradientSums.withMemoryRebound(to: Float.self, capacity: 4 * c) { sums in
                 forEachChannelRange(rows: rows) { j in
                     ckernels_bn_gradient_sums_avx512(
-                        x, xs, dy.dy, c, dy.reluOutput, c, rows, firstEnd, j.lowerBound, j.upperBound, mean, invStd, sums)
+                        x, xs, dy.dy, c, dy.followingReLU(fromRow: 0), rows, firstEnd, j.lowerBound, j.upperBound, mean,
+                        invStd, sums)
                 }
             }
         } else {

@@ -91,7 +91,7 @@ import TestSupport
         #expect(bits(layer.gamma!.gradient) == bits(try Self.floats(g, "dgamma")))
     }
 
-    /// A ReLU's backward pass fused into the normalization's (`reluOutput`) gives the bits of the
+    /// A ReLU's backward pass fused into the normalization's (`FollowingReLU.output`) gives the bits of the
     /// two passes one after the other, on every kernel path; channels 0..<16 and 32..<40 of rows
     /// 0 and 1 and the whole last channel pass no gradient (a fused pass that ignores the mask fails).
     @Test(arguments: EngineConfiguration.Kernels.allCases)
@@ -102,30 +102,76 @@ import TestSupport
         for r in 0..<2 { for j in Array(0..<16) + Array(32..<40) { reluOutput[r * c + j] = 0 } }
         for r in 0..<rows { reluOutput[r * c + c - 1] = 0 }
         let masked = zip(reluOutput, dy).map { $0 > 0 ? $1 : 0 }
-        func run(_ gradient: [Float], reluOutput: [Float]?) -> [[UInt32]] {
-            let layer = BatchNormalization()
-            layer.build(channels: c)
-            let bn = BatchNormArithmetic(
-                layer: layer, channels: c,
-                spec: KernelSpec(
-                    inputShapes: [[rows, c]], outputShape: [rows, c], capacity: 1, parallel: Parallel(workers: 2),
-                    configuration: EngineConfiguration(kernels: kernels), collective: SingleProcess()))
-            var dx = [Float](repeating: 0.5, count: rows * c)
-            x.withUnsafeBufferPointer { xp in
-                bn.computeStatistics(xp.baseAddress!, stride: c, rows: rows, mode: .training(updateStatistics: false))
-                gradient.withUnsafeBufferPointer { g in
+        let separate = Self.normalizationBackward(kernels: kernels, x: x, gradient: masked, channels: c, relu: .none)
+        #expect(Self.normalizationBackward(kernels: kernels, x: x, gradient: dy, channels: c, relu: .given(reluOutput)) == separate)
+        #expect(Self.normalizationBackward(kernels: kernels, x: x, gradient: dy, channels: c, relu: .none) != separate)
+    }
+
+    /// The ReLU's signs made again from the normalization's input (`FollowingReLU.recomputed`, as the
+    /// dense blocks take them) give the bits of reading the ReLU's output, on every kernel path, with a
+    /// beta that moves some signs (a pass that ignored the mask, or beta, fails).
+    @Test(arguments: EngineConfiguration.Kernels.allCases)
+    func reluSignsRecomputedFromTheInputGiveTheSameBits(kernels: EngineConfiguration.Kernels) throws {
+        let rows = 37, c = 41
+        let (x, dy) = Self.inputs(count: rows * c)
+        let beta = randomFloats(c, seed: 9, range: -1...1)
+        let read = Self.normalizationBackward(kernels: kernels, x: x, gradient: dy, channels: c, beta: beta, relu: .ownOutput)
+        let recomputed = Self.normalizationBackward(
+            kernels: kernels, x: x, gradient: dy, channels: c, beta: beta, relu: .ownOutputRecomputed)
+        let withoutBeta = Self.normalizationBackward(kernels: kernels, x: x, gradient: dy, channels: c, relu: .ownOutputRecomputed)
+        let unmasked = Self.normalizationBackward(kernels: kernels, x: x, gradient: dy, channels: c, beta: beta, relu: .none)
+        // compared outside #expect, which would print every bit pattern
+        let (same, betaMatters, maskMatters) = (recomputed == read, withoutBeta != read, unmasked != read)
+        #expect(same)
+        #expect(betaMatters)
+        #expect(maskMatters)
+    }
+
+    /// How `normalizationBackward` passes a following ReLU: none, this output, or the normalization's own
+    /// relu(BN(x)), read or made again.
+    enum ReLUCase {
+        case none, given([Float]), ownOutput, ownOutputRecomputed
+    }
+
+    /// BatchNormArithmetic's training backward pass (x's batch statistics, accumulating into a dx of 0.5):
+    /// the bits of dx and the gamma and beta gradients.
+    static func normalizationBackward(
+        kernels: EngineConfiguration.Kernels, x: [Float], gradient: [Float], channels c: Int, beta: [Float]? = nil,
+        relu: ReLUCase
+    ) -> [[UInt32]] {
+        let rows = x.count / c
+        let layer = BatchNormalization()
+        layer.build(channels: c)
+        if let beta { try! layer.beta!.setValues(beta) }
+        let bn = BatchNormArithmetic(
+            layer: layer, channels: c,
+            spec: KernelSpec(
+                inputShapes: [[rows, c]], outputShape: [rows, c], capacity: 1, parallel: Parallel(workers: 2),
+                configuration: EngineConfiguration(kernels: kernels), collective: SingleProcess()))
+        var dx = [Float](repeating: 0.5, count: rows * c), output = [Float](repeating: 0, count: rows * c)
+        x.withUnsafeBufferPointer { xp in
+            let x = xp.baseAddress!
+            bn.computeStatistics(x, stride: c, rows: rows, mode: .training(updateStatistics: false))
+            output.withUnsafeMutableBufferPointer { bn.normalize(x, stride: c, into: $0.baseAddress!, stride: c, rows: rows, relu: true) }
+            if case .ownOutput = relu { #expect(output.contains(0) && output.contains { $0 > 0 }) }
+            let given: [Float] = if case .given(let values) = relu { values } else { output }
+            gradient.withUnsafeBufferPointer { g in
+                given.withUnsafeBufferPointer { y in
+                    let following: FollowingReLU? =
+                        switch relu {
+                        case .none: nil
+                        case .given, .ownOutput: .output(y.baseAddress!)
+                        case .ownOutputRecomputed: .recomputed
+                        }
                     dx.withUnsafeMutableBufferPointer {
                         bn.backward(
-                            x: xp.baseAddress!, stride: c, outputGrad: g.baseAddress!, rows: rows,
-                            inputGrad: $0.baseAddress!, stride: c, accumulate: true, reluOutput: reluOutput)
+                            x: x, stride: c, outputGrad: g.baseAddress!, rows: rows,
+                            inputGrad: $0.baseAddress!, stride: c, accumulate: true, relu: following)
                     }
                 }
             }
-            return [dx, layer.gamma!.gradient, layer.beta!.gradient].map { $0.map(\.bitPattern) }
         }
-        let separate = run(masked, reluOutput: nil)
-        #expect(run(dy, reluOutput: reluOutput) == separate)
-        #expect(run(dy, reluOutput: nil) != separate)
+        return [dx, layer.gamma!.gradient, layer.beta!.gradient].map { $0.map(\.bitPattern) }
     }
 
     /// The largest |a − b| / max(|b|, 1e-3) over the elements (a count mismatch is infinite).

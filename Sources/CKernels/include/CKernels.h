@@ -119,20 +119,31 @@ void ckernels_copy_streaming(void *destination, const void *source, size_t bytes
 void ckernels_bn_statistic_sums_avx512(const float *x, long xs, long rows, long j0, long j1, long packed,
                                        const float *mean, float *sum);
 
+/// The ReLU after a BatchNormalization, whose backward pass the normalization's takes in: the gradient counts
+/// where the ReLU's output is > 0. That output is read (`output`, rows `stride` floats apart) or, with
+/// `output` NULL and `beta` not, made again from x as ckernels_normalize_rows rounds it, (x - mean)·scaling +
+/// beta, which saves reading it. Both NULL: no ReLU follows.
+typedef struct {
+    const float *output;
+    long stride;
+    const float *scaling;
+    const float *beta;
+} ckernels_following_relu;
+
 /// BatchNormalization's gradient sums of columns [j0, j1), as TensorFlowOrder.outerColumnSums takes them
-/// (bit-identical): with g = dy[r, j] (0 where relu_output, if not NULL, is not > 0) and centered = x[r, j] -
-/// mean[j], sums[4j] = Σ g, sums[4j + 1] = Σ g·(centered·inv_std[j]), sums[4j + 2] = Σ g·centered, over rows
+/// (bit-identical): with g = dy[r, j] (0 where `relu` passes nothing back) and centered = x[r, j] - mean[j],
+/// sums[4j] = Σ g, sums[4j + 1] = Σ g·(centered·inv_std[j]), sums[4j + 2] = Σ g·centered, over rows
 /// [0, first_end) and, when first_end < rows, plus the sums over [first_end, rows). Only after
 /// ckernels_has_avx512f() returned 1.
-void ckernels_bn_gradient_sums_avx512(const float *x, long xs, const float *dy, long dys, const float *relu_output,
-                                      long ros, long rows, long first_end, long j0, long j1, const float *mean,
+void ckernels_bn_gradient_sums_avx512(const float *x, long xs, const float *dy, long dys, ckernels_following_relu relu,
+                                      long rows, long first_end, long j0, long j1, const float *mean,
                                       const float *inv_std, float *sums);
 
 /// BatchNormArithmetic.backward's input gradient with AVX-512, bit-identical to it: dx[r, j] (= or += when
 /// accumulate) k[c + j]·((g - k[j]) - (x[r, j] - mean[j])·k[2c + j]), g as in ckernels_bn_gradient_sums_avx512,
 /// k = coefficients. Only after ckernels_has_avx512f() returned 1.
-void ckernels_bn_input_grad_avx512(const float *x, long xs, const float *dy, long dys, const float *relu_output,
-                                   long ros, long rows, long c, const float *mean, const float *coefficients, float *dx,
+void ckernels_bn_input_grad_avx512(const float *x, long xs, const float *dy, long dys, ckernels_following_relu relu,
+                                   long rows, long c, const float *mean, const float *coefficients, float *dx,
                                    long dxs, int accumulate);
 
 /// `rounds` rounds of independent fused multiply-add chains on the widest vectors the CPU has (AVX-512, else
