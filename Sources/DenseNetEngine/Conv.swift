@@ -212,17 +212,12 @@ final class ConvKernel: Kernel {
     /// (`EngineConfiguration.usesAVX512`; the same bits).
     let usesAVX512: Bool
     let flipped: UnsafeMutablePointer<Float>?
-    /// Forward passes by Winograd (winograd_avx2.c, winograd_avx512.c) on the direct path, in inference
-    /// and in training: 3×3 stride-1 convolutions with even output sizes and channel counts that are
-    /// multiples of 8. The kernel's transform [(tile + 2)², cin, cout], checked before each batch
-    /// (`prepareWinograd`) against the values it was made from (`winogradFrom`): training or loading
-    /// may have changed them since. The backward passes stay on the direct kernels.
-    let winogradKernel: UnsafeMutablePointer<Float>?
-    /// Output rows and columns per Winograd tile: 4, F(4×4, 3×3), with the AVX-512 kernels where both
-    /// output sizes are multiples of 4 (DenseNet's 56² and 28² layers; 0.6× F(2×2, 3×3)'s time,
-    /// docs/performance.md); 2, F(2×2, 3×3), otherwise; 0 off the Winograd path.
-    let winogradTile: Int
-    private var winogradFrom = TransformedValues()
+    /// Forward passes by Winograd on the direct path, in inference and in training: 3×3 stride-1
+    /// convolutions with even output sizes and channel counts that are multiples of 8.
+    let winograd: WinogradConvolution?
+    /// Training's input gradients by Winograd, with the flipped kernel (cout channels into cin), where
+    /// the forward passes take it and the gradient is written, not added (the dense blocks' 3×3 layers).
+    let winogradBackwardData: WinogradConvolution?
 
     init(layer: Conv2D, spec: KernelSpec) {
         g = ConvGeometry(
@@ -247,18 +242,19 @@ final class ConvKernel: Kernel {
         flipped = direct ? .allocate(capacity: g.k * cout) : nil
         let directShape = DirectConv.fitsInference(
             cout: cout, kernel: layer.kernelSize, strides: layer.strides, configuration: spec.configuration)
-        let winograd =
-            (direct || directShape) && wide && spec.configuration.winograd && g.kh == 3 && g.kw == 3 && g.sh == 1
-            && g.sw == 1 && g.ho % 2 == 0 && g.wo % 2 == 0 && g.cin % 8 == 0 && cout % 8 == 0
-        directInInference = direct || winograd || (directShape && usesAVX512 && cout % 32 == 0)
-        winogradTile = !winograd ? 0 : usesAVX512 && g.ho % 4 == 0 && g.wo % 4 == 0 ? 4 : 2
-        winogradKernel = winograd ? .allocate(capacity: (winogradTile + 2) * (winogradTile + 2) * g.cin * cout) : nil
+        let threeByThree = (direct || directShape) && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1
+        winograd =
+            threeByThree
+            ? WinogradConvolution(
+                cin: g.cin, cout: cout, outputRows: g.ho, outputColumns: g.wo, configuration: spec.configuration) : nil
+        winogradBackwardData =
+            winograd != nil && direct
+            ? WinogradConvolution(cin: cout, cout: g.cin, outputRows: g.h, outputColumns: g.w, configuration: spec.configuration)
+            : nil
+        directInInference = direct || winograd != nil || (directShape && usesAVX512 && cout % 32 == 0)
     }
 
-    deinit {
-        flipped?.deallocate()
-        winogradKernel?.deallocate()
-    }
+    deinit { flipped?.deallocate() }
 
     /// Padded buffers of the direct path: forward / weight-gradient input, and output gradient.
     var paddedInput: (hp: Int, wp: Int) { (g.ho + g.kh - 1, g.wo + g.kw - 1) }
@@ -278,8 +274,7 @@ final class ConvKernel: Kernel {
             + Swift.max(
                 DirectConv.forwardScratch(hp: hpI, wp: wpI, cin: g.cin, wide: wide),
                 DirectConv.forwardScratch(hp: hpG, wp: wpG, cin: cout, wide: wide),
-                winogradTile == 4 ? ckernels_winograd4_scratch(g.cin, cout) : 0,
-                winogradTile == 2 ? ckernels_winograd_scratch(g.cin, cout) : 0)
+                winograd?.scratch ?? 0, winogradBackwardData?.scratch ?? 0)
         return Swift.max(gemm, directPath)
     }
 
@@ -383,14 +378,8 @@ extension ConvKernel: ImageKernel {
         prepareWinograd()
     }
 
-    /// Before a batch on the Winograd path: the transform of the current weights, remade only when
-    /// they have changed since the last one (after every training step; ≈ 10 µs for 32 → 32).
-    func prepareWinograd() {
-        guard let winogradKernel, !winogradFrom.areCurrent(for: kernel) else { return }
-        let transform = winogradTile == 4 ? ckernels_winograd4_kernel : ckernels_winograd_kernel
-        transform(kernel.data, g.cin, cout, winogradKernel)
-        winogradFrom.record(kernel)
-    }
+    /// Before a batch on the Winograd path: the transform of the current weights.
+    func prepareWinograd() { winograd?.prepare(kernel.data, madeFrom: kernel) }
 
     func forward(_ io: NodeIO, image n: Int, worker t: Int, mode: ForwardMode) {
         let x = io.inputs[0]
@@ -430,13 +419,10 @@ extension ConvKernel: ImageKernel {
     ) {
         let xp = io.workspace[t], yr = y + (n * pixOut + rows.lowerBound * g.wo) * ldy
         pad(n, rows.lowerBound..<(rows.upperBound + g.kh - 1), xp)
-        if let winogradKernel {
-            let winograd =
-                winogradTile == 4
-                ? ckernels_conv_winograd4_avx512 : usesAVX512 ? ckernels_conv_winograd_avx512 : ckernels_conv_winograd_avx2
-            winograd(
-                xp, paddedInput.wp, g.cin, rows.count, g.wo, winogradKernel, cout, yr, ldy,
-                bias?.data, relu ? 1 : 0, xp + paddedMax)
+        if let winograd {
+            winograd.run(
+                xp, wp: paddedInput.wp, rows: rows.count, columns: g.wo, into: yr, stride: ldy, bias: bias?.data, relu: relu,
+                scratch: xp + paddedMax)
             return
         }
         DirectConv.forwardImage(
@@ -492,8 +478,10 @@ extension ConvKernel: ImageKernel {
         let sums = weightGradient
         let wpI = paddedInput.wp, (hpG, wpG) = paddedGrad
         let wf = UnsafePointer(flipped!)
+        let winogradData = acc ? nil : winogradBackwardData
         if dx != nil {
             DirectConv.flipTranspose(kernel.data, kh: g.kh, kw: g.kw, cin: g.cin, cout: cout, into: flipped!)
+            winogradData?.prepare(wf, madeFrom: kernel)
         }
         let pieces = sums.start(batch: batch)
         // Without relu, dy needs no mask: the bias sums (serial, in TensorFlow's row order) run as
@@ -515,6 +503,12 @@ extension ConvKernel: ImageKernel {
                     DirectConv.pad(
                         dyi, h: g.ho, w: g.wo, c: cout, top: g.kh - 1 - g.pt, left: g.kw - 1 - g.pl,
                         hp: hpG, wp: wpG, into: buf)
+                    if let winogradData {
+                        winogradData.run(
+                            buf, wp: wpG, rows: g.h, columns: g.w, into: dx + n * pixIn * g.cin, stride: g.cin, bias: nil,
+                            relu: false, scratch: buf + paddedMax)
+                        continue
+                    }
                     DirectConv.forwardImage(
                         xp: buf, wp: wpG, cin: cout, ho: g.h, wo: g.w, kh: g.kh, kw: g.kw,
                         w: wf, cout: g.cin, y: dx + n * pixIn * g.cin, ldy: g.cin, accumulate: acc,

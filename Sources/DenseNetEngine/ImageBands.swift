@@ -31,7 +31,7 @@ extension ConvKernel {
     /// (they pack no weights), so a 7×7 image — DenseNet's block 4 — takes both cores in two bands.
     func bands(batch: Int, mode: ForwardMode) -> (count: Int, rowsPerUnit: Int) {
         guard mode == .inference else { return (1, 1) }
-        let unit = Swift.max(winogradTile, 1)
+        let unit = winograd?.tile ?? 1
         let minimumPixels = directInInference && unit == 1 ? 24 : 32
         return (imageBands(batch: batch, rows: g.ho / unit, pixelsPerRow: unit * g.wo, minimumPixels: minimumPixels), unit)
     }

@@ -18,15 +18,15 @@ import Testing
         let automatic = try convolution(.default)
         #expect(automatic.direct)
         #expect(automatic.wide == EngineConfiguration.cpuHasAVX2FMA)
-        #expect((automatic.winogradKernel != nil) == EngineConfiguration.cpuHasAVX2FMA)
+        #expect((automatic.winograd != nil) == EngineConfiguration.cpuHasAVX2FMA)
         let portable = try convolution(EngineConfiguration(kernels: .portable))
         #expect(!portable.wide)
-        #expect(portable.winogradKernel == nil)
+        #expect(portable.winograd == nil)
         #expect(!(try convolution(EngineConfiguration(convolutions: .blas))).direct)
         #expect(!(try convolution(EngineConfiguration(directMaxOutputChannels: 8))).direct)
         let noWinograd = try convolution(EngineConfiguration(winograd: false))
         #expect(noWinograd.direct)
-        #expect(noWinograd.winogradKernel == nil)
+        #expect(noWinograd.winograd == nil)
     }
 
     /// OpenBLAS runs kernels as wide as the CPU's vectors once the engine has run a GEMM (a Dense

@@ -63,7 +63,7 @@ import Testing
             let (kernel, bands) = try convBands(ex)
             guard kernel.directInInference else { continue }  // the portable kernels' routing leaves wide layers to GEMM
             #expect(bands > 1, "\(configuration)")
-            #expect((kernel.winogradKernel != nil) == (winograd && configuration.winograd && configuration.usesAVX2))
+            #expect((kernel.winograd != nil) == (winograd && configuration.winograd && configuration.usesAVX2))
             #expect(batch1 == batch8, "\((h, w, cin, cout, pad)), \(configuration)")
         }
     }
@@ -81,7 +81,7 @@ import Testing
         }
         let (kernel, bands) = try convBands(ex)
         #expect(!kernel.direct, "training keeps im2col + OpenBLAS")
-        #expect((kernel.winogradKernel != nil) == (size == 14))
+        #expect((kernel.winograd != nil) == (size == 14))
         #expect(kernel.directInInference == (size == 14 || EngineConfiguration.cpuHasAVX512))
         #expect(bands == (kernel.directInInference ? (size == 14 ? 6 : 2) : 1))
         #expect(batch1 == batch8)

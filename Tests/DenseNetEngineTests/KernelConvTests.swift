@@ -13,7 +13,9 @@ import Testing
         for kernels in EngineConfiguration.Kernels.allCases { try check(c, EngineConfiguration(kernels: kernels)) }
     }
 
-    func check(_ c: Case, _ configuration: EngineConfiguration) throws {
+    /// The checks with one configuration; the convolution's kernel.
+    @discardableResult
+    func check(_ c: Case, _ configuration: EngineConfiguration) throws -> ConvKernel {
         var conv: Conv2D!
         let gc = try GradientCheck(inputShape: [c.h, c.w, c.cin], batch: c.batch, configuration: configuration) { g, x in
             conv = Conv2D(filters: c.cout, kernelSize: c.k, padding: c.pad, activation: c.relu ? .relu : .linear)
@@ -67,6 +69,20 @@ import Testing
         #expect(maxAbsDifference(ana, dx.map(Float.init)) <= 1e-4, "input gradient, \(configuration.kernels) kernels")
         #expect(maxAbsDifference(params[0], dw.map(Float.init)) <= 1e-3, "kernel gradient, \(configuration.kernels) kernels")
         #expect(maxAbsDifference(params[1], db.map(Float.init)) <= 1e-3, "bias gradient, \(configuration.kernels) kernels")
+        return kernelNode
+    }
+
+    /// Training's input gradient by Winograd with the flipped kernel where the AVX2 kernels run: F(4×4, 3×3)
+    /// on AVX-512 for sizes that are multiples of 4, F(2×2, 3×3) otherwise.
+    @Test(arguments: [(8, 12), (6, 10)])
+    func same3x3InputGradientByWinograd(h: Int, w: Int) throws {
+        for kernels in EngineConfiguration.Kernels.allCases {
+            let configuration = EngineConfiguration(kernels: kernels)
+            let node = try check(Case(h: h, w: w, cin: 16, cout: 8, k: (3, 3), pad: .same, relu: true, batch: 2), configuration)
+            #expect(node.direct && (node.winogradBackwardData != nil) == configuration.usesAVX2)
+            let tile = configuration.usesAVX512 && h % 4 == 0 ? 4 : 2
+            #expect(node.winogradBackwardData.map { $0.tile == tile && $0.cin == 8 && $0.cout == 16 } ?? true)
+        }
     }
 
     @Test func same3x3Cout4() throws { try check(Case(h: 9, w: 7, cin: 8, cout: 4, k: (3, 3), pad: .same, relu: false, batch: 3)) }
@@ -226,7 +242,7 @@ import Testing
             return try conv.call([x], in: g)
         }
         let node = try #require(gc.ex.kernels.compactMap { $0 as? ConvKernel }.first)
-        #expect(node.winogradKernel != nil, "takes the Winograd path")
+        #expect(node.winograd != nil, "takes the Winograd path")
         let xs = randomFloats(3 * h * w * cin, seed: 31)
         gc.setInput(xs)
         let bias = randomFloats(cout, seed: 32, range: -0.3...0.3)
@@ -260,7 +276,7 @@ import Testing
             return try conv.call([x], in: g)
         }
         let node = try #require(gc.ex.kernels.compactMap { $0 as? ConvKernel }.first)
-        #expect(node.winogradTile == 4)
+        #expect(node.winograd?.tile == 4)
         let xs = randomFloats(2 * h * w * cin, seed: 51)
         gc.setInput(xs)
         let bias = randomFloats(cout, seed: 52, range: -0.3...0.3)
@@ -385,7 +401,7 @@ import Testing
                 try Conv2D(filters: cout, kernelSize: (3, 3), padding: .same, activation: .relu).call([x], in: g)
             }
             let node = try #require(gc.ex.kernels.compactMap { $0 as? ConvKernel }.first)
-            #expect(node.winogradTile == 2 && node.usesAVX512 == (kernels == .automatic))
+            #expect(node.winograd?.tile == 2 && node.usesAVX512 == (kernels == .automatic))
             gc.setInput(randomFloats(2 * h * w * cin, seed: 41))
             gc.ex.forward(batch: 2, mode: .inference)
             return UnsafeBufferPointer(start: gc.ex.outputs[gc.outID], count: 2 * h * w * cout).map(\.bitPattern)
