@@ -234,19 +234,18 @@ final class ConvKernel: Kernel {
         weightGradient = WeightGradientSums(of: kernel, spec: spec)
         biasGradient = BiasGradientSums(columns: cout, float64Sums: bias.map { spec.wideGradients?[$0] } ?? nil)
         imageByImage = spec.configuration.summation == .float64
+        let directShape = DirectConv.fitsInference(
+            cout: cout, kernel: layer.kernelSize, strides: layer.strides, configuration: spec.configuration)
+        winograd =
+            directShape && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1
+            ? WinogradConvolution(
+                cin: g.cin, cout: cout, outputRows: g.ho, outputColumns: g.wo, configuration: spec.configuration) : nil
         direct = DirectConv.isProfitable(
             cin: g.cin, cout: cout, kernel: layer.kernelSize, strides: layer.strides,
-            outputPixels: g.ho * g.wo, configuration: spec.configuration)
+            outputPixels: g.ho * g.wo, winograd: winograd != nil, configuration: spec.configuration)
         wide = spec.configuration.usesAVX2
         usesAVX512 = spec.configuration.usesAVX512
         flipped = direct ? .allocate(capacity: g.k * cout) : nil
-        let directShape = DirectConv.fitsInference(
-            cout: cout, kernel: layer.kernelSize, strides: layer.strides, configuration: spec.configuration)
-        let threeByThree = (direct || directShape) && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1
-        winograd =
-            threeByThree
-            ? WinogradConvolution(
-                cin: g.cin, cout: cout, outputRows: g.ho, outputColumns: g.wo, configuration: spec.configuration) : nil
         winogradBackwardData =
             winograd != nil && direct
             ? WinogradConvolution(cin: cout, cout: g.cin, outputRows: g.h, outputColumns: g.w, configuration: spec.configuration)

@@ -24,7 +24,7 @@ import Testing
         let kernelNode = try #require(gc.ex.kernels.compactMap { $0 as? ConvKernel }.first)
         let profitable = DirectConv.isProfitable(
             cin: c.cin, cout: c.cout, kernel: c.k, strides: (1, 1), outputPixels: c.h * c.w,
-            configuration: configuration)
+            winograd: kernelNode.winograd != nil, configuration: configuration)
         #expect(kernelNode.direct == profitable, "the path its shape is routed to, \(configuration.kernels) kernels")
         let xs = randomFloats(c.batch * c.h * c.w * c.cin, seed: 21)
         gc.setInput(xs)
@@ -70,6 +70,18 @@ import Testing
         #expect(maxAbsDifference(params[0], dw.map(Float.init)) <= 1e-3, "kernel gradient, \(configuration.kernels) kernels")
         #expect(maxAbsDifference(params[1], db.map(Float.init)) <= 1e-3, "bias gradient, \(configuration.kernels) kernels")
         return kernelNode
+    }
+
+    /// A wide reduction (9·72 taps) on a 14×14 image trains on the direct path where Winograd takes its
+    /// forward and input-gradient passes (AVX2), and stays with OpenBLAS at an odd width, where it cannot
+    /// (the portable kernels' own rule is `isProfitable`'s, which `check` asserts).
+    @Test(arguments: [(14, 14), (14, 13)])
+    func wideReductionsTrainDirectWhereWinogradTakesThem(h: Int, w: Int) throws {
+        for kernels in EngineConfiguration.Kernels.allCases {
+            let configuration = EngineConfiguration(kernels: kernels)
+            let node = try check(Case(h: h, w: w, cin: 72, cout: 8, k: (3, 3), pad: .same, relu: false, batch: 1), configuration)
+            if configuration.usesAVX2 { #expect(node.direct == (w % 2 == 0)) }
+        }
     }
 
     /// Training's input gradient by Winograd with the flipped kernel where the AVX2 kernels run: F(4×4, 3×3)

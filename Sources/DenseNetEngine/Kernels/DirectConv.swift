@@ -34,10 +34,13 @@ enum DirectConv {
     /// from per-layer measurements against im2col + OpenBLAS (docs/performance.md). The AVX2 kernels
     /// take any channel counts and win wherever GEMM packing or a large im2col buffer dominates:
     /// reductions up to 9·64 taps (every densenet-mini layer), or large images; 1×1 convolutions
-    /// (no im2col) and wide reductions on small images tie, and stay with OpenBLAS. The SSE-width
-    /// Swift kernels need multiples of 4 and win only for cout <= 8, or 16 channels on larger images.
+    /// (no im2col) and wide reductions on small images tie, and stay with OpenBLAS — except where
+    /// Winograd takes the forward and input-gradient passes (`winograd`), which wins from 14×14 on
+    /// (DenseNet-121's 14×14 layers, cin 128 → 32, at batch 8: 3×3 forward + backward ≈ 325 → 285 ms
+    /// a step). The SSE-width Swift kernels need multiples of 4 and win only for cout <= 8, or 16
+    /// channels on larger images.
     static func isProfitable(
-        cin: Int, cout: Int, kernel: (Int, Int), strides: (Int, Int), outputPixels: Int,
+        cin: Int, cout: Int, kernel: (Int, Int), strides: (Int, Int), outputPixels: Int, winograd: Bool = false,
         configuration: EngineConfiguration
     ) -> Bool {
         guard configuration.convolutions == .automatic, strides == (1, 1),
@@ -45,7 +48,7 @@ enum DirectConv {
         else { return false }
         if configuration.usesAVX2 {
             let taps = kernel.0 * kernel.1
-            return taps > 1 && (taps * cin <= 576 || outputPixels >= 784)
+            return taps > 1 && (taps * cin <= 576 || outputPixels >= (winograd ? 196 : 784))
         }
         return cin % 4 == 0 && cout % 4 == 0 && (cout <= 8 || outputPixels >= 196)
     }
