@@ -36,8 +36,8 @@ enum DirectConv {
     /// reductions up to 9·64 taps (every densenet-mini layer), or large images; 1×1 convolutions
     /// (no im2col) and wide reductions on small images tie, and stay with OpenBLAS — except where
     /// Winograd takes the forward and input-gradient passes (`winograd`), which wins from 14×14 on
-    /// (DenseNet-121's 14×14 layers, cin 128 → 32, at batch 8: 3×3 forward + backward ≈ 325 → 285 ms
-    /// a step). The SSE-width Swift kernels need multiples of 4 and win only for cout <= 8, or 16
+    /// (DenseNet-121's 14×14 layers, cin 128 → 32, moved: all its 3×3 forward and backward passes at
+    /// batch 8 went from ≈ 325 to ≈ 285 ms a step). The SSE-width Swift kernels need multiples of 4 and win only for cout <= 8, or 16
     /// channels on larger images.
     static func isProfitable(
         cin: Int, cout: Int, kernel: (Int, Int), strides: (Int, Int), outputPixels: Int, winograd: Bool = false,
