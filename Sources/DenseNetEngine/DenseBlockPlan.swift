@@ -336,6 +336,14 @@ final class DenseBlockKernel: ImageKernel {
                         stride: u.sizes[pointwise.fusedKernels - 1] / pix, workspace: io.workspace)
                 }
                 first = pointwise.fusedKernels
+            } else if let pointwise = u.pointwise {
+                // training: the 1×1 convolution of relu(BN(x)) in one pass, without storing the head
+                profile.measure(u.kinds[0].name, flops: batch * u.kinds[0].flopsPerSample) {
+                    pointwise.forwardConvolution(
+                        normalizing: block, stride: total, with: u.normalization, rows: rows, into: tail[0].output,
+                        stride: u.sizes[0] / pix, workspace: io.workspace)
+                }
+                first = 1
             }
             for (k, kernel) in u.kernels.enumerated() where k >= first {
                 let kind = u.kinds[k]

@@ -125,8 +125,9 @@ import Testing
         }
     }
 
-    /// On the AVX2 kernels everything; on the AVX-512 ones training (their inference takes the units'
-    /// 1×1 convolutions in one pass that rounds differently: FusedPointwiseTests).
+    /// On the AVX2 kernels everything; on the AVX-512 ones training, whose one-pass 1×1 convolutions
+    /// (no epilogue) give the op-by-op bits at these channel counts (their inference also takes the
+    /// following normalization into that pass, which rounds differently: FusedPointwiseTests).
     @Test(arguments: ["small", "mini"], [EngineConfiguration.Kernels.avx2, .automatic])
     func fusedBlocksAreBitIdenticalToOpByOp(which: String, kernels: EngineConfiguration.Kernels) throws {
         let inference = kernels == .avx2 || !EngineConfiguration.cpuHasAVX512

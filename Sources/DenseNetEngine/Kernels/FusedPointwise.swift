@@ -3,9 +3,10 @@
 // `normalize_rows`, copied again into OpenBLAS's panels, and the 1×1 output read and written once more
 // by each of BatchNormalization and ReLU; here each block of rows is normalised into a small panel,
 // multiplied by the weights packed into strips of 32 output channels, and the following
-// BatchNormalization and ReLU are applied before the one store. Rounding differs from OpenBLAS (its
-// sums run in another order), so only inference takes it, and only with TensorFlow-order sums (the
-// float64 configuration keeps every image's bits independent of the batch, which OpenBLAS gives it).
+// BatchNormalization and ReLU are applied before the one store. Training takes the convolution alone
+// (its following normalization needs the batch's statistics of its output first). Rounding differs
+// from OpenBLAS (its sums run in another order); only TensorFlow-order sums take it (the float64
+// configuration keeps every image's bits independent of the batch, which OpenBLAS gives it).
 // Each output row is computed by itself: the pieces do not change a bit. Measured in
 // docs/performance.md ("One pass for the dense units' 1×1 convolutions").
 
@@ -84,11 +85,28 @@ final class FusedPointwise {
         normalizing x: UnsafePointer<Float>, stride: Int, with head: BatchNormArithmetic, rows: Int,
         into y: UnsafeMutablePointer<Float>, stride ldy: Int, workspace: [UnsafeMutablePointer<Float>]
     ) {
-        prepareWeights()
         outputNormalization?.useMovingStatistics()
+        run(normalizing: x, stride: stride, with: head, rows: rows, into: y, stride: ldy, workspace: workspace, epilogue: true)
+    }
+
+    /// Training: the convolution's output alone, for relu(BN(x)) as `forward` takes it. The pass never
+    /// stores the head (the backward pass makes it again), and rounds as the inference pass does.
+    func forwardConvolution(
+        normalizing x: UnsafePointer<Float>, stride: Int, with head: BatchNormArithmetic, rows: Int,
+        into y: UnsafeMutablePointer<Float>, stride ldy: Int, workspace: [UnsafeMutablePointer<Float>]
+    ) {
+        run(normalizing: x, stride: stride, with: head, rows: rows, into: y, stride: ldy, workspace: workspace, epilogue: false)
+    }
+
+    /// The pass, with the following normalization and ReLU (`epilogue`) or without.
+    private func run(
+        normalizing x: UnsafePointer<Float>, stride: Int, with head: BatchNormArithmetic, rows: Int,
+        into y: UnsafeMutablePointer<Float>, stride ldy: Int, workspace: [UnsafeMutablePointer<Float>], epilogue: Bool
+    ) {
+        prepareWeights()
         let cin = conv.g.cin, cout = conv.cout, beta = UnsafePointer(head.layer.beta!.data)
         let mean = UnsafePointer(head.mean), scaling = UnsafePointer(head.scaling), packed = UnsafePointer(self.packed)
-        let out = outputNormalization, relu: Int32 = relu ? 1 : 0
+        let out = epilogue ? outputNormalization : nil, relu: Int32 = epilogue && relu ? 1 : 0
         let columns = Self.columnsPerPiece(rows: rows, columns: cout), groups = cout / columns
         let piece = columns < cout ? rows : Self.rowsPerPiece(rows: rows), pieces = (rows + piece - 1) / piece
         let outBeta = out.map { UnsafePointer($0.layer.beta!.data) }
