@@ -242,7 +242,7 @@ final class ConvKernel: Kernel {
                 cin: g.cin, cout: cout, outputRows: g.ho, outputColumns: g.wo, configuration: spec.configuration) : nil
         direct = DirectConv.isProfitable(
             cin: g.cin, cout: cout, kernel: layer.kernelSize, strides: layer.strides,
-            outputPixels: g.ho * g.wo, winograd: winograd != nil, configuration: spec.configuration)
+            outputPixels: g.ho * g.wo, winograd: winograd?.tile == 2, configuration: spec.configuration)
         wide = spec.configuration.usesAVX2
         usesAVX512 = spec.configuration.usesAVX512
         flipped = direct ? .allocate(capacity: g.k * cout) : nil

@@ -35,9 +35,11 @@ enum DirectConv {
     /// take any channel counts and win wherever GEMM packing or a large im2col buffer dominates:
     /// reductions up to 9·64 taps (every densenet-mini layer), or large images; 1×1 convolutions
     /// (no im2col) and wide reductions on small images tie, and stay with OpenBLAS — except where
-    /// Winograd takes the forward and input-gradient passes (`winograd`), which wins from 14×14 on
-    /// (DenseNet-121's 14×14 layers, cin 128 → 32, moved: all its 3×3 forward and backward passes at
-    /// batch 8 went from ≈ 325 to ≈ 285 ms a step). The SSE-width Swift kernels need multiples of 4 and win only for cout <= 8, or 16
+    /// Winograd F(2×2, 3×3) takes the forward and input-gradient passes (`winograd`), which wins from
+    /// 14×14 on (DenseNet-121's 14×14 layers, cin 128 → 32, moved: all its 3×3 forward and backward
+    /// passes at batch 8 went from ≈ 325 to ≈ 285 ms a step). Not F(4×4, 3×3): its larger rounding on
+    /// the small DenseNet's 16×16 layers flipped 164 of 416 586 first Adam steps against Keras 3's
+    /// (3 with F(2×2)), past `ConfigTests`' bound. The SSE-width Swift kernels need multiples of 4 and win only for cout <= 8, or 16
     /// channels on larger images.
     static func isProfitable(
         cin: Int, cout: Int, kernel: (Int, Int), strides: (Int, Int), outputPixels: Int, winograd: Bool = false,
