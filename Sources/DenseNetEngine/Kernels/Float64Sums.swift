@@ -127,7 +127,18 @@ final class WeightGradientSums {
         guard let wide else {
             let groups = reductionGroups(batch)
             parallel.forEachRange(count, minChunk: 16384) { r in
-                for e in r {
+                // sixteen elements at a time, each still ((group 0 + group 1) + …) + grad: the group loop
+                // innermost, as it was, kept the compiler from vectorizing over the elements
+                typealias Lanes = SIMD16<Float>
+                var e = r.lowerBound
+                while e + Lanes.scalarCount <= r.upperBound {
+                    var s = UnsafeRawPointer(partials + e).loadUnaligned(as: Lanes.self)
+                    for gi in 1..<Swift.max(groups, 1) { s += UnsafeRawPointer(partials + gi * count + e).loadUnaligned(as: Lanes.self) }
+                    let sum = UnsafeRawPointer(grad + e).loadUnaligned(as: Lanes.self) + s
+                    UnsafeMutableRawPointer(grad + e).storeBytes(of: sum, as: Lanes.self)
+                    e += Lanes.scalarCount
+                }
+                for e in e..<r.upperBound {
                     var s = partials[e]
                     for gi in 1..<Swift.max(groups, 1) { s += partials[gi * count + e] }
                     grad[e] += s
