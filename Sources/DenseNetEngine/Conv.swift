@@ -468,8 +468,9 @@ extension ConvKernel: ImageKernel {
     }
 
     /// Backward of the direct path: per reduction group, per image: relu mask, weight gradient from
-    /// the padded input, input gradient = direct conv of the padded output gradient with the flipped
-    /// kernel; the bias sums beside the groups or, after a relu mask, after them.
+    /// the padded input, input gradient = conv of the padded output gradient with the flipped kernel
+    /// (by Winograd where `winogradBackwardData` takes it, else direct); the bias sums beside the
+    /// groups or, after a relu mask, after them.
     func backwardDirect(_ io: NodeIO, batch: Int) {
         let x = io.inputs[0], y = io.output, dy = io.outputGrad!
         let dx = io.inputGrads[0], acc = io.accumulate[0]
