@@ -93,8 +93,9 @@ AVX512 __m512 masked_gradient(const float *dy, long dys, ckernels_following_relu
 }
 
 /// One chain over rows [r0, r1) of columns j.. (n vectors): sums of g, g·(centered·inv_std), g·centered.
-AVX512 void gradient_chain(const float *x, long xs, const float *dy, long dys, ckernels_following_relu relu, long r0, long r1, long j, long n, const __mmask16 *m, const float *mean,
-                           const float *inv_std, __m512 s[3][GROUP]) {
+AVX512 void gradient_chain(const float *x, long xs, const float *dy, long dys, ckernels_following_relu relu, long r0,
+                           long r1, long j, long n, const __mmask16 *m, const float *mean, const float *inv_std,
+                           __m512 s[3][GROUP]) {
     __m512 mu[GROUP], is[GROUP];
     for (long v = 0; v < n; v++) {
         mu[v] = _mm512_maskz_loadu_ps(m[v], mean + j + 16 * v);
