@@ -8,10 +8,11 @@
 //
 // The weight-gradient kernel: 32 output channels (two zmm, the last masked) × 12 input channels per
 // pass over the pixels (16 × 24 when 16 or fewer remain), three times the AVX2 kernel's 16 × 4, so the
-// image and output gradient stream from L2 a third as often. Each weight's sum still runs over the
-// pixels in order from zero, then adds to dw: the AVX2 kernel's bits, fused or not. Below 16 output
-// channels the AVX2 kernel runs. Thread CPU time, DenseNet-121's 3×3 layers (cin 128, cout 32):
-// 56×56 3.0× and 28×28 1.9× faster (docs/performance.md).
+// image and output gradient stream from L2 a third as often; an image larger than half a megabyte
+// (56×56×128) is walked in bands of rows that stay in L2 (1.5× on one core). Each weight's sum still
+// runs over the pixels in order from zero, then adds to dw: the AVX2 kernel's bits, fused or not.
+// Below 16 output channels the AVX2 kernel runs. Thread CPU time, DenseNet-121's 3×3 layers (cin 128,
+// cout 32): 56×56 3.0× and 28×28 1.9× faster (docs/performance.md).
 //
 // ckernels_normalize_rows_avx512: BatchNorm's normalize and ReLU 16 channels at a time, the rest
 // masked, each lane as the AVX2 kernel rounds it; bound by memory: 1.0-1.2× alone, no effect measurable
@@ -27,7 +28,8 @@
 
 // PIXELS: the forward kernel's block; WGRAD_ACCUMULATORS: the weight gradient's accumulator vectors
 // (12 input channels × 32 output channels, or 24 × 16), 24 of the 32 zmm registers.
-enum { PIXELS = 12, WGRAD_ACCUMULATORS = 24 };
+// WGRAD_BAND_BYTES: the weight gradient's row band, within each core's 2 MB L2 with room to spare.
+enum { PIXELS = 12, WGRAD_ACCUMULATORS = 24, WGRAD_BAND_BYTES = 512 * 1024 };
 
 /// max(v, 0) as Swift.max(v, 0): v when 0 >= v is false (NaN stays NaN, -0 becomes +0).
 AVX512 __m512 relu_like_swift(__m512 v) {
@@ -99,15 +101,18 @@ AVX512 __m512 multiply_add(__m512 a, __m512 x, __m512 g, const int fused) {
     return fused ? _mm512_fmadd_ps(x, g, a) : _mm512_add_ps(a, _mm512_mul_ps(x, g));
 }
 
-/// dw[tap, ci..ci+CB-1, NV vectors of channels] (= if first, else +=) the sum over output pixels of
-/// x[pixel + tap, ci] · dy[pixel, channel]; the last vector's lanes outside `last` are 0, never stored.
-AVX512 void weight_grad_block(const float *x0, long wp, long cin, long ho, long wo, const float *dy, long ldy,
-                              float *d, long ldd, int first, const int NV, __mmask16 last, const int CB,
-                              const int fused) {
+/// The sums over output rows [oy0, oy1) of x[pixel + tap, ci..ci+CB-1] · dy[pixel, NV vectors of channels],
+/// each resumed from `from` (from zero when null) and stored to `to` (added to it when `add`); rows of both ldd
+/// apart. The last vector's lanes outside `last` are 0, never stored.
+AVX512 void weight_grad_block(const float *x0, long wp, long cin, long oy0, long oy1, long wo, const float *dy,
+                              long ldy, const float *from, float *to, int add, long ldd, const int NV,
+                              __mmask16 last, const int CB, const int fused) {
     __m512 acc[WGRAD_ACCUMULATORS][2];
     for (int c = 0; c < CB; c++)
-        for (int v = 0; v < NV; v++) acc[c][v] = _mm512_setzero_ps();
-    for (long oy = 0; oy < ho; oy++) {
+        for (int v = 0; v < NV; v++)
+            acc[c][v] = from ? _mm512_maskz_loadu_ps(v == NV - 1 ? last : 0xFFFF, from + c * ldd + 16 * v)
+                             : _mm512_setzero_ps();
+    for (long oy = oy0; oy < oy1; oy++) {
         const float *xr = x0 + oy * wp * cin, *dr = dy + oy * wo * ldy;
         for (long ox = 0; ox < wo; ox++) {
             __m512 g[2];
@@ -125,50 +130,75 @@ AVX512 void weight_grad_block(const float *x0, long wp, long cin, long ho, long 
     for (int c = 0; c < CB; c++)
         for (int v = 0; v < NV; v++) {
             const __mmask16 lanes = v == NV - 1 ? last : 0xFFFF;
-            float *p = d + c * ldd + 16 * v;
+            float *p = to + c * ldd + 16 * v;
             __m512 out = acc[c][v];
-            if (!first) out = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, p), out);
+            if (add) out = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, p), out);
             _mm512_mask_storeu_ps(p, lanes, out);
         }
 }
 
-/// Every tap's weight gradient for NV vectors of output channels (at dy and dw, rows cout apart).
+/// Every tap's weight gradient for NV vectors of output channels (at dy, dw and partials, rows cout apart),
+/// `band` output rows at a time: each band's rows stream from L2 once per (tap, channel block) instead of the
+/// whole image's. Between bands each sum waits in dw (when first) or partials, unrounded further: the same
+/// chain over the pixels in order, so the same bits as one pass.
 AVX512 void weight_grad_chunk(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
-                              const float *dy, long cout, float *dw, int first, const int NV, __mmask16 last,
-                              const int fused) {
+                              const float *dy, long cout, float *dw, float *partials, int first, long band,
+                              const int NV, __mmask16 last, const int fused) {
     const int CB = WGRAD_ACCUMULATORS / NV;
-    for (long tap = 0; tap < kh * kw; tap++) {
-        const float *x0 = xp + ((tap / kw) * wp + tap % kw) * cin;
-        float *d = dw + tap * cin * cout;
-        long ci = 0;
-        for (; ci + CB <= cin; ci += CB) weight_grad_block(x0 + ci, wp, cin, ho, wo, dy, cout, d + ci * cout, cout, first, NV, last, CB, fused);
-        if (ci + 8 <= cin && CB > 8) {
-            weight_grad_block(x0 + ci, wp, cin, ho, wo, dy, cout, d + ci * cout, cout, first, NV, last, 8, fused);
-            ci += 8;
+    float *running = first ? dw : partials;
+    for (long oy0 = 0; oy0 < ho; oy0 += band) {
+        const long oy1 = oy0 + band < ho ? oy0 + band : ho;
+        const int resumes = oy0 > 0, ends = oy1 == ho;
+        for (long tap = 0; tap < kh * kw; tap++) {
+            const float *x0 = xp + ((tap / kw) * wp + tap % kw) * cin;
+            long ci = 0;
+#define WGRAD_BLOCK(cb)                                                                                              \
+    do {                                                                                                             \
+        const long at = (tap * cin + ci) * cout;                                                                      \
+        weight_grad_block(x0 + ci, wp, cin, oy0, oy1, wo, dy, cout, resumes ? running + at : 0,                       \
+                          ends ? dw + at : running + at, ends && !first, cout, NV, last, cb, fused);                  \
+        ci += cb;                                                                                                    \
+    } while (0)
+            while (ci + CB <= cin) WGRAD_BLOCK(CB);
+            if (ci + 8 <= cin && CB > 8) WGRAD_BLOCK(8);
+            while (ci + 4 <= cin) WGRAD_BLOCK(4);
+            while (ci < cin) WGRAD_BLOCK(1);
+#undef WGRAD_BLOCK
         }
-        for (; ci + 4 <= cin; ci += 4) weight_grad_block(x0 + ci, wp, cin, ho, wo, dy, cout, d + ci * cout, cout, first, NV, last, 4, fused);
-        for (; ci < cin; ci++) weight_grad_block(x0 + ci, wp, cin, ho, wo, dy, cout, d + ci * cout, cout, first, NV, last, 1, fused);
     }
 }
 
+/// Output rows per band: as many as keep a band's padded input rows and output gradient rows within
+/// WGRAD_BAND_BYTES (at least one).
+static long weight_grad_band(long wp, long cin, long kh, long wo, long cout) {
+    const long row = (wp * cin + wo * cout) * (long)sizeof(float), rows = WGRAD_BAND_BYTES / row - (kh - 1);
+    return rows > 1 ? rows : 1;
+}
+
 AVX512 void weight_grad_all(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
-                            const float *dy, long cout, float *dw, int first, const int fused) {
+                            const float *dy, long cout, float *dw, float *partials, int first, const int fused) {
+    const long band = weight_grad_band(wp, cin, kh, wo, cout);
     long c0 = 0;
-    for (; cout - c0 >= 32; c0 += 32) weight_grad_chunk(xp, wp, cin, ho, wo, kh, kw, dy + c0, cout, dw + c0, first, 2, 0xFFFF, fused);
+    for (; cout - c0 >= 32; c0 += 32)
+        weight_grad_chunk(xp, wp, cin, ho, wo, kh, kw, dy + c0, cout, dw + c0, partials + c0, first, band, 2, 0xFFFF, fused);
     const long rest = cout - c0;
-    if (rest > 16) weight_grad_chunk(xp, wp, cin, ho, wo, kh, kw, dy + c0, cout, dw + c0, first, 2, (__mmask16)((1u << (rest - 16)) - 1), fused);
-    else if (rest > 0) weight_grad_chunk(xp, wp, cin, ho, wo, kh, kw, dy + c0, cout, dw + c0, first, 1, (__mmask16)((1u << rest) - 1), fused);
+    if (rest > 16)
+        weight_grad_chunk(xp, wp, cin, ho, wo, kh, kw, dy + c0, cout, dw + c0, partials + c0, first, band, 2,
+                          (__mmask16)((1u << (rest - 16)) - 1), fused);
+    else if (rest > 0)
+        weight_grad_chunk(xp, wp, cin, ho, wo, kh, kw, dy + c0, cout, dw + c0, partials + c0, first, band, 1,
+                          (__mmask16)((1u << rest) - 1), fused);
 }
 
 __attribute__((target("avx512f")))
 void ckernels_conv_weight_grad_avx512(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
-                                      const float *dy, long cout, float *dw, int first, int fused) {
+                                      const float *dy, long cout, float *dw, float *partials, int first, int fused) {
     // two instances, each with its arithmetic fixed at compile time (a runtime `fused` left a branch
     // beside every FMA: 28×28 ran at 62 GFLOP/s instead of 79); below 16 channels a zmm vector is
     // half empty, and the AVX2 kernel's 8-lane vectors are as fast or faster
     if (cout < 16) ckernels_conv_weight_grad_avx2(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, first, fused);
-    else if (fused) weight_grad_all(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, first, 1);
-    else weight_grad_all(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, first, 0);
+    else if (fused) weight_grad_all(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, partials, first, 1);
+    else weight_grad_all(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, partials, first, 0);
 }
 
 __attribute__((target("avx512f")))
@@ -195,7 +225,7 @@ void ckernels_normalize_rows_avx512(const float *x, long xs, float *y, long ys, 
                                     const float *mean, const float *scaling, const float *beta, int relu) { __builtin_trap(); }
 
 void ckernels_conv_weight_grad_avx512(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
-                                      const float *dy, long cout, float *dw, int first, int fused) { __builtin_trap(); }
+                                      const float *dy, long cout, float *dw, float *partials, int first, int fused) { __builtin_trap(); }
 
 void ckernels_conv_forward_avx512(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
                                   const float *w, long cout, float *y, long ldy, int accumulate, const float *bias,

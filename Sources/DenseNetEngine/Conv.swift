@@ -273,7 +273,8 @@ final class ConvKernel: Kernel {
             + Swift.max(
                 DirectConv.forwardScratch(hp: hpI, wp: wpI, cin: g.cin, wide: wide),
                 DirectConv.forwardScratch(hp: hpG, wp: wpG, cin: cout, wide: wide),
-                winograd?.scratch ?? 0, winogradBackwardData?.scratch ?? 0)
+                winograd?.scratch ?? 0, winogradBackwardData?.scratch ?? 0,
+                g.k * cout)  // the weight gradient's partial sums
         return Swift.max(gemm, directPath)
     }
 
@@ -497,8 +498,8 @@ extension ConvKernel: ImageKernel {
                 if relu { reluMask(dyi, y + n * pixOut * cout, count: pixOut * cout) }
                 padInput(x, image: n, into: buf)
                 DirectConv.weightGradImage(
-                    xp: buf, wp: wpI, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw,
-                    dy: dyi, cout: cout, dw: pW, first: n == imgs.lowerBound, fused: true, wide: wide, avx512: usesAVX512)
+                    xp: buf, wp: wpI, cin: g.cin, ho: g.ho, wo: g.wo, kh: g.kh, kw: g.kw, dy: dyi, cout: cout, dw: pW,
+                    partials: buf + paddedMax, first: n == imgs.lowerBound, fused: true, wide: wide, avx512: usesAVX512)
                 if let dx {
                     DirectConv.pad(
                         dyi, h: g.ho, w: g.wo, c: cout, top: g.kh - 1 - g.pt, left: g.kw - 1 - g.pl,

@@ -148,7 +148,7 @@ import Testing
                     dw.withUnsafeMutableBufferPointer { wb in
                         DirectConv.weightGradImage(
                             xp: pb.baseAddress!, wp: wp, cin: cin, ho: h, wo: w, kh: 3, kw: 3,
-                            dy: db.baseAddress!, cout: cout, dw: wb.baseAddress!, first: true, wide: wide)
+                            dy: db.baseAddress!, cout: cout, dw: wb.baseAddress!, partials: nil, first: true, wide: wide)
                     }
                 }
             }
@@ -333,13 +333,14 @@ import Testing
     /// The AVX-512 weight-gradient kernel gives the AVX2 kernel's bits, fused and unfused, assigning
     /// (the first image) and accumulating (the second): channel counts that are multiples of 8, 16 and
     /// 32, DenseNet-121's 128 → 32 (12-channel blocks and an 8-channel tail), odd ones (masked lanes,
-    /// input-channel tails of 8, 4 and 1), fewer than 16 output channels (the AVX2 fallback), and
-    /// 1×1, 2×2 and 5×5 kernels.
+    /// input-channel tails of 8, 4 and 1), fewer than 16 output channels (the AVX2 fallback), 1×1, 2×2
+    /// and 5×5 kernels, and images walked in row bands (40 rows as 16 + 16 + 8, 64 as 46 + 18).
     @Test(
         .enabled(if: EngineConfiguration.cpuHasAVX2FMA && EngineConfiguration.cpuHasAVX512, "the CPU has no AVX-512"),
         arguments: [
             (7, 9, 8, 16, 3), (6, 5, 16, 32, 3), (5, 11, 32, 64, 3), (12, 13, 128, 32, 3), (4, 7, 37, 45, 3),
-            (3, 6, 5, 17, 5), (6, 6, 24, 48, 1), (5, 5, 20, 31, 2), (8, 3, 3, 8, 3)
+            (3, 6, 5, 17, 5), (6, 6, 24, 48, 1), (5, 5, 20, 31, 2), (8, 3, 3, 8, 3), (40, 41, 128, 32, 3),
+            (64, 30, 64, 20, 3)
         ])
     func weightGradAVX512EqualsAVX2(h: Int, w: Int, cin: Int, cout: Int, kernel k: Int) {
         let wp = w + k, hp = h + k - 1
@@ -349,10 +350,11 @@ import Testing
         ]
         func gradient(avx512: Bool, fused: Bool) -> [UInt32] {
             var dw = [Float](repeating: .nan, count: k * k * cin * cout)
+            var partials = [Float](repeating: .nan, count: dw.count)
             for (n, (xp, dy)) in images.enumerated() {
                 DirectConv.weightGradImage(
                     xp: xp, wp: wp, cin: cin, ho: h, wo: w, kh: k, kw: k, dy: dy, cout: cout, dw: &dw,
-                    first: n == 0, fused: fused, wide: true, avx512: avx512)
+                    partials: &partials, first: n == 0, fused: fused, wide: true, avx512: avx512)
             }
             return dw.map(\.bitPattern)
         }

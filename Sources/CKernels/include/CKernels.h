@@ -65,10 +65,11 @@ void ckernels_conv_weight_grad_avx2(const float *xp, long wp, long cin, long ho,
                                     const float *dy, long cout, float *dw, int first, int fused);
 
 /// ckernels_conv_weight_grad_avx2 with AVX-512 (direct_conv_avx512.c), bit-identical to it: 32 output channels
-/// at a time, masked lanes for the rest; any channel counts. Only after ckernels_has_avx512f() and
+/// at a time, masked lanes for the rest; any channel counts. `partials`: kh·kw·cin·cout floats where the sums
+/// wait between row bands unless first (dw holds them then). Only after ckernels_has_avx512f() and
 /// ckernels_has_avx2_fma() returned 1.
 void ckernels_conv_weight_grad_avx512(const float *xp, long wp, long cin, long ho, long wo, long kh, long kw,
-                                      const float *dy, long cout, float *dw, int first, int fused);
+                                      const float *dy, long cout, float *dw, float *partials, int first, int fused);
 
 /// PoolKernel's max pooling for 2x2 windows at stride 2 inside one image x[h, w, c] (c a multiple of 8):
 /// y[ho, wo, c] the first maximum in scan order (strict >, so NaN never replaces), argmax its pixel index.

@@ -243,15 +243,20 @@ enum DirectConv {
 
     /// dw[kh, kw, cin, cout] (= if first, else +=) sum over output pixels of
     /// xp[oy+ky, ox+kx, ci] * dy[oy, ox, co], for one padded image xp[.., wp, cin]. `fused`, `wide`: as in
-    /// `forwardImage`; with `avx512` (and `wide`) the AVX-512 kernel where cout >= 16 (the AVX2 kernel's bits).
+    /// `forwardImage`; with `avx512` (and `wide`) the AVX-512 kernel where cout >= 16 (the AVX2 kernel's bits),
+    /// which walks large images in row bands, its sums waiting in `partials` (kh·kw·cin·cout floats, needed
+    /// unless `first`) between them.
     static func weightGradImage(
         xp: UnsafePointer<Float>, wp: Int, cin: Int, ho: Int, wo: Int, kh: Int, kw: Int,
-        dy: UnsafePointer<Float>, cout: Int, dw: UnsafeMutablePointer<Float>, first: Bool,
-        fused: Bool = false, wide: Bool, avx512: Bool = false
+        dy: UnsafePointer<Float>, cout: Int, dw: UnsafeMutablePointer<Float>, partials: UnsafeMutablePointer<Float>?,
+        first: Bool, fused: Bool = false, wide: Bool, avx512: Bool = false
     ) {
+        if wide && avx512 {
+            ckernels_conv_weight_grad_avx512(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, partials, first ? 1 : 0, fused ? 1 : 0)
+            return
+        }
         if wide {
-            let kernel = avx512 ? ckernels_conv_weight_grad_avx512 : ckernels_conv_weight_grad_avx2
-            kernel(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, first ? 1 : 0, fused ? 1 : 0)
+            ckernels_conv_weight_grad_avx2(xp, wp, cin, ho, wo, kh, kw, dy, cout, dw, first ? 1 : 0, fused ? 1 : 0)
             return
         }
         struct Chunk: ChannelChunk {
