@@ -24,10 +24,10 @@ long ckernels_winograd_scratch(long cin, long cout) { return 16 * TILE_BLOCK * (
 /// Eight output channels at a time (cout is a multiple of 8): this runs before every inference batch,
 /// batch-1 latency included.
 __attribute__((target("avx2,fma")))
-void ckernels_winograd_kernel(const float *w, long cin, long cout, float *u) {
+void ckernels_winograd_kernel(const float *w, long cin, long cout, long first, long count, float *u) {
     const long step = cin * cout;
     const __m256 half = _mm256_set1_ps(0.5f);
-    for (long at = 0; at < step; at += 8) {  // at = ci * cout + co
+    for (long at = first; at < first + count; at += 8) {  // at = ci * cout + co
         __m256 gg[4][3];
         for (int kx = 0; kx < 3; kx++) {  // G g: rows g0, (g0 + g1 + g2)/2, (g0 - g1 + g2)/2, g2
             __m256 g0 = _mm256_loadu_ps(w + kx * step + at), g1 = _mm256_loadu_ps(w + (3 + kx) * step + at);
@@ -159,7 +159,9 @@ void ckernels_conv_winograd_avx2(const float *xp, long wp, long cin, long ho, lo
 #else
 
 long ckernels_winograd_scratch(long cin, long cout) { return 0; }
-void ckernels_winograd_kernel(const float *w, long cin, long cout, float *u) { __builtin_trap(); }
+void ckernels_winograd_kernel(const float *w, long cin, long cout, long first, long count, float *u) {
+    __builtin_trap();
+}
 void ckernels_conv_winograd_avx2(const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
                                  float *y, long ldy, const float *bias, int relu, float *scratch) { __builtin_trap(); }
 

@@ -154,19 +154,28 @@ static void transform_output(const float *m, long cout, long tw, long wo, long f
 
 long ckernels_winograd4_scratch(long cin, long cout) { return 36 * TILE_BLOCK * (cin + cout); }
 
-void ckernels_winograd4_kernel(const float *w, long cin, long cout, float *u) {
+__attribute__((target("avx512f")))
+void ckernels_winograd4_kernel(const float *w, long cin, long cout, long first, long count, float *u) {
     static const double g[6][3] = {
         {1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
         {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
     const long step = cin * cout;
-    for (long at = 0; at < step; at++) {  // at = ci * cout + co
-        double gw[6][3];  // G w
+    for (long at = first; at < first + count; at += 8) {  // at = ci * cout + co, 8 in double lanes
+        __m512d x[9];
+        for (int k = 0; k < 9; k++) x[k] = _mm512_cvtps_pd(_mm256_loadu_ps(w + k * step + at));
+        __m512d gw[6][3];  // G w: each product rounded, then summed left to right
         for (int r = 0; r < 6; r++)
             for (int kx = 0; kx < 3; kx++)
-                gw[r][kx] = g[r][0] * w[kx * step + at] + g[r][1] * w[(3 + kx) * step + at] + g[r][2] * w[(6 + kx) * step + at];
-        for (int r = 0; r < 6; r++)  // (G w) Gᵀ
-            for (int c = 0; c < 6; c++)
-                u[(r * 6 + c) * step + at] = (float)(gw[r][0] * g[c][0] + gw[r][1] * g[c][1] + gw[r][2] * g[c][2]);
+                gw[r][kx] = _mm512_add_pd(_mm512_add_pd(_mm512_mul_pd(_mm512_set1_pd(g[r][0]), x[kx]),
+                                                        _mm512_mul_pd(_mm512_set1_pd(g[r][1]), x[3 + kx])),
+                                          _mm512_mul_pd(_mm512_set1_pd(g[r][2]), x[6 + kx]));
+        for (int r = 0; r < 6; r++)  // (G w) Gᵀ, rounded once to float
+            for (int c = 0; c < 6; c++) {
+                const __m512d v = _mm512_add_pd(_mm512_add_pd(_mm512_mul_pd(gw[r][0], _mm512_set1_pd(g[c][0])),
+                                                              _mm512_mul_pd(gw[r][1], _mm512_set1_pd(g[c][1]))),
+                                                _mm512_mul_pd(gw[r][2], _mm512_set1_pd(g[c][2])));
+                _mm256_storeu_ps(u + (r * 6 + c) * step + at, _mm512_cvtpd_ps(v));
+            }
     }
 }
 
@@ -287,7 +296,9 @@ int ckernels_has_avx512_skylake(void) { return 0; }
 void ckernels_conv_winograd_avx512(const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
                                    float *y, long ldy, const float *bias, int relu, float *scratch) { __builtin_trap(); }
 long ckernels_winograd4_scratch(long cin, long cout) { return 0; }
-void ckernels_winograd4_kernel(const float *w, long cin, long cout, float *u) { __builtin_trap(); }
+void ckernels_winograd4_kernel(const float *w, long cin, long cout, long first, long count, float *u) {
+    __builtin_trap();
+}
 void ckernels_conv_winograd4_avx512(const float *xp, long wp, long cin, long ho, long wo, const float *u, long cout,
                                     float *y, long ldy, const float *bias, int relu, float *scratch) { __builtin_trap(); }
 

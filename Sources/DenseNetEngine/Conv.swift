@@ -379,7 +379,7 @@ extension ConvKernel: ImageKernel {
     }
 
     /// Before a batch on the Winograd path: the transform of the current weights.
-    func prepareWinograd() { winograd?.prepare(kernel.data, madeFrom: kernel) }
+    func prepareWinograd() { winograd?.prepare(kernel.data, madeFrom: kernel, parallel: parallel) }
 
     func forward(_ io: NodeIO, image n: Int, worker t: Int, mode: ForwardMode) {
         let x = io.inputs[0]
@@ -482,7 +482,7 @@ extension ConvKernel: ImageKernel {
         let winogradData = acc ? nil : winogradBackwardData
         if dx != nil {
             DirectConv.flipTranspose(kernel.data, kh: g.kh, kw: g.kw, cin: g.cin, cout: cout, into: flipped!)
-            winogradData?.prepare(wf, madeFrom: kernel)
+            winogradData?.prepare(wf, madeFrom: kernel, parallel: parallel)
         }
         let pieces = sums.start(batch: batch)
         // Without relu, dy needs no mask: the bias sums (serial, in TensorFlow's row order) run as

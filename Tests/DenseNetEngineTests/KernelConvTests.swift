@@ -1,3 +1,4 @@
+import CKernels
 import TestSupport
 import Testing
 @testable import DenseNetEngine
@@ -95,6 +96,39 @@ import Testing
             #expect(node.direct && (node.winogradBackwardData != nil) == configuration.usesAVX2)
             let tile = configuration.usesAVX512 && h % 4 == 0 ? 4 : 2
             #expect(node.winogradBackwardData.map { $0.tile == tile && $0.cin == 8 && $0.cout == 16 } ?? true)
+        }
+    }
+
+    /// The F(4×4, 3×3) kernel transform, eight positions to an AVX-512 vector of doubles, is a Double
+    /// loop's bits (each product rounded, summed left to right, rounded once to float), whole or as two
+    /// workers' halves.
+    @Test(.enabled(if: EngineConfiguration.cpuHasAVX512, "the CPU has no AVX-512"))
+    func winograd4KernelTransformIsDoubleArithmetic() {
+        let (cin, cout) = (8, 24), step = 8 * 24
+        let w = randomFloats(9 * step, seed: 71, range: -3...3)
+        let g: [[Double]] = [
+            [1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
+            [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]
+        ]
+        /// a·b with each product rounded, summed left to right.
+        func dot(_ a: [Double], _ b: [Double]) -> Double {
+            let first: Double = a[0] * b[0], second: Double = a[1] * b[1], third: Double = a[2] * b[2]
+            return first + second + third
+        }
+        var expected = [Float](repeating: 0, count: 36 * step)
+        for at in 0..<step {
+            let gw = (0..<6).map { r in (0..<3).map { kx in dot(g[r], [0, 3, 6].map { Double(w[($0 + kx) * step + at]) }) } }
+            for r in 0..<6 {
+                for c in 0..<6 { expected[(r * 6 + c) * step + at] = Float(dot(gw[r], g[c])) }
+            }
+        }
+        var whole = [Float](repeating: .nan, count: expected.count), halves = whole
+        ckernels_winograd4_kernel(w, cin, cout, 0, step, &whole)
+        ckernels_winograd4_kernel(w, cin, cout, 0, step / 2, &halves)
+        ckernels_winograd4_kernel(w, cin, cout, step / 2, step / 2, &halves)
+        for (transform, how) in [(whole, "whole"), (halves, "in halves")] {
+            let differing = zip(transform, expected).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "transformed \(how)")
         }
     }
 

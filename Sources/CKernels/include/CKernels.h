@@ -79,8 +79,9 @@ void ckernels_max_pool_2x2(const float *x, long w, long c, long ho, long wo, flo
 /// Floats of ckernels_conv_winograd_avx2's scratch.
 long ckernels_winograd_scratch(long cin, long cout);
 
-/// The Winograd F(2x2, 3x3) transform u[16, cin, cout] of a 3x3 kernel w[3, 3, cin, cout].
-void ckernels_winograd_kernel(const float *w, long cin, long cout, float *u);
+/// The Winograd F(2x2, 3x3) transform u[16, cin, cout] of a 3x3 kernel w[3, 3, cin, cout], at the count positions
+/// ci·cout + co from first (both multiples of 8; each position's values depend on its weights only).
+void ckernels_winograd_kernel(const float *w, long cin, long cout, long first, long count, float *u);
 
 /// A 3x3 stride-1 convolution by Winograd F(2x2, 3x3) (winograd_avx2.c): y[ho, wo, cout] (pixels ldy floats apart)
 /// of the padded image xp[ho + 2, wp, cin] with the kernel transformed by ckernels_winograd_kernel, then + bias[cout]
@@ -98,8 +99,9 @@ void ckernels_conv_winograd_avx512(const float *xp, long wp, long cin, long ho, 
 long ckernels_winograd4_scratch(long cin, long cout);
 
 /// The Winograd F(4x4, 3x3) transform u[36, cin, cout] of a 3x3 kernel w[3, 3, cin, cout] (each rounded once
-/// from double precision).
-void ckernels_winograd4_kernel(const float *w, long cin, long cout, float *u);
+/// from double precision: products rounded, summed left to right), at positions as ckernels_winograd_kernel's.
+/// Only after ckernels_has_avx512f() returned 1.
+void ckernels_winograd4_kernel(const float *w, long cin, long cout, long first, long count, float *u);
 
 /// ckernels_conv_winograd_avx512 by Winograd F(4x4, 3x3) (winograd_avx512.c), with the kernel transformed by
 /// ckernels_winograd4_kernel: ho and wo multiples of 4; cin and cout multiples of 8. Inference only; it rounds
