@@ -9,6 +9,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <string.h>
 
 #define AVX512 __attribute__((target("avx512f"), always_inline)) static inline
 
@@ -92,7 +93,7 @@ AVX512 __m512 masked_gradient(const float *dy, long dys, ckernels_following_relu
     return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(output, _mm512_setzero_ps(), _CMP_GT_OQ), g);
 }
 
-/// One chain over rows [r0, r1) of columns j.. (n vectors): sums of g, g·(centered·inv_std), g·centered.
+/// Rows [r0, r1) of columns j.. (n vectors) added to the chains s (sums of g, g·(centered·inv_std), g·centered).
 AVX512 void gradient_chain(const float *x, long xs, const float *dy, long dys, ckernels_following_relu relu, long r0,
                            long r1, long j, long n, const __mmask16 *m, const float *mean, const float *inv_std,
                            __m512 s[3][GROUP]) {
@@ -100,7 +101,6 @@ AVX512 void gradient_chain(const float *x, long xs, const float *dy, long dys, c
     for (long v = 0; v < n; v++) {
         mu[v] = _mm512_maskz_loadu_ps(m[v], mean + j + 16 * v);
         is[v] = _mm512_maskz_loadu_ps(m[v], inv_std + j + 16 * v);
-        for (int k = 0; k < 3; k++) s[k][v] = _mm512_setzero_ps();
     }
     for (long r = r0; r < r1; r++)
         for (long v = 0; v < n; v++) {
@@ -112,26 +112,44 @@ AVX512 void gradient_chain(const float *x, long xs, const float *dy, long dys, c
         }
 }
 
+// COLUMNS: the channels whose chains wait in memory while ROWS rows at a time stream by, so each row's
+// channels are read as one run (a pass of GROUP vectors down all the rows read 256 bytes of every row,
+// rows kilobytes apart, and ran at half the input gradient's bandwidth).
+enum { COLUMNS = 256, ROWS = 64 };
+
+/// Chains over rows [r0, r1) of columns [j0, j1) (at most COLUMNS), ROWS rows at a time, each lane's
+/// sums still one chain in row order: chains[k][j - j0] from zero.
+AVX512 void gradient_chains(const float *x, long xs, const float *dy, long dys, ckernels_following_relu relu, long r0,
+                            long r1, long j0, long j1, const float *mean, const float *inv_std,
+                            float chains[3][COLUMNS]) {
+    for (int k = 0; k < 3; k++) memset(chains[k], 0, sizeof(float) * COLUMNS);
+    for (long rb = r0; rb < r1; rb += ROWS)
+        for (long j = j0; j < j1; j += 16 * GROUP) {
+            const long n = (j1 - j + 15) / 16 < GROUP ? (j1 - j + 15) / 16 : GROUP;
+            __mmask16 m[GROUP];
+            __m512 s[3][GROUP];
+            for (long v = 0; v < n; v++) {
+                m[v] = lanes_left(j1 - j - 16 * v);
+                for (int k = 0; k < 3; k++) s[k][v] = _mm512_maskz_loadu_ps(m[v], chains[k] + j - j0 + 16 * v);
+            }
+            gradient_chain(x, xs, dy, dys, relu, rb, rb + ROWS < r1 ? rb + ROWS : r1, j, n, m, mean, inv_std, s);
+            for (long v = 0; v < n; v++)
+                for (int k = 0; k < 3; k++) _mm512_mask_storeu_ps(chains[k] + j - j0 + 16 * v, m[v], s[k][v]);
+        }
+}
+
 __attribute__((target("avx512f"))) void ckernels_bn_gradient_sums_avx512(
     const float *x, long xs, const float *dy, long dys, ckernels_following_relu relu, long rows, long first_end, long j0,
     long j1, const float *mean, const float *inv_std, float *sums) {
-    for (long j = j0; j < j1; j += 16 * GROUP) {
-        const long n = (j1 - j + 15) / 16 < GROUP ? (j1 - j + 15) / 16 : GROUP;
-        __mmask16 m[GROUP];
-        for (long v = 0; v < n; v++) m[v] = lanes_left(j1 - j - 16 * v);
-        __m512 first[3][GROUP], second[3][GROUP];
-        gradient_chain(x, xs, dy, dys, relu, 0, first_end, j, n, m, mean, inv_std, first);
-        if (first_end < rows) {  // outerColumnSums' second half, added to the first
-            gradient_chain(x, xs, dy, dys, relu, first_end, rows, j, n, m, mean, inv_std, second);
+    for (long jc = j0; jc < j1; jc += COLUMNS) {
+        const long jce = jc + COLUMNS < j1 ? jc + COLUMNS : j1;
+        float first[3][COLUMNS], second[3][COLUMNS];
+        gradient_chains(x, xs, dy, dys, relu, 0, first_end, jc, jce, mean, inv_std, first);
+        // outerColumnSums' second half, added to the first
+        gradient_chains(x, xs, dy, dys, relu, first_end, rows, jc, jce, mean, inv_std, second);
+        for (long j = jc; j < jce; j++)  // channel by channel, the three sums side by side
             for (int k = 0; k < 3; k++)
-                for (long v = 0; v < n; v++) first[k][v] = _mm512_add_ps(first[k][v], second[k][v]);
-        }
-        for (long v = 0; v < n; v++) {  // channel by channel, the three sums side by side
-            float lanes[3][16];
-            for (int k = 0; k < 3; k++) _mm512_storeu_ps(lanes[k], first[k][v]);
-            for (long l = 0; l < 16 && j + 16 * v + l < j1; l++)
-                for (int k = 0; k < 3; k++) sums[4 * (j + 16 * v + l) + k] = lanes[k][l];
-        }
+                sums[4 * j + k] = first_end < rows ? first[k][j - jc] + second[k][j - jc] : first[k][j - jc];
     }
 }
 

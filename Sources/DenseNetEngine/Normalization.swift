@@ -278,11 +278,11 @@ final class BatchNormArithmetic {
         }
     }
 
-    /// Runs `body` on ranges of channels in whole 16-channel vectors, up to 64 channels each (one
-    /// range when the work is small); the ranges depend only on the shape.
+    /// Runs `body` on ranges of channels in whole 16-channel vectors, one per worker (one range when
+    /// the work is small): wide ranges let the gradient sums read each row's channels as one run.
     private func forEachChannelRange(rows: Int, _ body: (Range<Int>) -> Void) {
         let vectors = (c + 15) / 16
-        let width = rows * c < 16384 ? vectors : Swift.min(4, Swift.max(1, vectors / 4))
+        let width = rows * c < 16384 ? vectors : (vectors + parallel.workers - 1) / parallel.workers
         parallel.forEachPiece((vectors + width - 1) / width) { p, _ in
             body(p * width * 16..<Swift.min(c, (p + 1) * width * 16))
         }

@@ -127,6 +127,23 @@ import TestSupport
         #expect(maskMatters)
     }
 
+    /// The AVX-512 gradient sums, which stream rows 64 at a time past the chains of up to 256 channels,
+    /// give the other kernels' bits over several of each: 150 rows (two blocks and a part) of 600
+    /// channels (two workers' 304 and 296: chunks of 256 and the rest), with and without the ReLU's mask.
+    @Test(.enabled(if: EngineConfiguration.cpuHasAVX512, "the CPU has no AVX-512"))
+    func gradientSumsInRowBlocksAndChannelChunksGiveTheSameBits() {
+        let rows = 150, c = 600
+        let (x, dy) = Self.inputs(count: rows * c)
+        let beta = randomFloats(c, seed: 11, range: -1...1)
+        for relu in [ReLUCase.none, .ownOutputRecomputed] {
+            let results = [EngineConfiguration.Kernels.automatic, .avx2].map {
+                Self.normalizationBackward(kernels: $0, x: x, gradient: dy, channels: c, beta: beta, relu: relu)
+            }
+            let same = results[0] == results[1]  // compared outside #expect, which would print every bit pattern
+            #expect(same, "\(relu)")
+        }
+    }
+
     /// How `normalizationBackward` passes a following ReLU: none, this output, or the normalization's own
     /// relu(BN(x)), read or made again.
     enum ReLUCase {
