@@ -29,43 +29,67 @@ AVX512 __m512 statistic(const float *x, long xs, long r, long j, __mmask16 m, co
     return _mm512_mul_ps(d, d);
 }
 
-/// Columns [j0, j1) in packetColumnSums' packet order: four chains over the rows ≡ 0, 1, 2, 3 (mod 4),
-/// added in that order, then the rows left over.
+// COLUMNS: the channels whose chains wait in memory while ROWS rows at a time stream by, so each row's
+// channels are read as one run (a pass of GROUP vectors down all the rows read 256 bytes of every row,
+// rows kilobytes apart, at about half the bandwidth). ROWS is a multiple of the statistics' 4 packets.
+enum { COLUMNS = 256, ROWS = 64 };
+
+/// Columns [j0, j1) (at most COLUMNS) in packetColumnSums' packet order: four chains over the rows ≡ 0,
+/// 1, 2, 3 (mod 4), ROWS rows at a time, added in that order, then the rows left over.
 AVX512 void packet_sums(const float *x, long xs, long rows, long j0, long j1, const float *mean, float *sum) {
     const long quads = rows / 4 * 4;
-    for (long j = j0; j < j1; j += 16 * GROUP) {
-        const long n = (j1 - j + 15) / 16 < GROUP ? (j1 - j + 15) / 16 : GROUP;
-        __mmask16 m[GROUP];
-        __m512 a[4][GROUP];
-        for (long v = 0; v < n; v++) {
-            m[v] = lanes_left(j1 - j - 16 * v);
-            for (int k = 0; k < 4; k++) a[k][v] = _mm512_setzero_ps();
-        }
-        for (long r = 0; r < quads; r += 4)
+    float chains[4][COLUMNS];
+    memset(chains, 0, sizeof chains);
+    for (long rb = 0; rb < quads; rb += ROWS) {
+        const long re = rb + ROWS < quads ? rb + ROWS : quads;
+        for (long j = j0; j < j1; j += 16 * GROUP) {
+            const long n = (j1 - j + 15) / 16 < GROUP ? (j1 - j + 15) / 16 : GROUP;
+            __mmask16 m[GROUP];
+            __m512 a[4][GROUP];
+            for (long v = 0; v < n; v++) {
+                m[v] = lanes_left(j1 - j - 16 * v);
+                for (int k = 0; k < 4; k++) a[k][v] = _mm512_maskz_loadu_ps(m[v], chains[k] + j - j0 + 16 * v);
+            }
+            for (long r = rb; r < re; r += 4)
+                for (long v = 0; v < n; v++)
+                    for (int k = 0; k < 4; k++)
+                        a[k][v] = _mm512_add_ps(a[k][v], statistic(x, xs, r + k, j + 16 * v, m[v], mean));
             for (long v = 0; v < n; v++)
-                for (int k = 0; k < 4; k++)
-                    a[k][v] = _mm512_add_ps(a[k][v], statistic(x, xs, r + k, j + 16 * v, m[v], mean));
-        for (long v = 0; v < n; v++) {
-            __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[0][v], a[1][v]), a[2][v]), a[3][v]);
-            for (long r = quads; r < rows; r++) s = _mm512_add_ps(s, statistic(x, xs, r, j + 16 * v, m[v], mean));
-            _mm512_mask_storeu_ps(sum + j + 16 * v, m[v], s);
+                for (int k = 0; k < 4; k++) _mm512_mask_storeu_ps(chains[k] + j - j0 + 16 * v, m[v], a[k][v]);
         }
+    }
+    for (long j = j0; j < j1; j += 16) {
+        const __mmask16 m = lanes_left(j1 - j);
+        __m512 a[4];
+        for (int k = 0; k < 4; k++) a[k] = _mm512_maskz_loadu_ps(m, chains[k] + j - j0);
+        __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[1]), a[2]), a[3]);
+        for (long r = quads; r < rows; r++) s = _mm512_add_ps(s, statistic(x, xs, r, j, m, mean));
+        _mm512_mask_storeu_ps(sum + j, m, s);
     }
 }
 
-/// Columns [j0, j1) row by row, one chain each.
+/// Columns [j0, j1) (at most COLUMNS) row by row, one chain each, ROWS rows at a time.
 AVX512 void row_sums(const float *x, long xs, long rows, long j0, long j1, const float *mean, float *sum) {
-    for (long j = j0; j < j1; j += 16 * GROUP) {
-        const long n = (j1 - j + 15) / 16 < GROUP ? (j1 - j + 15) / 16 : GROUP;
-        __mmask16 m[GROUP];
-        __m512 s[GROUP];
-        for (long v = 0; v < n; v++) {
-            m[v] = lanes_left(j1 - j - 16 * v);
-            s[v] = _mm512_setzero_ps();
+    float chain[COLUMNS];
+    memset(chain, 0, sizeof chain);
+    for (long rb = 0; rb < rows; rb += ROWS) {
+        const long re = rb + ROWS < rows ? rb + ROWS : rows;
+        for (long j = j0; j < j1; j += 16 * GROUP) {
+            const long n = (j1 - j + 15) / 16 < GROUP ? (j1 - j + 15) / 16 : GROUP;
+            __mmask16 m[GROUP];
+            __m512 s[GROUP];
+            for (long v = 0; v < n; v++) {
+                m[v] = lanes_left(j1 - j - 16 * v);
+                s[v] = _mm512_maskz_loadu_ps(m[v], chain + j - j0 + 16 * v);
+            }
+            for (long r = rb; r < re; r++)
+                for (long v = 0; v < n; v++) s[v] = _mm512_add_ps(s[v], statistic(x, xs, r, j + 16 * v, m[v], mean));
+            for (long v = 0; v < n; v++) _mm512_mask_storeu_ps(chain + j - j0 + 16 * v, m[v], s[v]);
         }
-        for (long r = 0; r < rows; r++)
-            for (long v = 0; v < n; v++) s[v] = _mm512_add_ps(s[v], statistic(x, xs, r, j + 16 * v, m[v], mean));
-        for (long v = 0; v < n; v++) _mm512_mask_storeu_ps(sum + j + 16 * v, m[v], s[v]);
+    }
+    for (long j = j0; j < j1; j += 16) {
+        const __mmask16 m = lanes_left(j1 - j);
+        _mm512_mask_storeu_ps(sum + j, m, _mm512_maskz_loadu_ps(m, chain + j - j0));
     }
 }
 
@@ -73,8 +97,9 @@ __attribute__((target("avx512f"))) void ckernels_bn_statistic_sums_avx512(const 
                                                                           long j1, long packed, const float *mean,
                                                                           float *sum) {
     const long split = packed < j0 ? j0 : packed > j1 ? j1 : packed;
-    packet_sums(x, xs, rows, j0, split, mean, sum);
-    row_sums(x, xs, rows, split, j1, mean, sum);
+    for (long j = j0; j < split; j += COLUMNS)
+        packet_sums(x, xs, rows, j, j + COLUMNS < split ? j + COLUMNS : split, mean, sum);
+    for (long j = split; j < j1; j += COLUMNS) row_sums(x, xs, rows, j, j + COLUMNS < j1 ? j + COLUMNS : j1, mean, sum);
 }
 
 /// Row r's output gradient, 0 where the following ReLU (if any) passes nothing back; `centered` is
@@ -111,11 +136,6 @@ AVX512 void gradient_chain(const float *x, long xs, const float *dy, long dys, c
             s[2][v] = _mm512_add_ps(s[2][v], _mm512_mul_ps(g, centered));
         }
 }
-
-// COLUMNS: the channels whose chains wait in memory while ROWS rows at a time stream by, so each row's
-// channels are read as one run (a pass of GROUP vectors down all the rows read 256 bytes of every row,
-// rows kilobytes apart, and ran at half the input gradient's bandwidth).
-enum { COLUMNS = 256, ROWS = 64 };
 
 /// Chains over rows [r0, r1) of columns [j0, j1) (at most COLUMNS), ROWS rows at a time, each lane's
 /// sums still one chain in row order: chains[k][j - j0] from zero.

@@ -127,11 +127,12 @@ import TestSupport
         #expect(maskMatters)
     }
 
-    /// The AVX-512 gradient sums, which stream rows 64 at a time past the chains of up to 256 channels,
-    /// give the other kernels' bits over several of each: 150 rows (two blocks and a part) of 600
-    /// channels (two workers' 304 and 296: chunks of 256 and the rest), with and without the ReLU's mask.
+    /// The AVX-512 statistics and gradient sums, which stream rows 64 at a time past the chains of up
+    /// to 256 channels, give the other kernels' bits over several of each: 150 rows (two blocks, a part
+    /// and two rows past the last packet of four) of 600 channels (two workers' 304 and 296: chunks of
+    /// 256 and the rest), with and without the ReLU's mask.
     @Test(.enabled(if: EngineConfiguration.cpuHasAVX512, "the CPU has no AVX-512"))
-    func gradientSumsInRowBlocksAndChannelChunksGiveTheSameBits() {
+    func sumsInRowBlocksAndChannelChunksGiveTheSameBits() {
         let rows = 150, c = 600
         let (x, dy) = Self.inputs(count: rows * c)
         let beta = randomFloats(c, seed: 11, range: -1...1)
