@@ -34,6 +34,25 @@ AVX512 __m512 statistic(const float *x, long xs, long r, long j, __mmask16 m, co
 // rows kilobytes apart, at about half the bandwidth). ROWS is a multiple of the statistics' 4 packets.
 enum { COLUMNS = 256, ROWS = 64 };
 
+/// The group of up to GROUP vectors from column j, below j1: how many, and their lanes in m.
+AVX512 long group_lanes(long j, long j1, __mmask16 m[GROUP]) {
+    const long n = (j1 - j + 15) / 16 < GROUP ? (j1 - j + 15) / 16 : GROUP;
+    for (long v = 0; v < n; v++) m[v] = lanes_left(j1 - j - 16 * v);
+    return n;
+}
+
+/// Chains k < K of a group of n vectors into s[k], from chains + k·COLUMNS + at.
+AVX512 void load_chains(const float *chains, int K, long at, long n, const __mmask16 *m, __m512 s[][GROUP]) {
+    for (long v = 0; v < n; v++)
+        for (int k = 0; k < K; k++) s[k][v] = _mm512_maskz_loadu_ps(m[v], chains + k * COLUMNS + at + 16 * v);
+}
+
+/// load_chains' way back.
+AVX512 void store_chains(float *chains, int K, long at, long n, const __mmask16 *m, __m512 s[][GROUP]) {
+    for (long v = 0; v < n; v++)
+        for (int k = 0; k < K; k++) _mm512_mask_storeu_ps(chains + k * COLUMNS + at + 16 * v, m[v], s[k][v]);
+}
+
 /// Columns [j0, j1) (at most COLUMNS) in packetColumnSums' packet order: four chains over the rows ≡ 0,
 /// 1, 2, 3 (mod 4), ROWS rows at a time, added in that order, then the rows left over.
 AVX512 void packet_sums(const float *x, long xs, long rows, long j0, long j1, const float *mean, float *sum) {
@@ -43,19 +62,15 @@ AVX512 void packet_sums(const float *x, long xs, long rows, long j0, long j1, co
     for (long rb = 0; rb < quads; rb += ROWS) {
         const long re = rb + ROWS < quads ? rb + ROWS : quads;
         for (long j = j0; j < j1; j += 16 * GROUP) {
-            const long n = (j1 - j + 15) / 16 < GROUP ? (j1 - j + 15) / 16 : GROUP;
             __mmask16 m[GROUP];
             __m512 a[4][GROUP];
-            for (long v = 0; v < n; v++) {
-                m[v] = lanes_left(j1 - j - 16 * v);
-                for (int k = 0; k < 4; k++) a[k][v] = _mm512_maskz_loadu_ps(m[v], chains[k] + j - j0 + 16 * v);
-            }
+            const long n = group_lanes(j, j1, m);
+            load_chains(chains[0], 4, j - j0, n, m, a);
             for (long r = rb; r < re; r += 4)
                 for (long v = 0; v < n; v++)
                     for (int k = 0; k < 4; k++)
                         a[k][v] = _mm512_add_ps(a[k][v], statistic(x, xs, r + k, j + 16 * v, m[v], mean));
-            for (long v = 0; v < n; v++)
-                for (int k = 0; k < 4; k++) _mm512_mask_storeu_ps(chains[k] + j - j0 + 16 * v, m[v], a[k][v]);
+            store_chains(chains[0], 4, j - j0, n, m, a);
         }
     }
     for (long j = j0; j < j1; j += 16) {
@@ -75,16 +90,14 @@ AVX512 void row_sums(const float *x, long xs, long rows, long j0, long j1, const
     for (long rb = 0; rb < rows; rb += ROWS) {
         const long re = rb + ROWS < rows ? rb + ROWS : rows;
         for (long j = j0; j < j1; j += 16 * GROUP) {
-            const long n = (j1 - j + 15) / 16 < GROUP ? (j1 - j + 15) / 16 : GROUP;
             __mmask16 m[GROUP];
-            __m512 s[GROUP];
-            for (long v = 0; v < n; v++) {
-                m[v] = lanes_left(j1 - j - 16 * v);
-                s[v] = _mm512_maskz_loadu_ps(m[v], chain + j - j0 + 16 * v);
-            }
+            __m512 s[1][GROUP];
+            const long n = group_lanes(j, j1, m);
+            load_chains(chain, 1, j - j0, n, m, s);
             for (long r = rb; r < re; r++)
-                for (long v = 0; v < n; v++) s[v] = _mm512_add_ps(s[v], statistic(x, xs, r, j + 16 * v, m[v], mean));
-            for (long v = 0; v < n; v++) _mm512_mask_storeu_ps(chain + j - j0 + 16 * v, m[v], s[v]);
+                for (long v = 0; v < n; v++)
+                    s[0][v] = _mm512_add_ps(s[0][v], statistic(x, xs, r, j + 16 * v, m[v], mean));
+            store_chains(chain, 1, j - j0, n, m, s);
         }
     }
     for (long j = j0; j < j1; j += 16) {
@@ -145,16 +158,12 @@ AVX512 void gradient_chains(const float *x, long xs, const float *dy, long dys, 
     for (int k = 0; k < 3; k++) memset(chains[k], 0, sizeof(float) * COLUMNS);
     for (long rb = r0; rb < r1; rb += ROWS)
         for (long j = j0; j < j1; j += 16 * GROUP) {
-            const long n = (j1 - j + 15) / 16 < GROUP ? (j1 - j + 15) / 16 : GROUP;
             __mmask16 m[GROUP];
             __m512 s[3][GROUP];
-            for (long v = 0; v < n; v++) {
-                m[v] = lanes_left(j1 - j - 16 * v);
-                for (int k = 0; k < 3; k++) s[k][v] = _mm512_maskz_loadu_ps(m[v], chains[k] + j - j0 + 16 * v);
-            }
+            const long n = group_lanes(j, j1, m);
+            load_chains(chains[0], 3, j - j0, n, m, s);
             gradient_chain(x, xs, dy, dys, relu, rb, rb + ROWS < r1 ? rb + ROWS : r1, j, n, m, mean, inv_std, s);
-            for (long v = 0; v < n; v++)
-                for (int k = 0; k < 3; k++) _mm512_mask_storeu_ps(chains[k] + j - j0 + 16 * v, m[v], s[k][v]);
+            store_chains(chains[0], 3, j - j0, n, m, s);
         }
 }
 
