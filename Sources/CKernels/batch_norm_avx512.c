@@ -53,56 +53,34 @@ AVX512 void store_chains(float *chains, int K, long at, long n, const __mmask16 
         for (int k = 0; k < K; k++) _mm512_mask_storeu_ps(chains + k * COLUMNS + at + 16 * v, m[v], s[k][v]);
 }
 
-/// Columns [j0, j1) (at most COLUMNS) in packetColumnSums' packet order: four chains over the rows ≡ 0,
-/// 1, 2, 3 (mod 4), ROWS rows at a time, added in that order, then the rows left over.
-AVX512 void packet_sums(const float *x, long xs, long rows, long j0, long j1, const float *mean, float *sum) {
-    const long quads = rows / 4 * 4;
+/// Columns [j0, j1) (at most COLUMNS), ROWS rows at a time, in P chains over the rows ≡ 0, …, P − 1
+/// (mod P) added in that order, then the rows left over: packetColumnSums' packet order with P = 4, one
+/// chain row by row with P = 1.
+AVX512 void chained_sums(const float *x, long xs, long rows, long j0, long j1, const float *mean, float *sum,
+                         const int P) {
+    const long whole = rows / P * P;
     float chains[4][COLUMNS];
-    memset(chains, 0, sizeof chains);
-    for (long rb = 0; rb < quads; rb += ROWS) {
-        const long re = rb + ROWS < quads ? rb + ROWS : quads;
+    memset(chains, 0, sizeof(float) * P * COLUMNS);
+    for (long rb = 0; rb < whole; rb += ROWS) {  // ROWS is a multiple of P
+        const long re = rb + ROWS < whole ? rb + ROWS : whole;
         for (long j = j0; j < j1; j += 16 * GROUP) {
             __mmask16 m[GROUP];
             __m512 a[4][GROUP];
             const long n = group_lanes(j, j1, m);
-            load_chains(chains[0], 4, j - j0, n, m, a);
-            for (long r = rb; r < re; r += 4)
+            load_chains(chains[0], P, j - j0, n, m, a);
+            for (long r = rb; r < re; r += P)
                 for (long v = 0; v < n; v++)
-                    for (int k = 0; k < 4; k++)
+                    for (int k = 0; k < P; k++)
                         a[k][v] = _mm512_add_ps(a[k][v], statistic(x, xs, r + k, j + 16 * v, m[v], mean));
-            store_chains(chains[0], 4, j - j0, n, m, a);
+            store_chains(chains[0], P, j - j0, n, m, a);
         }
     }
     for (long j = j0; j < j1; j += 16) {
         const __mmask16 m = lanes_left(j1 - j);
-        __m512 a[4];
-        for (int k = 0; k < 4; k++) a[k] = _mm512_maskz_loadu_ps(m, chains[k] + j - j0);
-        __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[1]), a[2]), a[3]);
-        for (long r = quads; r < rows; r++) s = _mm512_add_ps(s, statistic(x, xs, r, j, m, mean));
+        __m512 s = _mm512_maskz_loadu_ps(m, chains[0] + j - j0);
+        for (int k = 1; k < P; k++) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, chains[k] + j - j0));
+        for (long r = whole; r < rows; r++) s = _mm512_add_ps(s, statistic(x, xs, r, j, m, mean));
         _mm512_mask_storeu_ps(sum + j, m, s);
-    }
-}
-
-/// Columns [j0, j1) (at most COLUMNS) row by row, one chain each, ROWS rows at a time.
-AVX512 void row_sums(const float *x, long xs, long rows, long j0, long j1, const float *mean, float *sum) {
-    float chain[COLUMNS];
-    memset(chain, 0, sizeof chain);
-    for (long rb = 0; rb < rows; rb += ROWS) {
-        const long re = rb + ROWS < rows ? rb + ROWS : rows;
-        for (long j = j0; j < j1; j += 16 * GROUP) {
-            __mmask16 m[GROUP];
-            __m512 s[1][GROUP];
-            const long n = group_lanes(j, j1, m);
-            load_chains(chain, 1, j - j0, n, m, s);
-            for (long r = rb; r < re; r++)
-                for (long v = 0; v < n; v++)
-                    s[0][v] = _mm512_add_ps(s[0][v], statistic(x, xs, r, j + 16 * v, m[v], mean));
-            store_chains(chain, 1, j - j0, n, m, s);
-        }
-    }
-    for (long j = j0; j < j1; j += 16) {
-        const __mmask16 m = lanes_left(j1 - j);
-        _mm512_mask_storeu_ps(sum + j, m, _mm512_maskz_loadu_ps(m, chain + j - j0));
     }
 }
 
@@ -111,8 +89,9 @@ __attribute__((target("avx512f"))) void ckernels_bn_statistic_sums_avx512(const 
                                                                           float *sum) {
     const long split = packed < j0 ? j0 : packed > j1 ? j1 : packed;
     for (long j = j0; j < split; j += COLUMNS)
-        packet_sums(x, xs, rows, j, j + COLUMNS < split ? j + COLUMNS : split, mean, sum);
-    for (long j = split; j < j1; j += COLUMNS) row_sums(x, xs, rows, j, j + COLUMNS < j1 ? j + COLUMNS : j1, mean, sum);
+        chained_sums(x, xs, rows, j, j + COLUMNS < split ? j + COLUMNS : split, mean, sum, 4);
+    for (long j = split; j < j1; j += COLUMNS)
+        chained_sums(x, xs, rows, j, j + COLUMNS < j1 ? j + COLUMNS : j1, mean, sum, 1);
 }
 
 /// Row r's output gradient, 0 where the following ReLU (if any) passes nothing back; `centered` is
