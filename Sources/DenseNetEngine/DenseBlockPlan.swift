@@ -390,7 +390,10 @@ final class DenseBlockKernel: ImageKernel {
         let tails = ios(training: true, workspace: io.workspace)
         let block = io.output, dBlock = io.outputGrad!, total = self.total
         for (u, tail) in zip(units, tails).reversed() {
-            profile.measure("batch normalization backward") { headRecompute(u, block: block, batch: batch) }
+            let fused = u.pointwise?.fusesBackward == true ? u.pointwise : nil
+            if fused == nil {
+                profile.measure("batch normalization backward") { headRecompute(u, block: block, batch: batch) }
+            }
             profile.measure("concatenation backward") {
                 parallel.copyRows(
                     batch * pix, count: u.growth, from: dBlock + u.c, stride: total, to: tail.last!.outputGrad!, stride: u.growth)
@@ -399,8 +402,17 @@ final class DenseBlockKernel: ImageKernel {
                 let bn = u.kernels[k - 1] as! BatchNormKernel
                 profile.measure("batch normalization backward") { bn.recomputeOutput(tail[k - 1], throughReLU: tail[k], batch: batch) }
             }
-            backwardTail(u, tail, batch: batch)
-            profile.measure("batch normalization backward") { headBackward(u, block: block, dBlock: dBlock, batch: batch) }
+            backwardTail(u, tail, batch: batch, downTo: fused == nil ? 0 : 1)
+            if let fused {
+                profile.measure(u.kinds[0].name + " backward", flops: 2 * batch * u.kinds[0].flopsPerSample) {
+                    fused.backward(
+                        outputGrad: tail[0].outputGrad!, normalizing: block, stride: total, with: u.normalization,
+                        rows: batch * pix, into: headGrad!, workspace: io.workspace)
+                }
+            }
+            profile.measure("batch normalization backward") {
+                headBackward(u, block: block, dBlock: dBlock, batch: batch, sumsTaken: fused != nil)
+            }
         }
         if let dx = io.inputGrads[0] {
             profile.measure("concatenation backward") {
@@ -411,11 +423,11 @@ final class DenseBlockKernel: ImageKernel {
         }
     }
 
-    /// The tail's backward passes, last op first; a BatchNormalization followed by a ReLU takes the
-    /// ReLU's backward pass into its own.
-    private func backwardTail(_ u: Unit, _ tail: [NodeIO], batch: Int) {
+    /// The tail's backward passes from the last op down to op `first`; a BatchNormalization followed by
+    /// a ReLU takes the ReLU's backward pass into its own.
+    private func backwardTail(_ u: Unit, _ tail: [NodeIO], batch: Int, downTo first: Int) {
         var k = u.kernels.count - 1
-        while k >= 0 {
+        while k >= first {
             if k > 0, u.kernels[k] is ReLUKernel, let bn = u.kernels[k - 1] as? BatchNormKernel {
                 profile.measure("batch normalization backward") { bn.backward(tail[k - 1], throughReLU: tail[k], batch: batch) }
                 k -= 2
@@ -472,10 +484,13 @@ final class DenseBlockKernel: ImageKernel {
     /// relu and BatchNormalization backward in one pass; the input gradient is added to the block
     /// gradient's first c channels (which already hold the Concatenate's pass-through gradient). The
     /// relu's signs come from the block buffer, which the pass reads anyway, not from `head`.
-    private func headBackward(_ u: Unit, block: UnsafeMutablePointer<Float>, dBlock: UnsafeMutablePointer<Float>, batch: Int) {
+    /// `sumsTaken`: the fused 1×1 backward pass took the normalization's gradient sums.
+    private func headBackward(
+        _ u: Unit, block: UnsafeMutablePointer<Float>, dBlock: UnsafeMutablePointer<Float>, batch: Int, sumsTaken: Bool
+    ) {
         u.normalization.backward(
             x: block, stride: total, outputGrad: headGrad!, rows: batch * pix,
-            inputGrad: dBlock, stride: total, accumulate: true, relu: .recomputed)
+            inputGrad: dBlock, stride: total, accumulate: true, relu: .recomputed, sumsTaken: sumsTaken)
     }
 }
 

@@ -349,15 +349,18 @@ final class BatchNormArithmetic {
 
     /// Adds the gamma and beta gradients and writes (or adds, when `accumulate`) the input gradient
     /// from the output gradient `dy` (contiguous rows of c). With `relu`, the output gradient is a
-    /// following ReLU's: it counts where that ReLU's output is > 0.
+    /// following ReLU's: it counts where that ReLU's output is > 0. `sumsTaken`: `.tensorFlow`'s
+    /// gradient sums of this `dy` are in `gradientSums` already (the fused 1×1 backward pass took them).
     func backward(
         x: UnsafePointer<Float>, stride xs: Int, outputGrad dy: UnsafePointer<Float>, rows: Int,
         inputGrad dx: UnsafeMutablePointer<Float>?, stride dxs: Int, accumulate: Bool,
-        relu: FollowingReLU? = nil
+        relu: FollowingReLU? = nil, sumsTaken: Bool = false
     ) {
         let gradient = OutputGradient(dy: dy, c: c, relu: relu, x: x, stride: xs, of: self)
         switch summation {
-        case .tensorFlow: gradientCoefficientsInTensorFlowOrder(x: x, stride: xs, outputGrad: gradient, rows: rows)
+        case .tensorFlow:
+            if !sumsTaken { gradientSumsInTensorFlowOrder(x: x, stride: xs, outputGrad: gradient, rows: rows) }
+            gradientCoefficientsFromSums()
         case .float64: gradientCoefficientsInFloat64(x: x, stride: xs, outputGrad: gradient, rows: rows)
         }
         guard let dx else { return }
@@ -444,9 +447,8 @@ extension BatchNormArithmetic {
     // The gamma and beta gradients stay this process's share (the trainer sums every gradient); the
     // means are over every process's rows, as the statistics were.
 
-    /// Adds the gamma and beta gradients and sets `coefficients`, from float32 sums in
-    /// FusedBatchNormGrad's order and formulas.
-    private func gradientCoefficientsInTensorFlowOrder(
+    /// `gradientSums` in FusedBatchNormGrad's order.
+    private func gradientSumsInTensorFlowOrder(
         x: UnsafePointer<Float>, stride xs: Int, outputGrad dy: OutputGradient, rows: Int
     ) {
         let c = self.c, mean = self.mean, invStd = self.invStd
@@ -465,6 +467,12 @@ extension BatchNormArithmetic {
                 return SIMD4(g, g * (centered * invStd[j]), g * centered, 0)
             }
         }
+    }
+
+    /// Adds the gamma and beta gradients and sets `coefficients` from `gradientSums`, in
+    /// FusedBatchNormGrad's formulas.
+    private func gradientCoefficientsFromSums() {
+        let c = self.c, invStd = self.invStd
         let gGamma = layer.gamma!.grad, gBeta = layer.beta!.grad, gamma = layer.gamma!.data
         let count = Float(statisticsRows), inverse = 1 / count
         let k = coefficients

@@ -125,12 +125,25 @@ import Testing
         }
     }
 
-    /// On the AVX2 kernels everything; on the AVX-512 ones training, whose one-pass 1×1 convolutions
-    /// (no epilogue) give the op-by-op bits at these channel counts (their inference also takes the
-    /// following normalization into that pass, which rounds differently: FusedPointwiseTests).
+    /// On the AVX2 kernels everything; on the AVX-512 ones the training-mode forward pass, whose one-pass
+    /// 1×1 convolutions (no epilogue) give the op-by-op bits at these channel counts (their inference also
+    /// takes the following normalization into that pass, which rounds differently: FusedPointwiseTests).
+    /// Their backward pass sums the weight gradient in blocks of rows, not as OpenBLAS does: Applications'
+    /// gradients and trained weights then agree at float32 tolerance (densenet-mini has no 1×1 convolutions).
     @Test(arguments: ["small", "mini"], [EngineConfiguration.Kernels.avx2, .automatic])
     func fusedBlocksAreBitIdenticalToOpByOp(which: String, kernels: EngineConfiguration.Kernels) throws {
         let inference = kernels == .avx2 || !EngineConfiguration.cpuHasAVX512
+        let exactBackward = inference || which == "mini"
+        /// Bit for bit, or within `tolerance` of b's largest magnitude, or of `absolute`.
+        func agree(_ a: [Float], _ b: [Float], _ what: String, tolerance: Float = 0, absolute: Float = 0) {
+            if exactBackward {
+                #expect(bits(a) == bits(b), "\(what)")
+                return
+            }
+            let bound = Swift.max(tolerance * (b.map(abs).max() ?? 0), absolute)
+            let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst <= bound, "\(what): \(worst) > \(bound)")
+        }
         let shape = which == "small" ? [32, 32, 3] : [28, 28, 1]
         let (fused, plain) = try twins(
             {
@@ -154,15 +167,17 @@ import Testing
             let lp = try plain.lossAndGradients(images: images, labels: labels, training: training)
             #expect(lf.bitPattern == lp.bitPattern)
             for (a, b) in zip(fused.trainableVariables, plain.trainableVariables) {
-                #expect(bits(a.gradient) == bits(b.gradient), "gradient of \(a.name) \(a.shape), training \(training)")
+                agree(a.gradient, b.gradient, "gradient of \(a.name) \(a.shape), training \(training)", tolerance: 2e-4)
             }
         }
         let tf = try Trainer(model: fused, batchSize: batch), tp = try Trainer(model: plain, batchSize: batch)
-        for _ in 0..<2 {
+        for step in 0..<2 {
             let a = try tf.trainStep(images: images, labels: labels), b = try tp.trainStep(images: images, labels: labels)
-            #expect(a.bitPattern == b.bitPattern)
+            agree([a], [b], "loss of step \(step)", tolerance: 1e-5)
         }
-        #expect(fused.root.getWeights().map(bits) == plain.root.getWeights().map(bits))
+        // Adam moves a weight by up to about its learning rate (0.001) a step however small its gradient: a
+        // near-zero gradient rounded differently may move it the other way
+        for (a, b) in zip(fused.root.getWeights(), plain.root.getWeights()) { agree(a, b, "trained weights", absolute: 4e-3) }
         if inference {
             #expect(bits(try fused.predict(images, batchSize: batch)) == bits(try plain.predict(images, batchSize: batch)))
         }

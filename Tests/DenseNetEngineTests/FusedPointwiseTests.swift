@@ -16,7 +16,7 @@ struct FusedPointwiseTests {
         let input: Int, output: Int
         let pointwiseKernels: [Variable]
 
-        init(channels: Int, bottleneck: Int, configuration: EngineConfiguration = .default) throws {
+        init(channels: Int, bottleneck: Int, configuration: EngineConfiguration = .default, workers: Int = 2) throws {
             let g = GraphBuilder(seed: 9)
             let x = g.input(shape: [5, 5, channels])
             var t = x
@@ -38,7 +38,7 @@ struct FusedPointwiseTests {
                 try v.setValues(randomFloats(v.count, seed: UInt64(40 + i), range: range))
             }
             let nodes = fuseDenseBlocks(g.nodes, keep: [t.id])
-            fused = Executor(nodes: nodes, capacity: 8, parallel: Parallel(workers: 2), configuration: configuration)
+            fused = Executor(nodes: nodes, capacity: 8, parallel: Parallel(workers: workers), configuration: configuration)
             plain = Executor(
                 nodes: g.nodes, capacity: 8, parallel: Parallel(workers: 2), configuration: EngineConfiguration(kernels: .avx2))
             input = x.id
@@ -109,6 +109,79 @@ struct FusedPointwiseTests {
         #expect(whole == expected.map(\.bitPattern))
         let first = (rows + 1) / 2
         #expect(run(rows: first) == Array(whole.prefix(first * n)))
+    }
+
+    /// The training backward pass (pointwise_backward_avx512.c) for the second unit's 1×1 convolution from
+    /// `channels` = 48 (a 32-column strip and a 16-column one per worker split) or 64 head channels, over
+    /// rows below, at and beyond the 14-row block, and 2 600 rows, where TensorFlow's order sums the
+    /// gradient's two halves apart (at 48 channels): the head's gradient is the ordered fused sum bit for
+    /// bit; the normalization's sums are TensorFlowOrder.outerColumnSums of that gradient through the
+    /// head's relu, bit for bit; the weight gradient is the float64 one at float32 rounding; one worker
+    /// gives every bit two do.
+    @Test(arguments: [(48, 13), (48, 14), (64, 57), (48, 2600)])
+    func backwardIsTheOrderedFusedPass(channels: Int, rows: Int) throws {
+        func run(workers: Int) throws -> (headGrad: [Float], sums: [SIMD4<Float>], weights: [Float]) {
+            let block = try Block(channels: channels - 8, bottleneck: 64, workers: workers)
+            let unit = block.denseBlock.units[1]
+            let pointwise = try #require(unit.pointwise)
+            #expect(unit.c == channels && pointwise.fusesBackward)
+            let xs = channels + 5, n = pointwise.conv.cout
+            var x = randomFloats(rows * xs, seed: 73, range: -2...2)
+            x[0] = 0
+            x[1] = -0.0
+            unit.normalization.computeStatistics(x, stride: xs, rows: rows, mode: .training(updateStatistics: false))
+            // an output of exactly 0 in row 2, channel 0: its relu passes nothing back (> 0, not ≥ 0)
+            unit.normalization.layer.beta!.data[0] = 0
+            x[2 * xs] = unit.normalization.mean[0]
+            let dy = randomFloats(rows * n, seed: 74, range: -1...1)
+            let workspace = (0..<workers).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: pointwise.workspacePerWorker) }
+            defer { for p in workspace { p.deallocate() } }
+            var headGrad = [Float](repeating: .nan, count: rows * channels)
+            let grad = pointwise.conv.kernel.grad
+            grad.update(repeating: 0, count: pointwise.conv.kernel.count)
+            pointwise.backward(
+                outputGrad: dy, normalizing: x, stride: xs, with: unit.normalization, rows: rows, into: &headGrad,
+                workspace: workspace)
+            let weights = Array(UnsafeBufferPointer(start: grad, count: pointwise.conv.kernel.count))
+            let sums = Array(UnsafeBufferPointer(start: unit.normalization.gradientSums, count: channels))
+            // the references, from the same inputs
+            let head = unit.normalization, w = pointwise.conv.kernel.data, beta = head.layer.beta!.data
+            var expectedGrad = [Float](repeating: 0, count: rows * channels)
+            var wide = [Double](repeating: 0, count: channels * n), magnitude = wide
+            for r in 0..<rows {
+                for j in 0..<channels {
+                    var g: Float = 0
+                    for o in 0..<n { g = g.addingProduct(dy[r * n + o], w[j * n + o]) }
+                    expectedGrad[r * channels + j] = g
+                    let h = Double(Swift.max((x[r * xs + j] - head.mean[j]) * head.scaling[j] + beta[j], 0))
+                    for o in 0..<n {
+                        wide[j * n + o] += h * Double(dy[r * n + o])
+                        magnitude[j * n + o] += abs(h * Double(dy[r * n + o]))
+                    }
+                }
+            }
+            #expect(headGrad.map(\.bitPattern) == expectedGrad.map(\.bitPattern), "the head's gradient")
+            let expectedSums = UnsafeMutablePointer<SIMD4<Float>>.allocate(capacity: 2 * channels)
+            defer { expectedSums.deallocate() }
+            TensorFlowOrder.outerColumnSums(rows: rows, columns: channels, into: expectedSums, halves: expectedSums + channels) {
+                r, j in
+                let centered = x[r * xs + j] - head.mean[j]
+                let g = centered * head.scaling[j] + beta[j] > 0 ? expectedGrad[r * channels + j] : 0
+                return SIMD4(g, g * (centered * head.invStd[j]), g * centered, 0)
+            }
+            for j in 0..<channels {
+                let (a, b) = (sums[j], expectedSums[j])
+                #expect([a.x, a.y, a.z].map(\.bitPattern) == [b.x, b.y, b.z].map(\.bitPattern), "sums of channel \(j)")
+            }
+            let worst = zip(weights.indices, weights).map { e, v in abs(Double(v) - wide[e]) / Swift.max(magnitude[e], 1e-30) }.max()!
+            #expect(worst < 2e-6, "weight gradient: relative difference \(worst)")
+            return (headGrad, sums, weights)
+        }
+        let two = try run(workers: 2), one = try run(workers: 1)
+        #expect(one.headGrad.map(\.bitPattern) == two.headGrad.map(\.bitPattern))
+        #expect(one.weights.map(\.bitPattern) == two.weights.map(\.bitPattern))
+        #expect(one.sums.map { [$0.x, $0.y, $0.z].map(\.bitPattern) } == two.sums.map { [$0.x, $0.y, $0.z].map(\.bitPattern) })
+        if rows == 2600 { #expect(TensorFlowOrder.outerColumnSumsFirstHalf(rows: rows, columns: channels) < rows) }
     }
 
     /// Inference through the fused block agrees with the op-by-op graph (OpenBLAS) at float32 tolerance, also

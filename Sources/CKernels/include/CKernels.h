@@ -172,6 +172,25 @@ void ckernels_pointwise_avx512(const float *x, long xs, long rows, long k, const
                                const float *out_scaling, const float *out_beta, int relu, float *y, long ys,
                                float *panel);
 
+/// A 1x1 kernel w[k, n] (k a multiple of 16) transposed and packed for ckernels_pointwise_backward_avx512:
+/// half-strips of 16 input channels, packed[k / 16][n][16].
+void ckernels_pointwise_backward_pack(const float *w, long k, long n, float *packed);
+
+/// Floats of ckernels_pointwise_backward_avx512's scratch (one per worker) for a range of k channels.
+long ckernels_pointwise_backward_scratch(long k, long n);
+
+/// A dense unit's 1x1 convolution backward in training, fused with its head's BatchNormalization gradient
+/// sums (pointwise_backward_avx512.c), for the head's channels [j0, j1) (multiples of 16) over all `rows`:
+/// the head's gradient dx[r, j] = Σ_o dy[r, o]·w[j, o] (n outputs, one chain of fused multiply-adds in o's
+/// order); `sums` as ckernels_bn_gradient_sums_avx512 writes them for that gradient through the head's relu
+/// (bit-identical); and dw[j - j0, o] = Σ_r head[r, j]·dy[r, o], head = relu((x - mean)·scaling + beta) as
+/// ckernels_normalize_rows rounds it (summed per block of 14 rows, the blocks in order). `packed` from
+/// ckernels_pointwise_backward_pack; n a multiple of 32. Only after ckernels_has_avx512f() returned 1.
+void ckernels_pointwise_backward_avx512(const float *dy, long n, const float *packed, const float *x, long xs,
+                                        long rows, long first_end, long j0, long j1, const float *mean,
+                                        const float *inv_std, const float *scaling, const float *beta, float *dx,
+                                        long dxs, float *sums, float *dw, float *scratch);
+
 /// `rows` output rows of a kh×kw convolution at `stride` over a zero-padded image xp[…, wp, cin] whose first
 /// row is the first output row's first input row, by the kernel w[taps, cout] (HWIO flattened) packed by
 /// ckernels_pointwise_pack (strided_conv_avx512.c): y[rows, wo, cout], each output the sum of its taps in

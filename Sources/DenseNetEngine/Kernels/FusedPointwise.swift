@@ -4,7 +4,8 @@
 // by each of BatchNormalization and ReLU; here each block of rows is normalised into a small panel,
 // multiplied by the weights packed into strips of 32 output channels, and the following
 // BatchNormalization and ReLU are applied before the one store. Training takes the convolution alone
-// (its following normalization needs the batch's statistics of its output first). Rounding differs
+// (its following normalization needs the batch's statistics of its output first), and its backward pass
+// in one pass with the head's normalization gradient sums (pointwise_backward_avx512.c). Rounding differs
 // from OpenBLAS (its sums run in another order); only TensorFlow-order sums take it (the float64
 // configuration keeps every image's bits independent of the batch, which OpenBLAS gives it).
 // Each output row is computed by itself: the pieces do not change a bit. Measured in
@@ -27,6 +28,12 @@ final class FusedPointwise {
     /// training or loading may have changed them since (checked before each batch, as Winograd's).
     private let packed: UnsafeMutablePointer<Float>
     private var packedFrom = TransformedValues()
+    /// Training's backward pass in one AVX-512 pass (`backward`): the head's channels are a multiple of 16.
+    let fusesBackward: Bool
+    /// The weights transposed in ckernels_pointwise_backward_pack's half-strips, and which values they were
+    /// packed from; the backward pass's weight gradient of the batch before it is added to the variable's.
+    private let packedTransposed, weightSums: UnsafeMutablePointer<Float>
+    private var packedTransposedFrom = TransformedValues()
 
     /// The pass for `tail` (a dense unit's kernels after its first relu), or nil when the
     /// configuration or the tail's first kernels do not fit it.
@@ -47,12 +54,23 @@ final class FusedPointwise {
         guard fusedKernels == fused else { return nil }
         let weights = conv.g.cin * conv.cout
         packed = .allocate(capacity: weights)
+        fusesBackward = conv.g.cin % 16 == 0
+        packedTransposed = .allocate(capacity: fusesBackward ? weights : 0)
+        weightSums = .allocate(capacity: fusesBackward ? weights : 0)
     }
 
-    deinit { packed.deallocate() }
+    deinit {
+        packed.deallocate()
+        packedTransposed.deallocate()
+        weightSums.deallocate()
+    }
 
-    /// Floats of scratch per worker (the panel).
-    var workspacePerWorker: Int { ckernels_pointwise_scratch(conv.g.cin) }
+    /// Floats of scratch per worker (the forward pass's panel, the backward pass's chains and blocks).
+    var workspacePerWorker: Int {
+        Swift.max(
+            ckernels_pointwise_scratch(conv.g.cin),
+            fusesBackward ? ckernels_pointwise_backward_scratch(conv.g.cin, conv.cout) : 0)
+    }
 
     /// Rows per piece when the pieces take every column (above `columnSplitRows`): blocks of the 14-row
     /// microkernel, at most 112, and at least 4 pieces when the rows allow. From the row count only,
@@ -116,6 +134,42 @@ final class FusedPointwise {
                 x + r0 * stride, stride, count, cin, mean, scaling, beta, packed + c0 * cin, columns,
                 out.map { $0.mean + c0 }, out.map { $0.scaling + c0 }, outBeta.map { $0 + c0 }, relu,
                 y + r0 * ldy + c0, ldy, workspace[t])
+        }
+    }
+
+    /// Training's backward pass of the convolution (`fusesBackward`), whose forward pass took relu(BN(x))
+    /// from x's first cin channels (rows `stride` floats apart) with `head`'s batch statistics: the
+    /// head's gradient into `headGrad` (rows of cin), the weight gradient added to the kernel's, and
+    /// `head`'s TensorFlow-order gradient sums of that gradient through its relu, ready for
+    /// `BatchNormArithmetic.backward(…, sumsTaken: true)`. The workers split the channels in runs of
+    /// 16; each channel's results are made whole by one of them, in an order fixed by the shape.
+    func backward(
+        outputGrad dy: UnsafePointer<Float>, normalizing x: UnsafePointer<Float>, stride: Int,
+        with head: BatchNormArithmetic, rows: Int, into headGrad: UnsafeMutablePointer<Float>,
+        workspace: [UnsafeMutablePointer<Float>]
+    ) {
+        if !packedTransposedFrom.areCurrent(for: conv.kernel) {
+            ckernels_pointwise_backward_pack(conv.kernel.data, conv.g.cin, conv.cout, packedTransposed)
+            packedTransposedFrom.record(conv.kernel)
+        }
+        // one piece per worker (at most one per run of 16 channels): each piece reads all of dy
+        let cin = conv.g.cin, cout = conv.cout, runs = cin / 16, pieces = Swift.min(parallel.workers, runs)
+        let firstEnd = TensorFlowOrder.outerColumnSumsFirstHalf(rows: rows, columns: cin)
+        let packed = UnsafePointer(packedTransposed), weightSums = self.weightSums
+        let mean = UnsafePointer(head.mean), invStd = UnsafePointer(head.invStd)
+        let scaling = UnsafePointer(head.scaling), beta = UnsafePointer(head.layer.beta!.data)
+        head.gradientSums.withMemoryRebound(to: Float.self, capacity: 4 * cin) { sums in
+            parallel.forEachPiece(pieces) { p, t in
+                let channels = pieceRange(p, of: pieces, count: runs)
+                let j0 = channels.lowerBound * 16, j1 = channels.upperBound * 16
+                ckernels_pointwise_backward_avx512(
+                    dy, cout, packed, x, stride, rows, firstEnd, j0, j1, mean, invStd, scaling, beta, headGrad, cin,
+                    sums, weightSums + j0 * cout, workspace[t])
+            }
+        }
+        let grad = conv.kernel.grad
+        parallel.forEachRange(cin * cout, minChunk: 16384) { r in
+            for e in r { grad[e] += weightSums[e] }
         }
     }
 }
