@@ -28,11 +28,6 @@
 // of x are prefetched, one line every PREFETCH_EVERY products.
 enum { PREFETCH_EVERY = 4 };
 
-/// max(v, 0) as Swift.max(v, 0): v when 0 >= v is false (NaN stays NaN, -0 becomes +0).
-AVX512 __m512 relu_like_swift(__m512 v) {
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(_mm512_setzero_ps(), v, _CMP_GE_OQ), v, _mm512_setzero_ps());
-}
-
 /// The panel's row stride: k rounded up to 16 floats, plus 16 so that rows k = 1024 apart do not share L1 sets.
 static long panel_stride(long k) { return (k + 15) / 16 * 16 + 16; }
 

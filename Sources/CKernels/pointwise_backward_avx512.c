@@ -4,19 +4,20 @@
 // Op by op, each unit's backward pass wrote relu(BN(x)) over the block input again (the head), OpenBLAS
 // read it into its panels for the weight gradient and wrote the head's gradient g = dy·wᵀ, and the
 // normalization's backward pass read x and g once for its three sums before its second pass. Here a
-// worker takes a range of the head's channels over every row: for each block of 14 rows it computes g
-// of its channels in a 14-row × 32-column microkernel (dy's rows broadcast against wᵀ packed in
+// worker takes a range of the head's channels over every row: for each chunk of 28 rows and strip of 32
+// channels it computes g in a 14-row × 32-column microkernel (dy's rows broadcast against wᵀ packed in
 // 16-column half-strips) and, in the epilogue, stores g, reads x, makes the head's values and its
 // ReLU's signs as ckernels_normalize_rows rounds them, adds the sums to the chains (each channel's
 // sums one chain over the rows in order: TensorFlowOrder.outerColumnSums' order, as
-// ckernels_bn_gradient_sums_avx512 takes it), and adds the block's head × dy products to the weight
+// ckernels_bn_gradient_sums_avx512 takes it), then adds the chunk's head × dy products to the weight
 // gradient. The head is never stored; dy is read once per worker. Every result of a channel is
 // computed by one worker in an order fixed by the shape, so the split does not change a bit.
 #include "CKernels.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
 #include <string.h>
+
+#include "microkernel_avx512.h"
 
 #define AVX512 __attribute__((target("avx512f,prfchw"), always_inline)) static inline
 
@@ -26,7 +27,7 @@
 // across its blocks, and the weight gradient adds CHUNK rows per pass over its sums); HALF: the columns of
 // one packed half-strip (one zmm); CHANNELS: the weight gradient's channels per tile (× 32 columns, 16
 // accumulators).
-enum { BLOCK = 14, CHUNK = 2 * BLOCK, HALF = 16, CHANNELS = 8 };
+enum { BLOCK = MICRO_ROWS, CHUNK = 2 * BLOCK, HALF = 16, CHANNELS = 8 };
 
 void ckernels_pointwise_backward_pack(const float *w, long k, long n, float *packed) {
     for (long h = 0; h < k / HALF; h++)
@@ -35,11 +36,6 @@ void ckernels_pointwise_backward_pack(const float *w, long k, long n, float *pac
 }
 
 long ckernels_pointwise_backward_scratch(long k, long n) { return 6 * k + CHUNK * 2 * HALF + CHUNK * n; }
-
-/// max(v, 0) as Swift.max(v, 0) (ckernels_normalize_rows' relu): v when 0 >= v is false.
-AVX512 __m512 relu_like_swift(__m512 v) {
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(_mm512_setzero_ps(), v, _CMP_GE_OQ), v, _mm512_setzero_ps());
-}
 
 /// The head's coefficients for one vector of channels.
 typedef struct {
@@ -133,7 +129,8 @@ AVX512 void chunk_strip(const pass *p, const float *a, long r0, long valid, long
         __m512 acc[BLOCK][2];
         // the same block of the next chunk
         const long next = r0 + CHUNK + b0, ahead = p->rows - next < BLOCK ? p->rows - next : BLOCK;
-        const later_lines later = {p->x + next * p->xs + c, p->dx + next * p->dxs + c, p->xs, p->dxs, ahead > 0 ? ahead : 0};
+        const later_lines later = {p->x + next * p->xs + c, p->dx + next * p->dxs + c, p->xs, p->dxs,
+                                   ahead > 0 ? ahead : 0};
         // n (dy's row stride) a constant where it is 128 (4 × growth 32: every Keras Applications DenseNet), so
         // that the rows' broadcasts address from one register: with n in a register the 14 row pointers and
         // the accumulators spilled to the stack (measured: half the speed)
