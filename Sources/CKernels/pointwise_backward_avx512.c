@@ -29,8 +29,8 @@
 // accumulators).
 enum { BLOCK = MICRO_ROWS, CHUNK = 2 * BLOCK, HALF = 16, CHANNELS = 8 };
 
-void ckernels_pointwise_backward_pack(const float *w, long k, long n, float *packed) {
-    for (long h = 0; h < k / HALF; h++)
+void ckernels_pointwise_backward_pack(const float *w, long j0, long j1, long n, float *packed) {
+    for (long h = j0 / HALF; h < j1 / HALF; h++)
         for (long o = 0; o < n; o++)
             for (long c = 0; c < HALF; c++) packed[(h * n + o) * HALF + c] = w[(h * HALF + c) * n + o];
 }
@@ -198,7 +198,7 @@ __attribute__((target("avx512f,prfchw"))) void ckernels_pointwise_backward_avx51
 
 #else
 
-void ckernels_pointwise_backward_pack(const float *w, long k, long n, float *packed) { __builtin_trap(); }
+void ckernels_pointwise_backward_pack(const float *w, long j0, long j1, long n, float *packed) { __builtin_trap(); }
 
 long ckernels_pointwise_backward_scratch(long k, long n) { return 0; }
 

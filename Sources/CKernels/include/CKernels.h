@@ -172,9 +172,9 @@ void ckernels_pointwise_avx512(const float *x, long xs, long rows, long k, const
                                const float *out_scaling, const float *out_beta, int relu, float *y, long ys,
                                float *panel);
 
-/// A 1x1 kernel w[k, n] (k a multiple of 16) transposed and packed for ckernels_pointwise_backward_avx512:
-/// half-strips of 16 input channels, packed[k / 16][n][16].
-void ckernels_pointwise_backward_pack(const float *w, long k, long n, float *packed);
+/// Input channels [j0, j1) (multiples of 16) of a 1x1 kernel w[k, n] transposed and packed for
+/// ckernels_pointwise_backward_avx512: half-strips of 16 input channels, packed[k / 16][n][16].
+void ckernels_pointwise_backward_pack(const float *w, long j0, long j1, long n, float *packed);
 
 /// Floats of ckernels_pointwise_backward_avx512's scratch (one per worker) for a range of k channels.
 long ckernels_pointwise_backward_scratch(long k, long n);

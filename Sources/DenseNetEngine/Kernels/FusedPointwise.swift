@@ -148,10 +148,9 @@ final class FusedPointwise {
         with head: BatchNormArithmetic, rows: Int, into headGrad: UnsafeMutablePointer<Float>,
         workspace: [UnsafeMutablePointer<Float>]
     ) {
-        if !packedTransposedFrom.areCurrent(for: conv.kernel) {
-            ckernels_pointwise_backward_pack(conv.kernel.data, conv.g.cin, conv.cout, packedTransposed)
-            packedTransposedFrom.record(conv.kernel)
-        }
+        // each worker packs its own channels (training changes the weights every step)
+        let repack = !packedTransposedFrom.areCurrent(for: conv.kernel)
+        let w = UnsafePointer(conv.kernel.data), packedTransposed = self.packedTransposed
         // one piece per worker (at most one per run of 16 channels): each piece reads all of dy
         let cin = conv.g.cin, cout = conv.cout, runs = cin / 16, pieces = Swift.min(parallel.workers, runs)
         let firstEnd = TensorFlowOrder.outerColumnSumsFirstHalf(rows: rows, columns: cin)
@@ -162,11 +161,13 @@ final class FusedPointwise {
             parallel.forEachPiece(pieces) { p, t in
                 let channels = pieceRange(p, of: pieces, count: runs)
                 let j0 = channels.lowerBound * 16, j1 = channels.upperBound * 16
+                if repack { ckernels_pointwise_backward_pack(w, j0, j1, cout, packedTransposed) }
                 ckernels_pointwise_backward_avx512(
                     dy, cout, packed, x, stride, rows, firstEnd, j0, j1, mean, invStd, scaling, beta, headGrad, cin,
                     sums, weightSums + j0 * cout, workspace[t])
             }
         }
+        if repack { packedTransposedFrom.record(conv.kernel) }
         let grad = conv.kernel.grad
         parallel.forEachRange(cin * cout, minChunk: 16384) { r in
             for e in r { grad[e] += weightSums[e] }
