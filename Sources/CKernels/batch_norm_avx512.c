@@ -11,6 +11,8 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "batch_norm_terms_avx512.h"
+
 #define AVX512 __attribute__((target("avx512f"), always_inline)) static inline
 
 #pragma STDC FP_CONTRACT OFF
@@ -102,12 +104,12 @@ AVX512 __m512 masked_gradient(const float *dy, long dys, ckernels_following_relu
     __m512 output;
     if (relu.output)
         output = _mm512_maskz_loadu_ps(m, relu.output + r * relu.stride + j);
-    else if (relu.beta)  // the normalization's output, as normalize_rows rounds it (max(v, 0) > 0 iff v > 0)
-        output = _mm512_add_ps(_mm512_mul_ps(centered, _mm512_maskz_loadu_ps(m, relu.scaling + j)),
-                               _mm512_maskz_loadu_ps(m, relu.beta + j));
+    else if (relu.beta)  // the normalization's output, made again
+        output =
+            normalized(centered, _mm512_maskz_loadu_ps(m, relu.scaling + j), _mm512_maskz_loadu_ps(m, relu.beta + j));
     else
         return g;
-    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(output, _mm512_setzero_ps(), _CMP_GT_OQ), g);
+    return passed_back(g, output);
 }
 
 /// Rows [r0, r1) of columns j.. (n vectors) added to the chains s (sums of g, g·(centered·inv_std), g·centered).
@@ -123,9 +125,7 @@ AVX512 void gradient_chain(const float *x, long xs, const float *dy, long dys, c
         for (long v = 0; v < n; v++) {
             const __m512 centered = _mm512_sub_ps(_mm512_maskz_loadu_ps(m[v], x + r * xs + j + 16 * v), mu[v]);
             const __m512 g = masked_gradient(dy, dys, relu, r, j + 16 * v, m[v], centered);
-            s[0][v] = _mm512_add_ps(s[0][v], g);
-            s[1][v] = _mm512_add_ps(s[1][v], _mm512_mul_ps(g, _mm512_mul_ps(centered, is[v])));
-            s[2][v] = _mm512_add_ps(s[2][v], _mm512_mul_ps(g, centered));
+            add_gradient_terms(&s[0][v], &s[1][v], &s[2][v], g, centered, is[v]);
         }
 }
 

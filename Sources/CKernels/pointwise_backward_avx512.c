@@ -17,6 +17,7 @@
 #if defined(__x86_64__)
 #include <string.h>
 
+#include "batch_norm_terms_avx512.h"
 #include "microkernel_avx512.h"
 
 #define AVX512 __attribute__((target("avx512f,prfchw"), always_inline)) static inline
@@ -150,13 +151,9 @@ AVX512 void chunk_strip(const pass *p, const float *a, long r0, long valid, long
                 const __m512 g = acc[r][v];
                 _mm512_storeu_ps(p->dx + row * p->dxs + j, g);
                 const __m512 centered = _mm512_sub_ps(_mm512_loadu_ps(p->x + row * p->xs + j), k.mean);
-                const __m512 output = _mm512_add_ps(_mm512_mul_ps(centered, k.scaling), k.beta);
-                const __m512 passed =
-                    _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(output, _mm512_setzero_ps(), _CMP_GT_OQ), g);
+                const __m512 output = normalized(centered, k.scaling, k.beta);
                 const int h = row < p->first_end ? 0 : 3;
-                s[h] = _mm512_add_ps(s[h], passed);
-                s[h + 1] = _mm512_add_ps(s[h + 1], _mm512_mul_ps(passed, _mm512_mul_ps(centered, k.inv_std)));
-                s[h + 2] = _mm512_add_ps(s[h + 2], _mm512_mul_ps(passed, centered));
+                add_gradient_terms(&s[h], &s[h + 1], &s[h + 2], passed_back(g, output), centered, k.inv_std);
                 _mm512_storeu_ps(p->head + (b0 + r) * 2 * HALF + HALF * v, relu_like_swift(output));
             }
             for (int q = 0; q < 6; q++) _mm512_storeu_ps(chain + q * p->range, s[q]);

@@ -154,7 +154,7 @@ final class FusedPointwise {
         // one piece per worker (at most one per run of 16 channels): each piece reads all of dy
         let cin = conv.g.cin, cout = conv.cout, runs = cin / 16, pieces = Swift.min(parallel.workers, runs)
         let firstEnd = TensorFlowOrder.outerColumnSumsFirstHalf(rows: rows, columns: cin)
-        let packed = UnsafePointer(packedTransposed), weightSums = self.weightSums
+        let weightSums = self.weightSums
         let mean = UnsafePointer(head.mean), invStd = UnsafePointer(head.invStd)
         let scaling = UnsafePointer(head.scaling), beta = UnsafePointer(head.layer.beta!.data)
         head.gradientSums.withMemoryRebound(to: Float.self, capacity: 4 * cin) { sums in
@@ -163,7 +163,7 @@ final class FusedPointwise {
                 let j0 = channels.lowerBound * 16, j1 = channels.upperBound * 16
                 if repack { ckernels_pointwise_backward_pack(w, j0, j1, cout, packedTransposed) }
                 ckernels_pointwise_backward_avx512(
-                    dy, cout, packed, x, stride, rows, firstEnd, j0, j1, mean, invStd, scaling, beta, headGrad, cin,
+                    dy, cout, packedTransposed, x, stride, rows, firstEnd, j0, j1, mean, invStd, scaling, beta, headGrad, cin,
                     sums, weightSums + j0 * cout, workspace[t])
             }
         }
