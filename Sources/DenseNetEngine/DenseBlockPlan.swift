@@ -324,8 +324,12 @@ final class DenseBlockKernel: ImageKernel {
         let tails = ios(training: keep, workspace: io.workspace)
         lastForwardKept = keep
         lastMode = mode
-        for (u, tail) in zip(units, tails) {
-            profile.measure("batch normalization") { headStatistics(u, block: block, batch: batch, mode: mode) }
+        for (i, (u, tail)) in zip(units, tails).enumerated() {
+            profile.measure("batch normalization") {
+                // the unit before took this pass's statistics of all but the last growth channels
+                u.normalization.computeStatistics(
+                    block, stride: total, rows: rows, mode: mode, extending: i > 0 ? units[i - 1].normalization : nil)
+            }
             let last = u.kernels.count - 1
             var first = 0
             if mode == .inference && !keep, let pointwise = u.pointwise {
@@ -450,7 +454,7 @@ final class DenseBlockKernel: ImageKernel {
         lastForwardKept = false
         lastMode = mode
         for u in units {
-            headStatistics(u, block: io.output, batch: batch, mode: mode)
+            u.normalization.computeStatistics(io.output, stride: total, rows: batch * pix, mode: mode)
             (u.kernels[0] as! ConvKernel).prepareWinograd()
         }
     }
@@ -469,12 +473,6 @@ final class DenseBlockKernel: ImageKernel {
 
     // MARK: - BatchNormalization + relu over the block buffer's first c channels
     // (BatchNormKernel's arithmetic and ReLUKernel's, reading rows with stride `total`).
-
-    /// BatchNormalization's statistics of the block buffer's first c channels (batch or moving).
-    private func headStatistics(_ u: Unit, block: UnsafeMutablePointer<Float>, batch: Int, mode: ForwardMode) {
-        let total = self.total
-        u.normalization.computeStatistics(block, stride: total, rows: batch * pix, mode: mode)
-    }
 
     /// head = relu(BN(x)) with the statistics of the last forward pass.
     private func headRecompute(_ u: Unit, block: UnsafeMutablePointer<Float>, batch: Int) {

@@ -164,8 +164,8 @@ final class BatchNormArithmetic {
     let collective: (any Collective)?
     /// Float64 sums: the float32 ones sent to the other processes, or `.float64`'s own (2c + 1).
     let sums: UnsafeMutableBufferPointer<Double>
-    /// Rows the last training-mode statistics were taken over (of every process).
-    private var statisticsRows = 0
+    /// Rows the last training-mode statistics were taken over (of every process), and of this one.
+    private var statisticsRows = 0, localStatisticsRows = 0
 
     init(layer: BatchNormalization, channels c: Int, spec: KernelSpec) {
         self.layer = layer
@@ -209,12 +209,24 @@ final class BatchNormArithmetic {
 
     /// Training: the batch statistics of the rows of `x`, `stride` floats apart (and, when
     /// `update`, the moving statistics moved towards them); inference: the moving statistics.
-    func computeStatistics(_ x: UnsafePointer<Float>, stride xs: Int, rows: Int, mode: ForwardMode) {
+    /// `earlier`: a normalization of the same rows' first channels whose training statistics this
+    /// pass took (a dense block's unit before): the channels whose sums it took as this one would are
+    /// copied, not summed again (`reusableChannels`), with the same bits.
+    func computeStatistics(
+        _ x: UnsafePointer<Float>, stride xs: Int, rows: Int, mode: ForwardMode, extending earlier: BatchNormArithmetic? = nil
+    ) {
         if case let .training(update) = mode {
             lastWasTraining = true
+            localStatisticsRows = rows
+            let known = earlier.map { reusableChannels(of: $0, rows: rows) } ?? 0
+            if let earlier, known > 0 {
+                mean.update(from: earlier.mean, count: known)
+                variance.update(from: earlier.variance, count: known)
+                statisticsRows = earlier.statisticsRows
+            }
             switch summation {
-            case .tensorFlow: computeBatchStatisticsInTensorFlowOrder(x, stride: xs, rows: rows)
-            case .float64: computeBatchStatisticsInFloat64(rows: rows) { r, j in x[r * xs + j] }
+            case .tensorFlow: computeBatchStatisticsInTensorFlowOrder(x, stride: xs, rows: rows, from: known)
+            case .float64: computeBatchStatisticsInFloat64(rows: rows, from: known) { r, j in x[r * xs + j] }
             }
             if update { layer.updateMovingStatistics(mean: mean, variance: variance, channels: c, count: statisticsRows) }
             computeScaling()
@@ -240,64 +252,79 @@ final class BatchNormArithmetic {
         }
     }
 
-    /// The batch mean and biased variance (and `statisticsRows`) as FusedBatchNormV3 rounds them.
-    private func computeBatchStatisticsInTensorFlowOrder(_ x: UnsafePointer<Float>, stride xs: Int, rows: Int) {
-        let mean = self.mean
-        packetColumnSums(x, stride: xs, rows: rows, into: mean, centeredOn: nil)
-        statisticsRows = sumOverProcesses(mean, count: c, rows: rows)
-        let inverse = 1 / Float(statisticsRows)
-        for j in 0..<c { mean[j] *= inverse }
-        packetColumnSums(x, stride: xs, rows: rows, into: variance, centeredOn: mean)
-        sumOverProcesses(variance, count: c)
-        for j in 0..<c { variance[j] *= inverse }
+    /// How many of `earlier`'s first channels have training statistics this normalization would take
+    /// the same way, over the same rows: all of them with float64 sums or fewer than 16 rows (one sum per
+    /// channel either way), else its whole 8-channel packets (packetColumnSums sums the channels past
+    /// them row by row, and this normalization's packets may take them in).
+    private func reusableChannels(of earlier: BatchNormArithmetic, rows: Int) -> Int {
+        guard earlier.lastWasTraining, earlier.localStatisticsRows == rows, earlier.summation == summation,
+            earlier.c <= c
+        else { return 0 }
+        return summation == .float64 || rows < 16 ? earlier.c : earlier.c / 8 * 8
     }
 
-    /// `TensorFlowOrder.packetColumnSums` of x, or of (x − mean)² when `mean` is given; with
-    /// AVX-512 the channels are split between the workers (each channel's sum is one chain over
+    /// The batch mean and biased variance (and `statisticsRows`) of channels `from`… as FusedBatchNormV3
+    /// rounds them.
+    private func computeBatchStatisticsInTensorFlowOrder(_ x: UnsafePointer<Float>, stride xs: Int, rows: Int, from j0: Int) {
+        let mean = self.mean, count = c - j0
+        packetColumnSums(x, stride: xs, rows: rows, into: mean, centeredOn: nil, from: j0)
+        statisticsRows = sumOverProcesses(mean + j0, count: count, rows: rows)
+        let inverse = 1 / Float(statisticsRows)
+        for j in j0..<c { mean[j] *= inverse }
+        packetColumnSums(x, stride: xs, rows: rows, into: variance, centeredOn: mean, from: j0)
+        sumOverProcesses(variance + j0, count: count)
+        for j in j0..<c { variance[j] *= inverse }
+    }
+
+    /// `TensorFlowOrder.packetColumnSums` of x, or of (x − mean)² when `mean` is given, for channels
+    /// `from`… (a whole number of packets, or every channel below 16 rows: they are summed as among all
+    /// c); with AVX-512 the channels are split between the workers (each channel's sum is one chain over
     /// the rows, whoever takes it: the same bits).
     private func packetColumnSums(
         _ x: UnsafePointer<Float>, stride xs: Int, rows: Int, into sum: UnsafeMutablePointer<Float>,
-        centeredOn mean: UnsafePointer<Float>?
+        centeredOn mean: UnsafePointer<Float>?, from j0: Int = 0
     ) {
         if usesAVX512 {
             let packed = rows >= 16 ? c / 8 * 8 : 0
-            forEachChannelRange(rows: rows) { j in
+            forEachChannelRange(rows: rows, from: j0) { j in
                 ckernels_bn_statistic_sums_avx512(x, xs, rows, j.lowerBound, j.upperBound, packed, mean, sum)
             }
             return
         }
+        let columns = c - j0, x = x + j0, sum = sum + j0
         if let mean {
-            TensorFlowOrder.packetColumnSums(rows: rows, columns: c, into: sum, accumulators: coefficients) { r, j in
+            let mean = mean + j0
+            TensorFlowOrder.packetColumnSums(rows: rows, columns: columns, into: sum, accumulators: coefficients) { r, j in
                 let d = x[r * xs + j] - mean[j]
                 return d * d
             }
         } else {
-            TensorFlowOrder.packetColumnSums(rows: rows, columns: c, into: sum, accumulators: coefficients) { r, j in
+            TensorFlowOrder.packetColumnSums(rows: rows, columns: columns, into: sum, accumulators: coefficients) { r, j in
                 x[r * xs + j]
             }
         }
     }
 
-    /// Runs `body` on ranges of channels in whole 16-channel vectors, one per worker (one range when
-    /// the work is small): wide ranges let the gradient sums read each row's channels as one run.
-    private func forEachChannelRange(rows: Int, _ body: (Range<Int>) -> Void) {
-        let vectors = (c + 15) / 16
-        let width = rows * c < 16384 ? vectors : (vectors + parallel.workers - 1) / parallel.workers
+    /// Runs `body` on ranges of channels `from`… in whole 16-channel vectors, one per worker (one range
+    /// when the work is small): wide ranges let the gradient sums read each row's channels as one run.
+    private func forEachChannelRange(rows: Int, from j0: Int = 0, _ body: (Range<Int>) -> Void) {
+        let vectors = (c - j0 + 15) / 16
+        let width = rows * (c - j0) < 16384 ? vectors : (vectors + parallel.workers - 1) / parallel.workers
         parallel.forEachPiece((vectors + width - 1) / width) { p, _ in
-            body(p * width * 16..<Swift.min(c, (p + 1) * width * 16))
+            body(j0 + p * width * 16..<Swift.min(c, j0 + (p + 1) * width * 16))
         }
     }
 
-    /// The batch mean and biased variance (and `statisticsRows`) from float64 sums of x and x²
-    /// over every process's rows, in one pass and one reduction, each rounded once. Float32
+    /// The batch mean and biased variance (and `statisticsRows`) of channels `from`… from float64 sums
+    /// of x and x² over every process's rows, in one pass and one reduction, each rounded once. Float32
     /// values square exactly in float64, so E[x²] − E[x]² loses nothing a float32 variance keeps
     /// unless the mean exceeds the deviation by ~10⁴ (cancellation of 2⁻⁵³·mean²/variance).
     @inline(__always)
-    private func computeBatchStatisticsInFloat64(rows: Int, _ x: (_ row: Int, _ channel: Int) -> Float) {
+    private func computeBatchStatisticsInFloat64(rows: Int, from j0: Int, _ x: (_ row: Int, _ channel: Int) -> Float) {
         let c = self.c, sums = self.sums.baseAddress!
         sums.update(repeating: 0, count: 2 * c)
         for r in 0..<rows {
-            for j in 0..<c {
+            for j in j0..<c {
                 let v = Double(x(r, j))
                 sums[j] += v
                 sums[c + j] += v * v
@@ -307,7 +334,7 @@ final class BatchNormArithmetic {
         sumWideOverProcesses(count: 2 * c + 1)
         let count = sums[2 * c]
         statisticsRows = Int(count)
-        for j in 0..<c {
+        for j in j0..<c {
             let m = sums[j] / count
             mean[j] = Float(m)
             variance[j] = Float(Swift.max(sums[c + j] / count - m * m, 0))

@@ -145,6 +145,48 @@ import TestSupport
         }
     }
 
+    /// A normalization that extends an earlier one's channels (a dense block's next unit) copies the
+    /// statistics the earlier one took as it would take them, and gives the bits of taking them all
+    /// itself: 13 channels before (packets of 8 and 5 summed row by row, which the 40-channel packets
+    /// take in) and 16; 37 rows (packets) and 9 (row by row); both summations, every kernel path. The
+    /// moving statistics too. Copying all 13 channels, or none of the new ones' sums, fails it.
+    @Test(arguments: EngineConfiguration.Kernels.allCases, EngineConfiguration.Summation.allCases)
+    func statisticsExtendingAnEarlierNormalizationGiveTheSameBits(
+        kernels: EngineConfiguration.Kernels, summation: EngineConfiguration.Summation
+    ) {
+        let c = 40
+        for (rows, earlierChannels) in [(37, 13), (37, 16), (9, 13)] {
+            let (x, _) = Self.inputs(count: rows * c)
+            func normalization(channels: Int) -> BatchNormArithmetic {
+                let layer = BatchNormalization()
+                layer.build(channels: channels)
+                return BatchNormArithmetic(
+                    layer: layer, channels: channels,
+                    spec: KernelSpec(
+                        inputShapes: [[rows, c]], outputShape: [rows, c], capacity: 1, parallel: Parallel(workers: 2),
+                        configuration: EngineConfiguration(kernels: kernels, summation: summation),
+                        collective: SingleProcess()))
+            }
+            let alone = normalization(channels: c), earlier = normalization(channels: earlierChannels)
+            let extending = normalization(channels: c)
+            x.withUnsafeBufferPointer {
+                let x = $0.baseAddress!, mode = ForwardMode.training(updateStatistics: true)
+                alone.computeStatistics(x, stride: c, rows: rows, mode: mode)
+                earlier.computeStatistics(x, stride: c, rows: rows, mode: mode)
+                extending.computeStatistics(x, stride: c, rows: rows, mode: mode, extending: earlier)
+            }
+            func bits(_ bn: BatchNormArithmetic) -> [[UInt32]] {
+                [
+                    Array(UnsafeBufferPointer(start: bn.mean, count: c)), Array(UnsafeBufferPointer(start: bn.variance, count: c)),
+                    Array(UnsafeBufferPointer(start: bn.invStd, count: c)), bn.layer.movingMean!.values,
+                    bn.layer.movingVariance!.values
+                ].map { $0.map(\.bitPattern) }
+            }
+            let same = bits(extending) == bits(alone)  // compared outside #expect, which would print every bit pattern
+            #expect(same, "\(rows) rows after \(earlierChannels) channels")
+        }
+    }
+
     /// How `normalizationBackward` passes a following ReLU: none, this output, or the normalization's own
     /// relu(BN(x)), read or made again.
     enum ReLUCase {
