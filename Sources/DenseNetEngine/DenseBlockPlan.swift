@@ -260,11 +260,11 @@ final class DenseBlockKernel: ImageKernel {
         self.units = units
         directUnits = units.allSatisfy { $0.kernels.count == 1 && ($0.kernels[0] as? ConvKernel)?.direct == true && $0.lastWritesBlock }
         maxInput = op.units.map(\.inputChannels).max() ?? 1
-        head = .allocate(capacity: spec.capacity * pix * maxInput)
+        head = allocateFloats(spec.capacity * pix * maxInput)
         let positions = units.map(\.sizes.count).max() ?? 0
         sharedOut = (0..<positions).map { k in
             let size = units.compactMap { k < $0.sizes.count ? $0.sizes[k] : nil }.max() ?? 1
-            return .allocate(capacity: Swift.max(1, size * spec.capacity))
+            return allocateFloats(Swift.max(1, size * spec.capacity))
         }
     }
 
@@ -283,17 +283,17 @@ final class DenseBlockKernel: ImageKernel {
         if training, let t = trainingIOs { return t }
         if !training, let i = inferenceIOs { return i }
         if training && headGrad == nil {
-            headGrad = .allocate(capacity: capacity * pix * maxInput)
+            headGrad = allocateFloats(capacity * pix * maxInput)
             sharedGrad = sharedOut.indices.map { k in
                 let size = units.compactMap { k < $0.sizes.count ? $0.sizes[k] : nil }.max() ?? 1
-                return .allocate(capacity: Swift.max(1, size * capacity))
+                return allocateFloats(Swift.max(1, size * capacity))
             }
         }
         let made: [[NodeIO]] = units.map { u in
             var outputs: [UnsafeMutablePointer<Float>] = []
             for k in u.sizes.indices {
                 if training && u.keep[k] {
-                    if u.kept[k] == nil { u.kept[k] = .allocate(capacity: Swift.max(1, u.sizes[k] * capacity)) }
+                    if u.kept[k] == nil { u.kept[k] = allocateFloats(Swift.max(1, u.sizes[k] * capacity)) }
                     outputs.append(u.kept[k]!)
                 } else {
                     outputs.append(sharedOut[k])

@@ -381,7 +381,7 @@ final class Executor {
 
 /// `count` floats, zeroed (so resident: the executor's buffers are its memory from the start).
 private func zeroedFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
-    let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+    let p = allocateFloats(count)
     p.initialize(repeating: 0, count: count)
     return p
 }
