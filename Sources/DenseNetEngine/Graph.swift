@@ -195,15 +195,18 @@ final class Executor {
     /// The last node of the last forward pass when it ran an `InferenceFusion`, whose inner nodes'
     /// outputs it did not write: a backward pass after it runs that forward pass again unfused.
     private var lastForwardFusedUpTo: Int?
+    /// The `TrainingFusion`s the last forward pass ran, by their last node: the backward pass runs
+    /// theirs in place of their nodes'.
+    private var trainingFusionsRan: [Int: any TrainingFusion] = [:]
 
     /// gradientForInputs: also compute gradients w.r.t. graph inputs (for tests and tools).
     /// chainImages: run chains of `ImageKernel`s image by image (off only to compare, in tests).
     /// sharesGradientBuffers: gradients never live at once share buffers (off only to compare, in tests).
-    /// fusesInference: inference runs `InferenceFusion`s (off only to compare, in tests).
+    /// fusesNodes: inference runs `InferenceFusion`s, training `TrainingFusion`s (off only to compare, in tests).
     init(
         nodes: [GraphNode], capacity: Int, parallel: Parallel, configuration: EngineConfiguration,
         collective: any Collective = SingleProcess(), gradientForInputs: Bool = false, chainImages: Bool = true,
-        sharesGradientBuffers: Bool = true, fusesInference: Bool = true
+        sharesGradientBuffers: Bool = true, fusesNodes: Bool = true
     ) {
         self.nodes = nodes
         self.capacity = capacity
@@ -241,7 +244,7 @@ final class Executor {
         var consumers = [[Int]](repeating: [], count: nodes.count)
         for (i, n) in nodes.enumerated() { for j in n.inputs { consumers[j].append(i) } }
         inferenceFusions = nodes.indices.map { i in
-            guard fusesInference else { return nil }
+            guard fusesNodes else { return nil }
             return inferenceFusion(
                 at: i, nodes: nodes, kernels: ks, consumers: consumers, parallel: parallel, configuration: configuration)
         }
@@ -294,19 +297,28 @@ final class Executor {
     /// Floats of gradient buffers allocated so far: none before the first backward pass or seed fill.
     var allocatedGradientFloats: Int { gradientBuffers.isEmpty ? 0 : gradientPlan.floats(capacity: capacity) }
 
-    /// fusing: inference may run `InferenceFusion`s (false when a backward pass follows).
+    /// fusing: inference may run `InferenceFusion`s, training `TrainingFusion`s.
     func forward(batch: Int, mode: ForwardMode, upTo last: Int? = nil, fusing: Bool = true) {
         precondition(batch >= 1 && batch <= capacity)
         let end = last ?? (nodes.count - 1)
         let chains = imageChains[mode.isTraining ? 1 : 0]
         var i = 0
         lastForwardFusedUpTo = nil
+        trainingFusionsRan = [:]
         while i <= end {
             if fusing, mode == .inference, let fusion = inferenceFusions[i], fusion.nodes.upperBound <= end {
                 profile.measure(fusion.profileKind, flops: batch * fusion.flopsPerSample) {
                     fusion.forward(outputs, input: nodes[i].inputs[0], batch: batch, workspace: workspace)
                 }
                 lastForwardFusedUpTo = end
+                i = fusion.nodes.upperBound + 1
+            } else if fusing, mode.isTraining, let fusion = inferenceFusions[i] as? any TrainingFusion,
+                fusion.nodes.upperBound <= end
+            {
+                profile.measure(fusion.trainingProfileKind, flops: batch * fusion.flopsPerSample) {
+                    fusion.forward(training: ios, batch: batch, mode: mode)
+                }
+                trainingFusionsRan[fusion.nodes.upperBound] = fusion
                 i = fusion.nodes.upperBound + 1
             } else if let chain = chains[i], chain.last <= end {
                 let kinds = self.kinds[i...chain.last].compactMap { $0 }
@@ -363,9 +375,20 @@ final class Executor {
         _ = grads  // allocated and wired into the NodeIOs by now
         if let end = lastForwardFusedUpTo { forward(batch: batch, mode: .inference, upTo: end, fusing: false) }
         wideGradients?.zero()
+        var fusion: (any TrainingFusion)?
         for (i, acc) in plan(seed: seed) {
             let io = ios[i]!
             io.accumulate = acc
+            if let ran = trainingFusionsRan[i] { fusion = ran }  // (a seed inside it: its nodes' own passes)
+            if let running = fusion, running.nodes.contains(i) {
+                // the fused pass runs at its first node, when the plan has set that node's accumulation
+                guard i == running.nodes.lowerBound else { continue }
+                profile.measure(running.trainingProfileKind + " backward", flops: 2 * batch * running.flopsPerSample) {
+                    running.backward(ios, batch: batch)
+                }
+                fusion = nil
+                continue
+            }
             if let kind = kinds[i], !(kernels[i] is DenseBlockKernel) {
                 // the input gradient and the weight gradient: twice the forward multiply-adds
                 profile.measure(kind.name + " backward", flops: 2 * batch * kind.flopsPerSample) {

@@ -1,7 +1,8 @@
 // Runs of nodes that inference computes in one pass, in other orders or with other kernels than the
-// nodes' own (rounding differs, so training runs the nodes one by one): DenseNet's transitions, pooled
-// before their convolution, and its stem, a direct strided convolution whose normalization and ReLU
-// are applied as its rows are made. The executor asks each kind at every node (`inferenceFusion`).
+// nodes' own: DenseNet's transitions, pooled before their convolution, and its stem, a direct strided
+// convolution whose normalization and ReLU are applied as its rows are made. The executor asks each kind
+// at every node (`inferenceFusion`). Training keeps the nodes' rounding: its transitions only skip what
+// changes no bit (`TrainingFusion`).
 
 import CKernels
 
@@ -18,6 +19,20 @@ protocol InferenceFusion: AnyObject {
     var workspacePerWorker: Int { get }
     /// Inference of `batch` samples, from and into the executor's node outputs.
     func forward(_ outputs: [UnsafeMutablePointer<Float>], input: Int, batch: Int, workspace: [UnsafeMutablePointer<Float>])
+}
+
+/// An `InferenceFusion` whose training passes also run as one, with the bits of its nodes' own.
+protocol TrainingFusion: InferenceFusion {
+    /// The kind `bench --profile` counts its training passes under ("… backward" for the backward one).
+    var trainingProfileKind: String { get }
+    /// Training's forward pass over the executor's `ios` (by node): writes the last node's output and
+    /// every output that `backward` or the nodes' own backward passes read (a backward pass seeded
+    /// inside the fusion runs those).
+    func forward(training ios: [NodeIO?], batch: Int, mode: ForwardMode)
+    /// The backward pass after it, from the last node's output gradient: the first node's input gradient
+    /// (written or added, as its `accumulate` says) and the variables' gradients; the inner nodes'
+    /// gradient buffers, and the outputs its forward pass left unwritten, serve as scratch.
+    func backward(_ ios: [NodeIO?], batch: Int)
 }
 
 /// The fusion that starts at node `first`, if any: `first…` must match one kind's ops exactly, with
@@ -49,8 +64,17 @@ func inferenceFusion(
 // gives the same function with a quarter of the multiply-adds (the transitions' convolutions were ~9 % of
 // DenseNet-121's inference time), and the normalised, rectified and pooled rows are made in one pass over
 // the block's output instead of three. Measured in docs/performance.md ("Transitions and stem in one pass").
+//
+// Training runs the nodes in Keras' order (pooling first rounds the output and the weight gradient
+// otherwise, and tf-keras' one-step fixtures notice: Adam's first step flips sign on the noise-sized
+// gradients of the stem), but two of their passes change no bit in other forms: the normalization writes
+// the ReLU's output itself, and the convolution's input gradient is computed once per pooled pixel and
+// spread over its window times 1/4 — the pooling's backward pass gives each pixel of a window the
+// window's gradient times 1/4, a power of two that leaves every product and partial sum of the GEMM's
+// ordered chains exactly scaled — a quarter of that GEMM's multiply-adds. The ReLU's backward pass is
+// taken into the normalization's.
 /// The four nodes of one transition, run as normalize-rectify-pool, then one GEMM per piece.
-final class PooledTransition: InferenceFusion {
+final class PooledTransition: TrainingFusion {
     /// The nodes it replaces, normalization to pooling; the last one's output is written.
     let nodes: ClosedRange<Int>
     let normalization: BatchNormArithmetic
@@ -62,18 +86,23 @@ final class PooledTransition: InferenceFusion {
     let imageByImage: Bool
 
     let profileKind = "transition pooled before its convolution 1×1"
+    let trainingProfileKind = "transition (normalization + relu, convolution 1×1, average pooling)"
+    /// The nodes' own kernels, which training runs.
+    let normalizationKernel: BatchNormKernel, convolution: ConvKernel, pooling: any Kernel
 
     /// The transition at nodes `first…first + 3` (a chain), if their ops are one.
     init?(nodes graph: [GraphNode], kernels: [(any Kernel)?], at first: Int, parallel: Parallel, configuration: EngineConfiguration) {
         guard let bn = kernels[first] as? BatchNormKernel, graph[first].shape.count == 3,
             graph[first + 1].op is ReLUOp, let conv = graph[first + 2].op as? Conv2D,
-            let pool = graph[first + 3].op as? AveragePooling2D, let kernel = conv.kernel
+            let convolution = kernels[first + 2] as? ConvKernel, !convolution.direct,
+            let pool = graph[first + 3].op as? AveragePooling2D, let pooling = kernels[first + 3], let kernel = conv.kernel
         else { return nil }
         guard conv.kernelSize == (1, 1), conv.strides == (1, 1), !conv.useBias, conv.activation == .linear,
             pool.poolSize == (2, 2), pool.strides == (2, 2), pool.padding == .valid
         else { return nil }
         nodes = first...(first + 3)
         normalization = bn.arithmetic
+        (normalizationKernel, self.convolution, self.pooling) = (bn, convolution, pooling)
         weights = kernel
         (height, width, channels) = (graph[first].shape[0], graph[first].shape[1], graph[first].shape[2])
         outputChannels = conv.filters
@@ -108,6 +137,50 @@ final class PooledTransition: InferenceFusion {
                 b: weights.data, ldb: outputChannels, beta: 0,
                 c: y + (n * pooledHeight + rows.lowerBound) * pooledWidth * outputChannels, ldc: outputChannels)
         }
+    }
+
+    func forward(training ios: [NodeIO?], batch: Int, mode: ForwardMode) {
+        normalizationKernel.forward(ios[nodes.lowerBound]!, throughReLU: ios[nodes.lowerBound + 1]!, batch: batch, mode: mode)
+        convolution.forward(ios[nodes.lowerBound + 2]!, batch: batch, mode: mode)
+        pooling.forward(ios[nodes.upperBound]!, batch: batch, mode: mode)
+    }
+
+    /// The pooling's backward pass and the convolution's weight gradient as the nodes take them; the
+    /// convolution's input gradient per pooled pixel (into the normalization's output, which training
+    /// does not write), spread over its window (into the ReLU's output gradient); the normalization's
+    /// and the ReLU's backward passes in one.
+    func backward(_ ios: [NodeIO?], batch: Int) {
+        let normalized = ios[nodes.lowerBound]!, rectified = ios[nodes.lowerBound + 1]!
+        let convolved = ios[nodes.lowerBound + 2]!, pooled = ios[nodes.upperBound]!
+        pooling.backward(pooled, batch: batch)
+        convolution.backward(
+            NodeIO(
+                inputs: convolved.inputs, output: convolved.output, inputGrads: [nil], outputGrad: convolved.outputGrad,
+                workspace: convolved.workspace),
+            batch: batch)
+        let dy = UnsafePointer(pooled.outputGrad!), pooledGrad = normalized.output, w = UnsafePointer(weights.data)
+        let pixels = pooledHeight * pooledWidth, (h, wd, c, cout) = (height, width, channels, outputChannels)
+        // the GEMMs of the convolution's chunks of images (about 2 048 of its rows), a quarter as tall
+        let chunk = convolution.imagesPerChunk
+        parallel.forEachPiece((batch + chunk - 1) / chunk) { piece, _ in
+            let n0 = piece * chunk, images = Swift.min(chunk, batch - n0)
+            sgemm(
+                transB: true, m: images * pixels, n: c, k: cout, a: dy + n0 * pixels * cout, lda: cout, b: w, ldb: cout,
+                beta: 0, c: pooledGrad + n0 * pixels * c, ldc: c)
+        }
+        let headGrad = rectified.outputGrad!
+        parallel.forEachPiece(batch * h) { row, _ in
+            let n = row / h, iy = row % h, out = headGrad + row * wd * c
+            guard iy / 2 < pooledHeight else { out.update(repeating: 0, count: wd * c); return }
+            let source = pooledGrad + (n * pixels + iy / 2 * pooledWidth) * c
+            for ix in 0..<wd {
+                let o = out + ix * c
+                guard ix / 2 < pooledWidth else { o.update(repeating: 0, count: c); continue }
+                let s = source + ix / 2 * c
+                for j in 0..<c { o[j] = s[j] * 0.25 }
+            }
+        }
+        normalizationKernel.backward(normalized, throughReLU: rectified, batch: batch)
     }
 
     /// One pooled row from two input rows (`pair`, `width` pixels each), as PoolKernel sums a window:

@@ -136,7 +136,8 @@ public final class Model {
         }
         let classes = outputShape.last!
         for v in trainableVariables { v.grad.update(repeating: 0, count: v.count) }
-        ex.forward(batch: n, mode: mode, fusing: false)  // a backward pass follows
+        // a backward pass follows: inference's fusions would run again unfused, training's have their own
+        ex.forward(batch: n, mode: mode, fusing: mode.isTraining)
         for i in 0..<n where labels[i] < 0 || labels[i] >= classes {
             throw EngineError.invalidArgument("label \(labels[i]) out of range 0..<\(classes)")
         }

@@ -81,13 +81,39 @@ import Testing
         }
     }
 
-    /// Training runs the nodes one by one: every intermediate output is written.
-    @Test func trainingRunsTheNodesOneByOne() throws {
-        let (gc, _, _) = try transition([12, 10, 16], filters: 24, batch: 4)
-        let convNode = gc.outID - 1
-        gc.ex.outputs[convNode].update(repeating: .nan, count: 4 * gc.ex.sizes[convNode])
+    /// Training runs a transition's nodes in their own order and rounding, skipping only passes that change no
+    /// bit (`TrainingFusion`): the ReLU's (the normalization writes its output; the normalization's own output
+    /// is never written) and three quarters of the convolution's input-gradient GEMM. Every output and gradient
+    /// has the bits of an executor that never fused, with even sizes and odd ones (the pooling drops the last
+    /// row and column, whose gradient is zero).
+    @Test(arguments: [([12, 10, 16], 24), ([13, 11, 8], 16)])
+    func trainingGivesTheBitsOfTheNodesOneByOne(shape: [Int], filters: Int) throws {
+        let (gc, _, _) = try transition(shape, filters: filters, batch: 4)
+        let normalizationNode = gc.outID - 3
+        gc.ex.outputs[normalizationNode].update(repeating: .nan, count: 4 * gc.ex.sizes[normalizationNode])
         gc.ex.forward(batch: 4, mode: .training(updateStatistics: false))
-        #expect(!UnsafeBufferPointer(start: gc.ex.outputs[convNode], count: 4 * gc.ex.sizes[convNode]).contains { $0.isNaN })
+        #expect(gc.ex.outputs[normalizationNode][0].isNaN, "the fused pass ran")
+        try expectUnfusedGradients(gc, mode: .training(updateStatistics: false))
+    }
+
+    /// A backward pass seeded inside a transition that training ran fused (at its convolution) runs the nodes'
+    /// own backward passes on what the fused forward pass wrote: the gradients of an executor that never fused.
+    @Test func backwardFromInsideAFusedTransitionRunsItsNodes() throws {
+        let (gc, _, _) = try transition([12, 10, 16], filters: 24, batch: 2)
+        let seed = gc.outID - 1, count = 2 * gc.ex.sizes[seed]
+        let unfused = Executor(
+            nodes: gc.ex.nodes, capacity: 2, parallel: Parallel(workers: 2), configuration: .default,
+            gradientForInputs: true, fusesNodes: false)
+        unfused.outputs[0].update(from: gc.input, count: 2 * product(gc.inputShape))
+        var gradients: [[UInt32]] = []
+        for ex in [gc.ex, unfused] {
+            ex.forward(batch: 2, mode: .training(updateStatistics: false))
+            for i in 0..<count { ex.grads[seed]![i] = Float(i % 7) - 3 }
+            ex.backward(batch: 2, seed: seed)
+            gradients.append(UnsafeBufferPointer(start: ex.grads[0]!, count: 2 * product(gc.inputShape)).map(\.bitPattern))
+        }
+        let sameBits = gradients[0] == gradients[1]
+        #expect(sameBits)
     }
 
     /// A backward pass after a fused inference-mode forward runs that forward pass again unfused first (the
@@ -110,22 +136,24 @@ import Testing
         try expectUnfusedGradients(stem)
     }
 
-    /// `gc`'s gradients after an inference forward and backward, against an executor of the same nodes without fusions.
-    func expectUnfusedGradients(_ gc: GradientCheck) throws {
+    /// `gc`'s gradients after a forward pass in `mode` and a backward pass, and in training its output,
+    /// against an executor of the same nodes without fusions.
+    func expectUnfusedGradients(_ gc: GradientCheck, mode: ForwardMode = .inference) throws {
         #expect(gc.ex.inferenceFusions.contains { $0 != nil })
         let unfused = Executor(
             nodes: gc.ex.nodes, capacity: gc.batch, parallel: Parallel(workers: 2), configuration: .default,
-            gradientForInputs: true, fusesInference: false)
+            gradientForInputs: true, fusesNodes: false)
         let inputs = gc.batch * product(gc.inputShape)
         unfused.outputs[0].update(from: gc.input, count: inputs)
         var gradients: [[UInt32]] = []
         for ex in [gc.ex, unfused] {
             for v in gc.variables { v.grad.update(repeating: 0, count: v.count) }
-            ex.forward(batch: gc.batch, mode: .inference)
+            ex.forward(batch: gc.batch, mode: mode)
+            let output = mode.isTraining ? UnsafeBufferPointer(start: ex.outputs[gc.outID], count: gc.r.count).map(\.bitPattern) : []
             for i in gc.r.indices { ex.grads[gc.outID]![i] = gc.r[i] }
             ex.backward(batch: gc.batch, seed: gc.outID)
             let input = UnsafeBufferPointer(start: ex.grads[0]!, count: inputs).map(\.bitPattern)
-            gradients.append(input + gc.variables.flatMap { $0.gradient.map(\.bitPattern) })
+            gradients.append(output + input + gc.variables.flatMap { $0.gradient.map(\.bitPattern) })
         }
         let sameBits = gradients[0] == gradients[1]
         #expect(sameBits)
