@@ -313,7 +313,7 @@ final class Executor {
                 lastForwardFusedUpTo = end
                 i = fusion.nodes.upperBound + 1
             } else if fusing, mode.isTraining, let fusion = inferenceFusions[i] as? any TrainingFusion,
-                fusion.nodes.upperBound <= end
+                fusion.fusesTraining, fusion.nodes.upperBound <= end
             {
                 profile.measure(fusion.trainingProfileKind, flops: batch * fusion.flopsPerSample) {
                     fusion.forward(training: ios, batch: batch, mode: mode)

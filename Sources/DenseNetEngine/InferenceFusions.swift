@@ -25,6 +25,8 @@ protocol InferenceFusion: AnyObject {
 protocol TrainingFusion: InferenceFusion {
     /// The kind `bench --profile` counts its training passes under ("… backward" for the backward one).
     var trainingProfileKind: String { get }
+    /// Training runs this fusion (false: its nodes one by one, where the fused passes would round otherwise).
+    var fusesTraining: Bool { get }
     /// Training's forward pass over the executor's `ios` (by node): writes the last node's output and
     /// every output that `backward` or the nodes' own backward passes read (a backward pass seeded
     /// inside the fusion runs those).
@@ -89,12 +91,14 @@ final class PooledTransition: TrainingFusion {
     let trainingProfileKind = "transition (normalization + relu, convolution 1×1, average pooling)"
     /// The nodes' own kernels, which training runs.
     let normalizationKernel: BatchNormKernel, convolution: ConvKernel, pooling: any Kernel
+    /// The input gradient's GEMM has the bits of the convolution's own (the portable kernels' direct path does not).
+    var fusesTraining: Bool { !convolution.direct }
 
     /// The transition at nodes `first…first + 3` (a chain), if their ops are one.
     init?(nodes graph: [GraphNode], kernels: [(any Kernel)?], at first: Int, parallel: Parallel, configuration: EngineConfiguration) {
         guard let bn = kernels[first] as? BatchNormKernel, graph[first].shape.count == 3,
             graph[first + 1].op is ReLUOp, let conv = graph[first + 2].op as? Conv2D,
-            let convolution = kernels[first + 2] as? ConvKernel, !convolution.direct,
+            let convolution = kernels[first + 2] as? ConvKernel,
             let pool = graph[first + 3].op as? AveragePooling2D, let pooling = kernels[first + 3], let kernel = conv.kernel
         else { return nil }
         guard conv.kernelSize == (1, 1), conv.strides == (1, 1), !conv.useBias, conv.activation == .linear,

@@ -8,10 +8,12 @@ import Testing
 /// strided convolution with its normalization, then one pooling pass: the same functions, rounded differently.
 @Suite struct InferenceFusionTests {
     /// The transition's graph on `shape` images, its normalization's statistics and the input random.
-    func transition(_ shape: [Int], filters: Int, batch: Int) throws -> (GradientCheck, BatchNormalization, Conv2D) {
+    func transition(
+        _ shape: [Int], filters: Int, batch: Int, configuration: EngineConfiguration = .default
+    ) throws -> (GradientCheck, BatchNormalization, Conv2D) {
         let bn = BatchNormalization(epsilon: 1.001e-5)
         let conv = Conv2D(filters: filters, kernelSize: (1, 1), useBias: false)
-        let gc = try GradientCheck(inputShape: shape, batch: batch, mode: .inference) { g, x in
+        let gc = try GradientCheck(inputShape: shape, batch: batch, mode: .inference, configuration: configuration) { g, x in
             let normalized = try Activation(.relu).call([bn.call([x], in: g)], in: g)
             return try AveragePooling2D().call([conv.call([normalized], in: g)], in: g)
         }
@@ -96,6 +98,15 @@ import Testing
         try expectUnfusedGradients(gc, mode: .training(updateStatistics: false))
     }
 
+    /// Where the convolution takes the portable kernels' direct path (8 filters), whose backward pass sums in
+    /// another order than the input gradient's GEMM, training runs the transition node by node.
+    @Test func aDirectConvolutionTrainsNodeByNode() throws {
+        let (gc, _, _) = try transition([16, 16, 8], filters: 8, batch: 2, configuration: EngineConfiguration(kernels: .portable))
+        let fusion = try #require(gc.ex.inferenceFusions.compactMap { $0 as? PooledTransition }.first)
+        #expect(!fusion.fusesTraining)
+        try expectUnfusedGradients(gc, mode: .training(updateStatistics: false))
+    }
+
     /// A backward pass seeded inside a transition that training ran fused (at its convolution) runs the nodes'
     /// own backward passes on what the fused forward pass wrote: the gradients of an executor that never fused.
     @Test func backwardFromInsideAFusedTransitionRunsItsNodes() throws {
@@ -141,7 +152,7 @@ import Testing
     func expectUnfusedGradients(_ gc: GradientCheck, mode: ForwardMode = .inference) throws {
         #expect(gc.ex.inferenceFusions.contains { $0 != nil })
         let unfused = Executor(
-            nodes: gc.ex.nodes, capacity: gc.batch, parallel: Parallel(workers: 2), configuration: .default,
+            nodes: gc.ex.nodes, capacity: gc.batch, parallel: Parallel(workers: 2), configuration: gc.ex.configuration,
             gradientForInputs: true, fusesNodes: false)
         let inputs = gc.batch * product(gc.inputShape)
         unfused.outputs[0].update(from: gc.input, count: inputs)
