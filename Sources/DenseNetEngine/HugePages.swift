@@ -3,7 +3,8 @@
 // The training passes stream rows of buffers of several megabytes (a 56×56 dense block's features
 // take 26 MB at batch 8) with strides of a kilobyte and more: in 4 KiB pages a pass touches far more
 // pages than the TLBs map. Debian's transparent huge pages are "madvise" by default, so a buffer has
-// to ask for them. Measured in docs/performance.md ("Huge pages for the activations").
+// to ask for them. Measured in docs/performance.md ("Training: statistics copied along a dense block,
+// huge pages, transitions in one pass").
 
 import Glibc
 

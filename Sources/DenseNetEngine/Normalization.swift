@@ -222,7 +222,6 @@ final class BatchNormArithmetic {
             if let earlier, known > 0 {
                 mean.update(from: earlier.mean, count: known)
                 variance.update(from: earlier.variance, count: known)
-                statisticsRows = earlier.statisticsRows
             }
             switch summation {
             case .tensorFlow: computeBatchStatisticsInTensorFlowOrder(x, stride: xs, rows: rows, from: known)
