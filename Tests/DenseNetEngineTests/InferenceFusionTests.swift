@@ -111,20 +111,7 @@ import Testing
     /// own backward passes on what the fused forward pass wrote: the gradients of an executor that never fused.
     @Test func backwardFromInsideAFusedTransitionRunsItsNodes() throws {
         let (gc, _, _) = try transition([12, 10, 16], filters: 24, batch: 2)
-        let seed = gc.outID - 1, count = 2 * gc.ex.sizes[seed]
-        let unfused = Executor(
-            nodes: gc.ex.nodes, capacity: 2, parallel: Parallel(workers: 2), configuration: .default,
-            gradientForInputs: true, fusesNodes: false)
-        unfused.outputs[0].update(from: gc.input, count: 2 * product(gc.inputShape))
-        var gradients: [[UInt32]] = []
-        for ex in [gc.ex, unfused] {
-            ex.forward(batch: 2, mode: .training(updateStatistics: false))
-            for i in 0..<count { ex.grads[seed]![i] = Float(i % 7) - 3 }
-            ex.backward(batch: 2, seed: seed)
-            gradients.append(UnsafeBufferPointer(start: ex.grads[0]!, count: 2 * product(gc.inputShape)).map(\.bitPattern))
-        }
-        let sameBits = gradients[0] == gradients[1]
-        #expect(sameBits)
+        try expectUnfusedGradients(gc, mode: .training(updateStatistics: false), seed: gc.outID - 1)
     }
 
     /// A backward pass after a fused inference-mode forward runs that forward pass again unfused first (the
@@ -147,9 +134,11 @@ import Testing
         try expectUnfusedGradients(stem)
     }
 
-    /// `gc`'s gradients after a forward pass in `mode` and a backward pass, and in training its output,
-    /// against an executor of the same nodes without fusions.
-    func expectUnfusedGradients(_ gc: GradientCheck, mode: ForwardMode = .inference) throws {
+    /// `gc`'s gradients after a forward pass in `mode` and a backward pass from `seed` (default: the output,
+    /// its gradient `gc.r`, repeated for another node's), and in training its output, against an executor of
+    /// the same nodes without fusions.
+    func expectUnfusedGradients(_ gc: GradientCheck, mode: ForwardMode = .inference, seed: Int? = nil) throws {
+        let seed = seed ?? gc.outID
         #expect(gc.ex.inferenceFusions.contains { $0 != nil })
         let unfused = Executor(
             nodes: gc.ex.nodes, capacity: gc.batch, parallel: Parallel(workers: 2), configuration: gc.ex.configuration,
@@ -161,8 +150,8 @@ import Testing
             for v in gc.variables { v.grad.update(repeating: 0, count: v.count) }
             ex.forward(batch: gc.batch, mode: mode)
             let output = mode.isTraining ? UnsafeBufferPointer(start: ex.outputs[gc.outID], count: gc.r.count).map(\.bitPattern) : []
-            for i in gc.r.indices { ex.grads[gc.outID]![i] = gc.r[i] }
-            ex.backward(batch: gc.batch, seed: gc.outID)
+            for i in 0..<(gc.batch * ex.sizes[seed]) { ex.grads[seed]![i] = gc.r[i % gc.r.count] }
+            ex.backward(batch: gc.batch, seed: seed)
             let input = UnsafeBufferPointer(start: ex.grads[0]!, count: inputs).map(\.bitPattern)
             gradients.append(output + input + gc.variables.flatMap { $0.gradient.map(\.bitPattern) })
         }
