@@ -16,11 +16,14 @@ let hugePageBytes = 2 << 20
 /// transparent huge pages they stay small; the partial page at the end is never advised, so no
 /// resident memory is added).
 func allocateFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
-    let bytes = count * MemoryLayout<Float>.stride
+    let bytes = count * MemoryLayout<Float>.stride, advised = hugePagesAdvised(bytes: bytes)
     var memory: UnsafeMutableRawPointer?
-    guard bytes >= 2 * hugePageBytes, posix_memalign(&memory, hugePageBytes, bytes) == 0, let memory else {
+    guard advised > 0, posix_memalign(&memory, hugePageBytes, bytes) == 0, let memory else {
         return .allocate(capacity: count)
     }
-    madvise(memory, bytes / hugePageBytes * hugePageBytes, MADV_HUGEPAGE)
+    madvise(memory, advised, MADV_HUGEPAGE)
     return memory.bindMemory(to: Float.self, capacity: count)
 }
+
+/// The bytes of a `bytes`-byte buffer that `allocateFloats` advises: its whole huge pages from two on.
+func hugePagesAdvised(bytes: Int) -> Int { bytes >= 2 * hugePageBytes ? bytes / hugePageBytes * hugePageBytes : 0 }

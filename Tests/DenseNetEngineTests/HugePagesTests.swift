@@ -4,7 +4,7 @@ import Testing
 
 /// Activation buffers of two huge pages and more start on a huge page and are advised as huge pages
 /// (the kernel marks the mapping "hg" in /proc/self/smaps whether or not it can give them); smaller
-/// ones are ordinary allocations, so no buffer's resident size grows by a partial huge page.
+/// ones are ordinary allocations, and no buffer's partial huge page is advised, so no resident size grows.
 @Suite struct HugePagesTests {
     /// The VmFlags of the mapping that holds `address`, from /proc/self/smaps.
     static func mappingFlags(of address: UnsafeRawPointer) throws -> [String] {
@@ -29,9 +29,13 @@ import Testing
         defer { large.deallocate() }
         #expect(UInt(bitPattern: large) % UInt(hugePageBytes) == 0)
         #expect(try Self.mappingFlags(of: large).contains("hg"))
+    }
 
-        let small = allocateFloats(hugePageBytes / 4)
-        defer { small.deallocate() }
-        #expect(try !Self.mappingFlags(of: small).contains("hg"))
+    /// What is advised, by size. (Not read back from smaps for the small buffers: malloc may hand out
+    /// memory of its arenas that an earlier large buffer advised.)
+    @Test func onlyWholeHugePagesOfLargeBuffersAreAdvised() {
+        #expect(hugePagesAdvised(bytes: 2 * hugePageBytes - 4) == 0)
+        #expect(hugePagesAdvised(bytes: 2 * hugePageBytes) == 2 * hugePageBytes)
+        #expect(hugePagesAdvised(bytes: 3 * hugePageBytes - 4) == 2 * hugePageBytes)
     }
 }

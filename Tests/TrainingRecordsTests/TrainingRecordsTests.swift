@@ -5,13 +5,12 @@ import TestSupport
 
 /// The records against what Keras 3.15's callbacks wrote (`Fixtures/records/`), byte for byte where
 /// the bytes are deterministic, field for field in the event files.
-struct TrainingRecordsTests {
+final class TrainingRecordsTests {
     let folder: URL
 
-    init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("densenet-io-records-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    }
+    init() throws { folder = try temporaryFolder() }
+
+    deinit { try? FileManager.default.removeItem(at: folder) }
 
     /// Keras' CSV rows as records (its fit: 64 samples, batch 16, so 4 optimizer steps an epoch).
     static func kerasRecords() throws -> [EpochRecord] {
