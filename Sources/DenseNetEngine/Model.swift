@@ -135,7 +135,10 @@ public final class Model {
             throw EngineError.invalidArgument("training needs a softmax output (loss is fused on its logits)")
         }
         let classes = outputShape.last!
-        for v in trainableVariables { v.grad.update(repeating: 0, count: v.count) }
+        let gradients = trainableVariables.map(\.grad)
+        parallel.forEachRange(ofArrays: trainableVariables.map(\.count), minChunk: 65536) { i, range in
+            (gradients[i] + range.lowerBound).update(repeating: 0, count: range.count)
+        }
         // a backward pass follows: inference's fusions would run again unfused, training's have their own
         ex.forward(batch: n, mode: mode, fusing: mode.isTraining)
         for i in 0..<n where labels[i] < 0 || labels[i] >= classes {

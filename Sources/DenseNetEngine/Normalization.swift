@@ -392,7 +392,7 @@ final class BatchNormArithmetic {
         guard let dx else { return }
         let c = self.c, mean = self.mean
         let coef = UnsafePointer(coefficients)
-        parallel.forEachRange(rows, minChunk: 2048) { rr in
+        parallel.forEachRange(rows, minChunk: Swift.max(1, 16384 / c)) { rr in
             if usesAVX512 {
                 let r0 = rr.lowerBound
                 ckernels_bn_input_grad_avx512(

@@ -54,6 +54,24 @@ public struct Parallel: Sendable {
             body(lo..<hi)
         }
     }
+
+    /// `forEachRange` over the elements of arrays of `counts` laid end to end: `body(array, range)` for
+    /// each array's part of a share. One pass for many arrays, so that the small ones (a model's
+    /// normalization parameters, its first kernels) are not each left to one thread.
+    func forEachRange(ofArrays counts: [Int], minChunk: Int, _ body: (_ array: Int, _ range: Range<Int>) -> Void) {
+        var starts = [0]
+        starts.reserveCapacity(counts.count + 1)
+        for n in counts { starts.append(starts[starts.count - 1] + n) }
+        forEachRange(starts[counts.count], minChunk: minChunk) { share in
+            var a = 0
+            while starts[a + 1] <= share.lowerBound { a += 1 }
+            while a < counts.count, starts[a] < share.upperBound {
+                let lo = Swift.max(share.lowerBound, starts[a]), hi = Swift.min(share.upperBound, starts[a + 1])
+                if lo < hi { body(a, (lo - starts[a])..<(hi - starts[a])) }
+                a += 1
+            }
+        }
+    }
 }
 
 /// Processors online (sysconf: the engine does not link Foundation for ProcessInfo).

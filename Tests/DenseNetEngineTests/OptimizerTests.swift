@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 @testable import DenseNetEngine
 
@@ -104,6 +105,65 @@ import Testing
         #expect(adamOrder.map { [$0.slot, $0.variable] } == [[0, 0], [1, 0], [0, 1], [1, 1]])
         let rmspropOrder = OptimizerConfig.rmsprop(RMSpropConfig()).kerasSlotOrder.pairs(slots: 2, variables: 2)
         #expect(rmspropOrder.map { [$0.slot, $0.variable] } == [[0, 0], [0, 1], [1, 0], [1, 1]])
+    }
+
+    /// The step runs all variables in one pass whose shares cross variables (total 70 016 elements:
+    /// two shares, the boundary inside the third variable): the same bits as each variable stepped
+    /// alone by one worker, and each variable counted as changed.
+    @Test(arguments: configs)
+    func sharesAcrossVariablesGiveEachVariablesOwnStep(_ config: OptimizerConfig) throws {
+        let sizes = [1, 5, 40_000, 3, 30_000, 7]
+        func variables() throws -> [Variable] {
+            try sizes.enumerated().map { k, n in
+                let v = Variable(name: "v\(k)", shape: [n], trainable: true)
+                try v.setValues((0..<n).map { Float(($0 * 7 + k) % 23) / 11 - 1 })
+                return v
+            }
+        }
+        let together = try variables(), alone = try variables()
+        let optimizer = Optimizer(variables: together, config: config, parallel: Parallel(workers: 2))
+        let singles = alone.map { Optimizer(variables: [$0], config: config, parallel: Parallel(workers: 1)) }
+        for step in 0..<2 {
+            for (a, b) in zip(together, alone) {
+                for e in 0..<a.count { a.grad[e] = Float((e * 13 + step) % 17) / 8 - 1; b.grad[e] = a.grad[e] }
+            }
+            let versions = together.map(\.version)
+            optimizer.step()
+            for single in singles { single.step() }
+            #expect(zip(together, versions).allSatisfy { $0.version != $1 })
+        }
+        for (a, b) in zip(together, alone) { #expect(a.values == b.values, "\(a.name)") }
+        #expect(
+            optimizer.state.slots.map(\.values)
+                == singles.map(\.state).reduce(into: [[[Float]]]()) { all, state in
+                    for (k, slot) in state.slots.enumerated() {
+                        if all.count <= k { all.append([]) }
+                        all[k] += slot.values
+                    }
+                })
+    }
+
+    /// `forEachRange(ofArrays:)` gives each element of each array to exactly one call, empty arrays
+    /// none, whatever the split.
+    @Test(arguments: [1, 2, 3])
+    func rangesOverArraysCoverEachElementOnce(workers: Int) {
+        let counts = [0, 3, 0, 10, 1, 25, 0]
+        let visits = UnsafeMutablePointer<Int>.allocate(capacity: counts.reduce(0, +))
+        defer { visits.deallocate() }
+        visits.initialize(repeating: 0, count: counts.reduce(0, +))
+        let offsets = counts.indices.map { counts[..<$0].reduce(0, +) }
+        let outside = Atomic<Int>(0)
+        for minChunk in [1, 4, 13, 100] {
+            Parallel(workers: workers).forEachRange(ofArrays: counts, minChunk: minChunk) { a, range in
+                guard !range.isEmpty, range.upperBound <= counts[a] else {
+                    outside.add(1, ordering: .relaxed)
+                    return
+                }
+                for e in range { visits[offsets[a] + e] += 1 }
+            }
+        }
+        #expect(outside.load(ordering: .relaxed) == 0)
+        #expect(UnsafeBufferPointer(start: visits, count: counts.reduce(0, +)).allSatisfy { $0 == 4 })
     }
 
     @Test(arguments: configs)

@@ -148,14 +148,12 @@ public final class Optimizer {
     /// Applies one update to every variable from its `grad`, then counts the step.
     public func step() {
         let rule = config.rule(iterations: iterations)
-        for (i, variable) in variables.enumerated() {
-            let weights = variable.data, gradient = UnsafePointer(variable.grad)
-            let variableSlots = slots.map { $0[i] }
-            parallel.forEachRange(variable.count, minChunk: 32768) { range in
-                rule(weights, gradient, variableSlots, range)
-            }
-            variable.markChanged()
+        let weights = variables.map(\.data), gradients = variables.map { UnsafePointer($0.grad) }
+        let slotsByVariable = variables.indices.map { i in slots.map { $0[i] } }
+        parallel.forEachRange(ofArrays: variables.map(\.count), minChunk: 32768) { i, range in
+            rule(weights[i], gradients[i], slotsByVariable[i], range)
         }
+        for variable in variables { variable.markChanged() }
         iterations += 1
     }
 
