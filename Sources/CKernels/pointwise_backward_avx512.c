@@ -10,8 +10,12 @@
 // ReLU's signs as ckernels_normalize_rows rounds them, adds the sums to the chains (each channel's
 // sums one chain over the rows in order: TensorFlowOrder.outerColumnSums' order, as
 // ckernels_bn_gradient_sums_avx512 takes it), then adds the chunk's head × dy products to the weight
-// gradient. The head is never stored; dy is read once per worker. Every result of a channel is
-// computed by one worker in an order fixed by the shape, so the split does not change a bit.
+// gradient. The head is never stored; dy is read once per worker. Where the convolution's output feeds
+// a BatchNormalization (the dense unit's bottleneck), dy is that normalization's input gradient: each
+// worker makes a chunk's rows of it from the normalization's input and output gradient as it needs them
+// (`through`) instead of reading them stored — the separate pass read both, wrote dy, and every worker
+// read dy again. Every result of a channel is computed by one worker in an order fixed by the shape, so
+// the split does not change a bit.
 #include "CKernels.h"
 
 #if defined(__x86_64__)
@@ -163,7 +167,8 @@ AVX512 void chunk_strip(const pass *p, const float *a, long r0, long valid, long
 }
 
 __attribute__((target("avx512f,prfchw"))) void ckernels_pointwise_backward_avx512(
-    const float *dy, long n, const float *packed, const float *x, long xs, long rows, long first_end, long j0, long j1,
+    const float *dy, const ckernels_normalization_input_grad *through, long n, const float *packed, const float *x,
+    long xs, long rows, long first_end, long j0, long j1,
     const float *mean, const float *inv_std, const float *scaling, const float *beta, float *dx, long dxs, float *sums,
     float *dw, float *scratch) {
     const long range = j1 - j0;
@@ -174,12 +179,19 @@ __attribute__((target("avx512f,prfchw"))) void ckernels_pointwise_backward_avx51
     memset(dw, 0, sizeof(float) * range * n);
     for (long r0 = 0; r0 < rows; r0 += CHUNK) {
         const long valid = rows - r0 < CHUNK ? rows - r0 : CHUNK;
-        const float *a = dy + r0 * n;
-        if (valid % BLOCK) {  // the last rows, padded with zero rows to whole blocks for the microkernel
-            memset(tail, 0, sizeof(float) * CHUNK * n);
-            memcpy(tail, a, sizeof(float) * valid * n);
-            a = tail;
+        const float *a = tail;
+        if (through) {  // dy's rows made here: each worker reads x and dy of the normalization instead
+            ckernels_following_relu relu = through->relu;
+            if (relu.output) relu.output += r0 * relu.stride;
+            ckernels_bn_input_grad_avx512(through->x + r0 * n, n, through->dy + r0 * n, n, relu, valid, n,
+                                          through->mean, through->coefficients, tail, n, 0);
+        } else if (valid % BLOCK) {
+            memcpy(tail, dy + r0 * n, sizeof(float) * valid * n);
+        } else {
+            a = dy + r0 * n;
         }
+        if (valid % BLOCK)  // the last rows, padded with zero rows to whole blocks for the microkernel
+            memset(tail + valid * n, 0, sizeof(float) * (CHUNK - valid) * n);
         for (long c = j0; c < j1; c += 2 * HALF) {
             if (j1 - c >= 2 * HALF)  // V a constant in each call, so that no test of it stays in the loops
                 chunk_strip(&p, a, r0, valid, c, 2);
@@ -199,8 +211,9 @@ void ckernels_pointwise_backward_pack(const float *w, long j0, long j1, long n, 
 
 long ckernels_pointwise_backward_scratch(long k, long n) { return 0; }
 
-void ckernels_pointwise_backward_avx512(const float *dy, long n, const float *packed, const float *x, long xs,
-                                        long rows, long first_end, long j0, long j1, const float *mean,
+void ckernels_pointwise_backward_avx512(const float *dy, const ckernels_normalization_input_grad *through, long n,
+                                        const float *packed, const float *x, long xs, long rows, long first_end,
+                                        long j0, long j1, const float *mean,
                                         const float *inv_std, const float *scaling, const float *beta, float *dx,
                                         long dxs, float *sums, float *dw, float *scratch) {
     __builtin_trap();

@@ -406,11 +406,21 @@ final class DenseBlockKernel: ImageKernel {
                 let bn = u.kernels[k - 1] as! BatchNormKernel
                 profile.measure("batch normalization backward") { bn.recomputeOutput(tail[k - 1], throughReLU: tail[k], batch: batch) }
             }
-            backwardTail(u, tail, batch: batch, downTo: fused == nil ? 0 : 1)
+            // the fused pass makes the bottleneck normalization's input gradient itself (never stored)
+            let takesNormalization = fused?.fusedKernels == 3 && !tail[1].accumulate[0]
+            backwardTail(u, tail, batch: batch, downTo: fused == nil ? 0 : takesNormalization ? 3 : 1)
             if let fused {
+                var outputGrad = FusedPointwise.OutputGradient.stored(tail[0].outputGrad!)
+                if takesNormalization {
+                    let bn = u.kernels[1] as! BatchNormKernel
+                    profile.measure("batch normalization backward") {
+                        outputGrad = .normalizationInputGradient(
+                            bn.backwardLeavingInputGradient(tail[1], throughReLU: tail[2], batch: batch))
+                    }
+                }
                 profile.measure(u.kinds[0].name + " backward", flops: 2 * batch * u.kinds[0].flopsPerSample) {
                     fused.backward(
-                        outputGrad: tail[0].outputGrad!, normalizing: block, stride: total, with: u.normalization,
+                        outputGrad: outputGrad, normalizing: block, stride: total, with: u.normalization,
                         rows: batch * pix, into: headGrad!, workspace: io.workspace)
                 }
             }

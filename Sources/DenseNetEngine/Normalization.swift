@@ -127,6 +127,16 @@ final class BatchNormKernel: Kernel {
             x: io.inputs[0], stride: c, outputGrad: relu.outputGrad!, rows: batch * rows,
             inputGrad: io.inputGrads[0], stride: c, accumulate: io.accumulate[0], relu: .output(relu.output))
     }
+
+    /// `backward(_:throughReLU:batch:)` but for the input gradient, which the pass before it (the
+    /// fused 1×1 backward pass) makes as it reads it, from the operands returned. AVX-512 only.
+    func backwardLeavingInputGradient(_ io: NodeIO, throughReLU relu: NodeIO, batch: Int) -> ckernels_normalization_input_grad {
+        let c = arithmetic.c, x = io.inputs[0], dy = UnsafePointer(relu.outputGrad!)
+        arithmetic.backward(
+            x: x, stride: c, outputGrad: dy, rows: batch * rows, inputGrad: nil, stride: c, accumulate: false,
+            relu: .output(relu.output))
+        return arithmetic.inputGradientOperands(x: x, outputGrad: dy, relu: .output(relu.output))
+    }
 }
 
 /// tf-keras' fused BatchNormalization (FusedBatchNormV3 and its gradient on the CPU) over a
@@ -371,6 +381,16 @@ final class BatchNormArithmetic {
                 for j in 0..<c { yr[j] = (xr[j] - mean[j]) * scaling[j] + beta[j] }
             }
         }
+    }
+
+    /// What ckernels_bn_input_grad_avx512 reads for the input gradient of the last `backward` (contiguous
+    /// rows of c), for a pass that makes that gradient itself.
+    func inputGradientOperands(
+        x: UnsafePointer<Float>, outputGrad dy: UnsafePointer<Float>, relu: FollowingReLU?
+    ) -> ckernels_normalization_input_grad {
+        let gradient = OutputGradient(dy: dy, c: c, relu: relu, x: x, stride: c, of: self)
+        return ckernels_normalization_input_grad(
+            x: x, dy: dy, relu: gradient.followingReLU(fromRow: 0), mean: mean, coefficients: coefficients)
     }
 
     /// Adds the gamma and beta gradients and writes (or adds, when `accumulate`) the input gradient

@@ -142,7 +142,7 @@ struct FusedPointwiseTests {
                 let grad = pointwise.conv.kernel.grad
                 grad.update(repeating: 0, count: pointwise.conv.kernel.count)
                 pointwise.backward(
-                    outputGrad: dy, normalizing: x, stride: xs, with: unit.normalization, rows: rows, into: &headGrad,
+                    outputGrad: .stored(dy), normalizing: x, stride: xs, with: unit.normalization, rows: rows, into: &headGrad,
                     workspace: workspace)
                 let weights = Array(UnsafeBufferPointer(start: grad, count: pointwise.conv.kernel.count))
                 let sums = Array(UnsafeBufferPointer(start: unit.normalization.gradientSums, count: channels))
@@ -189,6 +189,63 @@ struct FusedPointwiseTests {
         #expect(zip(one.weights, two.weights).allSatisfy { $0.bitPattern == $1.bitPattern })
         #expect(one.sums.map { [$0.x, $0.y, $0.z].map(\.bitPattern) } == two.sums.map { [$0.x, $0.y, $0.z].map(\.bitPattern) })
         if rows == 2600 { #expect(TensorFlowOrder.outerColumnSumsFirstHalf(rows: rows, columns: channels) < rows) }
+    }
+
+    /// The bottleneck normalization's input gradient made inside the backward pass (`.normalizationInputGradient`)
+    /// gives every bit that gradient stored gives: the head's gradient, its sums and the weight gradient. Rows
+    /// below the 14-row block, beyond the 28-row chunk, and across three chunks; a ReLU output of exactly 0.
+    @Test(arguments: [13, 29, 71])
+    func normalizationInputGradientMadeInThePassGivesTheStoredBits(rows: Int) throws {
+        let block = try Block(channels: 40, bottleneck: 64)
+        let unit = block.denseBlock.units[1]
+        let pointwise = try #require(unit.pointwise)
+        let bottleneck = try #require(pointwise.outputNormalization)
+        #expect(pointwise.fusedKernels == 3 && pointwise.fusesBackward)
+        let xs = unit.c + 3, n = pointwise.conv.cout
+        let x = randomFloats(rows * xs, seed: 81, range: -2...2)
+        unit.normalization.computeStatistics(x, stride: xs, rows: rows, mode: .training(updateStatistics: false))
+        var y = randomFloats(rows * n, seed: 82, range: -1...1)
+        y[n + 5] = 0
+        bottleneck.computeStatistics(y, stride: n, rows: rows, mode: .training(updateStatistics: false))
+        bottleneck.layer.beta!.data[5] = 0
+        y[n + 5] = bottleneck.mean[5]
+        var reluOutput = [Float](repeating: .nan, count: rows * n)
+        bottleneck.normalize(y, stride: n, into: &reluOutput, stride: n, rows: rows, relu: true)
+        #expect(reluOutput[n + 5] == 0)
+        let g = randomFloats(rows * n, seed: 83, range: -1...1)
+        let workspace = (0..<2).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: pointwise.workspacePerWorker) }
+        defer { for p in workspace { p.deallocate() } }
+        func pass(makingIt: Bool) -> [[UInt32]] {
+            var headGrad = [Float](repeating: .nan, count: rows * unit.c), dy = [Float](repeating: .nan, count: rows * n)
+            let grad = pointwise.conv.kernel.grad
+            grad.update(repeating: 0, count: pointwise.conv.kernel.count)
+            for v in [bottleneck.layer.gamma!, bottleneck.layer.beta!] { v.grad.update(repeating: 0, count: v.count) }
+            let outputGrad: FusedPointwise.OutputGradient
+            if makingIt {
+                bottleneck.backward(
+                    x: y, stride: n, outputGrad: g, rows: rows, inputGrad: nil, stride: n, accumulate: false, relu: .output(reluOutput))
+                outputGrad = .normalizationInputGradient(bottleneck.inputGradientOperands(x: y, outputGrad: g, relu: .output(reluOutput)))
+            } else {
+                bottleneck.backward(
+                    x: y, stride: n, outputGrad: g, rows: rows, inputGrad: &dy, stride: n, accumulate: false, relu: .output(reluOutput))
+                outputGrad = .stored(dy)
+            }
+            pointwise.backward(
+                outputGrad: outputGrad, normalizing: x, stride: xs, with: unit.normalization, rows: rows, into: &headGrad,
+                workspace: workspace)
+            let sums = UnsafeBufferPointer(start: unit.normalization.gradientSums, count: unit.c).flatMap { [$0.x, $0.y, $0.z] }
+            let normalizationGrads = [bottleneck.layer.gamma!, bottleneck.layer.beta!].map {
+                Array(UnsafeBufferPointer(start: $0.grad, count: $0.count))
+            }
+            let results = [headGrad, sums, Array(UnsafeBufferPointer(start: grad, count: pointwise.conv.kernel.count))] + normalizationGrads
+            return results.map { $0.map(\.bitPattern) }
+        }
+        let stored = pass(makingIt: false), made = pass(makingIt: true)
+        for (name, (a, b)) in zip(["head gradient", "sums", "weight gradient", "gamma gradient", "beta gradient"], zip(made, stored)) {
+            #expect(
+                a.count == b.count && zip(a, b).allSatisfy { $0 == $1 },
+                "\(name): \(zip(a, b).filter { $0 != $1 }.count) of \(a.count) differ")
+        }
     }
 
     /// Inference through the fused block agrees with the op-by-op graph (OpenBLAS) at float32 tolerance, also

@@ -173,6 +173,17 @@ void ckernels_pointwise_avx512(const float *x, long xs, long rows, long k, const
                                float *panel);
 
 /// Input channels [j0, j1) (multiples of 16) of a 1x1 kernel w[k, n] transposed and packed for
+/// A BatchNormalization's input gradient as ckernels_bn_input_grad_avx512 makes it (written, not added), for a
+/// pass that makes it a few rows at a time as it reads them instead of reading it stored: the normalization's
+/// input x and output gradient dy (rows of its c channels), its following ReLU, mean and coefficients.
+typedef struct {
+    const float *x;
+    const float *dy;
+    ckernels_following_relu relu;
+    const float *mean;
+    const float *coefficients;
+} ckernels_normalization_input_grad;
+
 /// ckernels_pointwise_backward_avx512: half-strips of 16 input channels, packed[k / 16][n][16].
 void ckernels_pointwise_backward_pack(const float *w, long j0, long j1, long n, float *packed);
 
@@ -185,8 +196,12 @@ long ckernels_pointwise_backward_scratch(long k, long n);
 /// order); `sums` as ckernels_bn_gradient_sums_avx512 writes them for that gradient through the head's relu
 /// (bit-identical); and dw[j - j0, o] = Σ_r head[r, j]·dy[r, o], head = relu((x - mean)·scaling + beta) as
 /// ckernels_normalize_rows rounds it (summed per block of 14 rows, the blocks in order). `packed` from
-/// ckernels_pointwise_backward_pack; n a multiple of 32. Only after ckernels_has_avx512f() returned 1.
-void ckernels_pointwise_backward_avx512(const float *dy, long n, const float *packed, const float *x, long xs,
+/// ckernels_pointwise_backward_pack; n a multiple of 32. With `through` not NULL, dy (NULL) is the input gradient
+/// of the normalization the convolution's output feeds (c = n), made a chunk of rows at a time in the scratch
+/// (bit for bit what ckernels_bn_input_grad_avx512 would have stored). Only after ckernels_has_avx512f()
+/// returned 1.
+void ckernels_pointwise_backward_avx512(const float *dy, const ckernels_normalization_input_grad *through, long n,
+                                        const float *packed, const float *x, long xs,
                                         long rows, long first_end, long j0, long j1, const float *mean,
                                         const float *inv_std, const float *scaling, const float *beta, float *dx,
                                         long dxs, float *sums, float *dw, float *scratch);

@@ -144,9 +144,33 @@ final class FusedPointwise {
     /// `BatchNormArithmetic.backward(…, sumsTaken: true)`. The workers split the channels in runs of
     /// 16; each channel's results are made whole by one of them, in an order fixed by the shape.
     func backward(
-        outputGrad dy: UnsafePointer<Float>, normalizing x: UnsafePointer<Float>, stride: Int,
+        outputGrad: OutputGradient, normalizing x: UnsafePointer<Float>, stride: Int,
         with head: BatchNormArithmetic, rows: Int, into headGrad: UnsafeMutablePointer<Float>,
         workspace: [UnsafeMutablePointer<Float>]
+    ) {
+        switch outputGrad {
+        case .stored(let dy):
+            backward(dy, through: nil, normalizing: x, stride: stride, with: head, rows: rows, into: headGrad, workspace: workspace)
+        case .normalizationInputGradient(let operands):
+            withUnsafePointer(to: operands) {
+                backward(nil, through: $0, normalizing: x, stride: stride, with: head, rows: rows, into: headGrad, workspace: workspace)
+            }
+        }
+    }
+
+    /// Where `backward` takes the convolution's output gradient from.
+    enum OutputGradient {
+        /// Written by the op after it (rows of cout).
+        case stored(UnsafePointer<Float>)
+        /// The input gradient of the normalization after it (`fusedKernels` 3), made by the pass from
+        /// these operands as it reads its rows (so it is never stored).
+        case normalizationInputGradient(ckernels_normalization_input_grad)
+    }
+
+    private func backward(
+        _ dy: UnsafePointer<Float>?, through: UnsafePointer<ckernels_normalization_input_grad>?,
+        normalizing x: UnsafePointer<Float>, stride: Int, with head: BatchNormArithmetic, rows: Int,
+        into headGrad: UnsafeMutablePointer<Float>, workspace: [UnsafeMutablePointer<Float>]
     ) {
         // each worker packs its own channels (training changes the weights every step)
         let repack = !packedTransposedFrom.areCurrent(for: conv.kernel)
@@ -163,7 +187,7 @@ final class FusedPointwise {
                 let j0 = channels.lowerBound * 16, j1 = channels.upperBound * 16
                 if repack { ckernels_pointwise_backward_pack(w, j0, j1, cout, packedTransposed) }
                 ckernels_pointwise_backward_avx512(
-                    dy, cout, packedTransposed, x, stride, rows, firstEnd, j0, j1, mean, invStd, scaling, beta, headGrad, cin,
+                    dy, through, cout, packedTransposed, x, stride, rows, firstEnd, j0, j1, mean, invStd, scaling, beta, headGrad, cin,
                     sums, weightSums + j0 * cout, workspace[t])
             }
         }
