@@ -172,7 +172,6 @@ void ckernels_pointwise_avx512(const float *x, long xs, long rows, long k, const
                                const float *out_scaling, const float *out_beta, int relu, float *y, long ys,
                                float *panel);
 
-/// Input channels [j0, j1) (multiples of 16) of a 1x1 kernel w[k, n] transposed and packed for
 /// A BatchNormalization's input gradient as ckernels_bn_input_grad_avx512 makes it (written, not added), for a
 /// pass that makes it a few rows at a time as it reads them instead of reading it stored: the normalization's
 /// input x and output gradient dy (rows of its c channels), its following ReLU, mean and coefficients.
@@ -184,6 +183,7 @@ typedef struct {
     const float *coefficients;
 } ckernels_normalization_input_grad;
 
+/// Input channels [j0, j1) (multiples of 16) of a 1x1 kernel w[k, n] transposed and packed for
 /// ckernels_pointwise_backward_avx512: half-strips of 16 input channels, packed[k / 16][n][16].
 void ckernels_pointwise_backward_pack(const float *w, long j0, long j1, long n, float *packed);
 
