@@ -11,13 +11,14 @@ median over rounds and the range (min–max), and the largest peak RSS.
   (densenet-io: `bench --steps 1 --repeats 5`, latency of 50 calls). ONNX Runtime and OpenVINO (held
   to float32; `openvino-bf16` is its bfloat16 default on CPUs with AMX, for the record) run
   torchvision's MODEL() exported to ONNX once (bench/generated/MODEL.onnx, opset 17, NCHW); PyTorch
-  runs the same model, channels_last.
+  runs the same model, channels_last; `tensorflow` (not in the default list: `--runtimes
+  densenet-io,tensorflow`) runs Keras Applications' model on TensorFlow's CPU kernels.
 - Training (`--training BATCH`): samples/s of forward, cross-entropy, backward and Adam at 224×224,
   against PyTorch (`torch`) and PyTorch with torchvision's memory-efficient (checkpointed) blocks
   (`torch-efficient`); densenet-io runs `bench --dataset-size 4·BATCH --steps 2 --repeats 3`.
 densenet-io runs the Keras Applications architecture: the same convolutions (5.67 GFLOP per image
-forward for DenseNet-121). The peers come from /work/venv (onnxruntime, openvino) and /work/venv-torch
-(torch, torchvision): nothing is installed here. Threads: every processor for everyone.
+forward for DenseNet-121). The peers come from /work/venv (onnxruntime, openvino), /work/venv-torch
+(torch, torchvision) and /work/venv-tf (tensorflow-cpu): nothing is installed here. Threads: every processor for everyone.
 """
 import argparse
 import json
@@ -31,6 +32,7 @@ BINARY = os.path.join(ROOT, ".build/release/densenet-io")
 PEER = os.path.join(ROOT, "bench/peer_runtime.py")
 KERAS_PYTHON = os.environ.get("KERAS_PYTHON", "/work/venv/bin/python")
 TORCH_PYTHON = os.environ.get("TORCH_PYTHON", "/work/venv-torch/bin/python")
+TF_PYTHON = os.environ.get("TF_PYTHON", "/work/venv-tf/bin/python")
 THREADS = os.cpu_count()
 
 EXPORT = """
@@ -75,7 +77,7 @@ def densenet_io(model, training_batch):
 
 
 def peer(runtime, model, path, training_batch):
-    python = TORCH_PYTHON if runtime.startswith("torch") else KERAS_PYTHON
+    python = TORCH_PYTHON if runtime.startswith("torch") else TF_PYTHON if runtime == "tensorflow" else KERAS_PYTHON
     command = [python, PEER, runtime, model, path or "-", str(THREADS)] + ([str(training_batch)] if training_batch else [])
     return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
 

@@ -3,14 +3,17 @@
     python bench/peer_runtime.py RUNTIME MODEL ONNX_FILE THREADS [TRAINING_BATCH]
 RUNTIME is onnxruntime, openvino (both read ONNX_FILE, NCHW float32; OpenVINO held to float32
 arithmetic — on a CPU with AMX or AVX512-BF16 its default is bfloat16, which `openvino-bf16` measures
-for the record) or torch (torchvision's
-MODEL(), channels_last, inference_mode; ONNX_FILE unused). Random weights: speed does not depend on
+for the record) torch (torchvision's
+MODEL(), channels_last, inference_mode; ONNX_FILE unused) or tensorflow (Keras Applications' MODEL
+on TensorFlow's CPU kernels (oneDNN), NHWC, called through one tf.function, as `predict` runs it;
+ONNX_FILE unused). Random weights: speed does not depend on
 them. Prints one JSON line: images/s at batch 8 (median of 5 calls of one batch, after 2 untimed)
 and batch-1 latency in ms (median of 5 calls, after 2 untimed), the spreads, and the peak RSS. With
 TRAINING_BATCH (torch and torch-efficient only: torchvision's memory_efficient=True, the checkpointed
 blocks): training samples/s instead, median of 5 steps after 2 untimed — forward, cross-entropy,
 backward, Adam (Keras' defaults: lr 1e-3, eps 1e-7), as `densenet-io bench` trains.
-Installs nothing: ONNX Runtime and OpenVINO come from /work/venv, torch from /work/venv-torch.
+Installs nothing: ONNX Runtime and OpenVINO come from /work/venv, torch from /work/venv-torch,
+TensorFlow from /work/venv-tf.
 """
 import json
 import resource
@@ -66,6 +69,15 @@ def runner(runtime, model, onnx_file, threads):
                 return network(torch.from_numpy(x).contiguous(memory_format=torch.channels_last))
 
         return run
+    if runtime == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        names = {"densenet121": "DenseNet121", "densenet169": "DenseNet169", "densenet201": "DenseNet201"}
+        network = getattr(tf.keras.applications, names[model])(weights=None)
+        call = tf.function(lambda x: network(x, training=False))
+        return lambda x: call(tf.constant(x.transpose(0, 2, 3, 1))).numpy()
     raise SystemExit(f"unknown runtime {runtime}")
 
 
